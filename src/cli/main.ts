@@ -1,0 +1,29 @@
+#!/usr/bin/env node
+/**
+ * The `corepkcs11` command line: dispatches to one module per command.
+ * @module
+ */
+const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promise<number> }> = {};
+
+function usage(): string {
+  const lines = ['usage: corepkcs11 <command> [options]', '', 'commands:'];
+  for (const [name, c] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(12)} ${c.summary}`);
+  lines.push('', 'Run `corepkcs11 <command> --help` for the options of a command.');
+  return lines.join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${usage()}\n`);
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`corepkcs11: unknown command '${name}'\n${usage()}\n`);
+    return 2;
+  }
+  return command.run(rest);
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,37 @@
+/**
+ * Size check run in CI: no source or test file over the hard cap (style §6.4), generated files excepted.
+ * @module
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+const HARD_CAP = 600;
+const EXEMPT = new Set(['src/pkcs11/constants.ts']);
+
+function* walk(dir: string): Generator<string> {
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (name === 'node_modules' || name === 'fixtures') continue;
+    if (statSync(p).isDirectory()) yield* walk(p);
+    else if (p.endsWith('.ts')) yield p;
+  }
+}
+
+const over: string[] = [];
+for (const root of ['src', 'test', 'tools', 'bench']) {
+  try {
+    statSync(root);
+  } catch {
+    continue;
+  }
+  for (const file of walk(root)) {
+    if (EXEMPT.has(file)) continue;
+    const lines = readFileSync(file, 'utf8').split('\n').length;
+    if (lines > HARD_CAP) over.push(`${file}: ${lines} lines (cap ${HARD_CAP})`);
+  }
+}
+if (over.length > 0) {
+  process.stderr.write(`${over.join('\n')}\n`);
+  process.exit(1);
+}
+process.stdout.write('check-size: ok\n');
