@@ -19,20 +19,33 @@ export interface Pkcs11ErrorOptions {
 }
 
 /**
+ * pkcs11js's base class for errors from the module (its Pkcs11Error extends it); kept so that
+ * `instanceof NativeError` checks written for pkcs11js hold.
+ */
+export class NativeError extends Error {
+  override name = 'NativeError';
+  /** The C_* function the error surfaced from ('' inside the core). */
+  method: string;
+  nativeStack = '';
+  constructor(message: string, method = '', options?: { cause?: unknown }) {
+    super(message, options);
+    this.method = method;
+  }
+}
+
+/**
  * A PKCS#11 error. Core code throws `new Pkcs11Error(CKR_X, 'why')`; the API layer stamps `method`.
  * CKR_OK is never thrown.
  */
-export class Pkcs11Error extends Error {
-  override readonly name: string = 'Pkcs11Error';
+export class Pkcs11Error extends NativeError {
+  override name = 'Pkcs11Error';
   readonly code: number;
-  /** The C_* function the error surfaced from ('' inside the core). */
-  method = '';
   /** Why, for logs and debugging; never sent over RPC. */
   readonly detail: string | undefined;
   readonly requiredLength: number | undefined;
 
   constructor(code: number, detail?: string, options: Pkcs11ErrorOptions = {}) {
-    super(ckrName(code), options.cause === undefined ? undefined : { cause: options.cause });
+    super(ckrName(code), '', options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.detail = detail;
     this.requiredLength = options.requiredLength;

@@ -1,0 +1,76 @@
+/**
+ * The node:crypto implementation of the CryptoBackend port. The only place (with its siblings) that
+ * imports node:crypto.
+ * @module
+ */
+import { pbkdf2, pbkdf2Sync, randomFillSync, timingSafeEqual } from 'node:crypto';
+import type { CryptoBackend, KeyHandle, KeyMaterial, SignScheme } from '../../crypto/backend.js';
+import { cmacAccumulator, hashAccumulator, hmacAccumulator } from './digests.js';
+import { EcKey, ecPublicPoint, generateEc, type PrehashedFactory } from './ec.js';
+import { prehashedEcdsa } from './ecdsa-prehashed.js';
+import { generateRsa, generateRsaAsync, RsaKey, rsaSign, rsaVerify } from './rsa.js';
+
+function asRsa(key: KeyHandle): RsaKey {
+  if (!(key instanceof RsaKey)) throw new Error('not an RSA key of this backend');
+  return key;
+}
+
+function asEc(key: KeyHandle): EcKey {
+  if (!(key instanceof EcKey)) throw new Error('not an EC key of this backend');
+  return key;
+}
+
+export interface NodeCryptoOptions {
+  /** Replaces the CKM_ECDSA (prehashed) implementation, e.g. for tests. */
+  prehashed?: PrehashedFactory;
+}
+
+export function createNodeCrypto(options: NodeCryptoOptions = {}): CryptoBackend {
+  const factory = options.prehashed ?? prehashedEcdsa;
+  const signSync = (key: KeyHandle, s: SignScheme, data: Uint8Array): Uint8Array => {
+    if (s.type === 'ecdsa-prehashed') return asEc(key).prehashed.sign(data);
+    if (s.type === 'ecdsa') return asEc(key).signHashed(s.hash, data);
+    return rsaSign(asRsa(key), s, data);
+  };
+  return {
+    randomBytes(length) {
+      const out = new Uint8Array(length);
+      // randomFillSync is limited to 2^31-1 bytes per call; lengths are bounded far below that above us.
+      randomFillSync(out);
+      return out;
+    },
+    timingSafeEqual(a, b) {
+      return a.length === b.length && timingSafeEqual(a, b);
+    },
+    createHash: hashAccumulator,
+    createHmac: hmacAccumulator,
+    createCmac: cmacAccumulator,
+    importKey(m: KeyMaterial): KeyHandle {
+      return m.kind === 'rsa' ? new RsaKey(m) : new EcKey(m, factory);
+    },
+    sign: signSync,
+    async signAsync(key, s, data) {
+      return signSync(key, s, data);
+    },
+    verify(key, s, data, signature) {
+      if (s.type === 'ecdsa-prehashed') return asEc(key).prehashed.verify(data, signature);
+      if (s.type === 'ecdsa') return asEc(key).verifyHashed(s.hash, data, signature);
+      return rsaVerify(asRsa(key), s, data, signature);
+    },
+    generateRsa,
+    generateRsaAsync,
+    generateEc,
+    ecPublicPoint,
+    pbkdf2(password, salt, iterations, length) {
+      return new Uint8Array(pbkdf2Sync(password, salt, iterations, length, 'sha256'));
+    },
+    pbkdf2Async(password, salt, iterations, length) {
+      return new Promise((resolve, reject) => {
+        pbkdf2(password, salt, iterations, length, 'sha256', (err, key) => {
+          if (err) reject(err);
+          else resolve(new Uint8Array(key));
+        });
+      });
+    },
+  };
+}

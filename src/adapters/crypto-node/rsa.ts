@@ -1,0 +1,257 @@
+/**
+ * RSA over node:crypto: key import from components, the PKCS#1 v1.5 / PSS / raw schemes, and key
+ * generation. PSS over a digest the caller computed (CKM_RSA_PKCS_PSS) has no node:crypto call, so its
+ * EMSA-PSS encoding (RFC 8017 §9.1) is done here around the raw RSA primitive.
+ * @module
+ */
+import {
+  constants,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPair,
+  generateKeyPairSync,
+  type KeyObject,
+  privateEncrypt,
+  publicDecrypt,
+  randomBytes,
+  sign,
+  timingSafeEqual,
+  verify,
+} from 'node:crypto';
+import type { KeyHandle, RsaMaterial, SignScheme } from '../../crypto/backend.js';
+import { HASH_LENGTHS, type HashName } from '../../crypto/backend.js';
+import { hashAccumulator } from './digests.js';
+import { fromBase64Url, recoverPrimes, toBase64Url } from './rsa-math.js';
+
+export class RsaKey implements KeyHandle {
+  readonly kind = 'rsa';
+  readonly isPrivate: boolean;
+  readonly bits: number;
+  readonly bytes: number;
+  readonly object: KeyObject;
+  readonly publicObject: KeyObject;
+
+  constructor(m: RsaMaterial) {
+    const jwk: Record<string, string> = { kty: 'RSA', n: toBase64Url(m.n), e: toBase64Url(m.e) };
+    this.isPrivate = m.d !== undefined;
+    if (m.d) {
+      const crt =
+        m.p && m.q && m.dp && m.dq && m.qi ? m : { ...m, ...recoverPrimes(m.n, m.e, m.d) };
+      Object.assign(jwk, {
+        d: toBase64Url(m.d),
+        p: toBase64Url(crt.p as Uint8Array),
+        q: toBase64Url(crt.q as Uint8Array),
+        dp: toBase64Url(crt.dp as Uint8Array),
+        dq: toBase64Url(crt.dq as Uint8Array),
+        qi: toBase64Url(crt.qi as Uint8Array),
+      });
+      this.object = createPrivateKey({ key: jwk, format: 'jwk' });
+      this.publicObject = createPublicKey(this.object);
+    } else {
+      this.object = createPublicKey({ key: jwk, format: 'jwk' });
+      this.publicObject = this.object;
+    }
+    this.bits = this.object.asymmetricKeyDetails?.modulusLength ?? 0;
+    this.bytes = Math.ceil(this.bits / 8);
+    if (this.bits < 512) throw new Error(`RSA modulus of ${this.bits} bits is too small`);
+  }
+}
+
+function leftPad(data: Uint8Array, width: number): Buffer {
+  const out = Buffer.alloc(width);
+  out.set(data, width - data.length);
+  return out;
+}
+
+function mgf1(hash: HashName, seed: Uint8Array, length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  const hLen = HASH_LENGTHS[hash];
+  for (let counter = 0, off = 0; off < length; counter++, off += hLen) {
+    const h = hashAccumulator(hash);
+    h.update(seed);
+    h.update(
+      Uint8Array.of(
+        counter >>> 24,
+        (counter >>> 16) & 0xff,
+        (counter >>> 8) & 0xff,
+        counter & 0xff,
+      ),
+    );
+    out.set(h.finish().subarray(0, Math.min(hLen, length - off)), off);
+  }
+  return out;
+}
+
+/** H = Hash(0x00*8 ‖ mHash ‖ salt), the heart of EMSA-PSS. */
+function pssHash(hash: HashName, mHash: Uint8Array, salt: Uint8Array): Uint8Array {
+  const h = hashAccumulator(hash);
+  h.update(new Uint8Array(8));
+  h.update(mHash);
+  h.update(salt);
+  return h.finish();
+}
+
+type Pss = Extract<SignScheme, { type: 'rsa-pss' }>;
+
+function emsaPssEncode(s: Pss, mHash: Uint8Array, emBits: number): Uint8Array {
+  const hLen = HASH_LENGTHS[s.hash];
+  const emLen = Math.ceil(emBits / 8);
+  if (mHash.length !== hLen) throw new RangeError(`PSS digest must be ${hLen} bytes`);
+  if (emLen < hLen + s.saltLength + 2) throw new RangeError('PSS salt too long for this key');
+  const salt = randomBytes(s.saltLength);
+  const h = pssHash(s.hash, mHash, salt);
+  const db = new Uint8Array(emLen - hLen - 1);
+  db[db.length - s.saltLength - 1] = 0x01;
+  db.set(salt, db.length - s.saltLength);
+  const mask = mgf1(s.mgfHash, h, db.length);
+  for (let i = 0; i < db.length; i++) db[i] = (db[i] as number) ^ (mask[i] as number);
+  db[0] = (db[0] as number) & (0xff >> (8 * emLen - emBits));
+  const em = new Uint8Array(emLen);
+  em.set(db);
+  em.set(h, db.length);
+  em[emLen - 1] = 0xbc;
+  return em;
+}
+
+function emsaPssVerify(s: Pss, mHash: Uint8Array, em: Uint8Array, emBits: number): boolean {
+  const hLen = HASH_LENGTHS[s.hash];
+  const emLen = Math.ceil(emBits / 8);
+  if (mHash.length !== hLen || em.length !== emLen || emLen < hLen + s.saltLength + 2) return false;
+  if (em[emLen - 1] !== 0xbc) return false;
+  const db = em.slice(0, emLen - hLen - 1);
+  const h = em.subarray(emLen - hLen - 1, emLen - 1);
+  if (((db[0] as number) & ~(0xff >> (8 * emLen - emBits)) & 0xff) !== 0) return false;
+  const mask = mgf1(s.mgfHash, h, db.length);
+  for (let i = 0; i < db.length; i++) db[i] = (db[i] as number) ^ (mask[i] as number);
+  db[0] = (db[0] as number) & (0xff >> (8 * emLen - emBits));
+  const psLen = emLen - hLen - s.saltLength - 2;
+  for (let i = 0; i < psLen; i++) if (db[i] !== 0) return false;
+  if (db[psLen] !== 0x01) return false;
+  const salt = db.subarray(db.length - s.saltLength);
+  return timingSafeEqual(pssHash(s.hash, mHash, salt), h);
+}
+
+const NO_PADDING = constants.RSA_NO_PADDING;
+const PKCS1 = constants.RSA_PKCS1_PADDING;
+
+export function rsaSign(key: RsaKey, s: SignScheme, data: Uint8Array): Uint8Array {
+  switch (s.type) {
+    case 'rsa-pkcs1-raw':
+      return new Uint8Array(privateEncrypt({ key: key.object, padding: PKCS1 }, data));
+    case 'rsa-x509':
+      return new Uint8Array(
+        privateEncrypt({ key: key.object, padding: NO_PADDING }, leftPad(data, key.bytes)),
+      );
+    case 'rsa-pkcs1':
+      return new Uint8Array(sign(s.hash, data, { key: key.object, padding: PKCS1 }));
+    case 'rsa-pss': {
+      if (!s.prehashed && s.mgfHash === s.hash) {
+        return new Uint8Array(
+          sign(s.hash, data, {
+            key: key.object,
+            padding: constants.RSA_PKCS1_PSS_PADDING,
+            saltLength: s.saltLength,
+          }),
+        );
+      }
+      const mHash = s.prehashed ? data : digestOf(s.hash, data);
+      const em = emsaPssEncode(s, mHash, key.bits - 1);
+      return new Uint8Array(
+        privateEncrypt({ key: key.object, padding: NO_PADDING }, leftPad(em, key.bytes)),
+      );
+    }
+    default:
+      throw new Error(`scheme ${s.type} does not apply to RSA keys`);
+  }
+}
+
+function digestOf(hash: HashName, data: Uint8Array): Uint8Array {
+  const h = hashAccumulator(hash);
+  h.update(data);
+  return h.finish();
+}
+
+/** m = s^e mod n, or undefined when s is not a valid signature representative. */
+function rsaPublicRaw(key: RsaKey, signature: Uint8Array): Uint8Array | undefined {
+  try {
+    return new Uint8Array(publicDecrypt({ key: key.publicObject, padding: NO_PADDING }, signature));
+  } catch {
+    return undefined;
+  }
+}
+
+export function rsaVerify(key: RsaKey, s: SignScheme, data: Uint8Array, sig: Uint8Array): boolean {
+  if (sig.length !== key.bytes) return false;
+  switch (s.type) {
+    case 'rsa-pkcs1-raw': {
+      let recovered: Buffer;
+      try {
+        recovered = publicDecrypt({ key: key.publicObject, padding: PKCS1 }, sig);
+      } catch {
+        return false;
+      }
+      return recovered.length === data.length && timingSafeEqual(recovered, data);
+    }
+    case 'rsa-x509': {
+      const m = rsaPublicRaw(key, sig);
+      return (
+        m !== undefined && data.length <= key.bytes && timingSafeEqual(m, leftPad(data, key.bytes))
+      );
+    }
+    case 'rsa-pkcs1':
+      return verify(s.hash, data, { key: key.publicObject, padding: PKCS1 }, sig);
+    case 'rsa-pss': {
+      const m = rsaPublicRaw(key, sig);
+      if (m === undefined) return false;
+      const emBits = key.bits - 1;
+      const em = m.length > Math.ceil(emBits / 8) ? m.subarray(1) : m;
+      if (m.length > em.length && m[0] !== 0) return false;
+      return emsaPssVerify(s, s.prehashed ? data : digestOf(s.hash, data), em, emBits);
+    }
+    default:
+      return false;
+  }
+}
+
+function materialOf(key: KeyObject): RsaMaterial {
+  const j = key.export({ format: 'jwk' });
+  const f = (v: string | undefined) => fromBase64Url(v ?? '');
+  return {
+    n: f(j.n),
+    e: f(j.e),
+    d: f(j.d),
+    p: f(j.p),
+    q: f(j.q),
+    dp: f(j.dp),
+    dq: f(j.dq),
+    qi: f(j.qi),
+  };
+}
+
+function exponentOf(e: Uint8Array): number {
+  let v = 0;
+  for (const b of e) v = v * 256 + b;
+  if (v < 3 || v % 2 === 0 || v > 0xffffffff) throw new Error('unsupported RSA public exponent');
+  return v;
+}
+
+export function generateRsa(bits: number, e: Uint8Array): RsaMaterial {
+  const { privateKey } = generateKeyPairSync('rsa', {
+    modulusLength: bits,
+    publicExponent: exponentOf(e),
+  });
+  return materialOf(privateKey);
+}
+
+export function generateRsaAsync(bits: number, e: Uint8Array): Promise<RsaMaterial> {
+  return new Promise((resolve, reject) => {
+    generateKeyPair(
+      'rsa',
+      { modulusLength: bits, publicExponent: exponentOf(e) },
+      (err, _pub, priv) => {
+        if (err) reject(err);
+        else resolve(materialOf(priv));
+      },
+    );
+  });
+}

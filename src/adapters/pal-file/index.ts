@@ -1,0 +1,179 @@
+/**
+ * The file PAL port: one file per stored object in a directory, written atomically (temp file, fsync,
+ * rename, fsync of the directory), mode 0600 in a 0700 directory. Safe to share between processes: a
+ * lock file serializes the token's read-modify-write steps, and stale temp or lock files of dead
+ * processes are cleaned up. The only module (besides the CLI) that touches node:fs.
+ *
+ * File layout: `<label, percent-encoded>.obj` holding one flag byte (1 = private) and the data.
+ * @module
+ */
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { Pkcs11Error } from '../../errors.js';
+import {
+  CKR_DEVICE_ERROR,
+  CKR_DEVICE_MEMORY,
+  CKR_OBJECT_HANDLE_INVALID,
+} from '../../pkcs11/constants.js';
+import type { Pal, PalHandle, PalObjectValue } from '../../storage/pal.js';
+import { acquireLock, isAlive } from './lock.js';
+
+const SUFFIX = '.obj';
+
+/** A file name for a label: safe characters kept, everything else percent-encoded. */
+export function fileNameOf(label: string): string {
+  return `${encodeURIComponent(label).replace(/[!'()*~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}${SUFFIX}`;
+}
+
+function ioError(what: string, e: unknown): Pkcs11Error {
+  const code = (e as NodeJS.ErrnoException).code;
+  const ckr = code === 'ENOSPC' || code === 'EDQUOT' ? CKR_DEVICE_MEMORY : CKR_DEVICE_ERROR;
+  return new Pkcs11Error(ckr, `${what}: ${(e as Error).message}`, { cause: e });
+}
+
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Writes `bytes` to `path` so that a crash leaves either the old file or the new one, whole. */
+export function writeFileAtomic(dir: string, name: string, bytes: Uint8Array): void {
+  const tmp = join(dir, `.${name}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  let fd: number | undefined;
+  try {
+    fd = openSync(tmp, 'wx', 0o600);
+    let off = 0;
+    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = undefined;
+    renameSync(tmp, join(dir, name));
+    fsyncDir(dir);
+  } catch (e) {
+    if (fd !== undefined) closeSync(fd);
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // already gone
+    }
+    throw ioError(`cannot store ${name}`, e);
+  }
+}
+
+export interface FilePalOptions {
+  /** How long to wait for another process's lock before CKR_DEVICE_ERROR (ms, default 10,000). */
+  lockTimeoutMs?: number;
+}
+
+export function createFilePal(dir: string, options: FilePalOptions = {}): Pal {
+  const handles = new Map<string, PalHandle>();
+  const labels = new Map<PalHandle, string>();
+  let nextHandle = 1;
+  let lockDepth = 0;
+  let release: (() => void) | undefined;
+  const handleFor = (label: string) => {
+    let h = handles.get(label);
+    if (h === undefined) {
+      h = nextHandle++;
+      handles.set(label, h);
+      labels.set(h, label);
+    }
+    return h;
+  };
+  const labelOf = (handle: PalHandle) => {
+    const label = labels.get(handle);
+    if (label === undefined)
+      throw new Pkcs11Error(CKR_OBJECT_HANDLE_INVALID, `no PAL object ${handle}`);
+    return label;
+  };
+  return {
+    initialize() {
+      try {
+        mkdirSync(dir, { recursive: true, mode: 0o700 });
+        // Temp files left by a process that died mid-write are garbage; a live writer's are not.
+        for (const name of readdirSync(dir)) {
+          const m = /\.tmp-(\d+)-/.exec(name);
+          if (m && !isAlive(Number(m[1]))) unlinkSync(join(dir, name));
+        }
+      } catch (e) {
+        throw ioError(`cannot open store ${dir}`, e);
+      }
+    },
+    saveObject(label, data, isPrivate) {
+      const bytes = new Uint8Array(data.length + 1);
+      bytes[0] = isPrivate ? 1 : 0;
+      bytes.set(data, 1);
+      writeFileAtomic(dir, fileNameOf(label), bytes);
+      bytes.fill(0);
+      return handleFor(label);
+    },
+    findObject(label) {
+      return existsSync(join(dir, fileNameOf(label))) ? handleFor(label) : 0;
+    },
+    getObjectValue(handle): PalObjectValue {
+      const label = labelOf(handle);
+      let bytes: Buffer;
+      try {
+        bytes = readFileSync(join(dir, fileNameOf(label)));
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+          throw new Pkcs11Error(CKR_OBJECT_HANDLE_INVALID, `${label} no longer exists`);
+        }
+        throw ioError(`cannot read ${label}`, e);
+      }
+      if (bytes.length < 1) throw new Pkcs11Error(CKR_DEVICE_ERROR, `${label}: empty file`);
+      const data = new Uint8Array(bytes.subarray(1));
+      const isPrivate = bytes[0] === 1;
+      bytes.fill(0);
+      return { data, isPrivate };
+    },
+    getObjectValueCleanup(value) {
+      value.data.fill(0);
+    },
+    destroyObject(handle) {
+      const label = labelOf(handle);
+      try {
+        unlinkSync(join(dir, fileNameOf(label)));
+        fsyncDir(dir);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+          throw new Pkcs11Error(CKR_OBJECT_HANDLE_INVALID, `${label} does not exist`);
+        }
+        throw ioError(`cannot delete ${label}`, e);
+      }
+    },
+    exclusive<T>(fn: () => T): T {
+      if (lockDepth === 0)
+        release = acquireLock(join(dir, '.lock'), options.lockTimeoutMs ?? 10_000);
+      lockDepth++;
+      try {
+        return fn();
+      } finally {
+        lockDepth--;
+        if (lockDepth === 0) {
+          release?.();
+          release = undefined;
+        }
+      }
+    },
+    close() {
+      handles.clear();
+      labels.clear();
+    },
+  };
+}

@@ -1,0 +1,50 @@
+/**
+ * The boundary every API method goes through: stamps the C function name on errors, turns foreign
+ * exceptions into CKR_GENERAL_ERROR (keeping the cause), lets TypeErrors about JS arguments through,
+ * and gives the callback and *Async forms pkcs11js has. Layer L6.
+ * @module
+ */
+import { NativeError, Pkcs11Error } from '../errors.js';
+import { CKR_GENERAL_ERROR } from '../pkcs11/constants.js';
+
+function normalize(e: unknown, method: string): unknown {
+  if (e instanceof Pkcs11Error) {
+    if (!e.method) e.method = method;
+    return e;
+  }
+  if (e instanceof TypeError || e instanceof NativeError) return e;
+  const err = new Pkcs11Error(CKR_GENERAL_ERROR, e instanceof Error ? e.message : String(e), {
+    cause: e,
+  });
+  err.method = method;
+  return err;
+}
+
+export function call<T>(method: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    throw normalize(e, method);
+  }
+}
+
+export async function callAsync<T>(method: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    // Always settle after the caller's current tick, as a native async call would.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    return await fn();
+  } catch (e) {
+    throw normalize(e, method);
+  }
+}
+
+export type Callback<T> = (error: Error | null, result?: T) => void;
+
+/** Delivers a promise's outcome to a node-style callback. */
+export function deliver<T>(p: Promise<T>, cb: Callback<T>): undefined {
+  p.then(
+    (v) => cb(null, v),
+    (e: Error) => cb(e),
+  );
+  return undefined;
+}

@@ -1,0 +1,126 @@
+/**
+ * JS values ⇄ the engine's raw forms, as pkcs11js does them: handles are 8-byte little-endian Buffers,
+ * attribute values are number (CK_ULONG), boolean (CK_BBOOL), string (UTF-8), Buffer (raw), Date
+ * (CK_DATE) or null/undefined (empty); results are Buffers. Wrong JS types throw TypeError. Layer L6.
+ * @module
+ */
+import { attributeKind } from '../attributes/kinds.js';
+import type { RawAttribute, RawMechanism, StructuredParams } from '../pkcs11/types.js';
+import { encodeBool, encodeUlong } from '../util/bytes.js';
+
+export type Handle = Buffer;
+
+export interface Attribute {
+  type: number;
+  value?: number | boolean | string | Buffer | Uint8Array | Date | null | Attribute[];
+}
+
+export type Template = Attribute[];
+
+export interface AttributeResult {
+  type: number;
+  value?: Buffer | AttributeResult[];
+}
+
+export interface Mechanism {
+  mechanism: number;
+  parameter?: Buffer | Uint8Array | number | ({ type: number } & Record<string, unknown>) | null;
+}
+
+const HANDLE_SIZE = 8;
+
+export function toHandle(n: number): Handle {
+  const b = Buffer.alloc(HANDLE_SIZE);
+  b.writeBigUInt64LE(BigInt(n));
+  return b;
+}
+
+export function fromHandle(h: unknown, name = 'handle'): number {
+  if (!Buffer.isBuffer(h) && !(h instanceof Uint8Array))
+    throw new TypeError(`${name} must be a Buffer`);
+  const b = Buffer.from(h.buffer, h.byteOffset, h.byteLength);
+  if (b.length === 8) {
+    const v = b.readBigUInt64LE();
+    // Handles we hand out are small; anything larger cannot name one of our objects or sessions.
+    return v > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(v);
+  }
+  if (b.length === 4) return b.readUInt32LE();
+  throw new TypeError(`${name} must be a ${HANDLE_SIZE}-byte handle Buffer, got ${b.length} bytes`);
+}
+
+function dateBytes(d: Date): Uint8Array {
+  if (Number.isNaN(d.getTime())) throw new TypeError('invalid Date');
+  return Buffer.from(d.toISOString().slice(0, 10).replace(/-/g, ''), 'ascii');
+}
+
+function valueBytes(a: Attribute): Uint8Array | RawAttribute[] {
+  const v = a.value;
+  if (v === undefined || v === null) return new Uint8Array(0);
+  if (typeof v === 'number') {
+    if (!Number.isInteger(v) || v < 0)
+      throw new TypeError(
+        `attribute 0x${a.type.toString(16)}: CK_ULONG must be a non-negative integer`,
+      );
+    return encodeUlong(v);
+  }
+  if (typeof v === 'boolean') return encodeBool(v);
+  if (typeof v === 'string') {
+    // pkcs11js accepts 'YYYYMMDD' strings for the date attributes.
+    return Buffer.from(v, attributeKind(a.type) === 'date' ? 'ascii' : 'utf8');
+  }
+  if (v instanceof Date) return dateBytes(v);
+  if (v instanceof Uint8Array) return new Uint8Array(v);
+  if (Array.isArray(v)) return toTemplate(v);
+  throw new TypeError(`attribute 0x${a.type.toString(16)}: unsupported value type`);
+}
+
+export function toTemplate(template: unknown): RawAttribute[] {
+  if (!Array.isArray(template)) throw new TypeError('template must be an array of {type, value}');
+  return template.map((a: Attribute) => {
+    if (typeof a !== 'object' || a === null || typeof a.type !== 'number') {
+      throw new TypeError('template entries must be {type: number, value}');
+    }
+    return { type: a.type, value: valueBytes(a) };
+  });
+}
+
+export function toResult(value: Uint8Array | RawAttribute[]): Buffer | AttributeResult[] {
+  if (Array.isArray(value)) return value.map((a) => ({ type: a.type, value: toResult(a.value) }));
+  return Buffer.from(value);
+}
+
+function bytesParam(v: unknown): Uint8Array | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (v instanceof Uint8Array) return new Uint8Array(v);
+  throw new TypeError('mechanism parameter fields must be Buffers');
+}
+
+export function toMechanism(m: unknown): RawMechanism {
+  if (typeof m !== 'object' || m === null || typeof (m as Mechanism).mechanism !== 'number') {
+    throw new TypeError('mechanism must be {mechanism: number, parameter?}');
+  }
+  const { mechanism, parameter } = m as Mechanism;
+  if (parameter === undefined || parameter === null) return { mechanism };
+  if (typeof parameter === 'number') return { mechanism, parameter };
+  if (parameter instanceof Uint8Array) return { mechanism, parameter: new Uint8Array(parameter) };
+  if (typeof parameter === 'object' && typeof parameter.type === 'number') {
+    const p: Record<string, unknown> = { ...parameter };
+    for (const key of ['iv', 'aad', 'nonce', 'sourceData', 'sharedData', 'publicData', 'data']) {
+      if (key in p) p[key] = bytesParam(p[key]);
+    }
+    return { mechanism, parameter: p as unknown as StructuredParams };
+  }
+  throw new TypeError('unsupported mechanism parameter');
+}
+
+export function bytesArg(v: unknown, name: string): Uint8Array {
+  if (!(v instanceof Uint8Array)) throw new TypeError(`${name} must be a Buffer`);
+  return v;
+}
+
+export function pinArg(pin: unknown): Uint8Array | undefined {
+  if (pin === undefined || pin === null) return undefined;
+  if (typeof pin === 'string') return Buffer.from(pin, 'utf8');
+  if (pin instanceof Uint8Array) return pin;
+  throw new TypeError('PIN must be a string');
+}

@@ -1,0 +1,72 @@
+/**
+ * Composition root for library users: wires the token to its adapters (node:crypto, the memory and file
+ * PAL ports) and gives the pkcs11js-compatible PKCS11 class a working load(). Tokens opened from the same
+ * directory in one process share one Token, so every application there sees the same objects.
+ * @module
+ */
+import { resolve } from 'node:path';
+import { createNodeCrypto } from './adapters/crypto-node/index.js';
+import { createFilePal } from './adapters/pal-file/index.js';
+import { createMemoryPal } from './adapters/pal-memory/index.js';
+import { PKCS11 as ApiPKCS11 } from './api/pkcs11.js';
+import type { TokenOpener } from './api/pkcs11-base.js';
+import type { CryptoBackend } from './crypto/backend.js';
+import type { Pal } from './storage/pal.js';
+import { Application } from './token/application.js';
+import { Token, type TokenOptions } from './token/token.js';
+
+export interface CreateTokenOptions extends TokenOptions {
+  /** The storage port (default: a fresh memory PAL). */
+  pal?: Pal;
+  /** The crypto backend (default: node:crypto). */
+  crypto?: CryptoBackend;
+}
+
+/** A token over a PAL of your choice (bring your own port). */
+export function createToken(options: CreateTokenOptions = {}): Token {
+  return new Token(options.pal ?? createMemoryPal(), options.crypto ?? createNodeCrypto(), options);
+}
+
+const shared = new Map<string, { token: Token; refs: number }>();
+
+/** Opens `target` ('memory:' or a directory) as a new application, sharing the Token per directory. */
+export function openTarget(target: string, options: TokenOptions = {}): ReturnType<TokenOpener> {
+  if (target === 'memory:') {
+    const token = createToken(options);
+    return { app: new Application(token), close: () => token.close() };
+  }
+  if (/^[a-z]+:/.test(target) && !target.startsWith('file:')) {
+    throw new TypeError(`unknown token store '${target}' (use memory: or a directory path)`);
+  }
+  const dir = resolve(target.replace(/^file:/, ''));
+  let entry = shared.get(dir);
+  if (!entry) {
+    entry = { token: new Token(createFilePal(dir), createNodeCrypto(), options), refs: 0 };
+    shared.set(dir, entry);
+  }
+  entry.refs++;
+  const e = entry;
+  let closed = false;
+  return {
+    app: new Application(e.token),
+    close: () => {
+      if (closed) return;
+      closed = true;
+      if (--e.refs === 0) {
+        shared.delete(dir);
+        e.token.close();
+      }
+    },
+  };
+}
+
+/**
+ * The pkcs11js-compatible module: `new PKCS11()`, then `load('memory:')` or `load('/path/to/store')`,
+ * then the C_* functions.
+ */
+export class PKCS11 extends ApiPKCS11 {
+  constructor(library?: string, options: TokenOptions = {}) {
+    super((target) => openTarget(target, options));
+    if (library) this.load(library);
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * The crypto port: everything the token asks of a cryptographic library, as plain data in and out.
+ * Mechanisms (L4) speak PKCS#11 and translate to these calls; the node:crypto adapter implements them.
+ * No CKM_ values cross this line: the backend has its own small vocabulary. Layer L2 (port interface).
+ * @module
+ */
+
+export type HashName = 'sha1' | 'sha224' | 'sha256' | 'sha384' | 'sha512';
+export type CurveName = 'P-256' | 'P-384' | 'P-521';
+
+export const HASH_LENGTHS: Readonly<Record<HashName, number>> = {
+  sha1: 20,
+  sha224: 28,
+  sha256: 32,
+  sha384: 48,
+  sha512: 64,
+};
+
+/** Byte length of a field element / scalar of each curve. */
+export const CURVE_BYTES: Readonly<Record<CurveName, number>> = {
+  'P-256': 32,
+  'P-384': 48,
+  'P-521': 66,
+};
+
+/** A running hash or MAC. `finish` may be called once. */
+export interface Accumulator {
+  update(data: Uint8Array): void;
+  finish(): Uint8Array;
+}
+
+/** RSA key components, big-endian unsigned. The CRT parts may be absent (then d is used directly). */
+export interface RsaMaterial {
+  n: Uint8Array;
+  e: Uint8Array;
+  d?: Uint8Array;
+  p?: Uint8Array;
+  q?: Uint8Array;
+  dp?: Uint8Array;
+  dq?: Uint8Array;
+  qi?: Uint8Array;
+}
+
+/** An EC key: the uncompressed point 04‖X‖Y, and the scalar for a private key. */
+export interface EcMaterial {
+  curve: CurveName;
+  point: Uint8Array;
+  d?: Uint8Array;
+}
+
+export type KeyMaterial = ({ kind: 'rsa' } & RsaMaterial) | ({ kind: 'ec' } & EcMaterial);
+
+/** An imported key, ready for repeated use (the token caches it per object). */
+export interface KeyHandle {
+  readonly kind: 'rsa' | 'ec';
+  readonly isPrivate: boolean;
+  /** RSA: modulus bits; EC: order bits. */
+  readonly bits: number;
+}
+
+/** Signature schemes, in the backend's own terms. */
+export type SignScheme =
+  /** PKCS#1 v1.5 over caller-supplied bytes (a DigestInfo for CKM_RSA_PKCS). */
+  | { type: 'rsa-pkcs1-raw' }
+  /** Raw RSA (CKM_RSA_X_509): input left-padded with zeros to the modulus size. */
+  | { type: 'rsa-x509' }
+  /** PKCS#1 v1.5 with the hash computed here. */
+  | { type: 'rsa-pkcs1'; hash: HashName }
+  /** PSS; `prehashed` when the caller already computed the digest. MGF1 hash may differ from the hash. */
+  | { type: 'rsa-pss'; hash: HashName; mgfHash: HashName; saltLength: number; prehashed: boolean }
+  /** ECDSA over a digest the caller computed; signature r‖s. */
+  | { type: 'ecdsa-prehashed' }
+  /** ECDSA with the hash computed here; signature r‖s. */
+  | { type: 'ecdsa'; hash: HashName };
+
+export interface CryptoBackend {
+  randomBytes(length: number): Uint8Array;
+  /** Constant-time equality for MACs and secrets (false on length mismatch). */
+  timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean;
+
+  createHash(hash: HashName): Accumulator;
+  createHmac(hash: HashName, key: Uint8Array): Accumulator;
+  /** AES-CMAC (NIST SP 800-38B) with a 16, 24 or 32-byte key. */
+  createCmac(key: Uint8Array): Accumulator;
+
+  /** Imports a key; throws Error with a reason when the material is inconsistent or unsupported. */
+  importKey(material: KeyMaterial): KeyHandle;
+  sign(key: KeyHandle, scheme: SignScheme, data: Uint8Array): Uint8Array;
+  signAsync(key: KeyHandle, scheme: SignScheme, data: Uint8Array): Promise<Uint8Array>;
+  /** False when the signature does not verify (never throws for a bad signature). */
+  verify(key: KeyHandle, scheme: SignScheme, data: Uint8Array, signature: Uint8Array): boolean;
+
+  generateRsa(bits: number, publicExponent: Uint8Array): RsaMaterial;
+  generateRsaAsync(bits: number, publicExponent: Uint8Array): Promise<RsaMaterial>;
+  generateEc(curve: CurveName): EcMaterial;
+  /** The public point d·G of a private scalar (for imported EC keys that come without CKA_EC_POINT). */
+  ecPublicPoint(curve: CurveName, d: Uint8Array): Uint8Array;
+
+  /** PBKDF2-HMAC-SHA256 (PIN verifiers and key wrapping). */
+  pbkdf2(password: Uint8Array, salt: Uint8Array, iterations: number, length: number): Uint8Array;
+  pbkdf2Async(
+    password: Uint8Array,
+    salt: Uint8Array,
+    iterations: number,
+    length: number,
+  ): Promise<Uint8Array>;
+}

@@ -1,0 +1,109 @@
+/**
+ * Elliptic-curve mechanisms (v2.40 mechanisms §2.3): CKM_EC_KEY_PAIR_GEN for P-256/P-384/P-521,
+ * CKM_ECDSA over a caller-computed digest (output r‖s), and CKM_ECDSA_SHA1…SHA512. Layer L4.
+ * @module
+ */
+import { readBytes } from '../attributes/values.js';
+import { CURVE_BYTES, type EcMaterial, type HashName, type SignScheme } from '../crypto/backend.js';
+import { Pkcs11Error } from '../errors.js';
+import { curveOf, ecParamsOf, encodeEcPoint } from '../objects/key-material.js';
+import * as C from '../pkcs11/constants.js';
+import {
+  collectingSign,
+  collectingVerify,
+  requireNoParameter,
+  signatureLengthRange,
+} from './common.js';
+import type { GeneratedPair, KeyRef, Mechanism } from './types.js';
+
+const EC_FLAGS = C.CKF_EC_F_P | C.CKF_EC_NAMEDCURVE | C.CKF_EC_UNCOMPRESS;
+const SIZES = { minKeySize: 256, maxKeySize: 521 };
+/** CKM_ECDSA input: a digest; anything past 1 KiB is a caller error, not a digest. */
+const MAX_DIGEST = 1024;
+
+function signatureLength(key: KeyRef): number {
+  const handle = key.handle();
+  return 2 * Math.ceil(handle.bits / 8);
+}
+
+function ecdsaMechanism(type: number, scheme: SignScheme, singlePart: boolean): Mechanism {
+  const checkInput = (data: Uint8Array) => {
+    if (data.length === 0 || (singlePart && data.length > MAX_DIGEST)) {
+      throw new Pkcs11Error(C.CKR_DATA_LEN_RANGE, 'CKM_ECDSA signs a digest of 1..1024 bytes');
+    }
+  };
+  return {
+    type,
+    keyTypes: [C.CKK_EC],
+    singlePart,
+    info: { ...SIZES, flags: C.CKF_SIGN | C.CKF_VERIFY | EC_FLAGS },
+    sign(backend, m, key) {
+      requireNoParameter(m);
+      const handle = key.handle();
+      const run = (data: Uint8Array) => {
+        checkInput(data);
+        return backend.sign(handle, scheme, data);
+      };
+      const runAsync = async (data: Uint8Array) => {
+        checkInput(data);
+        return backend.signAsync(handle, scheme, data);
+      };
+      return collectingSign(signatureLength(key), run, runAsync);
+    },
+    verify(backend, m, key) {
+      requireNoParameter(m);
+      const handle = key.handle();
+      const length = signatureLength(key);
+      return collectingVerify((data, sig) => {
+        signatureLengthRange(length, sig.length);
+        checkInput(data);
+        return backend.verify(handle, scheme, data, sig);
+      });
+    },
+  };
+}
+
+const HASHED: [number, HashName][] = [
+  [C.CKM_ECDSA_SHA1, 'sha1'],
+  [C.CKM_ECDSA_SHA224, 'sha224'],
+  [C.CKM_ECDSA_SHA256, 'sha256'],
+  [C.CKM_ECDSA_SHA384, 'sha384'],
+  [C.CKM_ECDSA_SHA512, 'sha512'],
+];
+
+function pairFrom(material: EcMaterial): GeneratedPair {
+  const params = ecParamsOf(material.curve);
+  return {
+    publicClass: C.CKO_PUBLIC_KEY,
+    privateClass: C.CKO_PRIVATE_KEY,
+    keyType: C.CKK_EC,
+    publicComputed: new Map([
+      [C.CKA_EC_PARAMS, params],
+      [C.CKA_EC_POINT, encodeEcPoint(material.point)],
+    ]),
+    privateComputed: new Map([
+      [C.CKA_EC_PARAMS, params],
+      [C.CKA_VALUE, material.d as Uint8Array],
+    ]),
+  };
+}
+
+const keyPairGen: Mechanism = {
+  type: C.CKM_EC_KEY_PAIR_GEN,
+  info: { ...SIZES, flags: C.CKF_GENERATE_KEY_PAIR | EC_FLAGS },
+  generateKeyPair(backend, m, pub) {
+    requireNoParameter(m);
+    const params = readBytes(pub, C.CKA_EC_PARAMS);
+    if (!params) throw new Pkcs11Error(C.CKR_TEMPLATE_INCOMPLETE, 'CKA_EC_PARAMS is required');
+    const curve = curveOf(params);
+    const material = backend.generateEc(curve);
+    if (material.d?.length !== CURVE_BYTES[curve]) throw new Pkcs11Error(C.CKR_FUNCTION_FAILED);
+    return pairFrom(material);
+  },
+};
+
+export const EC_MECHANISMS: Mechanism[] = [
+  keyPairGen,
+  ecdsaMechanism(C.CKM_ECDSA, { type: 'ecdsa-prehashed' }, true),
+  ...HASHED.map(([type, hash]) => ecdsaMechanism(type, { type: 'ecdsa', hash }, false)),
+];

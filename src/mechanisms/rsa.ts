@@ -1,0 +1,246 @@
+/**
+ * RSA mechanisms (v2.40 mechanisms §2.1): key-pair generation, CKM_RSA_PKCS (sign a DigestInfo the caller
+ * built), CKM_RSA_X_509 (raw), CKM_RSA_PKCS_PSS (sign a digest), and the hash-and-sign forms
+ * CKM_SHA*_RSA_PKCS and CKM_SHA*_RSA_PKCS_PSS. Layer L4.
+ * @module
+ */
+import { readBytes, readUlong } from '../attributes/values.js';
+import type { CryptoBackend, HashName, RsaMaterial, SignScheme } from '../crypto/backend.js';
+import { HASH_LENGTHS } from '../crypto/backend.js';
+import { Pkcs11Error } from '../errors.js';
+import * as C from '../pkcs11/constants.js';
+import type { RawMechanism, RsaPssParams } from '../pkcs11/types.js';
+import { decodeUlong } from '../util/bytes.js';
+import {
+  collectingSign,
+  collectingVerify,
+  HASH_OF_DIGEST,
+  HASH_OF_MGF,
+  requireNoParameter,
+  signatureLengthRange,
+} from './common.js';
+import type { GeneratedPair, KeyRef, Mechanism } from './types.js';
+
+const SIGN_SIZES = { minKeySize: 1024, maxKeySize: 8192 };
+const GEN_SIZES = { minKeySize: 2048, maxKeySize: 4096 };
+const DEFAULT_EXPONENT = Uint8Array.of(1, 0, 1);
+
+/** CK_RSA_PKCS_PSS_PARAMS, structured (pkcs11js, RPC) or as its 3×CK_ULONG C layout. */
+function pssParams(m: RawMechanism): { hash: HashName; mgfHash: HashName; saltLength: number } {
+  let p: Pick<RsaPssParams, 'hashAlg' | 'mgf' | 'saltLen'> | undefined;
+  const raw = m.parameter;
+  if (raw instanceof Uint8Array) {
+    const w = raw.length / 3;
+    if (w === 8 || w === 4) {
+      const f = (i: number) => decodeUlong(raw.subarray(i * w, (i + 1) * w));
+      const [hashAlg, mgf, saltLen] = [f(0), f(1), f(2)];
+      if (hashAlg !== undefined && mgf !== undefined && saltLen !== undefined)
+        p = { hashAlg, mgf, saltLen };
+    }
+  } else if (typeof raw === 'object' && raw !== null && 'saltLen' in raw) {
+    p = raw;
+  }
+  const hash = p && HASH_OF_DIGEST.get(p.hashAlg);
+  const mgfHash = p && HASH_OF_MGF.get(p.mgf);
+  if (
+    !p ||
+    !hash ||
+    !mgfHash ||
+    !Number.isInteger(p.saltLen) ||
+    p.saltLen < 0 ||
+    p.saltLen > 1024
+  ) {
+    throw new Pkcs11Error(C.CKR_MECHANISM_PARAM_INVALID, 'invalid CK_RSA_PKCS_PSS_PARAMS');
+  }
+  return { hash, mgfHash, saltLength: p.saltLen };
+}
+
+interface RsaVariant {
+  type: number;
+  singlePart: boolean;
+  scheme: (m: RawMechanism) => SignScheme;
+  /** Largest single-part input for a k-byte modulus (undefined: any). */
+  maxInput?: (k: number, scheme: SignScheme) => number;
+  /** Exact single-part input length (prehashed PSS). */
+  exactInput?: (scheme: SignScheme) => number;
+}
+
+function rsaMechanism(v: RsaVariant): Mechanism {
+  const prepare = (m: RawMechanism, key: KeyRef) => {
+    const scheme = v.scheme(m);
+    const handle = key.handle();
+    const k = Math.ceil(handle.bits / 8);
+    const check = (data: Uint8Array) => {
+      const max = v.maxInput?.(k, scheme);
+      const exact = v.exactInput?.(scheme);
+      if (
+        (max !== undefined && data.length > max) ||
+        (exact !== undefined && data.length !== exact)
+      ) {
+        throw new Pkcs11Error(
+          C.CKR_DATA_LEN_RANGE,
+          `input of ${data.length} bytes is out of range`,
+        );
+      }
+      if (scheme.type === 'rsa-pss' && k < HASH_LENGTHS[scheme.hash] + scheme.saltLength + 2) {
+        throw new Pkcs11Error(C.CKR_KEY_SIZE_RANGE, 'key too small for this PSS hash and salt');
+      }
+    };
+    return { scheme, handle, k, check };
+  };
+  return {
+    type: v.type,
+    keyTypes: [C.CKK_RSA],
+    singlePart: v.singlePart,
+    info: { ...SIGN_SIZES, flags: C.CKF_SIGN | C.CKF_VERIFY },
+    sign(backend, m, key) {
+      const { scheme, handle, k, check } = prepare(m, key);
+      const run = (data: Uint8Array) => {
+        check(data);
+        return signOrDataInvalid(() => backend.sign(handle, scheme, data));
+      };
+      return collectingSign(k, run, async (data) => run(data));
+    },
+    verify(backend, m, key) {
+      const { scheme, handle, k, check } = prepare(m, key);
+      return collectingVerify((data, sig) => {
+        signatureLengthRange(k, sig.length);
+        check(data);
+        return backend.verify(handle, scheme, data, sig);
+      });
+    },
+  };
+}
+
+/** Raw RSA rejects an input numerically ≥ the modulus: that is the caller's data, not a failure. */
+function signOrDataInvalid(f: () => Uint8Array): Uint8Array {
+  try {
+    return f();
+  } catch (e) {
+    throw new Pkcs11Error(C.CKR_DATA_INVALID, (e as Error).message, { cause: e });
+  }
+}
+
+const HASHED: [number, number, HashName][] = [
+  [C.CKM_SHA1_RSA_PKCS, C.CKM_SHA1_RSA_PKCS_PSS, 'sha1'],
+  [C.CKM_SHA224_RSA_PKCS, C.CKM_SHA224_RSA_PKCS_PSS, 'sha224'],
+  [C.CKM_SHA256_RSA_PKCS, C.CKM_SHA256_RSA_PKCS_PSS, 'sha256'],
+  [C.CKM_SHA384_RSA_PKCS, C.CKM_SHA384_RSA_PKCS_PSS, 'sha384'],
+  [C.CKM_SHA512_RSA_PKCS, C.CKM_SHA512_RSA_PKCS_PSS, 'sha512'],
+];
+
+function pairFrom(m: RsaMaterial): GeneratedPair {
+  const pub = new Map([
+    [C.CKA_MODULUS, m.n],
+    [C.CKA_PUBLIC_EXPONENT, m.e],
+  ]);
+  const priv = new Map<number, Uint8Array>([
+    [C.CKA_MODULUS, m.n],
+    [C.CKA_PUBLIC_EXPONENT, m.e],
+    [C.CKA_PRIVATE_EXPONENT, m.d as Uint8Array],
+    [C.CKA_PRIME_1, m.p as Uint8Array],
+    [C.CKA_PRIME_2, m.q as Uint8Array],
+    [C.CKA_EXPONENT_1, m.dp as Uint8Array],
+    [C.CKA_EXPONENT_2, m.dq as Uint8Array],
+    [C.CKA_COEFFICIENT, m.qi as Uint8Array],
+  ]);
+  return {
+    publicClass: C.CKO_PUBLIC_KEY,
+    privateClass: C.CKO_PRIVATE_KEY,
+    keyType: C.CKK_RSA,
+    publicComputed: pub,
+    privateComputed: priv,
+  };
+}
+
+function genParams(m: RawMechanism, pub: Map<number, unknown>): { bits: number; e: Uint8Array } {
+  requireNoParameter(m);
+  const bits = readUlong(pub as never, C.CKA_MODULUS_BITS);
+  if (bits === undefined)
+    throw new Pkcs11Error(C.CKR_TEMPLATE_INCOMPLETE, 'CKA_MODULUS_BITS is required');
+  if (bits < GEN_SIZES.minKeySize || bits > GEN_SIZES.maxKeySize || bits % 8 !== 0) {
+    throw new Pkcs11Error(
+      C.CKR_KEY_SIZE_RANGE,
+      `RSA keys of ${GEN_SIZES.minKeySize}..${GEN_SIZES.maxKeySize} bits (multiple of 8)`,
+    );
+  }
+  const e = readBytes(pub as never, C.CKA_PUBLIC_EXPONENT) ?? DEFAULT_EXPONENT;
+  return { bits, e };
+}
+
+function generate(backend: CryptoBackend, bits: number, e: Uint8Array): RsaMaterial {
+  try {
+    return backend.generateRsa(bits, e);
+  } catch (err) {
+    throw new Pkcs11Error(C.CKR_TEMPLATE_INCONSISTENT, (err as Error).message, { cause: err });
+  }
+}
+
+const keyPairGen: Mechanism = {
+  type: C.CKM_RSA_PKCS_KEY_PAIR_GEN,
+  info: { ...GEN_SIZES, flags: C.CKF_GENERATE_KEY_PAIR },
+  generateKeyPair(backend, m, pub) {
+    const { bits, e } = genParams(m, pub);
+    return pairFrom(generate(backend, bits, e));
+  },
+  async generateKeyPairAsync(backend, m, pub) {
+    const { bits, e } = genParams(m, pub);
+    try {
+      return pairFrom(await backend.generateRsaAsync(bits, e));
+    } catch (err) {
+      throw new Pkcs11Error(C.CKR_TEMPLATE_INCONSISTENT, (err as Error).message, { cause: err });
+    }
+  },
+};
+
+export const RSA_MECHANISMS: Mechanism[] = [
+  keyPairGen,
+  rsaMechanism({
+    type: C.CKM_RSA_PKCS,
+    singlePart: true,
+    scheme: (m) => {
+      requireNoParameter(m);
+      return { type: 'rsa-pkcs1-raw' };
+    },
+    maxInput: (k) => k - 11,
+  }),
+  rsaMechanism({
+    type: C.CKM_RSA_X_509,
+    singlePart: true,
+    scheme: (m) => {
+      requireNoParameter(m);
+      return { type: 'rsa-x509' };
+    },
+    maxInput: (k) => k,
+  }),
+  rsaMechanism({
+    type: C.CKM_RSA_PKCS_PSS,
+    singlePart: true,
+    scheme: (m) => ({ type: 'rsa-pss', ...pssParams(m), prehashed: true }),
+    exactInput: (s) => (s.type === 'rsa-pss' ? HASH_LENGTHS[s.hash] : 0),
+  }),
+  ...HASHED.flatMap(([pkcs, pss, hash]) => [
+    rsaMechanism({
+      type: pkcs,
+      singlePart: false,
+      scheme: (m) => {
+        requireNoParameter(m);
+        return { type: 'rsa-pkcs1', hash };
+      },
+    }),
+    rsaMechanism({
+      type: pss,
+      singlePart: false,
+      scheme: (m) => {
+        const p = pssParams(m);
+        if (p.hash !== hash) {
+          throw new Pkcs11Error(
+            C.CKR_MECHANISM_PARAM_INVALID,
+            'PSS hashAlg must match the mechanism',
+          );
+        }
+        return { type: 'rsa-pss', ...p, prehashed: false };
+      },
+    }),
+  ]),
+];

@@ -1,0 +1,77 @@
+/**
+ * The shape of a mechanism family entry: what a mechanism can do (digest, sign, verify, generate) and
+ * the facts the token checks before calling it (key types, key-size range, which key class). A missing
+ * capability means CKR_MECHANISM_INVALID for that function. Layer L4.
+ * @module
+ */
+import type { AttributeMap } from '../attributes/values.js';
+import type { CryptoBackend, KeyHandle } from '../crypto/backend.js';
+import type { TokenObject } from '../objects/object.js';
+import type { MechanismInfo, RawMechanism } from '../pkcs11/types.js';
+
+/** A key as a mechanism sees it: the object (attributes) and its imported form for the backend. */
+export interface KeyRef {
+  readonly object: TokenObject;
+  /** The backend handle of an asymmetric key (imported on first use, cached on the object). */
+  handle(): KeyHandle;
+}
+
+/** A running sign (or MAC) operation. Single-part calls are update(data) then finish(). */
+export interface SignOperation {
+  /** Signature length in bytes (known once the key is bound). */
+  readonly length: number;
+  update(data: Uint8Array): void;
+  finish(): Uint8Array;
+  finishAsync(): Promise<Uint8Array>;
+}
+
+export interface VerifyOperation {
+  update(data: Uint8Array): void;
+  /** Throws CKR_SIGNATURE_LEN_RANGE for a malformed length; returns false when the signature is wrong. */
+  finish(signature: Uint8Array): boolean;
+}
+
+export interface DigestOperation {
+  readonly length: number;
+  update(data: Uint8Array): void;
+  finish(): Uint8Array;
+}
+
+/** The generated material of a key pair, as attributes for each half. */
+export interface GeneratedPair {
+  publicClass: number;
+  privateClass: number;
+  keyType: number;
+  publicComputed: AttributeMap;
+  privateComputed: AttributeMap;
+}
+
+export interface GeneratedKey {
+  keyType: number;
+  computed: AttributeMap;
+}
+
+export interface Mechanism {
+  readonly type: number;
+  readonly info: MechanismInfo;
+  /** Key types this mechanism accepts (sign/verify). */
+  readonly keyTypes?: readonly number[];
+  /** Only C_Sign/C_Verify (no C_*Update): CKM_ECDSA, CKM_RSA_PKCS, … */
+  readonly singlePart?: boolean;
+  digest?(backend: CryptoBackend, m: RawMechanism): DigestOperation;
+  sign?(backend: CryptoBackend, m: RawMechanism, key: KeyRef): SignOperation;
+  verify?(backend: CryptoBackend, m: RawMechanism, key: KeyRef): VerifyOperation;
+  generateKey?(backend: CryptoBackend, m: RawMechanism, template: AttributeMap): GeneratedKey;
+  generateKeyPair?(
+    backend: CryptoBackend,
+    m: RawMechanism,
+    publicTemplate: AttributeMap,
+    privateTemplate: AttributeMap,
+  ): GeneratedPair;
+  generateKeyPairAsync?(
+    backend: CryptoBackend,
+    m: RawMechanism,
+    publicTemplate: AttributeMap,
+    privateTemplate: AttributeMap,
+  ): Promise<GeneratedPair>;
+}

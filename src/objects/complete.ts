@@ -1,0 +1,62 @@
+/**
+ * Class-specific completion of a new object after the generic policy ran: certificate fields taken from
+ * the DER value, lengths the token derives (CKA_VALUE_LEN, CKA_MODULUS_BITS), value checks the policy table
+ * cannot express (AES key sizes, EC parameters). Layer L3.
+ * @module
+ */
+import type { AttributeMap } from '../attributes/values.js';
+import { readBytes, readUlong } from '../attributes/values.js';
+import { Pkcs11Error } from '../errors.js';
+import * as C from '../pkcs11/constants.js';
+import { encodeUlong, stripLeadingZeros } from '../util/bytes.js';
+import { certificateFields } from './certificate.js';
+import { curveOf } from './key-material.js';
+
+function completeCertificate(attrs: AttributeMap): void {
+  const value = readBytes(attrs, C.CKA_VALUE) ?? new Uint8Array(0);
+  let fields: ReturnType<typeof certificateFields> | undefined;
+  try {
+    fields = certificateFields(value);
+  } catch {
+    fields = undefined;
+  }
+  if (!fields && !attrs.has(C.CKA_SUBJECT)) {
+    throw new Pkcs11Error(
+      C.CKR_ATTRIBUTE_VALUE_INVALID,
+      'CKA_VALUE is not a DER X.509 certificate (give CKA_SUBJECT to store it anyway)',
+    );
+  }
+  if (!attrs.has(C.CKA_SUBJECT)) attrs.set(C.CKA_SUBJECT, fields?.subject ?? new Uint8Array(0));
+  if (!attrs.has(C.CKA_ISSUER)) attrs.set(C.CKA_ISSUER, fields?.issuer ?? new Uint8Array(0));
+  if (!attrs.has(C.CKA_SERIAL_NUMBER))
+    attrs.set(C.CKA_SERIAL_NUMBER, fields?.serialNumber ?? new Uint8Array(0));
+}
+
+function completeSecretKey(attrs: AttributeMap, keyType: number): void {
+  const value = readBytes(attrs, C.CKA_VALUE);
+  if (value === undefined) return;
+  if (keyType === C.CKK_AES && ![16, 24, 32].includes(value.length)) {
+    throw new Pkcs11Error(C.CKR_ATTRIBUTE_VALUE_INVALID, 'an AES key is 16, 24 or 32 bytes');
+  }
+  if (value.length === 0) throw new Pkcs11Error(C.CKR_ATTRIBUTE_VALUE_INVALID, 'empty secret key');
+  attrs.set(C.CKA_VALUE_LEN, encodeUlong(value.length));
+}
+
+export function completeAttributes(attrs: AttributeMap): void {
+  const cls = readUlong(attrs, C.CKA_CLASS);
+  const keyType = readUlong(attrs, C.CKA_KEY_TYPE);
+  if (cls === C.CKO_CERTIFICATE) completeCertificate(attrs);
+  else if (cls === C.CKO_SECRET_KEY && keyType !== undefined) completeSecretKey(attrs, keyType);
+  else if (keyType === C.CKK_RSA && cls === C.CKO_PUBLIC_KEY) {
+    const n = readBytes(attrs, C.CKA_MODULUS);
+    if (n && !attrs.has(C.CKA_MODULUS_BITS)) {
+      const m = stripLeadingZeros(n);
+      const bits =
+        m.length === 0 || m[0] === 0 ? 0 : (m.length - 1) * 8 + (32 - Math.clz32(m[0] as number));
+      attrs.set(C.CKA_MODULUS_BITS, encodeUlong(bits));
+    }
+  } else if (keyType === C.CKK_EC) {
+    const params = readBytes(attrs, C.CKA_EC_PARAMS);
+    if (params) curveOf(params, C.CKR_ATTRIBUTE_VALUE_INVALID);
+  }
+}

@@ -1,0 +1,198 @@
+/**
+ * Generic enforcement of the attribute policy for C_CreateObject, C_GenerateKey(Pair), C_CopyObject and
+ * C_SetAttributeValue, with the error precedence of v2.40 §4.1.1 (TYPE_INVALID, VALUE_INVALID, READ_ONLY,
+ * TEMPLATE_INCOMPLETE, TEMPLATE_INCONSISTENT). Class-specific completion (certificate fields, derived
+ * lengths) lives in complete.ts. Layer L3.
+ * @module
+ */
+import type { AttributeMap } from '../attributes/values.js';
+import { readBool, readUlong } from '../attributes/values.js';
+import { Pkcs11Error } from '../errors.js';
+import * as C from '../pkcs11/constants.js';
+import { encodeBool, encodeUlong } from '../util/bytes.js';
+import type { TokenObject } from './object.js';
+import {
+  COPY_CHANGEABLE,
+  FORBIDDEN_ON_CREATE,
+  FORBIDDEN_ON_GENERATE,
+  MODIFIABLE,
+  type ObjectPolicy,
+  ONLY_TO_FALSE,
+  ONLY_TO_TRUE,
+  REQUIRED_ON_CREATE,
+  REQUIRED_ON_GENERATE,
+  SO_ONLY_TRUE,
+} from './policy.js';
+import { policyFor, subtypeAttribute } from './tables.js';
+
+export type BuildMode = 'create' | 'generate';
+
+export interface BuildOptions {
+  mode: BuildMode;
+  /** The caller is the SO (may set CKA_TRUSTED). */
+  isSO: boolean;
+  /** Class and subtype implied by the mechanism (generate); the template may repeat but not contradict them. */
+  impliedClass?: number;
+  impliedSubtype?: number;
+  /** Values the token computed (generated key material); they win over defaults. */
+  computed?: AttributeMap;
+  /** The generating mechanism (CKA_KEY_GEN_MECHANISM). */
+  mechanism?: number;
+}
+
+const hex = (t: number) => `0x${t.toString(16)}`;
+const attrName = (t: number) => C.CKA_NAMES.get(t) ?? `attribute ${hex(t)}`;
+
+/** The policy for a template's class and subtype, with the spec's error for each way it can be missing. */
+export function resolvePolicy(template: AttributeMap, opts: BuildOptions): ObjectPolicy {
+  const cls = readUlong(template, C.CKA_CLASS) ?? opts.impliedClass;
+  if (cls === undefined) throw new Pkcs11Error(C.CKR_TEMPLATE_INCOMPLETE, 'CKA_CLASS is required');
+  if (opts.impliedClass !== undefined && cls !== opts.impliedClass) {
+    throw new Pkcs11Error(C.CKR_TEMPLATE_INCONSISTENT, 'CKA_CLASS contradicts the mechanism');
+  }
+  const subAttr = subtypeAttribute(cls);
+  const sub =
+    subAttr === undefined ? undefined : (readUlong(template, subAttr) ?? opts.impliedSubtype);
+  if (subAttr !== undefined && opts.impliedSubtype !== undefined && sub !== opts.impliedSubtype) {
+    throw new Pkcs11Error(
+      C.CKR_TEMPLATE_INCONSISTENT,
+      `${attrName(subAttr)} contradicts the mechanism`,
+    );
+  }
+  if (subAttr !== undefined && sub === undefined) {
+    throw new Pkcs11Error(C.CKR_TEMPLATE_INCOMPLETE, `${attrName(subAttr)} is required`);
+  }
+  const p = policyFor(cls, sub);
+  if (!p) {
+    const what =
+      subAttr === undefined || policyFor(cls, undefined) ? 'CKA_CLASS' : attrName(subAttr);
+    throw new Pkcs11Error(
+      C.CKR_ATTRIBUTE_VALUE_INVALID,
+      `${what}: object kind not supported by this token`,
+    );
+  }
+  return p;
+}
+
+/** Builds the full attribute set of a new object from a normalized template. */
+export function buildAttributes(template: AttributeMap, opts: BuildOptions): AttributeMap {
+  const p = resolvePolicy(template, opts);
+  // 1. every attribute must exist for this kind of object
+  for (const type of template.keys()) {
+    if (!p.rules.has(type)) {
+      throw new Pkcs11Error(
+        C.CKR_ATTRIBUTE_TYPE_INVALID,
+        `${attrName(type)} is not valid for a ${p.name}`,
+      );
+    }
+  }
+  // 3. read-only attributes
+  const forbidden = opts.mode === 'create' ? FORBIDDEN_ON_CREATE : FORBIDDEN_ON_GENERATE;
+  for (const [type, value] of template) {
+    const r = p.rules.get(type);
+    if (r && r.flags & forbidden) {
+      throw new Pkcs11Error(
+        C.CKR_ATTRIBUTE_READ_ONLY,
+        `${attrName(type)} cannot be given to ${opts.mode}`,
+      );
+    }
+    if (r && r.flags & SO_ONLY_TRUE && !opts.isSO && readBool(new Map([[type, value]]), type)) {
+      throw new Pkcs11Error(C.CKR_ATTRIBUTE_READ_ONLY, `only the SO may set ${attrName(type)}`);
+    }
+  }
+  // 4. required attributes
+  const required = opts.mode === 'create' ? REQUIRED_ON_CREATE : REQUIRED_ON_GENERATE;
+  for (const r of p.rules.values()) {
+    if (r.flags & required && !template.has(r.type) && !opts.computed?.has(r.type)) {
+      if (r.type === C.CKA_CLASS || r.type === C.CKA_KEY_TYPE) continue; // implied by the mechanism
+      throw new Pkcs11Error(C.CKR_TEMPLATE_INCOMPLETE, `${attrName(r.type)} is required`);
+    }
+  }
+  const attrs: AttributeMap = new Map();
+  for (const [t, v] of template) attrs.set(t, v);
+  if (opts.impliedClass !== undefined) attrs.set(C.CKA_CLASS, encodeUlong(opts.impliedClass));
+  const subAttr = subtypeAttribute(readUlong(attrs, C.CKA_CLASS) as number);
+  if (subAttr !== undefined && opts.impliedSubtype !== undefined) {
+    attrs.set(subAttr, encodeUlong(opts.impliedSubtype));
+  }
+  for (const [t, v] of opts.computed ?? []) attrs.set(t, v);
+  for (const r of p.rules.values()) {
+    if (attrs.has(r.type) || r.default === undefined) continue;
+    const v = typeof r.default === 'function' ? r.default(attrs) : r.default;
+    if (v !== undefined) attrs.set(r.type, v);
+  }
+  setProvenance(attrs, opts);
+  return attrs;
+}
+
+/** CKA_LOCAL, CKA_KEY_GEN_MECHANISM, CKA_ALWAYS_SENSITIVE, CKA_NEVER_EXTRACTABLE as §4.7/§4.9 define them. */
+function setProvenance(attrs: AttributeMap, opts: BuildOptions): void {
+  if (!attrs.has(C.CKA_LOCAL)) return;
+  const generated = opts.mode === 'generate';
+  attrs.set(C.CKA_LOCAL, encodeBool(generated));
+  if (generated && opts.mechanism !== undefined) {
+    attrs.set(C.CKA_KEY_GEN_MECHANISM, encodeUlong(opts.mechanism));
+  }
+  if (attrs.has(C.CKA_ALWAYS_SENSITIVE)) {
+    attrs.set(
+      C.CKA_ALWAYS_SENSITIVE,
+      encodeBool(generated && readBool(attrs, C.CKA_SENSITIVE) === true),
+    );
+    attrs.set(
+      C.CKA_NEVER_EXTRACTABLE,
+      encodeBool(generated && readBool(attrs, C.CKA_EXTRACTABLE) === false),
+    );
+  }
+}
+
+/**
+ * Validates a C_SetAttributeValue (or the template of a C_CopyObject) against an object and returns the
+ * changes. Nothing is applied here: the caller applies them all or none.
+ */
+export function checkChanges(
+  obj: TokenObject,
+  template: AttributeMap,
+  op: 'set' | 'copy',
+  isSO: boolean,
+): AttributeMap {
+  const p = policyFor(obj.objectClass, obj.subtype);
+  if (!p) throw new Pkcs11Error(C.CKR_GENERAL_ERROR, 'object without a policy');
+  if (op === 'set' && !obj.flag(C.CKA_MODIFIABLE)) {
+    throw new Pkcs11Error(C.CKR_ACTION_PROHIBITED, 'the object has CKA_MODIFIABLE false');
+  }
+  for (const type of template.keys()) {
+    if (!p.rules.has(type)) {
+      throw new Pkcs11Error(
+        C.CKR_ATTRIBUTE_TYPE_INVALID,
+        `${attrName(type)} is not valid for a ${p.name}`,
+      );
+    }
+  }
+  const allowed = op === 'copy' ? MODIFIABLE | COPY_CHANGEABLE : MODIFIABLE;
+  for (const [type, value] of template) {
+    const r = p.rules.get(type);
+    if (!r) continue;
+    const current = obj.get(type);
+    const unchanged =
+      current !== undefined &&
+      !Array.isArray(current) &&
+      !Array.isArray(value) &&
+      current.length === value.length &&
+      current.every((b, i) => b === value[i]);
+    if (unchanged) continue;
+    if (!(r.flags & allowed)) {
+      throw new Pkcs11Error(C.CKR_ATTRIBUTE_READ_ONLY, `${attrName(type)} cannot be changed`);
+    }
+    const next = readBool(new Map([[type, value]]), type);
+    if (r.flags & ONLY_TO_TRUE && obj.flag(type) && next === false) {
+      throw new Pkcs11Error(C.CKR_ATTRIBUTE_READ_ONLY, `${attrName(type)} cannot go back to false`);
+    }
+    if (r.flags & ONLY_TO_FALSE && !obj.flag(type) && next === true) {
+      throw new Pkcs11Error(C.CKR_ATTRIBUTE_READ_ONLY, `${attrName(type)} cannot go back to true`);
+    }
+    if (r.flags & SO_ONLY_TRUE && next === true && !isSO) {
+      throw new Pkcs11Error(C.CKR_ATTRIBUTE_READ_ONLY, `only the SO may set ${attrName(type)}`);
+    }
+  }
+  return new Map(template);
+}

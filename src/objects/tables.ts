@@ -1,0 +1,201 @@
+/**
+ * The attribute tables of every object kind the token supports, transcribed from PKCS#11 v2.40 §4
+ * (common, storage, data, certificate, key, public/private/secret key) and the mechanism documents (RSA,
+ * EC, generic secret, AES, HMAC key types). Defaults the spec leaves "token-specific" are chosen to be
+ * safe: keys private, sensitive and non-extractable unless the caller says otherwise. Layer L3.
+ * @module
+ */
+import * as C from '../pkcs11/constants.js';
+import { encodeBool, encodeUlong } from '../util/bytes.js';
+import {
+  COPY_CHANGEABLE as COPY,
+  MODIFIABLE as MOD,
+  FORBIDDEN_ON_CREATE as NO_CREATE,
+  FORBIDDEN_ON_GENERATE as NO_GEN,
+  FORBIDDEN_ON_UNWRAP as NO_UNWRAP,
+  type ObjectPolicy,
+  ONLY_TO_FALSE,
+  ONLY_TO_TRUE,
+  policy,
+  REQUIRED_ON_CREATE as REQ,
+  REQUIRED_ON_GENERATE as REQ_GEN,
+  rule,
+  SENSITIVE,
+  SO_ONLY_TRUE,
+} from './policy.js';
+
+const TRUE = encodeBool(true);
+const FALSE = encodeBool(false);
+const EMPTY = new Uint8Array(0);
+/** CK_UNAVAILABLE_INFORMATION as a CK_ULONG value (all ones). */
+const UNAVAILABLE = new Uint8Array(8).fill(0xff);
+const READ_ONLY_DERIVED = NO_CREATE | NO_GEN | NO_UNWRAP;
+
+const COMMON = [rule(C.CKA_CLASS, REQ)];
+const STORAGE = [
+  rule(C.CKA_TOKEN, COPY, FALSE),
+  rule(C.CKA_PRIVATE, COPY, FALSE),
+  rule(C.CKA_MODIFIABLE, COPY | ONLY_TO_FALSE, TRUE),
+  rule(C.CKA_COPYABLE, MOD | ONLY_TO_FALSE, TRUE),
+  rule(C.CKA_DESTROYABLE, MOD | ONLY_TO_FALSE, TRUE),
+  rule(C.CKA_LABEL, MOD, EMPTY),
+];
+
+const DATA = [
+  rule(C.CKA_APPLICATION, MOD, EMPTY),
+  rule(C.CKA_OBJECT_ID, MOD, EMPTY),
+  rule(C.CKA_VALUE, MOD, EMPTY),
+];
+
+const CERTIFICATE = [
+  rule(C.CKA_CERTIFICATE_TYPE, REQ),
+  rule(C.CKA_TRUSTED, SO_ONLY_TRUE, FALSE),
+  rule(C.CKA_CERTIFICATE_CATEGORY, 0, encodeUlong(C.CK_CERTIFICATE_CATEGORY_UNSPECIFIED)),
+  rule(C.CKA_CHECK_VALUE, 0),
+  rule(C.CKA_START_DATE, MOD, EMPTY),
+  rule(C.CKA_END_DATE, MOD, EMPTY),
+  rule(C.CKA_PUBLIC_KEY_INFO, 0, EMPTY),
+];
+
+/** CKA_SUBJECT, ISSUER and SERIAL_NUMBER default to the fields of CKA_VALUE (see certificate.ts). */
+const X509 = [
+  rule(C.CKA_SUBJECT, 0),
+  rule(C.CKA_ID, MOD, EMPTY),
+  rule(C.CKA_ISSUER, MOD),
+  rule(C.CKA_SERIAL_NUMBER, MOD),
+  rule(C.CKA_VALUE, REQ),
+  rule(C.CKA_URL, 0, EMPTY),
+  rule(C.CKA_HASH_OF_SUBJECT_PUBLIC_KEY, 0, EMPTY),
+  rule(C.CKA_HASH_OF_ISSUER_PUBLIC_KEY, 0, EMPTY),
+  rule(C.CKA_JAVA_MIDP_SECURITY_DOMAIN, 0, encodeUlong(C.CK_SECURITY_DOMAIN_UNSPECIFIED)),
+  rule(C.CKA_NAME_HASH_ALGORITHM, 0, encodeUlong(C.CKM_SHA_1)),
+];
+
+const KEY = [
+  rule(C.CKA_KEY_TYPE, REQ),
+  rule(C.CKA_ID, MOD, EMPTY),
+  rule(C.CKA_START_DATE, MOD, EMPTY),
+  rule(C.CKA_END_DATE, MOD, EMPTY),
+  rule(C.CKA_DERIVE, MOD, FALSE),
+  rule(C.CKA_LOCAL, READ_ONLY_DERIVED, FALSE),
+  rule(C.CKA_KEY_GEN_MECHANISM, READ_ONLY_DERIVED, UNAVAILABLE),
+  rule(C.CKA_ALLOWED_MECHANISMS, 0, EMPTY),
+];
+
+const PUBLIC_KEY = [
+  rule(C.CKA_SUBJECT, MOD, EMPTY),
+  rule(C.CKA_ENCRYPT, MOD, TRUE),
+  rule(C.CKA_VERIFY, MOD, TRUE),
+  rule(C.CKA_VERIFY_RECOVER, MOD, TRUE),
+  rule(C.CKA_WRAP, MOD, FALSE),
+  rule(C.CKA_TRUSTED, SO_ONLY_TRUE, FALSE),
+  rule(C.CKA_WRAP_TEMPLATE, 0),
+  rule(C.CKA_PUBLIC_KEY_INFO, 0),
+];
+
+const PROTECTED_KEY = [
+  rule(C.CKA_PRIVATE, COPY, TRUE),
+  rule(C.CKA_SENSITIVE, MOD | ONLY_TO_TRUE, TRUE),
+  rule(C.CKA_EXTRACTABLE, MOD | ONLY_TO_FALSE, FALSE),
+  rule(C.CKA_ALWAYS_SENSITIVE, READ_ONLY_DERIVED, FALSE),
+  rule(C.CKA_NEVER_EXTRACTABLE, READ_ONLY_DERIVED, FALSE),
+  rule(C.CKA_WRAP_WITH_TRUSTED, MOD | ONLY_TO_TRUE, FALSE),
+  rule(C.CKA_UNWRAP_TEMPLATE, 0),
+];
+
+const PRIVATE_KEY = [
+  ...PROTECTED_KEY,
+  rule(C.CKA_SUBJECT, MOD, EMPTY),
+  rule(C.CKA_DECRYPT, MOD, TRUE),
+  rule(C.CKA_SIGN, MOD, TRUE),
+  rule(C.CKA_SIGN_RECOVER, MOD, TRUE),
+  rule(C.CKA_UNWRAP, MOD, FALSE),
+  rule(C.CKA_ALWAYS_AUTHENTICATE, MOD, FALSE),
+  rule(C.CKA_PUBLIC_KEY_INFO, 0),
+];
+
+const SECRET_KEY = [
+  ...PROTECTED_KEY,
+  rule(C.CKA_ENCRYPT, MOD, TRUE),
+  rule(C.CKA_DECRYPT, MOD, TRUE),
+  rule(C.CKA_SIGN, MOD, TRUE),
+  rule(C.CKA_VERIFY, MOD, TRUE),
+  rule(C.CKA_WRAP, MOD, FALSE),
+  rule(C.CKA_UNWRAP, MOD, FALSE),
+  rule(C.CKA_TRUSTED, SO_ONLY_TRUE, FALSE),
+  rule(C.CKA_CHECK_VALUE, 0),
+  rule(C.CKA_WRAP_TEMPLATE, 0),
+];
+
+const KEY_VALUE = REQ | NO_GEN | NO_UNWRAP;
+const PRIVATE_PART = NO_GEN | NO_UNWRAP | SENSITIVE;
+
+const RSA_PUBLIC = [
+  rule(C.CKA_MODULUS, REQ | NO_GEN),
+  rule(C.CKA_MODULUS_BITS, NO_CREATE | REQ_GEN),
+  rule(C.CKA_PUBLIC_EXPONENT, REQ),
+];
+const RSA_PRIVATE = [
+  rule(C.CKA_MODULUS, KEY_VALUE),
+  rule(C.CKA_PUBLIC_EXPONENT, NO_GEN | NO_UNWRAP),
+  rule(C.CKA_PRIVATE_EXPONENT, KEY_VALUE | SENSITIVE),
+  rule(C.CKA_PRIME_1, PRIVATE_PART),
+  rule(C.CKA_PRIME_2, PRIVATE_PART),
+  rule(C.CKA_EXPONENT_1, PRIVATE_PART),
+  rule(C.CKA_EXPONENT_2, PRIVATE_PART),
+  rule(C.CKA_COEFFICIENT, PRIVATE_PART),
+];
+const EC_PUBLIC = [rule(C.CKA_EC_PARAMS, REQ | REQ_GEN), rule(C.CKA_EC_POINT, REQ | NO_GEN)];
+const EC_PRIVATE = [rule(C.CKA_EC_PARAMS, KEY_VALUE), rule(C.CKA_VALUE, KEY_VALUE | SENSITIVE)];
+const SECRET_VALUE = [
+  rule(C.CKA_VALUE, KEY_VALUE | SENSITIVE),
+  rule(C.CKA_VALUE_LEN, NO_CREATE | NO_UNWRAP),
+];
+
+/** The secret key types that take an arbitrary-length CKA_VALUE (generic and the HMAC key types). */
+export const GENERIC_SECRET_KEY_TYPES: readonly number[] = [
+  C.CKK_GENERIC_SECRET,
+  C.CKK_SHA_1_HMAC,
+  C.CKK_SHA224_HMAC,
+  C.CKK_SHA256_HMAC,
+  C.CKK_SHA384_HMAC,
+  C.CKK_SHA512_HMAC,
+];
+
+const POLICIES = new Map<string, ObjectPolicy>();
+function add(
+  cls: number,
+  sub: number | undefined,
+  name: string,
+  ...layers: Parameters<typeof policy>[1][]
+) {
+  POLICIES.set(`${cls}:${sub ?? ''}`, policy(name, COMMON, ...layers));
+}
+add(C.CKO_DATA, undefined, 'data object', STORAGE, DATA);
+add(C.CKO_CERTIFICATE, C.CKC_X_509, 'X.509 certificate', STORAGE, CERTIFICATE, X509);
+add(C.CKO_PUBLIC_KEY, C.CKK_RSA, 'RSA public key', STORAGE, KEY, PUBLIC_KEY, RSA_PUBLIC);
+add(C.CKO_PRIVATE_KEY, C.CKK_RSA, 'RSA private key', STORAGE, KEY, PRIVATE_KEY, RSA_PRIVATE);
+add(C.CKO_PUBLIC_KEY, C.CKK_EC, 'EC public key', STORAGE, KEY, PUBLIC_KEY, EC_PUBLIC);
+add(C.CKO_PRIVATE_KEY, C.CKK_EC, 'EC private key', STORAGE, KEY, PRIVATE_KEY, EC_PRIVATE);
+add(C.CKO_SECRET_KEY, C.CKK_AES, 'AES key', STORAGE, KEY, SECRET_KEY, SECRET_VALUE);
+for (const kt of GENERIC_SECRET_KEY_TYPES) {
+  add(C.CKO_SECRET_KEY, kt, 'generic secret key', STORAGE, KEY, SECRET_KEY, SECRET_VALUE);
+}
+
+/**
+ * The policy for an object class and its subtype (CKA_KEY_TYPE for keys, CKA_CERTIFICATE_TYPE for
+ * certificates, nothing for data objects), or undefined when the token does not support that kind.
+ */
+export function policyFor(
+  objectClass: number,
+  subtype: number | undefined,
+): ObjectPolicy | undefined {
+  return POLICIES.get(`${objectClass}:${objectClass === C.CKO_DATA ? '' : (subtype ?? '')}`);
+}
+
+/** The attribute that selects the subtype of a class. */
+export function subtypeAttribute(objectClass: number): number | undefined {
+  if (objectClass === C.CKO_CERTIFICATE) return C.CKA_CERTIFICATE_TYPE;
+  if (objectClass === C.CKO_DATA) return undefined;
+  return C.CKA_KEY_TYPE;
+}

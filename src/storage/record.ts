@@ -1,0 +1,165 @@
+/**
+ * The versioned byte format of a stored object: every attribute of the object (so nothing is re-derived
+ * on load), its stable identity, and a CRC-32 trailer that turns a torn or corrupted record into a clean
+ * CKR_DEVICE_ERROR instead of garbage. The PAL stores these bytes opaquely. Layer L2.
+ *
+ * Layout (all integers big-endian):
+ *   magic "CP11" | version u8 (1) | flags u8 | reserved u16 | object id u64 | attribute count u32 |
+ *   attributes… | crc32 u32 over everything before it
+ *   attribute: type u32 | form u8 (0 bytes, 1 nested template) | length u32 | value
+ *   nested template value: count u32 | attributes…
+ * @module
+ */
+import { Pkcs11Error } from '../errors.js';
+import { CKR_DEVICE_ERROR } from '../pkcs11/constants.js';
+import type { RawAttribute } from '../pkcs11/types.js';
+import { crc32 } from '../util/crc32.js';
+
+export const RECORD_VERSION = 1;
+const MAGIC = [0x43, 0x50, 0x31, 0x31];
+const HEADER = 4 + 1 + 1 + 2 + 8 + 4;
+const MAX_NESTING = 4;
+
+export interface ObjectRecord {
+  id: number;
+  flags: number;
+  attributes: RawAttribute[];
+}
+
+class Writer {
+  #chunks: Uint8Array[] = [];
+  #size = 0;
+  u8(v: number) {
+    this.bytes(Uint8Array.of(v));
+  }
+  u16(v: number) {
+    this.bytes(Uint8Array.of(v >>> 8, v & 0xff));
+  }
+  u32(v: number) {
+    this.bytes(Uint8Array.of(v >>> 24, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff));
+  }
+  u64(v: number) {
+    this.u32(Math.floor(v / 2 ** 32));
+    this.u32(v >>> 0);
+  }
+  bytes(b: Uint8Array) {
+    this.#chunks.push(b);
+    this.#size += b.length;
+  }
+  finish(): Uint8Array {
+    const out = new Uint8Array(this.#size + 4);
+    let off = 0;
+    for (const c of this.#chunks) {
+      out.set(c, off);
+      off += c.length;
+    }
+    new DataView(out.buffer).setUint32(off, crc32(out.subarray(0, off)));
+    return out;
+  }
+}
+
+function writeAttributes(w: Writer, attrs: readonly RawAttribute[], depth: number): void {
+  if (depth > MAX_NESTING)
+    throw new Pkcs11Error(CKR_DEVICE_ERROR, 'templates nested too deeply to store');
+  for (const a of attrs) {
+    w.u32(a.type);
+    if (Array.isArray(a.value)) {
+      w.u8(1);
+      const inner = new Writer();
+      inner.u32(a.value.length);
+      writeAttributes(inner, a.value, depth + 1);
+      const body = inner.finish().subarray(0, -4);
+      w.u32(body.length);
+      w.bytes(body);
+    } else {
+      w.u8(0);
+      w.u32(a.value.length);
+      w.bytes(a.value);
+    }
+  }
+}
+
+export function encodeRecord(rec: ObjectRecord): Uint8Array {
+  const w = new Writer();
+  w.bytes(Uint8Array.from(MAGIC));
+  w.u8(RECORD_VERSION);
+  w.u8(rec.flags);
+  w.u16(0);
+  w.u64(rec.id);
+  w.u32(rec.attributes.length);
+  writeAttributes(w, rec.attributes, 0);
+  return w.finish();
+}
+
+function corrupt(why: string): never {
+  throw new Pkcs11Error(CKR_DEVICE_ERROR, `stored object record is damaged: ${why}`);
+}
+
+class Reader {
+  #dv: DataView;
+  #off: number;
+  readonly end: number;
+  constructor(b: Uint8Array, off: number, end: number) {
+    this.#dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    this.#off = off;
+    this.end = end;
+  }
+  #need(n: number) {
+    if (this.#off + n > this.end) corrupt('truncated');
+  }
+  u8() {
+    this.#need(1);
+    return this.#dv.getUint8(this.#off++);
+  }
+  u32() {
+    this.#need(4);
+    const v = this.#dv.getUint32(this.#off);
+    this.#off += 4;
+    return v;
+  }
+  bytes(n: number): Uint8Array {
+    this.#need(n);
+    const b = new Uint8Array(this.#dv.buffer, this.#dv.byteOffset + this.#off, n).slice();
+    this.#off += n;
+    return b;
+  }
+  get offset() {
+    return this.#off;
+  }
+}
+
+function readAttributes(r: Reader, count: number, end: number, depth: number): RawAttribute[] {
+  if (depth > MAX_NESTING) corrupt('nesting too deep');
+  // Each attribute takes at least 9 bytes: bound the count before allocating anything.
+  if (count > (end - r.offset) / 9) corrupt('attribute count exceeds the record');
+  const out: RawAttribute[] = [];
+  for (let i = 0; i < count; i++) {
+    const type = r.u32();
+    const form = r.u8();
+    const length = r.u32();
+    if (form === 0) out.push({ type, value: r.bytes(length) });
+    else if (form === 1) {
+      const innerEnd = r.offset + length;
+      if (innerEnd > end) corrupt('nested template overruns');
+      out.push({ type, value: readAttributes(r, r.u32(), innerEnd, depth + 1) });
+      if (r.offset !== innerEnd) corrupt('nested template length mismatch');
+    } else corrupt(`unknown attribute form ${form}`);
+  }
+  return out;
+}
+
+export function decodeRecord(bytes: Uint8Array): ObjectRecord {
+  if (bytes.length < HEADER + 4) corrupt('too short');
+  const body = bytes.length - 4;
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (dv.getUint32(body) !== crc32(bytes.subarray(0, body))) corrupt('checksum mismatch');
+  if (!MAGIC.every((m, i) => bytes[i] === m)) corrupt('bad magic');
+  const version = bytes[4];
+  if (version !== RECORD_VERSION) corrupt(`unsupported record version ${version}`);
+  const flags = bytes[5] as number;
+  const id = dv.getUint32(8) * 2 ** 32 + dv.getUint32(12);
+  const r = new Reader(bytes, HEADER, body);
+  const attributes = readAttributes(r, dv.getUint32(16), body, 0);
+  if (r.offset !== body) corrupt('trailing bytes');
+  return { id, flags, attributes };
+}

@@ -1,0 +1,165 @@
+/**
+ * Key generation (v2.40 §5.14): C_GenerateKey and C_GenerateKeyPair, sync and async. Templates are
+ * checked against the policy before any key is made, and both halves of a pair are admitted together:
+ * if storing the second fails, the first is removed again (no half pairs). Layer L5.
+ * @module
+ */
+import { normalizeTemplate } from '../attributes/values.js';
+import { Pkcs11Error } from '../errors.js';
+import { mechanism } from '../mechanisms/registry.js';
+import type { GeneratedPair } from '../mechanisms/types.js';
+import { completeAttributes } from '../objects/complete.js';
+import { buildAttributes } from '../objects/factory.js';
+import { TokenObject } from '../objects/object.js';
+import * as C from '../pkcs11/constants.js';
+import type { RawAttribute, RawMechanism } from '../pkcs11/types.js';
+import type { AppState } from './app-state.js';
+import type { KeyPairHandles } from './cryptoki.js';
+import { admitObject } from './object-calls.js';
+import type { Session } from './session.js';
+
+export function generateKey(
+  app: AppState,
+  h: number,
+  m: RawMechanism,
+  template: RawAttribute[],
+): number {
+  const session = app.requireSession(h);
+  const mech = mechanism(m.mechanism);
+  if (!mech.generateKey)
+    throw new Pkcs11Error(C.CKR_MECHANISM_INVALID, 'not a key generation mechanism');
+  const tmpl = normalizeTemplate(template);
+  // Secret keys are cheap to make: generate first, so the key type the mechanism implies is known.
+  const gen = mech.generateKey(app.token.crypto, m, tmpl);
+  const attrs = buildAttributes(tmpl, {
+    mode: 'generate',
+    isSO: app.login === 'so',
+    impliedClass: C.CKO_SECRET_KEY,
+    impliedSubtype: gen.keyType,
+    computed: gen.computed,
+    mechanism: m.mechanism,
+  });
+  completeAttributes(attrs);
+  const obj = new TokenObject(attrs);
+  app.checkWrite(session, obj.isToken, obj.isPrivate);
+  return admitObject(app, session, obj);
+}
+
+interface PairPlan {
+  session: Session;
+  pub: Map<number, Uint8Array | RawAttribute[]>;
+  priv: Map<number, Uint8Array | RawAttribute[]>;
+}
+
+function planPair(
+  app: AppState,
+  h: number,
+  m: RawMechanism,
+  pubT: RawAttribute[],
+  privT: RawAttribute[],
+): PairPlan {
+  const session = app.requireSession(h);
+  const mech = mechanism(m.mechanism);
+  if (!mech.generateKeyPair)
+    throw new Pkcs11Error(C.CKR_MECHANISM_INVALID, 'not a key-pair generation mechanism');
+  const pub = normalizeTemplate(pubT);
+  const priv = normalizeTemplate(privT);
+  return { session, pub, priv };
+}
+
+function admitPair(
+  app: AppState,
+  m: RawMechanism,
+  plan: PairPlan,
+  gen: GeneratedPair,
+): KeyPairHandles {
+  const isSO = app.login === 'so';
+  const build = (tmpl: PairPlan['pub'], cls: number, computed: GeneratedPair['publicComputed']) => {
+    const attrs = buildAttributes(tmpl, {
+      mode: 'generate',
+      isSO,
+      impliedClass: cls,
+      impliedSubtype: gen.keyType,
+      computed,
+      mechanism: m.mechanism,
+    });
+    completeAttributes(attrs);
+    return new TokenObject(attrs);
+  };
+  const pubObj = build(plan.pub, gen.publicClass, gen.publicComputed);
+  const privObj = build(plan.priv, gen.privateClass, gen.privateComputed);
+  app.checkWrite(plan.session, pubObj.isToken, pubObj.isPrivate);
+  app.checkWrite(plan.session, privObj.isToken, privObj.isPrivate);
+  const publicKey = admitObject(app, plan.session, pubObj);
+  try {
+    return { publicKey, privateKey: admitObject(app, plan.session, privObj) };
+  } catch (e) {
+    if (pubObj.isToken) app.token.removeObject(pubObj);
+    else app.sessionObjects.delete(pubObj);
+    app.forget(pubObj);
+    throw e;
+  }
+}
+
+/** Validates both templates against the policy with placeholder material, before generating. */
+function precheck(app: AppState, m: RawMechanism, plan: PairPlan): void {
+  const keyType = m.mechanism === C.CKM_RSA_PKCS_KEY_PAIR_GEN ? C.CKK_RSA : C.CKK_EC;
+  const isSO = app.login === 'so';
+  for (const [tmpl, cls] of [
+    [plan.pub, C.CKO_PUBLIC_KEY],
+    [plan.priv, C.CKO_PRIVATE_KEY],
+  ] as const) {
+    const probe = new TokenObject(
+      buildAttributes(tmpl, {
+        mode: 'generate',
+        isSO,
+        impliedClass: cls,
+        impliedSubtype: keyType,
+        computed: new Map(),
+      }),
+    );
+    app.checkWrite(plan.session, probe.isToken, probe.isPrivate);
+  }
+}
+
+export function generateKeyPair(
+  app: AppState,
+  h: number,
+  m: RawMechanism,
+  pubT: RawAttribute[],
+  privT: RawAttribute[],
+): KeyPairHandles {
+  const plan = planPair(app, h, m, pubT, privT);
+  precheck(app, m, plan);
+  const mech = mechanism(m.mechanism);
+  const gen = (mech.generateKeyPair as NonNullable<typeof mech.generateKeyPair>)(
+    app.token.crypto,
+    m,
+    plan.pub,
+    plan.priv,
+  );
+  return admitPair(app, m, plan, gen);
+}
+
+export async function generateKeyPairAsync(
+  app: AppState,
+  h: number,
+  m: RawMechanism,
+  pubT: RawAttribute[],
+  privT: RawAttribute[],
+): Promise<KeyPairHandles> {
+  const plan = planPair(app, h, m, pubT, privT);
+  precheck(app, m, plan);
+  const mech = mechanism(m.mechanism);
+  const gen = mech.generateKeyPairAsync
+    ? await mech.generateKeyPairAsync(app.token.crypto, m, plan.pub, plan.priv)
+    : (mech.generateKeyPair as NonNullable<typeof mech.generateKeyPair>)(
+        app.token.crypto,
+        m,
+        plan.pub,
+        plan.priv,
+      );
+  // The session may have closed while the key was being generated.
+  app.requireSession(h);
+  return admitPair(app, m, plan, gen);
+}

@@ -1,0 +1,88 @@
+/**
+ * Importing key objects into the crypto backend, cached per object, and the checks that bind a key to
+ * an operation (v2.40 §5.11–5.12: key class, key type, usage flag, allowed mechanisms, size range).
+ * Layer L5.
+ * @module
+ */
+import { readBytes } from '../attributes/values.js';
+import type { CryptoBackend, KeyHandle } from '../crypto/backend.js';
+import { Pkcs11Error } from '../errors.js';
+import type { KeyRef, Mechanism } from '../mechanisms/types.js';
+import { keyMaterialOf } from '../objects/key-material.js';
+import type { TokenObject } from '../objects/object.js';
+import * as C from '../pkcs11/constants.js';
+import { decodeUlong } from '../util/bytes.js';
+
+export function importKey(crypto: CryptoBackend, obj: TokenObject): KeyHandle {
+  if (obj.cachedKey) return obj.cachedKey;
+  const m = keyMaterialOf(obj.objectClass, obj.keyType ?? -1, obj.attrs);
+  try {
+    if (m.kind === 'ec' && m.d && m.point.length === 0)
+      m.point = crypto.ecPublicPoint(m.curve, m.d);
+    obj.cachedKey = crypto.importKey(m);
+  } catch (e) {
+    if (e instanceof Pkcs11Error) throw e;
+    throw new Pkcs11Error(
+      C.CKR_ATTRIBUTE_VALUE_INVALID,
+      `invalid key material: ${(e as Error).message}`,
+      {
+        cause: e,
+      },
+    );
+  }
+  return obj.cachedKey;
+}
+
+export function keyRef(crypto: CryptoBackend, obj: TokenObject): KeyRef {
+  return { object: obj, handle: () => importKey(crypto, obj) };
+}
+
+export type KeyUse = 'sign' | 'verify';
+
+const USAGE: Record<KeyUse, { flag: number; classes: number[] }> = {
+  sign: { flag: C.CKA_SIGN, classes: [C.CKO_PRIVATE_KEY, C.CKO_SECRET_KEY] },
+  verify: { flag: C.CKA_VERIFY, classes: [C.CKO_PUBLIC_KEY, C.CKO_SECRET_KEY] },
+};
+
+/** Checks that `key` may be used with mechanism `mech` for `use`, with the spec's CKR for each failure. */
+export function checkKeyForUse(
+  crypto: CryptoBackend,
+  key: TokenObject,
+  mech: Mechanism,
+  use: KeyUse,
+): void {
+  const cls = key.objectClass;
+  if (cls !== C.CKO_PRIVATE_KEY && cls !== C.CKO_PUBLIC_KEY && cls !== C.CKO_SECRET_KEY) {
+    throw new Pkcs11Error(C.CKR_KEY_HANDLE_INVALID, 'the handle is not a key');
+  }
+  const u = USAGE[use];
+  if (!u.classes.includes(cls)) {
+    throw new Pkcs11Error(
+      C.CKR_KEY_TYPE_INCONSISTENT,
+      `a ${use} operation needs a ${use === 'sign' ? 'private' : 'public'} or secret key`,
+    );
+  }
+  if (!mech.keyTypes?.includes(key.keyType ?? -1)) {
+    throw new Pkcs11Error(C.CKR_KEY_TYPE_INCONSISTENT, 'the key type does not suit this mechanism');
+  }
+  if (!key.flag(u.flag)) {
+    throw new Pkcs11Error(C.CKR_KEY_FUNCTION_NOT_PERMITTED, `the key does not allow ${use}`);
+  }
+  const allowed = readBytes(key.attrs, C.CKA_ALLOWED_MECHANISMS);
+  if (allowed && allowed.length > 0) {
+    let ok = false;
+    for (let i = 0; i + 8 <= allowed.length; i += 8)
+      if (decodeUlong(allowed.subarray(i, i + 8)) === mech.type) ok = true;
+    if (!ok)
+      throw new Pkcs11Error(C.CKR_MECHANISM_INVALID, 'the key does not allow this mechanism');
+  }
+  if (cls !== C.CKO_SECRET_KEY) {
+    const bits = importKey(crypto, key).bits;
+    if (bits < mech.info.minKeySize || bits > mech.info.maxKeySize) {
+      throw new Pkcs11Error(
+        C.CKR_KEY_SIZE_RANGE,
+        `a ${bits}-bit key is outside this mechanism's range`,
+      );
+    }
+  }
+}

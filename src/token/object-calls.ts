@@ -1,0 +1,180 @@
+/**
+ * Object management (v2.40 §5.7): C_CreateObject, C_CopyObject, C_DestroyObject, C_GetObjectSize,
+ * C_GetAttributeValue, C_SetAttributeValue and the C_FindObjects family, over the policy in objects/.
+ * Layer L5.
+ * @module
+ */
+import type { AttributeMap } from '../attributes/values.js';
+import {
+  matchesTemplate,
+  normalizeTemplate,
+  normalizeValue,
+  valueLength,
+} from '../attributes/values.js';
+import { Pkcs11Error } from '../errors.js';
+import { completeAttributes } from '../objects/complete.js';
+import { buildAttributes, checkChanges } from '../objects/factory.js';
+import { TokenObject } from '../objects/object.js';
+import * as C from '../pkcs11/constants.js';
+import type { AttributeAnswer, AttributeQuery, RawAttribute } from '../pkcs11/types.js';
+import { encodeRecord } from '../storage/record.js';
+import type { AppState } from './app-state.js';
+import type { AttributeValues } from './cryptoki.js';
+import { importKey } from './keys.js';
+import type { Session } from './session.js';
+
+/** Registers a new object (token or session) and returns its handle. */
+export function admitObject(app: AppState, session: Session, obj: TokenObject): number {
+  if (obj.isToken) app.token.addObject(obj);
+  else app.sessionObjects.set(obj, session.handle);
+  return app.handleOf(obj);
+}
+
+/** Validates asymmetric key material now, so a bad key fails at creation rather than at first use. */
+function validateKey(app: AppState, obj: TokenObject): void {
+  const cls = obj.objectClass;
+  if (cls === C.CKO_PUBLIC_KEY || cls === C.CKO_PRIVATE_KEY) importKey(app.token.crypto, obj);
+}
+
+export function createObject(app: AppState, h: number, template: RawAttribute[]): number {
+  const session = app.requireSession(h);
+  const tmpl = normalizeTemplate(template);
+  const attrs = buildAttributes(tmpl, { mode: 'create', isSO: app.login === 'so' });
+  completeAttributes(attrs);
+  const obj = new TokenObject(attrs);
+  app.checkWrite(session, obj.isToken, obj.isPrivate);
+  validateKey(app, obj);
+  return admitObject(app, session, obj);
+}
+
+export function copyObject(
+  app: AppState,
+  h: number,
+  handle: number,
+  template: RawAttribute[],
+): number {
+  const session = app.requireSession(h);
+  const src = app.requireObject(handle);
+  if (!src.flag(C.CKA_COPYABLE))
+    throw new Pkcs11Error(C.CKR_ACTION_PROHIBITED, 'CKA_COPYABLE is false');
+  const changes = checkChanges(src, normalizeTemplate(template), 'copy', app.login === 'so');
+  const copy = new TokenObject(new Map(src.attrs));
+  copy.update(changes);
+  app.checkWrite(session, copy.isToken, copy.isPrivate);
+  return admitObject(app, session, copy);
+}
+
+export function destroyObject(app: AppState, h: number, handle: number): void {
+  const session = app.requireSession(h);
+  const obj = app.requireObject(handle);
+  app.checkWrite(session, obj.isToken, obj.isPrivate);
+  if (!obj.flag(C.CKA_DESTROYABLE))
+    throw new Pkcs11Error(C.CKR_ACTION_PROHIBITED, 'CKA_DESTROYABLE is false');
+  // Persist first, then invalidate: a failed delete leaves a usable object, not a ghost.
+  if (obj.isToken) app.token.removeObject(obj);
+  else app.sessionObjects.delete(obj);
+  app.forget(obj);
+  for (const s of app.sessions.values()) s.endKeyedOperations((k) => k === obj);
+}
+
+export function getObjectSize(app: AppState, h: number, handle: number): number {
+  app.requireSession(h);
+  const obj = app.requireObject(handle);
+  return encodeRecord({
+    id: 0,
+    flags: 0,
+    attributes: [...obj.attrs].map(([type, value]) => ({ type, value })),
+  }).length;
+}
+
+/** §5.7 C_GetAttributeValue: every triple is processed; the worst outcome becomes the return value. */
+export function getAttributeValue(
+  app: AppState,
+  h: number,
+  handle: number,
+  queries: AttributeQuery[],
+): AttributeValues {
+  app.requireSession(h);
+  const obj = app.requireObject(handle);
+  let rv = C.CKR_OK;
+  const answers: AttributeAnswer[] = queries.map(({ type, capacity }) => {
+    if (obj.isConcealed(type)) {
+      rv = C.CKR_ATTRIBUTE_SENSITIVE;
+      return { type, length: -1 };
+    }
+    const v = obj.get(type);
+    if (v === undefined) {
+      if (rv === C.CKR_OK) rv = C.CKR_ATTRIBUTE_TYPE_INVALID;
+      return { type, length: -1 };
+    }
+    const length = valueLength(v);
+    if (capacity === null) return { type, length };
+    if (capacity < length) {
+      if (rv === C.CKR_OK) rv = C.CKR_BUFFER_TOO_SMALL;
+      return { type, length: -1 };
+    }
+    return { type, length, value: Array.isArray(v) ? v : v.slice() };
+  });
+  return { rv, answers };
+}
+
+export function setAttributeValue(
+  app: AppState,
+  h: number,
+  handle: number,
+  template: RawAttribute[],
+): void {
+  const session = app.requireSession(h);
+  const obj = app.requireObject(handle);
+  app.checkWrite(session, obj.isToken, obj.isPrivate);
+  const changes = checkChanges(obj, normalizeTemplate(template), 'set', app.login === 'so');
+  if (obj.isToken) app.token.updateObject(obj, changes);
+  else obj.update(changes);
+}
+
+/** The find template; values a caller got wrong (bad lengths) simply match nothing. */
+function findTemplate(template: RawAttribute[]): AttributeMap | undefined {
+  const map: AttributeMap = new Map();
+  for (const a of template) {
+    try {
+      map.set(a.type, normalizeValue(a.type, a.value));
+    } catch {
+      return undefined;
+    }
+  }
+  return map;
+}
+
+export function findObjectsInit(app: AppState, h: number, template: RawAttribute[]): void {
+  const session = app.requireSession(h);
+  if (session.find) throw new Pkcs11Error(C.CKR_OPERATION_ACTIVE, 'a find is already active');
+  const tmpl = findTemplate(template);
+  const results: number[] = [];
+  if (tmpl) {
+    const consider = (obj: TokenObject) => {
+      if (!app.canSee(obj)) return;
+      // Naming a concealed attribute would make the search an oracle for its value.
+      for (const t of tmpl.keys()) if (obj.isConcealed(t)) return;
+      if (matchesTemplate(obj.attrs, tmpl)) results.push(app.handleOf(obj));
+    };
+    for (const obj of app.token.candidates(tmpl)) consider(obj);
+    for (const obj of app.sessionObjects.keys()) consider(obj);
+  }
+  session.find = { results, next: 0 };
+}
+
+export function findObjects(app: AppState, h: number, maxCount: number): number[] {
+  const session = app.requireSession(h);
+  const f = session.find;
+  if (!f) throw new Pkcs11Error(C.CKR_OPERATION_NOT_INITIALIZED);
+  if (!Number.isInteger(maxCount) || maxCount < 0) throw new Pkcs11Error(C.CKR_ARGUMENTS_BAD);
+  const out = f.results.slice(f.next, f.next + maxCount);
+  f.next += out.length;
+  return out;
+}
+
+export function findObjectsFinal(app: AppState, h: number): void {
+  const session = app.requireSession(h);
+  if (!session.find) throw new Pkcs11Error(C.CKR_OPERATION_NOT_INITIALIZED);
+  session.find = undefined;
+}

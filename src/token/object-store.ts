@@ -1,0 +1,207 @@
+/**
+ * Token objects on a PAL: what the token adds above the seed's six functions. Every object is one record
+ * (all attributes, stable id) under its own PAL label; an index split into buckets lists them, so the
+ * token can enumerate objects, keep several under one CKA_LABEL, and find them after a restart. Objects
+ * whose CKA_LABEL is a corePKCS11 well-known label are stored under that label when it is free, so a port
+ * with fixed slots for those labels still works (without an index, those slots are probed on load).
+ *
+ * Crash ordering: a new record is written before the index names it, and the index forgets a record
+ * before it is destroyed; a cut in between leaves an unreferenced record, never a dangling entry.
+ * Layer L5.
+ * @module
+ */
+import { isPkcs11Error, Pkcs11Error } from '../errors.js';
+import { CKR_DEVICE_ERROR, CKR_DEVICE_MEMORY } from '../pkcs11/constants.js';
+import type { RawAttribute } from '../pkcs11/types.js';
+import { decodeJsonRecord, encodeJsonRecord } from '../storage/json-record.js';
+import type { Pal } from '../storage/pal.js';
+import { decodeRecord, encodeRecord } from '../storage/record.js';
+
+/** The corePKCS11 labels (core_pkcs11_config_defaults.h). */
+export const WELL_KNOWN_LABELS: readonly string[] = [
+  'Device Priv TLS Key',
+  'Device Pub TLS Key',
+  'Device Cert',
+  'Code Verify Key',
+  'HMAC Key',
+  'CMAC Key',
+  'Claim Key',
+  'Claim Cert',
+  'Root Cert',
+  'JITP Cert',
+];
+
+export const TOKEN_LABEL = 'corepkcs11.token';
+const BUCKETS = 64;
+const bucketLabel = (b: number) => `corepkcs11.idx.${b}`;
+const objectLabel = (id: number) => `corepkcs11.obj.${id.toString(16)}`;
+
+export interface StoredObject {
+  id: number;
+  isPrivate: boolean;
+  attributes: RawAttribute[];
+}
+
+export interface LoadResult {
+  meta: unknown;
+  objects: StoredObject[];
+  /** Records that could not be read (damaged storage); reported, never silently dropped. */
+  damaged: string[];
+}
+
+type Bucket = [number, string][];
+
+export class ObjectStore {
+  readonly #pal: Pal;
+  readonly #random: () => number;
+  /** id → PAL label of every object this store knows. */
+  readonly #where = new Map<number, string>();
+  #indexSupported = true;
+
+  constructor(pal: Pal, random: () => number) {
+    this.#pal = pal;
+    this.#random = random;
+  }
+
+  #read(label: string): Uint8Array | undefined {
+    const h = this.#pal.findObject(label);
+    if (h === 0) return undefined;
+    const v = this.#pal.getObjectValue(h);
+    try {
+      return v.data.slice();
+    } finally {
+      this.#pal.getObjectValueCleanup(v);
+    }
+  }
+
+  #exclusive<T>(fn: () => T): T {
+    return this.#pal.exclusive ? this.#pal.exclusive(fn) : fn();
+  }
+
+  #readBucket(b: number): Bucket {
+    const bytes = this.#read(bucketLabel(b));
+    if (!bytes) return [];
+    const v = decodeJsonRecord(bytes, bucketLabel(b));
+    if (!Array.isArray(v))
+      throw new Pkcs11Error(CKR_DEVICE_ERROR, `${bucketLabel(b)}: not an index`);
+    return v as Bucket;
+  }
+
+  load(): LoadResult {
+    this.#where.clear();
+    const damaged: string[] = [];
+    const metaBytes = this.#read(TOKEN_LABEL);
+    const meta = metaBytes ? decodeJsonRecord(metaBytes, TOKEN_LABEL) : undefined;
+    const objects: StoredObject[] = [];
+    const readObject = (label: string, expectedId?: number) => {
+      try {
+        const h = this.#pal.findObject(label);
+        if (h === 0) return void damaged.push(`${label}: listed in the index but missing`);
+        const v = this.#pal.getObjectValue(h);
+        try {
+          const rec = decodeRecord(v.data);
+          if (expectedId !== undefined && rec.id !== expectedId) {
+            return void damaged.push(`${label}: holds object ${rec.id}, index says ${expectedId}`);
+          }
+          if (this.#where.has(rec.id)) return;
+          this.#where.set(rec.id, label);
+          objects.push({ id: rec.id, isPrivate: v.isPrivate, attributes: rec.attributes });
+        } finally {
+          this.#pal.getObjectValueCleanup(v);
+        }
+      } catch (e) {
+        damaged.push(`${label}: ${isPkcs11Error(e) ? (e.detail ?? e.message) : String(e)}`);
+      }
+    };
+    for (let b = 0; b < BUCKETS; b++) {
+      let bucket: Bucket;
+      try {
+        bucket = this.#readBucket(b);
+      } catch (e) {
+        damaged.push(`${bucketLabel(b)}: ${(e as Error).message}`);
+        continue;
+      }
+      for (const [id, label] of bucket) readObject(label, id);
+    }
+    const taken = new Set(this.#where.values());
+    for (const label of WELL_KNOWN_LABELS)
+      if (!taken.has(label) && this.#pal.findObject(label) !== 0) readObject(label);
+    return { meta, objects, damaged };
+  }
+
+  saveMeta(meta: unknown): void {
+    this.#pal.saveObject(TOKEN_LABEL, encodeJsonRecord(meta), true);
+  }
+
+  /** Stores a new object and returns its id. `label` is its CKA_LABEL (for the well-known slots). */
+  insert(label: string, isPrivate: boolean, attributes: RawAttribute[]): number {
+    return this.#exclusive(() => {
+      let id: number;
+      do id = this.#random();
+      while (this.#where.has(id));
+      const taken = new Set(this.#where.values());
+      const palLabel =
+        WELL_KNOWN_LABELS.includes(label) && !taken.has(label) && this.#pal.findObject(label) === 0
+          ? label
+          : objectLabel(id);
+      this.#pal.saveObject(palLabel, encodeRecord({ id, flags: 0, attributes }), isPrivate);
+      this.#where.set(id, palLabel);
+      try {
+        this.#updateBucket(id, (bucket) => [...bucket, [id, palLabel]]);
+      } catch (e) {
+        // A port with only fixed slots cannot hold the index: objects in well-known slots are still found.
+        if (!(isPkcs11Error(e, CKR_DEVICE_MEMORY) && palLabel === label && !this.#indexSupported)) {
+          this.#where.delete(id);
+          this.#pal.destroyObject(this.#pal.findObject(palLabel));
+          throw e;
+        }
+      }
+      return id;
+    });
+  }
+
+  #updateBucket(id: number, change: (b: Bucket) => Bucket): void {
+    const b = id % BUCKETS;
+    try {
+      const next = change(this.#readBucket(b));
+      if (next.length === 0) {
+        const h = this.#pal.findObject(bucketLabel(b));
+        if (h !== 0) this.#pal.destroyObject(h);
+      } else {
+        this.#pal.saveObject(bucketLabel(b), encodeJsonRecord(next), false);
+      }
+    } catch (e) {
+      if (isPkcs11Error(e, CKR_DEVICE_MEMORY) && this.#where.get(id) !== undefined) {
+        const label = this.#where.get(id) as string;
+        if (WELL_KNOWN_LABELS.includes(label)) this.#indexSupported = false;
+      }
+      throw e;
+    }
+  }
+
+  update(id: number, isPrivate: boolean, attributes: RawAttribute[]): void {
+    const label = this.#where.get(id);
+    if (label === undefined)
+      throw new Pkcs11Error(CKR_DEVICE_ERROR, `object ${id} is not in storage`);
+    this.#pal.saveObject(label, encodeRecord({ id, flags: 0, attributes }), isPrivate);
+  }
+
+  remove(id: number): void {
+    this.#exclusive(() => {
+      const label = this.#where.get(id);
+      if (label === undefined) return;
+      try {
+        this.#updateBucket(id, (bucket) => bucket.filter(([i]) => i !== id));
+      } catch (e) {
+        if (this.#indexSupported || !isPkcs11Error(e, CKR_DEVICE_MEMORY)) throw e;
+      }
+      const h = this.#pal.findObject(label);
+      if (h !== 0) this.#pal.destroyObject(h);
+      this.#where.delete(id);
+    });
+  }
+
+  close(): void {
+    this.#pal.close?.();
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * Byte helpers on Uint8Array (no Buffer below the API layer): concatenation, comparison, CK_ULONG and
+ * CK_BBOOL encodings, hex, zeroization. Layer L1.
+ * @module
+ */
+
+/** Size of CK_ULONG on the LP64 platforms we serve (Linux, macOS x86-64/arm64): 8 bytes, little-endian. */
+export const ULONG_SIZE = 8;
+
+export function concat(...parts: Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+/** Byte equality (not constant-time; use the crypto backend's for secrets). */
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Encodes a CK_ULONG as 8 little-endian bytes. */
+export function encodeUlong(v: number): Uint8Array {
+  const out = new Uint8Array(ULONG_SIZE);
+  new DataView(out.buffer).setBigUint64(0, BigInt(v), true);
+  return out;
+}
+
+/**
+ * Decodes a CK_ULONG from 8 (native) or 4 (32-bit client) little-endian bytes. Returns undefined for other
+ * lengths or values beyond 2^53 (never valid for anything we interpret as a number).
+ */
+export function decodeUlong(b: Uint8Array): number | undefined {
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  if (b.length === 4) return dv.getUint32(0, true);
+  if (b.length !== ULONG_SIZE) return undefined;
+  const v = dv.getBigUint64(0, true);
+  return v > BigInt(Number.MAX_SAFE_INTEGER) ? undefined : Number(v);
+}
+
+export function encodeBool(v: boolean): Uint8Array {
+  return Uint8Array.of(v ? 1 : 0);
+}
+
+export function utf8(s: string): Uint8Array {
+  return new TextEncoder().encode(s);
+}
+
+export function fromUtf8(b: Uint8Array): string {
+  return new TextDecoder().decode(b);
+}
+
+export function toHex(b: Uint8Array): string {
+  let s = '';
+  for (const x of b) s += x.toString(16).padStart(2, '0');
+  return s;
+}
+
+export function fromHex(hex: string): Uint8Array {
+  if (hex.length % 2 !== 0 || /[^0-9a-fA-F]/.test(hex)) throw new RangeError('invalid hex string');
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+/** Overwrites secret bytes in place. */
+export function zeroize(...bufs: (Uint8Array | undefined)[]): void {
+  for (const b of bufs) b?.fill(0);
+}
+
+/** Big-endian unsigned integer bytes without leading zeros (at least one byte). */
+export function stripLeadingZeros(b: Uint8Array): Uint8Array {
+  let i = 0;
+  while (i < b.length - 1 && b[i] === 0) i++;
+  return b.subarray(i);
+}
+
+/** Left-pads a big-endian unsigned integer to `width` bytes; undefined if it does not fit. */
+export function leftPad(b: Uint8Array, width: number): Uint8Array | undefined {
+  const v = stripLeadingZeros(b);
+  if (v.length > width) return v.length === 1 && v[0] === 0 ? new Uint8Array(width) : undefined;
+  const out = new Uint8Array(width);
+  out.set(v, width - v.length);
+  return out;
+}
+
+/** A fixed-width CK_UTF8CHAR field: UTF-8, blank-padded (or truncated on a character boundary). */
+export function blankPadded(s: string, width: number): string {
+  let out = '';
+  let bytes = 0;
+  for (const ch of s) {
+    const n = utf8(ch).length;
+    if (bytes + n > width) break;
+    out += ch;
+    bytes += n;
+  }
+  return out + ' '.repeat(width - bytes);
+}
