@@ -1,0 +1,143 @@
+/**
+ * Test helpers: the PAL ports every token test runs over, a fresh module per test, a logged-in session,
+ * and assertRv for expected CKR codes.
+ * @module
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createNodeCrypto } from '../../src/adapters/crypto-node/index.js';
+import { createFilePal } from '../../src/adapters/pal-file/index.js';
+import { createMemoryPal } from '../../src/adapters/pal-memory/index.js';
+import type { Handle } from '../../src/api/convert.js';
+import { PKCS11 } from '../../src/api/pkcs11.js';
+import { ckrName, isPkcs11Error } from '../../src/errors.js';
+import * as C from '../../src/pkcs11/constants.js';
+import type { Pal } from '../../src/storage/pal.js';
+import { Application } from '../../src/token/application.js';
+import { Token, type TokenOptions } from '../../src/token/token.js';
+
+export const SO_PIN = '87654321';
+export const USER_PIN = '1234';
+/** Fast PIN derivation for tests (production default is 600,000). */
+export const TEST_TOKEN_OPTIONS: TokenOptions = { pinIterations: 10, warn: () => {} };
+
+export interface PalPort {
+  name: string;
+  /** A new, empty store. `reopen` gives a second PAL over the same storage (a restart). */
+  create(): { pal: Pal; reopen(): Pal; cleanup(): void };
+}
+
+export const PAL_PORTS: PalPort[] = [
+  {
+    name: 'memory',
+    create() {
+      const pal = createMemoryPal();
+      return { pal, reopen: () => pal, cleanup() {} };
+    },
+  },
+  {
+    name: 'file',
+    create() {
+      const dir = mkdtempSync(join(tmpdir(), 'corepkcs11-test-'));
+      return {
+        pal: createFilePal(dir),
+        reopen: () => createFilePal(dir),
+        cleanup: () => rmSync(dir, { recursive: true, force: true }),
+      };
+    },
+  },
+];
+
+export interface TestModule {
+  p11: PKCS11;
+  token: Token;
+  slot: Handle;
+  /** A second application over the same token (another process, or another RPC connection). */
+  another(): PKCS11;
+  /** Closes the token and opens the same storage again, as after a restart. */
+  restart(): TestModule;
+  cleanup(): void;
+}
+
+function moduleOver(
+  pal: Pal,
+  reopen: () => Pal,
+  cleanup: () => void,
+  options: TokenOptions,
+): TestModule {
+  const token = new Token(pal, createNodeCrypto(), options);
+  const open = () => {
+    const p = new PKCS11();
+    p.attach(new Application(token));
+    p.C_Initialize();
+    return p;
+  };
+  const p11 = open();
+  const slot = p11.C_GetSlotList(true)[0] as Handle;
+  return {
+    p11,
+    token,
+    slot,
+    another: open,
+    restart: () => moduleOver(reopen(), reopen, cleanup, options),
+    cleanup,
+  };
+}
+
+/** A module over a fresh, uninitialized token (C_Initialize already called). */
+export function freshModule(port: PalPort, options: TokenOptions = TEST_TOKEN_OPTIONS): TestModule {
+  const { pal, reopen, cleanup } = port.create();
+  return moduleOver(pal, reopen, cleanup, options);
+}
+
+/** A module whose token is initialized with SO_PIN and USER_PIN. */
+export function initializedModule(
+  port: PalPort,
+  options: TokenOptions = TEST_TOKEN_OPTIONS,
+): TestModule {
+  const m = freshModule(port, options);
+  m.p11.C_InitToken(m.slot, SO_PIN, 'test');
+  const s = m.p11.C_OpenSession(m.slot, C.CKF_SERIAL_SESSION | C.CKF_RW_SESSION);
+  m.p11.C_Login(s, C.CKU_SO, SO_PIN);
+  m.p11.C_InitPIN(s, USER_PIN);
+  m.p11.C_CloseSession(s);
+  return m;
+}
+
+/** A R/W session logged in as the user. */
+export function userSession(m: TestModule, rw = true): Handle {
+  const s = m.p11.C_OpenSession(m.slot, C.CKF_SERIAL_SESSION | (rw ? C.CKF_RW_SESSION : 0));
+  m.p11.C_Login(s, C.CKU_USER, USER_PIN);
+  return s;
+}
+
+/** Asserts that `fn` throws a Pkcs11Error with `code`. */
+export function assertRv(fn: () => unknown, code: number): void {
+  try {
+    fn();
+  } catch (e) {
+    if (isPkcs11Error(e)) {
+      assert.equal(ckrName(e.code), ckrName(code), `expected ${ckrName(code)}, got ${String(e)}`);
+      return;
+    }
+    throw e;
+  }
+  assert.fail(`expected ${ckrName(code)}, but the call succeeded`);
+}
+
+export async function assertRvAsync(p: Promise<unknown>, code: number): Promise<void> {
+  try {
+    await p;
+  } catch (e) {
+    if (isPkcs11Error(e)) {
+      assert.equal(ckrName(e.code), ckrName(code), `expected ${ckrName(code)}, got ${String(e)}`);
+      return;
+    }
+    throw e;
+  }
+  assert.fail(`expected ${ckrName(code)}, but the call succeeded`);
+}
+
+export { C };
