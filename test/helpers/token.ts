@@ -52,6 +52,8 @@ export const PAL_PORTS: PalPort[] = [
 
 export interface TestModule {
   p11: PKCS11;
+  /** The engine behind `p11` (for what the pkcs11js API cannot express: length queries, per-attribute answers). */
+  engine: Application;
   token: Token;
   slot: Handle;
   /** A second application over the same token (another process, or another RPC connection). */
@@ -68,19 +70,21 @@ function moduleOver(
   options: TokenOptions,
 ): TestModule {
   const token = new Token(pal, createNodeCrypto(), options);
-  const open = () => {
+  const open = (app = new Application(token)) => {
     const p = new PKCS11();
-    p.attach(new Application(token));
+    p.attach(app);
     p.C_Initialize();
     return p;
   };
-  const p11 = open();
+  const engine = new Application(token);
+  const p11 = open(engine);
   const slot = p11.C_GetSlotList(true)[0] as Handle;
   return {
     p11,
+    engine,
     token,
     slot,
-    another: open,
+    another: () => open(),
     restart: () => moduleOver(reopen(), reopen, cleanup, options),
     cleanup,
   };

@@ -103,3 +103,25 @@ export function recoverPrimes(
   }
   throw new Error('could not factor the RSA modulus from the private exponent');
 }
+
+/**
+ * The CRT parts must belong to n and d: OpenSSL signs with the CRT parts alone, so a wrong d (or a wrong
+ * prime) would otherwise be stored and reported while signatures still verify.
+ */
+export function checkCrt(
+  nBytes: Uint8Array,
+  dBytes: Uint8Array,
+  crt: { p?: Uint8Array; q?: Uint8Array; dp?: Uint8Array; dq?: Uint8Array; qi?: Uint8Array },
+): void {
+  const [n, d, p, q, dp, dq, qi] = [nBytes, dBytes, crt.p, crt.q, crt.dp, crt.dq, crt.qi].map((b) =>
+    bytesToBigInt(b ?? new Uint8Array(0)),
+  ) as [bigint, bigint, bigint, bigint, bigint, bigint, bigint];
+  const ok =
+    p > 1n &&
+    q > 1n &&
+    p * q === n &&
+    d % (p - 1n) === dp &&
+    d % (q - 1n) === dq &&
+    (qi * q) % p === 1n;
+  if (!ok) throw new Error('the RSA private key components are inconsistent');
+}

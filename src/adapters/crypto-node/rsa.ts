@@ -21,7 +21,7 @@ import {
 import type { KeyHandle, RsaMaterial, SignScheme } from '../../crypto/backend.js';
 import { HASH_LENGTHS, type HashName } from '../../crypto/backend.js';
 import { hashAccumulator } from './digests.js';
-import { fromBase64Url, recoverPrimes, toBase64Url } from './rsa-math.js';
+import { checkCrt, fromBase64Url, recoverPrimes, toBase64Url } from './rsa-math.js';
 
 export class RsaKey implements KeyHandle {
   readonly kind = 'rsa';
@@ -37,6 +37,7 @@ export class RsaKey implements KeyHandle {
     if (m.d) {
       const crt =
         m.p && m.q && m.dp && m.dq && m.qi ? m : { ...m, ...recoverPrimes(m.n, m.e, m.d) };
+      checkCrt(m.n, m.d, crt);
       Object.assign(jwk, {
         d: toBase64Url(m.d),
         p: toBase64Url(crt.p as Uint8Array),
@@ -54,6 +55,18 @@ export class RsaKey implements KeyHandle {
     this.bits = this.object.asymmetricKeyDetails?.modulusLength ?? 0;
     this.bytes = Math.ceil(this.bits / 8);
     if (this.bits < 512) throw new Error(`RSA modulus of ${this.bits} bits is too small`);
+    if (this.isPrivate) this.#checkPair();
+  }
+
+  /** Node accepts a JWK whose parts do not belong together; one raw round trip proves they do. */
+  #checkPair(): void {
+    const probe = Buffer.alloc(this.bytes);
+    probe[this.bytes - 1] = 2;
+    probe[1] = 0x5a;
+    const sig = privateEncrypt({ key: this.object, padding: constants.RSA_NO_PADDING }, probe);
+    const back = publicDecrypt({ key: this.publicObject, padding: constants.RSA_NO_PADDING }, sig);
+    if (!timingSafeEqual(back, probe))
+      throw new Error('the RSA private key does not match its public key');
   }
 }
 
