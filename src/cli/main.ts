@@ -3,7 +3,12 @@
  * The `corepkcs11` command line: dispatches to one module per command.
  * @module
  */
-const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promise<number> }> = {};
+import { isPkcs11Error } from '../errors.js';
+import { demoCommand } from './demo.js';
+
+const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promise<number> }> = {
+  demo: { summary: 'provision a token in a directory, sign and verify with it', run: demoCommand },
+};
 
 function usage(): string {
   const lines = ['usage: corepkcs11 <command> [options]', '', 'commands:'];
@@ -23,7 +28,13 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`corepkcs11: unknown command '${name}'\n${usage()}\n`);
     return 2;
   }
-  return command.run(rest);
+  try {
+    return await command.run(rest);
+  } catch (e) {
+    const what = isPkcs11Error(e) ? String(e) : e instanceof Error ? e.message : String(e);
+    process.stderr.write(`corepkcs11 ${name}: ${what}\n`);
+    return 1;
+  }
 }
 
 process.exitCode = await main(process.argv.slice(2));
