@@ -96,7 +96,9 @@ export async function demoCommand(argv: string[]): Promise<number> {
     p11.C_Verify(s, message, sig);
     say('verified on the token: OK');
     const [point] = p11.C_GetAttributeValue(s, pub, [{ type: C.CKA_EC_POINT }]);
-    say(`device public key (CKA_EC_POINT): ${(point?.value as Buffer).toString('hex')}`);
+    say(
+      `device public key (CKA_EC_POINT): ${Buffer.from(point?.value as Uint8Array).toString('hex')}`,
+    );
     p11.C_CloseSession(s);
     return 0;
   } finally {
