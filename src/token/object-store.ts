@@ -139,9 +139,9 @@ export class ObjectStore {
       let id: number;
       do id = this.#random();
       while (this.#where.has(id));
-      const taken = new Set(this.#where.values());
+      // Only a well-known label can be taken by its own name; checking the PAL covers other processes.
       const palLabel =
-        WELL_KNOWN_LABELS.includes(label) && !taken.has(label) && this.#pal.findObject(label) === 0
+        WELL_KNOWN_LABELS.includes(label) && this.#pal.findObject(label) === 0
           ? label
           : objectLabel(id);
       this.#pal.saveObject(palLabel, encodeRecord({ id, flags: 0, attributes }), isPrivate);
