@@ -68,6 +68,7 @@ export class Application implements Cryptoki, CryptokiAsync {
       );
     }
     if (this.#app.initialized) throw new Pkcs11Error(C.CKR_CRYPTOKI_ALREADY_INITIALIZED);
+    this.#app.token.refresh();
     this.#app.initialized = true;
   }
 

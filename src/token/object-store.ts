@@ -40,6 +40,8 @@ export interface StoredObject {
   id: number;
   isPrivate: boolean;
   attributes: RawAttribute[];
+  /** The record's checksum: equal checksums mean the stored object did not change. */
+  checksum: number;
 }
 
 export interface LoadResult {
@@ -78,6 +80,17 @@ export class ObjectStore {
     return this.#pal.exclusive ? this.#pal.exclusive(fn) : fn();
   }
 
+  /** Runs `fn` holding the storage lock shared with other processes (re-entrant). */
+  exclusive<T>(fn: () => T): T {
+    return this.#exclusive(fn);
+  }
+
+  /** The token record as stored now (another process may have changed it). */
+  readMeta(): unknown {
+    const bytes = this.#read(TOKEN_LABEL);
+    return bytes ? decodeJsonRecord(bytes, TOKEN_LABEL) : undefined;
+  }
+
   #readBucket(b: number): Bucket {
     const bytes = this.#read(bucketLabel(b));
     if (!bytes) return [];
@@ -105,7 +118,14 @@ export class ObjectStore {
           }
           if (this.#where.has(rec.id)) return;
           this.#where.set(rec.id, label);
-          objects.push({ id: rec.id, isPrivate: v.isPrivate, attributes: rec.attributes });
+          const dv = new DataView(v.data.buffer, v.data.byteOffset, v.data.byteLength);
+          const checksum = dv.getUint32(v.data.length - 4);
+          objects.push({
+            id: rec.id,
+            isPrivate: v.isPrivate,
+            attributes: rec.attributes,
+            checksum,
+          });
         } finally {
           this.#pal.getObjectValueCleanup(v);
         }

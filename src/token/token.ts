@@ -14,7 +14,7 @@ import * as C from '../pkcs11/constants.js';
 import type { RawAttribute } from '../pkcs11/types.js';
 import type { Pal } from '../storage/pal.js';
 import { fromUtf8, toHex } from '../util/bytes.js';
-import { ObjectStore } from './object-store.js';
+import { type LoadResult, ObjectStore } from './object-store.js';
 import {
   DEFAULT_MAX_TRIES,
   DEFAULT_PIN_ITERATIONS,
@@ -80,9 +80,9 @@ export class Token {
     };
     pal.initialize();
     this.#store = new ObjectStore(pal, random);
+    this.#warn = options.warn ?? ((m: string) => process.stderr.write(`corepkcs11: ${m}\n`));
     const loaded = this.#store.load();
-    const warn = options.warn ?? ((m: string) => process.stderr.write(`corepkcs11: ${m}\n`));
-    for (const d of loaded.damaged) warn(`damaged record ignored: ${d}`);
+    for (const d of loaded.damaged) this.#warn(`damaged record ignored: ${d}`);
     this.#meta = (loaded.meta as TokenMeta | undefined) ?? {
       v: 1,
       label: '',
@@ -90,11 +90,48 @@ export class Token {
       initialized: false,
     };
     if (!loaded.meta) this.#store.saveMeta(this.#meta);
-    for (const s of loaded.objects) {
-      const obj = new TokenObject(new Map(s.attributes.map((a) => [a.type, a.value])));
-      obj.storageId = s.id;
-      this.#index(obj);
+    this.#merge(loaded.objects);
+  }
+
+  readonly #warn: (message: string) => void;
+  /** Record checksums of the objects as last read, so a refresh only touches what changed. */
+  readonly #checksums = new WeakMap<object, number>();
+
+  /** Brings the in-memory objects in line with storage, keeping the instances that did not change. */
+  #merge(stored: LoadResult['objects']): void {
+    const seen = new Set<number>();
+    for (const s of stored) {
+      seen.add(s.id);
+      const have = this.#objects.get(s.id);
+      if (have && this.#checksums.get(have) === s.checksum) continue;
+      if (have) this.#checksums.set(have, s.checksum);
+      const attrs = new Map(s.attributes.map((a) => [a.type, a.value]));
+      if (have) {
+        const before = have.label;
+        this.#unindex(have, before);
+        have.attrs.clear();
+        have.update(attrs);
+        this.#index(have);
+      } else {
+        const obj = new TokenObject(attrs);
+        obj.storageId = s.id;
+        this.#checksums.set(obj, s.checksum);
+        this.#index(obj);
+      }
     }
+    for (const obj of [...this.#objects.values()])
+      if (!seen.has(obj.storageId as number)) this.#unindex(obj);
+  }
+
+  /**
+   * Re-reads storage: objects and PIN state another process changed become visible. Called when an
+   * application initializes (each RPC connection and each process does).
+   */
+  refresh(): void {
+    const loaded = this.#store.load();
+    for (const d of loaded.damaged) this.#warn(`damaged record ignored: ${d}`);
+    if (loaded.meta) this.#setMeta(loaded.meta as TokenMeta);
+    this.#merge(loaded.objects);
   }
 
   get label(): string {
@@ -162,8 +199,21 @@ export class Token {
     this.#unindex(obj);
   }
 
-  #saveMeta(next: TokenMeta): void {
-    this.#store.saveMeta(next);
+  /**
+   * Changes the token record under the storage lock, starting from what is stored now, so that two
+   * processes never undo each other's counter updates.
+   */
+  #mutateMeta(change: (current: TokenMeta) => TokenMeta): void {
+    this.#store.exclusive(() => {
+      const stored = this.#store.readMeta() as TokenMeta | undefined;
+      if (stored) this.#setMeta(stored);
+      const next = change(this.#meta);
+      this.#store.saveMeta(next);
+      this.#setMeta(next);
+    });
+  }
+
+  #setMeta(next: TokenMeta): void {
     // Any change of a PIN record (new PIN, reset) invalidates the remembered fingerprints.
     for (const owner of ['so', 'user'] as const) {
       if (next[owner]?.verifier !== this.#meta[owner]?.verifier) this.#recent.delete(owner);
@@ -181,12 +231,19 @@ export class Token {
   }
 
   /**
-   * Starts a PIN check: refuses a locked PIN, then durably spends one try before any comparison runs.
-   * Returns the record to compare against.
+   * Starts a PIN check: refuses a missing or locked PIN, then durably spends one try (under the storage
+   * lock, from the stored counter) before any comparison runs. Returns the record to compare against.
    */
   #spendTry(owner: PinOwner): PinRecord {
-    const rec = this.#meta[owner];
-    if (!rec) {
+    let spent: PinRecord | undefined;
+    this.#mutateMeta((meta) => {
+      const rec = meta[owner];
+      if (!rec || rec.triesLeft <= 0) return meta;
+      spent = rec;
+      return { ...meta, [owner]: { ...rec, triesLeft: rec.triesLeft - 1 } };
+    });
+    if (spent) return spent;
+    if (!this.#meta[owner]) {
       throw new Pkcs11Error(
         C.CKR_USER_PIN_NOT_INITIALIZED,
         owner === 'user'
@@ -194,17 +251,17 @@ export class Token {
           : 'the token is not initialized (C_InitToken)',
       );
     }
-    if (rec.triesLeft <= 0)
-      throw new Pkcs11Error(C.CKR_PIN_LOCKED, `the ${owner.toUpperCase()} PIN is locked`);
-    this.#saveMeta({ ...this.#meta, [owner]: { ...rec, triesLeft: rec.triesLeft - 1 } });
-    return rec;
+    throw new Pkcs11Error(C.CKR_PIN_LOCKED, `the ${owner.toUpperCase()} PIN is locked`);
   }
 
   #settle(owner: PinOwner, rec: PinRecord, ok: boolean): void {
     if (!ok) throw new Pkcs11Error(C.CKR_PIN_INCORRECT);
-    const now = this.#meta[owner] as PinRecord;
-    if (now.triesLeft !== rec.maxTries)
-      this.#saveMeta({ ...this.#meta, [owner]: { ...now, triesLeft: rec.maxTries } });
+    this.#mutateMeta((meta) => {
+      const now = meta[owner];
+      // Reset only the PIN that was checked: if it changed meanwhile, leave the new one alone.
+      if (!now || now.verifier !== rec.verifier || now.triesLeft === now.maxTries) return meta;
+      return { ...meta, [owner]: { ...now, triesLeft: now.maxTries } };
+    });
   }
 
   /**
@@ -259,8 +316,7 @@ export class Token {
       this.options.pinIterations,
       this.options.maxPinTries,
     );
-    const next: TokenMeta = { v: 1, label, serial: this.#meta.serial, initialized: true, so };
-    this.#saveMeta(next);
+    this.#mutateMeta((meta) => ({ v: 1, label, serial: meta.serial, initialized: true, so }));
   }
 
   /** C_InitPIN (by the SO): sets the user PIN and resets its counter. */
@@ -272,7 +328,7 @@ export class Token {
       this.options.pinIterations,
       this.options.maxPinTries,
     );
-    this.#saveMeta({ ...this.#meta, user });
+    this.#mutateMeta((meta) => ({ ...meta, user }));
   }
 
   /** C_SetPIN: the owner proves the old PIN, then sets a new one. */
@@ -285,7 +341,7 @@ export class Token {
       this.options.pinIterations,
       this.options.maxPinTries,
     );
-    this.#saveMeta({ ...this.#meta, [owner]: rec });
+    this.#mutateMeta((meta) => ({ ...meta, [owner]: rec }));
   }
 
   close(): void {

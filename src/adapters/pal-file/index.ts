@@ -4,7 +4,8 @@
  * lock file serializes the token's read-modify-write steps, and stale temp or lock files of dead
  * processes are cleaned up. The only module (besides the CLI) that touches node:fs.
  *
- * File layout: `<label, percent-encoded>.obj` holding one flag byte (1 = private) and the data.
+ * File layout: `o-<label, percent-encoded>.obj` holding one flag byte (1 = private) and the data. The
+ * prefix keeps every object file apart from the temp and lock files, which start with a dot.
  * @module
  */
 import {
@@ -33,7 +34,7 @@ const SUFFIX = '.obj';
 
 /** A file name for a label: safe characters kept, everything else percent-encoded. */
 export function fileNameOf(label: string): string {
-  return `${encodeURIComponent(label).replace(/[!'()*~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}${SUFFIX}`;
+  return `o-${encodeURIComponent(label).replace(/[!'()*~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}${SUFFIX}`;
 }
 
 function ioError(what: string, e: unknown): Pkcs11Error {

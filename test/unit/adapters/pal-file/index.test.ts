@@ -1,0 +1,153 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { createFilePal, fileNameOf } from '../../../../src/adapters/pal-file/index.js';
+import { PKCS11 } from '../../../../src/create.js';
+import { isPkcs11Error } from '../../../../src/errors.js';
+import * as C from '../../../../src/pkcs11/constants.js';
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'corepkcs11-pal-file-'));
+  dirs.push(d);
+  return d;
+}
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+const bytes = (s: string) => new TextEncoder().encode(s);
+
+describe('file PAL', () => {
+  it('creates the directory 0700 and every object file 0600', () => {
+    const dir = join(tempDir(), 'store');
+    const pal = createFilePal(dir);
+    pal.initialize();
+    pal.saveObject('Device Priv TLS Key', bytes('secret'), true);
+    assert.equal(statSync(dir).mode & 0o777, 0o700);
+    for (const f of readdirSync(dir)) assert.equal(statSync(join(dir, f)).mode & 0o777, 0o600, f);
+  });
+
+  it('saves, finds, reads, overwrites and destroys by label; unknown handles → CKR_OBJECT_HANDLE_INVALID', () => {
+    const pal = createFilePal(tempDir());
+    pal.initialize();
+    const h = pal.saveObject('a/b:c', bytes('one'), false);
+    assert.equal(pal.findObject('a/b:c'), h);
+    assert.equal(pal.findObject('missing'), 0);
+    assert.equal(pal.saveObject('a/b:c', bytes('two'), true), h);
+    const v = pal.getObjectValue(h);
+    assert.deepEqual(v, { data: bytes('two'), isPrivate: true });
+    pal.getObjectValueCleanup(v);
+    assert.deepEqual(v.data, new Uint8Array(3));
+    pal.destroyObject(h);
+    assert.equal(pal.findObject('a/b:c'), 0);
+    assert.throws(
+      () => pal.getObjectValue(h),
+      (e) => isPkcs11Error(e, C.CKR_OBJECT_HANDLE_INVALID),
+    );
+    assert.throws(
+      () => pal.destroyObject(999),
+      (e) => isPkcs11Error(e, C.CKR_OBJECT_HANDLE_INVALID),
+    );
+  });
+
+  it('maps labels to safe file names (no path separators, no dot files)', () => {
+    for (const label of ['../../etc/passwd', '.hidden', 'a\\b', 'ünï', '']) {
+      const name = fileNameOf(label);
+      assert.ok(!name.includes('/') && !name.includes('\\') && !name.startsWith('.'), name);
+    }
+  });
+
+  it('removes temp files of dead writers at initialize and keeps those of live ones', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, '.x.obj.tmp-999999999-abc'), 'torn');
+    writeFileSync(join(dir, `.y.obj.tmp-${process.pid}-abc`), 'in progress');
+    createFilePal(dir).initialize();
+    assert.deepEqual(readdirSync(dir), [`.y.obj.tmp-${process.pid}-abc`]);
+  });
+
+  it('breaks a lock left by a dead process', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, '.lock'), '999999999');
+    const pal = createFilePal(dir, { lockTimeoutMs: 2000 });
+    pal.initialize();
+    assert.equal(
+      pal.exclusive?.(() => 42),
+      42,
+    );
+  });
+
+  it('times out on a lock held by a live process → CKR_DEVICE_ERROR', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, '.lock'), String(process.ppid));
+    const pal = createFilePal(dir, { lockTimeoutMs: 100 });
+    assert.throws(
+      () => pal.exclusive?.(() => 1),
+      (e) => isPkcs11Error(e, C.CKR_DEVICE_ERROR),
+    );
+  });
+});
+
+const child = fileURLToPath(new URL('../../../fixtures/create-objects.js', import.meta.url));
+
+function run(dir: string, tag: string, count: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [child, dir, tag, String(count)], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    p.stderr.on('data', (d) => {
+      err += d;
+    });
+    p.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`child ${tag} exited ${code}: ${err}`)),
+    );
+  });
+}
+
+describe('file PAL shared by processes', () => {
+  it('loses no object when three processes create objects in one directory at once', async () => {
+    const dir = tempDir();
+    await Promise.all([run(dir, 'a', 40), run(dir, 'b', 40), run(dir, 'c', 40)]);
+    const p11 = new PKCS11(dir, { pinIterations: 10 });
+    p11.C_Initialize();
+    const [slot] = p11.C_GetSlotList(true);
+    const s = p11.C_OpenSession(slot as Buffer, C.CKF_SERIAL_SESSION);
+    p11.C_FindObjectsInit(s, [{ type: C.CKA_CLASS, value: C.CKO_DATA }]);
+    const found = p11.C_FindObjects(s, 1000);
+    p11.C_FindObjectsFinal(s);
+    const labels = found.map((h) =>
+      String(p11.C_GetAttributeValue(s, h, [{ type: C.CKA_LABEL }])[0]?.value),
+    );
+    assert.equal(new Set(labels).size, 120);
+    for (const tag of ['a', 'b', 'c'])
+      for (let i = 0; i < 40; i++) assert.ok(labels.includes(`${tag}-${i}`));
+    p11.C_Finalize();
+    p11.close();
+  });
+
+  it('shows objects another process created after the next C_Initialize', async () => {
+    const dir = tempDir();
+    const p11 = new PKCS11(dir, { pinIterations: 10 });
+    p11.C_Initialize();
+    const count = () => {
+      const [slot] = p11.C_GetSlotList(true);
+      const s = p11.C_OpenSession(slot as Buffer, C.CKF_SERIAL_SESSION);
+      p11.C_FindObjectsInit(s, [{ type: C.CKA_CLASS, value: C.CKO_DATA }]);
+      const n = p11.C_FindObjects(s, 100).length;
+      p11.C_FindObjectsFinal(s);
+      return n;
+    };
+    assert.equal(count(), 0);
+    await run(dir, 'late', 3);
+    p11.C_Finalize();
+    p11.C_Initialize();
+    assert.equal(count(), 3);
+    p11.C_Finalize();
+    p11.close();
+  });
+});
