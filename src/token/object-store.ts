@@ -58,7 +58,6 @@ export class ObjectStore {
   readonly #random: () => number;
   /** id → PAL label of every object this store knows. */
   readonly #where = new Map<number, string>();
-  #indexSupported = true;
 
   constructor(pal: Pal, random: () => number) {
     this.#pal = pal;
@@ -159,22 +158,20 @@ export class ObjectStore {
       let id: number;
       do id = this.#random();
       while (this.#where.has(id));
-      // Only a well-known label can be taken by its own name; checking the PAL covers other processes.
-      const palLabel =
-        WELL_KNOWN_LABELS.includes(label) && this.#pal.findObject(label) === 0
-          ? label
-          : objectLabel(id);
+      // A well-known label is used as the PAL label when free; the PAL knows other processes' objects too.
+      const ownSlot = WELL_KNOWN_LABELS.includes(label) && this.#pal.findObject(label) === 0;
+      const palLabel = ownSlot ? label : objectLabel(id);
       this.#pal.saveObject(palLabel, encodeRecord({ id, flags: 0, attributes }), isPrivate);
       this.#where.set(id, palLabel);
       try {
         this.#updateBucket(id, (bucket) => [...bucket, [id, palLabel]]);
       } catch (e) {
-        // A port with only fixed slots cannot hold the index: objects in well-known slots are still found.
-        if (!(isPkcs11Error(e, CKR_DEVICE_MEMORY) && palLabel === label && !this.#indexSupported)) {
-          this.#where.delete(id);
-          this.#pal.destroyObject(this.#pal.findObject(palLabel));
-          throw e;
-        }
+        // A port with only the fixed corePKCS11 slots cannot hold the index; objects in those slots
+        // are found by probing them at load, so the index is not needed for them.
+        if (ownSlot && isPkcs11Error(e, CKR_DEVICE_MEMORY)) return id;
+        this.#where.delete(id);
+        this.#pal.destroyObject(this.#pal.findObject(palLabel));
+        throw e;
       }
       return id;
     });
@@ -182,21 +179,13 @@ export class ObjectStore {
 
   #updateBucket(id: number, change: (b: Bucket) => Bucket): void {
     const b = id % BUCKETS;
-    try {
-      const next = change(this.#readBucket(b));
-      if (next.length === 0) {
-        const h = this.#pal.findObject(bucketLabel(b));
-        if (h !== 0) this.#pal.destroyObject(h);
-      } else {
-        this.#pal.saveObject(bucketLabel(b), encodeJsonRecord(next), false);
-      }
-    } catch (e) {
-      if (isPkcs11Error(e, CKR_DEVICE_MEMORY) && this.#where.get(id) !== undefined) {
-        const label = this.#where.get(id) as string;
-        if (WELL_KNOWN_LABELS.includes(label)) this.#indexSupported = false;
-      }
-      throw e;
+    const next = change(this.#readBucket(b));
+    if (next.length > 0) {
+      this.#pal.saveObject(bucketLabel(b), encodeJsonRecord(next), false);
+      return;
     }
+    const h = this.#pal.findObject(bucketLabel(b));
+    if (h !== 0) this.#pal.destroyObject(h);
   }
 
   update(id: number, isPrivate: boolean, attributes: RawAttribute[]): void {
@@ -210,11 +199,7 @@ export class ObjectStore {
     this.#exclusive(() => {
       const label = this.#where.get(id);
       if (label === undefined) return;
-      try {
-        this.#updateBucket(id, (bucket) => bucket.filter(([i]) => i !== id));
-      } catch (e) {
-        if (this.#indexSupported || !isPkcs11Error(e, CKR_DEVICE_MEMORY)) throw e;
-      }
+      this.#updateBucket(id, (bucket) => bucket.filter(([i]) => i !== id));
       const h = this.#pal.findObject(label);
       if (h !== 0) this.#pal.destroyObject(h);
       this.#where.delete(id);

@@ -8,7 +8,7 @@
 import type { AttributeMap } from '../attributes/values.js';
 import { readBytes } from '../attributes/values.js';
 import type { CryptoBackend } from '../crypto/backend.js';
-import { Pkcs11Error } from '../errors.js';
+import { isPkcs11Error, Pkcs11Error } from '../errors.js';
 import { TokenObject } from '../objects/object.js';
 import * as C from '../pkcs11/constants.js';
 import type { RawAttribute } from '../pkcs11/types.js';
@@ -89,7 +89,7 @@ export class Token {
       serial: toHex(crypto.randomBytes(8)),
       initialized: false,
     };
-    if (!loaded.meta) this.#store.saveMeta(this.#meta);
+    if (!loaded.meta) this.#saveMetaRecord(this.#meta);
     this.#merge(loaded.objects);
   }
 
@@ -208,10 +208,28 @@ export class Token {
       const stored = this.#store.readMeta() as TokenMeta | undefined;
       if (stored) this.#setMeta(stored);
       const next = change(this.#meta);
-      this.#store.saveMeta(next);
+      this.#saveMetaRecord(next);
       this.#setMeta(next);
     });
   }
+
+  /**
+   * A port with only the corePKCS11 fixed slots cannot hold the token record: the token then keeps its
+   * state (label, PINs) in memory only, says so once, and still serves the objects in those slots.
+   */
+  #saveMetaRecord(meta: TokenMeta): void {
+    try {
+      this.#store.saveMeta(meta);
+    } catch (e) {
+      if (!isPkcs11Error(e, C.CKR_DEVICE_MEMORY)) throw e;
+      if (!this.#volatileMeta)
+        this.#warn(
+          'the storage port cannot hold the token record: PINs and label are not persisted',
+        );
+      this.#volatileMeta = true;
+    }
+  }
+  #volatileMeta = false;
 
   #setMeta(next: TokenMeta): void {
     // Any change of a PIN record (new PIN, reset) invalidates the remembered fingerprints.
