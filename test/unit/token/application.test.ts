@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createNodeCrypto } from '../../../src/adapters/crypto-node/index.js';
+import { createMemoryPal } from '../../../src/adapters/pal-memory/index.js';
+import * as C from '../../../src/pkcs11/constants.js';
+import { Application } from '../../../src/token/application.js';
+import { Token } from '../../../src/token/token.js';
+import { assertRv, TEST_TOKEN_OPTIONS } from '../../helpers/token.js';
+
+const app = () =>
+  new Application(new Token(createMemoryPal(), createNodeCrypto(), TEST_TOKEN_OPTIONS));
+
+describe('C_Initialize arguments (CK_C_INITIALIZE_ARGS)', () => {
+  it('pReserved not NULL → CKR_ARGUMENTS_BAD', () => {
+    assertRv(() => app().initialize({ reservedIsNull: false }), C.CKR_ARGUMENTS_BAD);
+  });
+
+  it('only some mutex callbacks → CKR_ARGUMENTS_BAD', () => {
+    assertRv(
+      () => app().initialize({ partialMutexCallbacks: true, hasMutexCallbacks: true }),
+      C.CKR_ARGUMENTS_BAD,
+    );
+  });
+
+  it('mutex callbacks without CKF_OS_LOCKING_OK → CKR_CANT_LOCK', () => {
+    assertRv(() => app().initialize({ hasMutexCallbacks: true, flags: 0 }), C.CKR_CANT_LOCK);
+  });
+
+  it('mutex callbacks with CKF_OS_LOCKING_OK, no arguments, or no locking at all → CKR_OK', () => {
+    const a = app();
+    a.initialize({ hasMutexCallbacks: true, flags: C.CKF_OS_LOCKING_OK });
+    a.finalize();
+    a.initialize();
+    a.finalize();
+    a.initialize({ flags: 0 });
+    assert.deepEqual(a.getSlotList(true), [1]);
+  });
+
+  it('a failed C_Initialize leaves the module uninitialized → CKR_CRYPTOKI_NOT_INITIALIZED', () => {
+    const a = app();
+    assertRv(() => a.initialize({ hasMutexCallbacks: true }), C.CKR_CANT_LOCK);
+    assertRv(() => a.getSlotList(true), C.CKR_CRYPTOKI_NOT_INITIALIZED);
+    assertRv(() => a.finalize(), C.CKR_CRYPTOKI_NOT_INITIALIZED);
+  });
+});
+
+describe('functions without a mechanism yet', () => {
+  it('C_EncryptInit → CKR_MECHANISM_INVALID; C_Encrypt → CKR_OPERATION_NOT_INITIALIZED', () => {
+    const a = app();
+    a.initialize();
+    const s = a.openSession(1, C.CKF_SERIAL_SESSION);
+    assertRv(() => a.encryptInit(s, { mechanism: C.CKM_AES_CBC }, 1), C.CKR_MECHANISM_INVALID);
+    assertRv(() => a.encrypt(s, new Uint8Array(16), 16), C.CKR_OPERATION_NOT_INITIALIZED);
+    assertRv(() => a.decryptFinal(s, 16), C.CKR_OPERATION_NOT_INITIALIZED);
+    assertRv(
+      () => a.deriveKey(s, { mechanism: C.CKM_ECDH1_DERIVE }, 1, []),
+      C.CKR_MECHANISM_INVALID,
+    );
+    assertRv(() => a.encrypt(99, new Uint8Array(16), 16), C.CKR_SESSION_HANDLE_INVALID);
+  });
+});
