@@ -96,7 +96,14 @@ export interface CryptoBackend {
   /** The public point d·G of a private scalar (for imported EC keys that come without CKA_EC_POINT). */
   ecPublicPoint(curve: CurveName, d: Uint8Array): Uint8Array;
 
-  /** PBKDF2-HMAC-SHA256 (PIN verifiers and key wrapping). */
+  /** AES-256-GCM with a fresh 96-bit IV: returns iv ‖ ciphertext ‖ 128-bit tag. */
+  seal(key: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array;
+  /** Opens what seal() made; undefined when the key, the data or the associated data do not match. */
+  open(key: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array | undefined;
+  /** HKDF-SHA256 (RFC 5869). */
+  hkdf(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array;
+
+  /** PBKDF2-HMAC-SHA256 (PIN key derivation). */
   pbkdf2(password: Uint8Array, salt: Uint8Array, iterations: number, length: number): Uint8Array;
   pbkdf2Async(
     password: Uint8Array,

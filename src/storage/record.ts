@@ -6,7 +6,7 @@
  * Layout (all integers big-endian):
  *   magic "CP11" | version u8 (1) | flags u8 | reserved u16 | object id u64 | attribute count u32 |
  *   attributes… | crc32 u32 over everything before it
- *   attribute: type u32 | form u8 (0 bytes, 1 nested template) | length u32 | value
+ *   attribute: type u32 | form u8 (0 bytes, 1 nested template, 2 sealed bytes) | length u32 | value
  *   nested template value: count u32 | attributes…
  * @module
  */
@@ -20,10 +20,17 @@ const MAGIC = [0x43, 0x50, 0x31, 0x31];
 const HEADER = 4 + 1 + 1 + 2 + 8 + 4;
 const MAX_NESTING = 4;
 
+/** An attribute as stored: `sealed` values are AES-GCM blobs the token opens after login. */
+export interface StoredAttribute {
+  type: number;
+  value: Uint8Array | RawAttribute[];
+  sealed?: boolean;
+}
+
 export interface ObjectRecord {
   id: number;
   flags: number;
-  attributes: RawAttribute[];
+  attributes: StoredAttribute[];
 }
 
 class Writer {
@@ -58,7 +65,7 @@ class Writer {
   }
 }
 
-function writeAttributes(w: Writer, attrs: readonly RawAttribute[], depth: number): void {
+function writeAttributes(w: Writer, attrs: readonly StoredAttribute[], depth: number): void {
   if (depth > MAX_NESTING)
     throw new Pkcs11Error(CKR_DEVICE_ERROR, 'templates nested too deeply to store');
   for (const a of attrs) {
@@ -72,7 +79,7 @@ function writeAttributes(w: Writer, attrs: readonly RawAttribute[], depth: numbe
       w.u32(body.length);
       w.bytes(body);
     } else {
-      w.u8(0);
+      w.u8(a.sealed ? 2 : 0);
       w.u32(a.value.length);
       w.bytes(a.value);
     }
@@ -128,20 +135,21 @@ class Reader {
   }
 }
 
-function readAttributes(r: Reader, count: number, end: number, depth: number): RawAttribute[] {
+function readAttributes(r: Reader, count: number, end: number, depth: number): StoredAttribute[] {
   if (depth > MAX_NESTING) corrupt('nesting too deep');
   // Each attribute takes at least 9 bytes: bound the count before allocating anything.
   if (count > (end - r.offset) / 9) corrupt('attribute count exceeds the record');
-  const out: RawAttribute[] = [];
+  const out: StoredAttribute[] = [];
   for (let i = 0; i < count; i++) {
     const type = r.u32();
     const form = r.u8();
     const length = r.u32();
     if (form === 0) out.push({ type, value: r.bytes(length) });
+    else if (form === 2 && depth === 0) out.push({ type, value: r.bytes(length), sealed: true });
     else if (form === 1) {
       const innerEnd = r.offset + length;
       if (innerEnd > end) corrupt('nested template overruns');
-      out.push({ type, value: readAttributes(r, r.u32(), innerEnd, depth + 1) });
+      out.push({ type, value: readAttributes(r, r.u32(), innerEnd, depth + 1) as RawAttribute[] });
       if (r.offset !== innerEnd) corrupt('nested template length mismatch');
     } else corrupt(`unknown attribute form ${form}`);
   }

@@ -12,10 +12,9 @@
  */
 import { isPkcs11Error, Pkcs11Error } from '../errors.js';
 import { CKR_DEVICE_ERROR, CKR_DEVICE_MEMORY } from '../pkcs11/constants.js';
-import type { RawAttribute } from '../pkcs11/types.js';
 import { decodeJsonRecord, encodeJsonRecord } from '../storage/json-record.js';
 import type { Pal } from '../storage/pal.js';
-import { decodeRecord, encodeRecord } from '../storage/record.js';
+import { decodeRecord, encodeRecord, type StoredAttribute } from '../storage/record.js';
 
 /** The corePKCS11 labels (core_pkcs11_config_defaults.h). */
 export const WELL_KNOWN_LABELS: readonly string[] = [
@@ -39,7 +38,7 @@ const objectLabel = (id: number) => `corepkcs11.obj.${id.toString(16)}`;
 export interface StoredObject {
   id: number;
   isPrivate: boolean;
-  attributes: RawAttribute[];
+  attributes: StoredAttribute[];
   /** The record's checksum: equal checksums mean the stored object did not change. */
   checksum: number;
 }
@@ -152,8 +151,11 @@ export class ObjectStore {
     this.#pal.saveObject(TOKEN_LABEL, encodeJsonRecord(meta), true);
   }
 
-  /** Stores a new object and returns its id. `label` is its CKA_LABEL (for the well-known slots). */
-  insert(label: string, isPrivate: boolean, attributes: RawAttribute[]): number {
+  /**
+   * Stores a new object and returns its id. `label` is its CKA_LABEL (for the well-known slots);
+   * `encode` gives the stored attributes for the id chosen (sealed values are bound to it).
+   */
+  insert(label: string, isPrivate: boolean, encode: (id: number) => StoredAttribute[]): number {
     return this.#exclusive(() => {
       let id: number;
       do id = this.#random();
@@ -161,7 +163,11 @@ export class ObjectStore {
       // A well-known label is used as the PAL label when free; the PAL knows other processes' objects too.
       const ownSlot = WELL_KNOWN_LABELS.includes(label) && this.#pal.findObject(label) === 0;
       const palLabel = ownSlot ? label : objectLabel(id);
-      this.#pal.saveObject(palLabel, encodeRecord({ id, flags: 0, attributes }), isPrivate);
+      this.#pal.saveObject(
+        palLabel,
+        encodeRecord({ id, flags: 0, attributes: encode(id) }),
+        isPrivate,
+      );
       this.#where.set(id, palLabel);
       try {
         this.#updateBucket(id, (bucket) => [...bucket, [id, palLabel]]);
@@ -188,7 +194,7 @@ export class ObjectStore {
     if (h !== 0) this.#pal.destroyObject(h);
   }
 
-  update(id: number, isPrivate: boolean, attributes: RawAttribute[]): void {
+  update(id: number, isPrivate: boolean, attributes: StoredAttribute[]): void {
     const label = this.#where.get(id);
     if (label === undefined)
       throw new Pkcs11Error(CKR_DEVICE_ERROR, `object ${id} is not in storage`);

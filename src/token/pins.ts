@@ -1,61 +1,84 @@
 /**
- * PIN verifiers and retry counters. A PIN is stored only as PBKDF2-HMAC-SHA256(PIN, salt, iterations)
- * (the iteration count is recorded per PIN so it can be raised later) and compared in constant time.
- * The caller persists the decremented counter *before* the KDF runs (see token.ts), so a process killed
- * mid-check has spent the try. Layer L5.
+ * PINs and the token key. The token key (DEK, 32 random bytes made at C_InitToken) encrypts private
+ * objects' secrets at rest; it is stored only wrapped with AES-256-GCM under a key derived from each PIN
+ * with PBKDF2-HMAC-SHA256 (iteration count recorded per PIN, so it can be raised later). Verifying a PIN
+ * is unwrapping the token key: the GCM tag check is the constant-time comparison. The caller persists the
+ * decremented try counter *before* the derivation runs (token.ts), so a process killed mid-check has
+ * spent the try. Layer L5.
  * @module
  */
 import type { CryptoBackend } from '../crypto/backend.js';
-import { fromHex, toHex } from '../util/bytes.js';
+import { fromHex, toHex, utf8 } from '../util/bytes.js';
 
 export const DEFAULT_PIN_ITERATIONS = 600_000;
 export const DEFAULT_MAX_TRIES = 10;
 export const MIN_PIN_LENGTH = 4;
 export const MAX_PIN_LENGTH = 255;
+export const TOKEN_KEY_LENGTH = 32;
+
+export type PinOwner = 'so' | 'user';
 
 export interface PinRecord {
   kdf: 'pbkdf2-sha256';
   iterations: number;
   salt: string;
-  verifier: string;
+  /** The token key sealed under the PIN-derived key (hex of iv ‖ ciphertext ‖ tag). */
+  wrappedKey: string;
   triesLeft: number;
   maxTries: number;
-  /** The PIN was set by the SO (C_InitPIN) or at token init and should be changed by its owner. */
+  /** The PIN was set by someone else (C_InitPIN) and its owner should change it. */
   toBeChanged: boolean;
 }
 
+const wrapAad = (owner: PinOwner) => utf8(`corepkcs11 token key for ${owner}`);
+
 export function makePinRecord(
   crypto: CryptoBackend,
+  owner: PinOwner,
   pin: Uint8Array,
+  tokenKey: Uint8Array,
   iterations: number,
   maxTries: number,
-  toBeChanged = false,
 ): PinRecord {
   const salt = crypto.randomBytes(16);
-  const verifier = crypto.pbkdf2(pin, salt, iterations, 32);
+  const kek = crypto.pbkdf2(pin, salt, iterations, 32);
+  const wrapped = crypto.seal(kek, tokenKey, wrapAad(owner));
+  kek.fill(0);
   return {
     kdf: 'pbkdf2-sha256',
     iterations,
     salt: toHex(salt),
-    verifier: toHex(verifier),
+    wrappedKey: toHex(wrapped),
     triesLeft: maxTries,
     maxTries,
-    toBeChanged,
+    toBeChanged: false,
   };
 }
 
-export function pinMatches(crypto: CryptoBackend, rec: PinRecord, pin: Uint8Array): boolean {
-  const derived = crypto.pbkdf2(pin, fromHex(rec.salt), rec.iterations, 32);
-  return crypto.timingSafeEqual(derived, fromHex(rec.verifier));
+function unwrapWith(crypto: CryptoBackend, owner: PinOwner, rec: PinRecord, kek: Uint8Array) {
+  const key = crypto.open(kek, fromHex(rec.wrappedKey), wrapAad(owner));
+  kek.fill(0);
+  return key?.length === TOKEN_KEY_LENGTH ? key : undefined;
 }
 
-export async function pinMatchesAsync(
+/** The token key when `pin` is right, undefined otherwise. */
+export function unwrapTokenKey(
   crypto: CryptoBackend,
+  owner: PinOwner,
   rec: PinRecord,
   pin: Uint8Array,
-): Promise<boolean> {
-  const derived = await crypto.pbkdf2Async(pin, fromHex(rec.salt), rec.iterations, 32);
-  return crypto.timingSafeEqual(derived, fromHex(rec.verifier));
+): Uint8Array | undefined {
+  return unwrapWith(crypto, owner, rec, crypto.pbkdf2(pin, fromHex(rec.salt), rec.iterations, 32));
+}
+
+export async function unwrapTokenKeyAsync(
+  crypto: CryptoBackend,
+  owner: PinOwner,
+  rec: PinRecord,
+  pin: Uint8Array,
+): Promise<Uint8Array | undefined> {
+  const kek = await crypto.pbkdf2Async(pin, fromHex(rec.salt), rec.iterations, 32);
+  return unwrapWith(crypto, owner, rec, kek);
 }
 
 /** The CK_TOKEN_INFO flag bits for one PIN: COUNT_LOW, FINAL_TRY, LOCKED, TO_BE_CHANGED. */

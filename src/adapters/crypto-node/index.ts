@@ -5,6 +5,7 @@
  */
 import { pbkdf2, pbkdf2Sync, randomFillSync, timingSafeEqual } from 'node:crypto';
 import type { CryptoBackend, KeyHandle, KeyMaterial, SignScheme } from '../../crypto/backend.js';
+import { hkdf, open, seal } from './aead.js';
 import { cmacAccumulator, hashAccumulator, hmacAccumulator } from './digests.js';
 import { EcKey, ecPublicPoint, generateEc, type PrehashedFactory } from './ec.js';
 import { prehashedEcdsa } from './ecdsa-prehashed.js';
@@ -57,6 +58,9 @@ export function createNodeCrypto(options: NodeCryptoOptions = {}): CryptoBackend
       if (s.type === 'ecdsa') return asEc(key).verifyHashed(s.hash, data, signature);
       return rsaVerify(asRsa(key), s, data, signature);
     },
+    seal,
+    open,
+    hkdf,
     generateRsa,
     generateRsaAsync,
     generateEc,

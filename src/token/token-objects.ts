@@ -1,0 +1,164 @@
+/**
+ * The token objects in memory: an index by id and by CKA_LABEL (find by label is O(1) in the number of
+ * objects) kept in step with the object store, with private secrets sealed on the way to storage and
+ * opened once the token key is unlocked. Layer L5.
+ * @module
+ */
+import type { AttributeMap } from '../attributes/values.js';
+import { readBytes } from '../attributes/values.js';
+import type { CryptoBackend } from '../crypto/backend.js';
+import { isPkcs11Error } from '../errors.js';
+import { TokenObject } from '../objects/object.js';
+import * as C from '../pkcs11/constants.js';
+import type { StoredAttribute } from '../storage/record.js';
+import { fromUtf8 } from '../util/bytes.js';
+import type { LoadResult, ObjectStore } from './object-store.js';
+import { sealAttributes, unsealAttributes } from './sealing.js';
+
+export class TokenObjects {
+  readonly #store: ObjectStore;
+  readonly #crypto: CryptoBackend;
+  readonly #warn: (m: string) => void;
+  readonly #byId = new Map<number, TokenObject>();
+  readonly #byLabel = new Map<string, Set<TokenObject>>();
+  /** Record checksums as last read, so a refresh only touches objects that changed. */
+  readonly #checksums = new WeakMap<TokenObject, number>();
+  /** Sealed values of private objects read while the token key was locked. */
+  readonly #pending = new Map<TokenObject, Map<number, Uint8Array>>();
+  #tokenKey: Uint8Array | undefined;
+
+  constructor(store: ObjectStore, crypto: CryptoBackend, warn: (m: string) => void) {
+    this.#store = store;
+    this.#crypto = crypto;
+    this.#warn = warn;
+  }
+
+  #index(obj: TokenObject): void {
+    this.#byId.set(obj.storageId as number, obj);
+    const set = this.#byLabel.get(obj.label) ?? new Set<TokenObject>();
+    this.#byLabel.set(obj.label, set);
+    set.add(obj);
+  }
+
+  #unindex(obj: TokenObject, label = obj.label): void {
+    this.#byId.delete(obj.storageId as number);
+    this.#pending.delete(obj);
+    const set = this.#byLabel.get(label);
+    set?.delete(obj);
+    if (set?.size === 0) this.#byLabel.delete(label);
+  }
+
+  /** Brings memory in line with what storage holds, keeping the instances that did not change. */
+  merge(stored: LoadResult['objects']): void {
+    const seen = new Set<number>();
+    for (const s of stored) {
+      seen.add(s.id);
+      const have = this.#byId.get(s.id);
+      if (have && this.#checksums.get(have) === s.checksum) continue;
+      const attrs: AttributeMap = new Map();
+      const sealed = new Map<number, Uint8Array>();
+      for (const a of s.attributes) {
+        if (a.sealed && !Array.isArray(a.value)) sealed.set(a.type, a.value);
+        else attrs.set(a.type, a.value);
+      }
+      const obj = have ?? new TokenObject(attrs);
+      if (have) {
+        this.#unindex(have);
+        have.attrs.clear();
+        have.update(attrs);
+      }
+      obj.storageId = s.id;
+      this.#checksums.set(obj, s.checksum);
+      this.#index(obj);
+      if (sealed.size > 0) this.#pending.set(obj, sealed);
+    }
+    for (const obj of [...this.#byId.values()])
+      if (!seen.has(obj.storageId as number)) this.#unindex(obj);
+    if (this.#tokenKey) this.#openPending();
+  }
+
+  /** Makes the token key available: pending sealed values are opened now and on every later load. */
+  unlock(tokenKey: Uint8Array): void {
+    this.#tokenKey = tokenKey;
+    this.#openPending();
+  }
+
+  lock(): void {
+    this.#tokenKey?.fill(0);
+    this.#tokenKey = undefined;
+  }
+
+  get tokenKey(): Uint8Array | undefined {
+    return this.#tokenKey;
+  }
+
+  #openPending(): void {
+    for (const [obj, sealed] of [...this.#pending]) {
+      try {
+        obj.update(
+          unsealAttributes(
+            this.#crypto,
+            this.#tokenKey as Uint8Array,
+            obj.storageId as number,
+            sealed,
+          ),
+        );
+        this.#pending.delete(obj);
+      } catch (e) {
+        // A blob that does not open is damage or tampering: the object is unusable, never wrong data.
+        this.#warn(`object dropped: ${isPkcs11Error(e) ? (e.detail ?? e.message) : String(e)}`);
+        this.#unindex(obj);
+      }
+    }
+  }
+
+  candidates(template: AttributeMap): Iterable<TokenObject> {
+    const label = readBytes(template, C.CKA_LABEL);
+    if (label === undefined) return this.#byId.values();
+    return this.#byLabel.get(fromUtf8(label)) ?? [];
+  }
+
+  has(obj: TokenObject): boolean {
+    return (
+      obj.storageId !== undefined &&
+      this.#byId.get(obj.storageId) === obj &&
+      !this.#pending.has(obj)
+    );
+  }
+
+  get size(): number {
+    return this.#byId.size;
+  }
+
+  all(): TokenObject[] {
+    return [...this.#byId.values()];
+  }
+
+  #encode(id: number, attrs: AttributeMap, isPrivate: boolean): StoredAttribute[] {
+    return sealAttributes(this.#crypto, this.#tokenKey, id, attrs, isPrivate);
+  }
+
+  add(obj: TokenObject): void {
+    obj.storageId = this.#store.insert(obj.label, obj.isPrivate, (id) =>
+      this.#encode(id, obj.attrs, obj.isPrivate),
+    );
+    this.#index(obj);
+  }
+
+  /** Persists changed attributes; the object in memory changes only once the write succeeded. */
+  update(obj: TokenObject, changes: AttributeMap): void {
+    const next = new Map(obj.attrs);
+    for (const [t, v] of changes) next.set(t, v);
+    const isPrivate = new TokenObject(next).isPrivate;
+    const id = obj.storageId as number;
+    this.#store.update(id, isPrivate, this.#encode(id, next, isPrivate));
+    this.#unindex(obj);
+    obj.update(changes);
+    this.#index(obj);
+  }
+
+  remove(obj: TokenObject): void {
+    this.#store.remove(obj.storageId as number);
+    this.#unindex(obj);
+  }
+}
