@@ -1,0 +1,339 @@
+/**
+ * The flash PAL's log-structured store (docs/flash-pal.md): append-only records, data programmed before
+ * the commit entry, newest sequence number wins, tombstones for deletes, and FIFO garbage collection into
+ * the spare sector with a "GC done" marker before the source is erased. Sectors are opened in ring order
+ * and collected oldest-first, so every sector is erased in turn (wear levelling). Program failures close
+ * the sector and retry elsewhere; sectors that fail are retired as bad. Power cuts propagate untouched.
+ * @module
+ */
+import { Pkcs11Error } from '../../errors.js';
+import { CKR_DEVICE_ERROR, CKR_DEVICE_MEMORY } from '../../pkcs11/constants.js';
+import { crc32 } from './crc32.js';
+import { type FlashDevice, FlashIoError } from './flash-device.js';
+import {
+  alignUp,
+  ENTRY_GC_DONE,
+  ENTRY_OBJECT,
+  ENTRY_TOMBSTONE,
+  type EntryFields,
+  encodeEntry,
+  encodeHeader,
+  type Layout,
+  layoutOf,
+  NONE,
+  slotOffset,
+} from './format.js';
+import { type EntryRec, emptySector, mountScan, type SectorState } from './mount.js';
+
+/** I/O failures tolerated within one save or destroy before it reports CKR_DEVICE_ERROR. */
+const MAX_IO_RETRIES = 3;
+const MAX_SEQ = 0xfffffffe;
+
+export interface FlashLogStats {
+  sectorCount: number;
+  erased: number;
+  used: number;
+  bad: number;
+  activeSector: number | undefined;
+  objects: number;
+  /** Bytes (data and entry slots) of the newest version of every object. */
+  liveBytes: number;
+  /** Bytes programmed in used sectors, live or dead (headers excluded). */
+  usedBytes: number;
+  /** The most live bytes the store accepts (one sector is always kept erased for GC). */
+  capacityBytes: number;
+}
+
+export class FlashLog {
+  readonly #dev: FlashDevice;
+  readonly #layout: Layout;
+  readonly #sectors: SectorState[];
+  readonly #index: Map<string, EntryRec>;
+  #active: SectorState | undefined;
+  #nextSectorSeq: number;
+  #nextEntrySeq: number;
+  #liveBytes = 0;
+
+  /** Scans the flash, finishes whatever a power cut interrupted (erases), and indexes every label. */
+  constructor(device: FlashDevice) {
+    this.#dev = device;
+    this.#layout = layoutOf(device.geometry);
+    if (this.#layout.sectorCount < 2 || this.#maxPayload() < 0) {
+      throw new Pkcs11Error(CKR_DEVICE_ERROR, 'flash PAL needs at least 2 sectors of 128 bytes');
+    }
+    const m = mountScan(device, this.#layout);
+    this.#sectors = m.sectors;
+    this.#index = m.index;
+    this.#nextSectorSeq = m.maxSectorSeq + 1;
+    this.#nextEntrySeq = m.maxEntrySeq + 1;
+    for (const i of m.toErase) this.#erase(this.#sectors[i]!);
+    this.#active = this.#newestUsed();
+    for (const rec of this.#index.values()) this.#liveBytes += this.#footprint(payloadLen(rec));
+  }
+
+  get(label: string): EntryRec | undefined {
+    return this.#index.get(label);
+  }
+
+  labels(): IterableIterator<string> {
+    return this.#index.keys();
+  }
+
+  /** The stored value of a committed object; CKR_DEVICE_ERROR if it no longer matches its CRC. */
+  readValue(rec: EntryRec): Uint8Array {
+    const at = rec.sector * this.#layout.sectorSize + rec.dataOffset + rec.labelLen;
+    const value = this.#dev.read(at, rec.valueLen);
+    if (crc32(value) !== rec.valueCrc) {
+      value.fill(0);
+      throw new Pkcs11Error(CKR_DEVICE_ERROR, `flash object "${rec.label}" fails its CRC`);
+    }
+    return value;
+  }
+
+  /** Commits a new version of `label`; the old one stays valid until this returns. */
+  write(label: string, labelBytes: Uint8Array, value: Uint8Array, flags: number): EntryRec {
+    const payload = new Uint8Array(labelBytes.length + value.length);
+    payload.set(labelBytes);
+    payload.set(value, labelBytes.length);
+    const size = this.#footprint(payload.length);
+    if (alignUp(payload.length, this.#layout.writeSize) > this.#maxPayload()) {
+      throw new Pkcs11Error(CKR_DEVICE_MEMORY, `object of ${value.length} bytes exceeds a sector`);
+    }
+    if (this.#liveBytes + size > this.#capacity()) {
+      throw new Pkcs11Error(CKR_DEVICE_MEMORY, 'flash full');
+    }
+    const fields = {
+      type: ENTRY_OBJECT,
+      flags,
+      labelLen: labelBytes.length,
+      valueLen: value.length,
+      labelCrc: crc32(labelBytes),
+      valueCrc: crc32(value),
+    };
+    const rec = this.#append(label, fields, payload);
+    const old = this.#index.get(label);
+    if (old) this.#liveBytes -= this.#footprint(payloadLen(old));
+    this.#index.set(label, rec);
+    this.#liveBytes += size;
+    return rec;
+  }
+
+  /** Commits a tombstone for `label` (which must exist). */
+  remove(label: string, labelBytes: Uint8Array): void {
+    const old = this.#index.get(label);
+    if (!old) return;
+    const fields = {
+      type: ENTRY_TOMBSTONE,
+      flags: 0,
+      labelLen: labelBytes.length,
+      valueLen: 0,
+      labelCrc: crc32(labelBytes),
+      valueCrc: 0,
+    };
+    this.#append(label, fields, labelBytes);
+    this.#index.delete(label);
+    this.#liveBytes -= this.#footprint(payloadLen(old));
+  }
+
+  stats(): FlashLogStats {
+    const count = (state: SectorState['state']) => this.#sectors.filter((s) => s.state === state);
+    const { slot } = this.#layout;
+    return {
+      sectorCount: this.#sectors.length,
+      erased: count('erased').length,
+      used: count('used').length,
+      bad: count('bad').length,
+      activeSector: this.#active?.index,
+      objects: this.#index.size,
+      liveBytes: this.#liveBytes,
+      usedBytes: count('used').reduce((n, s) => n + s.dataEnd - slot + s.slotsUsed * slot, 0),
+      capacityBytes: this.#capacity(),
+    };
+  }
+
+  #append(label: string, f: Omit<EntryFields, 'seq' | 'dataOffset'>, payload: Uint8Array) {
+    if (this.#nextEntrySeq > MAX_SEQ) {
+      throw new Pkcs11Error(CKR_DEVICE_ERROR, 'flash sequence numbers exhausted');
+    }
+    const fields = { ...f, seq: this.#nextEntrySeq++, dataOffset: 0 };
+    for (let failures = 0; ; ) {
+      this.#ensureRoom(payload.length);
+      const s = this.#active!;
+      try {
+        return this.#writeRecord(s, label, fields, payload);
+      } catch (e) {
+        if (!(e instanceof FlashIoError)) throw e;
+        s.closed = true;
+        s.failures++;
+        if (++failures >= MAX_IO_RETRIES) {
+          throw new Pkcs11Error(CKR_DEVICE_ERROR, 'flash program failed', { cause: e });
+        }
+      }
+    }
+  }
+
+  /** Programs data, then the commit entry, verifying both; the space is consumed even on failure. */
+  #writeRecord(s: SectorState, label: string, f: EntryFields, payload: Uint8Array): EntryRec {
+    const { sectorSize, writeSize } = this.#layout;
+    const base = s.index * sectorSize;
+    const dataOffset = s.dataEnd;
+    const padded = new Uint8Array(alignUp(payload.length, writeSize)).fill(0xff);
+    padded.set(payload);
+    s.dataEnd += padded.length;
+    const slot = s.slotsUsed++;
+    if (padded.length > 0) this.#program(s, base + dataOffset, padded);
+    const fields = { ...f, dataOffset };
+    this.#program(
+      s,
+      base + slotOffset(this.#layout, slot),
+      encodeEntry(this.#layout, fields, s.seq),
+    );
+    const rec: EntryRec = { ...fields, sector: s.index, slot, label };
+    s.entries.push(rec);
+    return rec;
+  }
+
+  #program(s: SectorState, address: number, bytes: Uint8Array): void {
+    this.#dev.program(address, bytes);
+    const back = this.#dev.read(address, bytes.length);
+    if (!back.every((b, i) => b === bytes[i])) throw new FlashIoError('program', s.index);
+  }
+
+  #fits(s: SectorState, payloadLen: number): boolean {
+    if (s.state !== 'used' || s.closed) return false;
+    // One slot stays free in every sector, so a sector's live entries plus a GC marker always fit in
+    // a fresh sector.
+    const limit = slotOffset(this.#layout, s.slotsUsed + 1);
+    return s.dataEnd + alignUp(payloadLen, this.#layout.writeSize) <= limit;
+  }
+
+  #ensureRoom(payloadLen: number): void {
+    const good = this.#sectors.filter((s) => s.state !== 'bad').length;
+    for (let i = 0; i <= good + 1; i++) {
+      if (this.#active && this.#fits(this.#active, payloadLen)) return;
+      this.#openNext();
+    }
+    throw new Pkcs11Error(CKR_DEVICE_MEMORY, 'flash full (fragmented)');
+  }
+
+  /**
+   * Opens the next erased sector in ring order. When it is the last erased one, it becomes the GC
+   * destination of the oldest sector, which is erased once its live objects are copied and marked done.
+   */
+  #openNext(): void {
+    const { sectorCount } = this.#layout;
+    for (;;) {
+      const start = this.#active ? this.#active.index + 1 : 0;
+      const candidates: SectorState[] = [];
+      for (let k = 0; k < sectorCount; k++) {
+        const s = this.#sectors[(start + k) % sectorCount]!;
+        if (s.state === 'erased') candidates.push(s);
+      }
+      const target = candidates[0];
+      if (!target) throw new Pkcs11Error(CKR_DEVICE_ERROR, 'no erased flash sector left');
+      const oldest = this.#oldestUsed();
+      const source = candidates.length === 1 ? oldest : undefined;
+      const seq = this.#nextSectorSeq;
+      const header = { seq, gcSource: source?.seq ?? NONE, oldestLive: oldest?.seq ?? seq };
+      try {
+        this.#program(
+          target,
+          target.index * this.#layout.sectorSize,
+          encodeHeader(this.#layout, header),
+        );
+      } catch (e) {
+        if (!(e instanceof FlashIoError)) throw e;
+        target.state = 'bad';
+        continue;
+      }
+      this.#nextSectorSeq++;
+      Object.assign(target, emptySector(target.index), { state: 'used', ...header });
+      target.dataEnd = this.#layout.slot;
+      const previous = this.#active;
+      this.#active = target;
+      if (!source) return;
+      try {
+        this.#collect(source, target);
+        return;
+      } catch (e) {
+        if (!(e instanceof FlashIoError)) throw e;
+        // The copies were never indexed: drop the destination, the source is still intact.
+        this.#erase(target);
+        target.state = 'bad';
+        this.#active = previous;
+      }
+    }
+  }
+
+  #collect(source: SectorState, dest: SectorState): void {
+    const { sectorSize } = this.#layout;
+    const copies: EntryRec[] = [];
+    for (const e of source.entries) {
+      if (e.type !== ENTRY_OBJECT || this.#index.get(e.label) !== e) continue;
+      const payload = this.#dev.read(source.index * sectorSize + e.dataOffset, payloadLen(e));
+      copies.push(this.#writeRecord(dest, e.label, e, payload));
+    }
+    const marker: EntryFields = {
+      type: ENTRY_GC_DONE,
+      flags: 0,
+      labelLen: 0,
+      dataOffset: source.index,
+      valueLen: 0,
+      labelCrc: source.seq,
+      valueCrc: 0,
+      seq: 0,
+    };
+    const slot = dest.slotsUsed++;
+    const at = dest.index * sectorSize + slotOffset(this.#layout, slot);
+    this.#program(dest, at, encodeEntry(this.#layout, marker, dest.seq));
+    for (const rec of copies) this.#index.set(rec.label, rec);
+    this.#erase(source);
+  }
+
+  /** Erases and verifies a sector; on failure it is retired as bad (its content is already dead). */
+  #erase(s: SectorState): void {
+    const { sectorSize } = this.#layout;
+    let ok = true;
+    try {
+      this.#dev.erase(s.index);
+      ok = this.#dev.isErased(s.index * sectorSize, sectorSize);
+    } catch (e) {
+      if (!(e instanceof FlashIoError)) throw e;
+      ok = false;
+    }
+    const failures = s.failures;
+    Object.assign(s, emptySector(s.index));
+    if (!ok || failures > 0) s.state = 'bad';
+    if (this.#active === s) this.#active = this.#newestUsed();
+  }
+
+  #oldestUsed(): SectorState | undefined {
+    let best: SectorState | undefined;
+    for (const s of this.#sectors) if (s.state === 'used' && (!best || s.seq < best.seq)) best = s;
+    return best;
+  }
+
+  #newestUsed(): SectorState | undefined {
+    let best: SectorState | undefined;
+    for (const s of this.#sectors) if (s.state === 'used' && (!best || s.seq > best.seq)) best = s;
+    return best;
+  }
+
+  #footprint(payloadLength: number): number {
+    return alignUp(payloadLength, this.#layout.writeSize) + this.#layout.slot;
+  }
+
+  /** Largest label+value that fits a sector beside its header, its entry and the reserved slot. */
+  #maxPayload(): number {
+    return this.#layout.sectorSize - 3 * this.#layout.slot;
+  }
+
+  #capacity(): number {
+    const good = this.#sectors.filter((s) => s.state !== 'bad').length;
+    return Math.max(0, good - 1) * (this.#layout.sectorSize - 2 * this.#layout.slot);
+  }
+}
+
+function payloadLen(e: EntryFields): number {
+  return e.labelLen + e.valueLen;
+}
