@@ -23,7 +23,13 @@ import {
   NONE,
   slotOffset,
 } from './format.js';
-import { type EntryRec, emptySector, mountScan, type SectorState } from './mount.js';
+import {
+  type EntryRec,
+  emptySector,
+  mountScan,
+  type SectorRef,
+  type SectorState,
+} from './mount.js';
 
 /** I/O failures tolerated within one save or destroy before it reports CKR_DEVICE_ERROR. */
 const MAX_IO_RETRIES = 3;
@@ -230,7 +236,10 @@ export class FlashLog {
         if (s.state === 'erased') candidates.push(s);
       }
       const target = candidates[0];
-      if (!target) throw new Pkcs11Error(CKR_DEVICE_ERROR, 'no erased flash sector left');
+      if (!target) {
+        this.#evacuateOldest();
+        continue;
+      }
       const oldest = this.#oldestUsed();
       const source = candidates.length === 1 ? oldest : undefined;
       const seq = this.#nextSectorSeq;
@@ -254,6 +263,7 @@ export class FlashLog {
       if (!source) return;
       try {
         this.#collect(source, target);
+        this.#mergeOldest(target);
         return;
       } catch (e) {
         if (!(e instanceof FlashIoError)) throw e;
@@ -265,6 +275,86 @@ export class FlashLog {
     }
   }
 
+  /**
+   * Plain FIFO collection never consolidates: each sector's live data moves on alone. So while the next
+   * oldest sector's live entries (and a marker) fit in the destination too, collect it as well; it is
+   * the oldest by then, which keeps dropping its tombstones sound.
+   */
+  #mergeOldest(dest: SectorState): void {
+    for (;;) {
+      const next = this.#oldestUsed();
+      if (!next || next === dest || !this.#liveFits(next, dest)) return;
+      this.#collect(next, dest);
+    }
+  }
+
+  /**
+   * No erased sector is left (the spare turned out bad): free the oldest sector by copying its live
+   * entries, one by one, into any used sector with room, then marking it collected and erasing it. Sound
+   * like a normal collection: only newest versions are copied, and the source is the oldest sector.
+   */
+  #evacuateOldest(): void {
+    const source = this.#oldestUsed();
+    if (!source) throw new Pkcs11Error(CKR_DEVICE_ERROR, 'no usable flash sector left');
+    const { sectorSize } = this.#layout;
+    const live = source.entries.filter(
+      (e) => e.type === ENTRY_OBJECT && this.#index.get(e.label) === e,
+    );
+    for (const e of live) {
+      const payload = this.#dev.read(source.index * sectorSize + e.dataOffset, payloadLen(e));
+      const copy = this.#writeSomewhere(source, payload.length, (dest) =>
+        this.#writeRecord(dest, e.label, e, payload),
+      );
+      this.#index.set(copy.label, copy);
+    }
+    for (const m of this.#markersToCarry(source)) {
+      this.#writeSomewhere(source, 0, (dest) => this.#writeMarker(m, dest), this.#active);
+    }
+    this.#writeSomewhere(source, 0, (dest) => this.#writeMarker(source, dest), this.#active);
+    this.#erase(source);
+  }
+
+  /**
+   * Runs `write` on `preferred` if it fits `payloadLen`, else on the roomiest healthy sector other than
+   * `source`. (Markers go to the active sector when they can: it is the last one to be collected.)
+   */
+  #writeSomewhere<T>(
+    source: SectorState,
+    payloadLen: number,
+    write: (s: SectorState) => T,
+    preferred?: SectorState,
+  ): T {
+    for (;;) {
+      const room = (s: SectorState) => slotOffset(this.#layout, s.slotsUsed + 1) - s.dataEnd;
+      const fitting = this.#sectors.filter((s) => s !== source && this.#fits(s, payloadLen));
+      const dest =
+        preferred && fitting.includes(preferred)
+          ? preferred
+          : fitting.sort((a, b) => room(b) - room(a))[0];
+      if (!dest)
+        throw new Pkcs11Error(CKR_DEVICE_ERROR, 'no erased flash sector left (bad sectors)');
+      try {
+        return write(dest);
+      } catch (e) {
+        if (!(e instanceof FlashIoError)) throw e;
+        dest.closed = true;
+        dest.failures++;
+      }
+    }
+  }
+
+  /** Whether `source`'s live entries and a GC marker fit in `dest`, keeping its reserved slot. */
+  #liveFits(source: SectorState, dest: SectorState): boolean {
+    let data = 0;
+    let slots = 1 + this.#markersToCarry(source).length;
+    for (const e of source.entries) {
+      if (e.type !== ENTRY_OBJECT || this.#index.get(e.label) !== e) continue;
+      data += alignUp(payloadLen(e), this.#layout.writeSize);
+      slots++;
+    }
+    return dest.dataEnd + data <= slotOffset(this.#layout, dest.slotsUsed + slots);
+  }
+
   #collect(source: SectorState, dest: SectorState): void {
     const { sectorSize } = this.#layout;
     const copies: EntryRec[] = [];
@@ -273,21 +363,38 @@ export class FlashLog {
       const payload = this.#dev.read(source.index * sectorSize + e.dataOffset, payloadLen(e));
       copies.push(this.#writeRecord(dest, e.label, e, payload));
     }
+    for (const m of this.#markersToCarry(source)) this.#writeMarker(m, dest);
+    this.#writeMarker(source, dest);
+    for (const rec of copies) this.#index.set(rec.label, rec);
+    this.#erase(source);
+  }
+
+  /**
+   * Markers of `source` naming a collected sector that failed to erase (bad, still holding a valid
+   * header): they move with the collection, or that stale sector would look live at the next mount.
+   */
+  #markersToCarry(source: SectorState): SectorRef[] {
+    return source.markers.filter((m) => {
+      const t = this.#sectors[m.index];
+      return t !== undefined && t.state === 'bad' && t.seq === m.seq;
+    });
+  }
+
+  /** Records in `dest` that `source` is collected (dead); only then may `source` be erased. */
+  #writeMarker(collected: SectorRef, dest: SectorState): void {
     const marker: EntryFields = {
       type: ENTRY_GC_DONE,
       flags: 0,
       labelLen: 0,
-      dataOffset: source.index,
+      dataOffset: collected.index,
       valueLen: 0,
-      labelCrc: source.seq,
+      labelCrc: collected.seq,
       valueCrc: 0,
       seq: 0,
     };
-    const slot = dest.slotsUsed++;
-    const at = dest.index * sectorSize + slotOffset(this.#layout, slot);
+    const at = dest.index * this.#layout.sectorSize + slotOffset(this.#layout, dest.slotsUsed++);
     this.#program(dest, at, encodeEntry(this.#layout, marker, dest.seq));
-    for (const rec of copies) this.#index.set(rec.label, rec);
-    this.#erase(source);
+    dest.markers.push({ index: collected.index, seq: collected.seq });
   }
 
   /** Erases and verifies a sector; on failure it is retired as bad (its content is already dead). */
@@ -301,9 +408,11 @@ export class FlashLog {
       if (!(e instanceof FlashIoError)) throw e;
       ok = false;
     }
-    const failures = s.failures;
+    const { failures, seq } = s;
     Object.assign(s, emptySector(s.index));
     if (!ok || failures > 0) s.state = 'bad';
+    // A failed erase may leave a valid header behind: remember its seq so markers naming it are kept.
+    if (!ok) s.seq = seq;
     if (this.#active === s) this.#active = this.#newestUsed();
   }
 

@@ -35,6 +35,8 @@ export interface SectorState {
   oldestLive: number;
   /** Committed object and tombstone entries, in slot (write) order. */
   entries: EntryRec[];
+  /** The sectors (index and seq) this sector's GC markers declare collected. */
+  markers: SectorRef[];
   /** Entry slots consumed, valid or not. */
   slotsUsed: number;
   /** Sector-relative offset where the next data may be programmed. */
@@ -43,6 +45,11 @@ export interface SectorState {
   closed: boolean;
   /** Program failures seen this session: when the sector is next erased it is retired as bad. */
   failures: number;
+}
+
+export interface SectorRef {
+  index: number;
+  seq: number;
 }
 
 export interface MountResult {
@@ -65,6 +72,7 @@ export function emptySector(index: number): SectorState {
     gcSource: NONE,
     oldestLive: NONE,
     entries: [],
+    markers: [],
     slotsUsed: 0,
     dataEnd: 0,
     closed: false,
@@ -97,32 +105,32 @@ export function mountScan(device: FlashDevice, layout: Layout): MountResult {
 
   const dead = new Set<number>();
   let maxEntrySeq = 0;
-  const markersIn = new Set<number>();
+  /** Sector index → seqs of the sectors its GC markers declare collected. */
+  const markersIn = new Map<number, Set<number>>();
   for (const s of sectors) {
     if (s.state !== 'used') continue;
     if (s.seq < deadBelow) {
       dead.add(s.index);
       continue;
     }
-    for (const e of scanEntries(device, layout, s)) {
-      if (e.type === ENTRY_GC_DONE) {
-        markersIn.add(s.index);
-        const src = sectors[e.dataOffset];
-        if (src?.state === 'used' && src.seq === e.labelCrc) dead.add(src.index);
-      } else {
-        maxEntrySeq = Math.max(maxEntrySeq, e.seq);
-      }
+    scanEntries(device, layout, s);
+    for (const m of s.markers) {
+      markersIn.set(s.index, (markersIn.get(s.index) ?? new Set()).add(m.seq));
+      const src = sectors[m.index];
+      if (src?.state === 'used' && src.seq === m.seq) dead.add(src.index);
     }
+    for (const e of s.entries) maxEntrySeq = Math.max(maxEntrySeq, e.seq);
   }
 
   // Only the newest sector can be a GC destination whose copying was cut short: its copies duplicate
-  // entries still in the source, so it is erased and the collection redone later.
+  // entries still in the source, so it is erased and the collection redone later. (A cut while merging
+  // a further sector into it leaves harmless duplicates: same seq, same bytes.)
   const live = sectors.filter((s) => s.state === 'used' && !dead.has(s.index));
   const newest = live.reduce<SectorState | undefined>(
     (a, s) => (a && a.seq > s.seq ? a : s),
     undefined,
   );
-  if (newest && newest.gcSource !== NONE && !markersIn.has(newest.index)) {
+  if (newest && newest.gcSource !== NONE && !markersIn.get(newest.index)?.has(newest.gcSource)) {
     if (live.some((s) => s.seq === newest.gcSource)) dead.add(newest.index);
   }
 
@@ -132,6 +140,7 @@ export function mountScan(device: FlashDevice, layout: Layout): MountResult {
     if (s.state !== 'used') continue;
     if (dead.has(s.index)) {
       s.entries = [];
+      s.markers = [];
       continue;
     }
     for (const e of s.entries) {
@@ -148,13 +157,12 @@ export function mountScan(device: FlashDevice, layout: Layout): MountResult {
 
 /**
  * Reads a used sector's entry slots from the top down to the first erased slot, fills in `entries`,
- * `slotsUsed` and `dataEnd`, and returns the GC markers found. Invalid slots (torn commits) are skipped
+ * `markers`, `slotsUsed` and `dataEnd`. Invalid slots (torn commits) are skipped
  * but stay consumed, and any programmed byte in the free gap (torn data) moves `dataEnd` past it.
  */
-function scanEntries(device: FlashDevice, layout: Layout, s: SectorState): EntryFields[] {
+function scanEntries(device: FlashDevice, layout: Layout, s: SectorState): void {
   const { sectorSize, slot, writeSize } = layout;
   const base = s.index * sectorSize;
-  const markers: EntryFields[] = [];
   const maxSlots = Math.floor((sectorSize - slot) / slot);
   let dataEnd = slot;
   let j = 0;
@@ -164,7 +172,7 @@ function scanEntries(device: FlashDevice, layout: Layout, s: SectorState): Entry
     if (e === 'erased') break;
     if (e === 'invalid') continue;
     if (e.type === ENTRY_GC_DONE) {
-      markers.push(e);
+      s.markers.push({ index: e.dataOffset, seq: e.labelCrc });
       continue;
     }
     const end = e.dataOffset + e.labelLen + e.valueLen;
@@ -180,5 +188,4 @@ function scanEntries(device: FlashDevice, layout: Layout, s: SectorState): Entry
   let last = gap.length - 1;
   while (last >= 0 && gap[last] === 0xff) last--;
   s.dataEnd = alignUp(dataEnd + last + 1, writeSize);
-  return markers;
 }

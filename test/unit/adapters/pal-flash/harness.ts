@@ -1,0 +1,296 @@
+/**
+ * Power-cut harness for the flash PAL (security.md §5.5): runs a sequence of PAL operations on a
+ * simulated chip with power cuts at chosen steps, "reboots" after each cut (a new PAL over the same
+ * image, which recovers and retries the interrupted operation), and checks after every mount that each
+ * label holds exactly one of the values it may hold: the last acknowledged one, or the one in flight.
+ * Once observed, a value must stay (a later cut may not bring an older one back). Shared by the tests
+ * and scripts/soak-flash.ts.
+ * @module
+ */
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import {
+  type CutMode,
+  createFlashPal,
+  FlashDevice,
+  type FlashGeometry,
+  type FlashPal,
+  PowerCutError,
+  type TornProgramModel,
+} from '../../../../src/adapters/pal-flash/index.js';
+import { isPkcs11Error } from '../../../../src/errors.js';
+import { CKR_DEVICE_MEMORY } from '../../../../src/pkcs11/constants.js';
+
+export type Op =
+  | { kind: 'save'; label: string; size: number; fill: number; isPrivate: boolean }
+  | { kind: 'destroy'; label: string };
+
+export interface Cut {
+  /** Steps (program pages, erases) that complete before the cut, counted from the phase start. */
+  afterSteps: number;
+  mode: CutMode;
+  torn: TornProgramModel;
+  seed: number;
+}
+
+export interface Scenario {
+  geometry: FlashGeometry;
+  ops: Op[];
+  /** Cut i is armed when phase i starts (phase 0 = the first run, phase i = after the i-th reboot). */
+  cuts: Cut[];
+}
+
+export interface Outcome {
+  /** Steps each phase took, up to its cut or to completion. */
+  phaseSteps: number[];
+  cutsFired: number;
+}
+
+type Version = { data: Uint8Array; isPrivate: boolean } | undefined;
+
+/** Deterministic test bytes: `size` bytes derived from `fill`. */
+export function bytesOf(size: number, fill: number): Uint8Array {
+  const out = new Uint8Array(size);
+  for (let i = 0; i < size; i++) out[i] = (fill + i * 29 + (i >> 7) * 3) & 0xff;
+  return out;
+}
+
+function resultOf(op: Op): Version {
+  return op.kind === 'save'
+    ? { data: bytesOf(op.size, op.fill), isPrivate: op.isPrivate }
+    : undefined;
+}
+
+function same(a: Version, b: Version): boolean {
+  if (!a || !b) return a === b;
+  return (
+    a.isPrivate === b.isPrivate &&
+    a.data.length === b.data.length &&
+    a.data.every((x, i) => x === b.data[i])
+  );
+}
+
+function show(v: Version): string {
+  return v
+    ? `${v.data.length} B [${v.data.subarray(0, 4).join(',')}…] private=${v.isPrivate}`
+    : 'absent';
+}
+
+/** What every label may hold: one version once settled, two while an operation on it is in doubt. */
+export class Model {
+  readonly #possible = new Map<string, Version[]>();
+
+  /** An operation starts: its label may now hold the new version too. Returns what it held before. */
+  begin(op: Op): Version[] {
+    const now = this.#possible.get(op.label) ?? [undefined];
+    this.#possible.set(op.label, [...now, resultOf(op)]);
+    return now;
+  }
+
+  /** An operation was refused (CKR_DEVICE_MEMORY before anything was written). */
+  refuse(op: Op, before: Version[]): void {
+    this.#possible.set(op.label, before);
+  }
+
+  ack(op: Op): void {
+    this.#possible.set(op.label, [resultOf(op)]);
+  }
+
+  /** Checks every label against the allowed versions and settles each to what it observed. */
+  check(pal: FlashPal, context: string): void {
+    let present = 0;
+    for (const [label, allowed] of this.#possible) {
+      const h = pal.findObject(label);
+      let seen: Version;
+      if (h !== 0) {
+        const v = pal.getObjectValue(h);
+        seen = { data: v.data.slice(), isPrivate: v.isPrivate };
+        pal.getObjectValueCleanup(v);
+        present++;
+      }
+      if (!allowed.some((a) => same(a, seen))) {
+        assert.fail(
+          `${context}: "${label}" holds ${show(seen)}; allowed ${allowed.map(show).join(' | ')}`,
+        );
+      }
+      this.#possible.set(label, [seen]);
+    }
+    assert.equal(pal.stats().objects, present, `${context}: the PAL holds labels never saved`);
+  }
+
+  labels(): string[] {
+    return [...this.#possible.keys()];
+  }
+}
+
+export function apply(pal: FlashPal, op: Op): void {
+  if (op.kind === 'save') {
+    pal.saveObject(op.label, bytesOf(op.size, op.fill), op.isPrivate);
+  } else {
+    const h = pal.findObject(op.label);
+    if (h !== 0) pal.destroyObject(h);
+  }
+}
+
+export function describeScenario(s: Scenario): string {
+  const g = s.geometry;
+  const cuts = s.cuts.map((c) => `${c.afterSteps}:${c.mode}/${c.torn}/${c.seed}`).join(' ');
+  return `geometry ${g.sectorCount}x${g.sectorSize}/${g.pageSize}/${g.writeSize}, ${s.ops.length} ops, cuts [${cuts}]`;
+}
+
+/**
+ * Runs the scenario: each phase mounts a new PAL (recovery), checks the model, then carries on with the
+ * remaining operations (the interrupted one is retried). Ends with the post-run checks.
+ */
+export function runScenario(s: Scenario, sweeps = 2): Outcome {
+  const device = new FlashDevice({ geometry: s.geometry, strict: 'erased', seed: 1 });
+  const model = new Model();
+  const phaseSteps: number[] = [];
+  const ctx = describeScenario(s);
+  let next = 0;
+  for (let phase = 0; ; phase++) {
+    const cut = s.cuts[phase];
+    const start = device.steps;
+    if (cut) {
+      device.reseed(cut.seed);
+      device.armPowerCut(cut.afterSteps, cut.mode, cut.torn);
+    }
+    try {
+      const pal = createFlashPal({ device });
+      pal.initialize();
+      if (phase > 0) model.check(pal, `${ctx}, after cut ${phase}`);
+      for (; next < s.ops.length; next++) {
+        const op = s.ops[next]!;
+        const before = model.begin(op);
+        try {
+          apply(pal, op);
+        } catch (e) {
+          if (!isPkcs11Error(e, CKR_DEVICE_MEMORY)) throw e;
+          model.refuse(op, before);
+          continue;
+        }
+        model.ack(op);
+      }
+      device.disarmPowerCut();
+      phaseSteps.push(device.steps - start);
+      break;
+    } catch (e) {
+      if (!(e instanceof PowerCutError)) throw e;
+      phaseSteps.push(device.steps - start);
+      device.powerOn();
+    }
+  }
+  verifyAfterRun(device, model, ctx, sweeps);
+  return { phaseSteps, cutsFired: phaseSteps.length - 1 };
+}
+
+/**
+ * The final checks: two more mounts see the same state; no sector was lost and the GC reserve is back;
+ * the store still takes new saves, overwrites and destroys; space is reclaimed when `sweeps` times the
+ * whole flash is rewritten.
+ */
+export function verifyAfterRun(device: FlashDevice, model: Model, ctx: string, sweeps = 2): void {
+  let pal = createFlashPal({ device });
+  model.check(pal, `${ctx}, final mount`);
+  pal = createFlashPal({ device });
+  model.check(pal, `${ctx}, second mount`);
+  const st = pal.stats();
+  assert.equal(st.bad, 0, `${ctx}: a sector was retired`);
+  assert.ok(st.erased >= 1, `${ctx}: no erased sector left for GC`);
+  const labels = model.labels();
+  labels.forEach((label, i) => {
+    const op: Op = {
+      kind: 'save',
+      label,
+      size: 40 + i * 13,
+      fill: 200 + i,
+      isPrivate: i % 2 === 0,
+    };
+    apply(pal, op);
+    model.ack(op);
+  });
+  const { sectorSize, sectorCount } = device.geometry;
+  const probeSize = Math.min(1000, Math.floor(sectorSize / 4));
+  for (let i = 0; i < Math.ceil((sweeps * sectorCount * sectorSize) / probeSize); i++) {
+    apply(pal, { kind: 'save', label: '#probe', size: probeSize, fill: i, isPrivate: false });
+  }
+  const probeGone: Op = { kind: 'destroy', label: '#probe' };
+  apply(pal, probeGone);
+  model.ack(probeGone);
+  model.check(pal, `${ctx}, after reuse`);
+  model.check(createFlashPal({ device }), `${ctx}, after reuse and remount`);
+}
+
+/** The seed's six credentials with realistic DER sizes, replaced once each, then one destroyed. */
+export function provisioningOps(): Op[] {
+  const creds: [string, number, number, boolean][] = [
+    ['Device Cert', 1150, 1210, false],
+    ['Device Priv TLS Key', 1218, 138, true],
+    ['Device Pub TLS Key', 294, 91, false],
+    ['Root Cert', 1188, 2048, false],
+    ['Code Verify Key', 91, 100, false],
+    ['JITP Cert', 2000, 1480, false],
+  ];
+  const ops: Op[] = [];
+  creds.forEach(([label, size, , isPrivate], i) => {
+    ops.push({ kind: 'save', label, size, fill: i, isPrivate });
+  });
+  creds.forEach(([label, , size, isPrivate], i) => {
+    ops.push({ kind: 'save', label, size, fill: 100 + i, isPrivate });
+  });
+  ops.push({ kind: 'destroy', label: 'JITP Cert' });
+  return ops;
+}
+
+/** Steps an uncut run of `ops` takes (the N of "a cut at every step k = 0..N-1"). */
+export function countSteps(geometry: FlashGeometry, ops: Op[]): number {
+  const device = new FlashDevice({ geometry, strict: 'erased' });
+  const pal = createFlashPal({ device });
+  for (const op of ops) apply(pal, op);
+  return device.steps;
+}
+
+export const GEOMETRIES: FlashGeometry[] = [
+  { sectorSize: 4096, pageSize: 256, sectorCount: 4, writeSize: 8 },
+  { sectorSize: 4096, pageSize: 64, sectorCount: 4, writeSize: 1 },
+  { sectorSize: 8192, pageSize: 512, sectorCount: 3, writeSize: 16 },
+  { sectorSize: 4096, pageSize: 128, sectorCount: 3, writeSize: 4 },
+];
+
+const LABEL_POOL = [
+  'Device Priv TLS Key',
+  'Device Cert',
+  'Root Cert',
+  'JITP Cert',
+  'corepkcs11.token',
+  'corepkcs11.obj.17',
+];
+
+/** Random scenarios for R3: up to 40 saves (0–1.5 KiB) and destroys over six labels, 1–3 cuts. */
+export function scenarioArbitrary(): fc.Arbitrary<Scenario> {
+  const label = fc.constantFrom(...LABEL_POOL);
+  const op: fc.Arbitrary<Op> = fc.oneof(
+    {
+      weight: 4,
+      arbitrary: fc.record({
+        kind: fc.constant('save' as const),
+        label,
+        size: fc.noBias(fc.nat(1536)),
+        fill: fc.nat(255),
+        isPrivate: fc.boolean(),
+      }),
+    },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('destroy' as const), label }) },
+  );
+  const cut: fc.Arbitrary<Cut> = fc.record({
+    afterSteps: fc.oneof(fc.noBias(fc.nat(40)), fc.noBias(fc.nat(250))),
+    mode: fc.constantFrom<CutMode>('atomic', 'torn-program', 'torn-erase', 'torn'),
+    torn: fc.constantFrom<TornProgramModel>('prefix', 'bits', 'mixed'),
+    seed: fc.nat(),
+  });
+  return fc.record({
+    geometry: fc.constantFrom(...GEOMETRIES),
+    ops: fc.array(op, { minLength: 1, maxLength: 40, size: 'max' }),
+    cuts: fc.array(cut, { minLength: 1, maxLength: 3 }),
+  });
+}
