@@ -15,6 +15,7 @@ import {
   FlashDevice,
   type FlashGeometry,
   type FlashPal,
+  type FlashStep,
   PowerCutError,
   type TornProgramModel,
 } from '../../../../src/adapters/pal-flash/index.js';
@@ -242,13 +243,79 @@ export function provisioningOps(): Op[] {
   return ops;
 }
 
-/** Steps an uncut run of `ops` takes (the N of "a cut at every step k = 0..N-1"). */
-export function countSteps(geometry: FlashGeometry, ops: Op[]): number {
-  const device = new FlashDevice({ geometry, strict: 'erased' });
+/** Program and erase steps of an uncut run (the N of "a cut at every step k = 0..N-1"). */
+export function profile(geometry: FlashGeometry, ops: Op[]): { steps: number; erases: number } {
+  let erases = 0;
+  const onStep = (st: FlashStep) => {
+    if (st.kind === 'erase') erases++;
+  };
+  const device = new FlashDevice({ geometry, strict: 'erased', onStep });
   const pal = createFlashPal({ device });
   for (const op of ops) apply(pal, op);
-  return device.steps;
+  return { steps: device.steps, erases };
 }
+
+/** R1: one run per step k with a cut after k steps; `seeds` torn patterns per k. Returns the runs. */
+export function cutAtEveryStep(
+  geometry: FlashGeometry,
+  ops: Op[],
+  mode: CutMode,
+  torn: TornProgramModel,
+  seeds = 1,
+): number {
+  const { steps } = profile(geometry, ops);
+  let runs = 0;
+  for (let k = 0; k < steps; k++) {
+    for (let seed = 1; seed <= seeds; seed++) {
+      const out = runScenario({
+        geometry,
+        ops,
+        cuts: [{ afterSteps: k, mode, torn, seed: k * 7919 + seed }],
+      });
+      assert.equal(out.cutsFired, 1, `cut at step ${k} did not fire`);
+      runs++;
+    }
+  }
+  return runs;
+}
+
+/** R2: every pair (k1, k2): a cut after k1 steps, then one after k2 steps of recovery and retry. */
+export function cutTwiceEverywhere(
+  geometry: FlashGeometry,
+  ops: Op[],
+  mode: CutMode,
+  torn: TornProgramModel,
+): number {
+  const { steps } = profile(geometry, ops);
+  let pairs = 0;
+  for (let k1 = 0; k1 < steps; k1++) {
+    const first = { afterSteps: k1, mode, torn, seed: k1 + 1 };
+    const n2 = runScenario({ geometry, ops, cuts: [first] }, 0).phaseSteps[1]!;
+    for (let k2 = 0; k2 < n2; k2++) {
+      const second = { afterSteps: k2, mode, torn, seed: 1000 + k2 };
+      assert.equal(runScenario({ geometry, ops, cuts: [first, second] }, 0).cutsFired, 2);
+      pairs++;
+    }
+  }
+  return pairs;
+}
+
+/** The short sequence for nested cuts: small sectors, so it collects garbage twice in 7 operations. */
+export const NESTED_GEOMETRY: FlashGeometry = {
+  sectorSize: 2048,
+  pageSize: 128,
+  sectorCount: 3,
+  writeSize: 4,
+};
+export const NESTED_OPS: Op[] = [
+  { kind: 'save', label: 'Device Priv TLS Key', size: 900, fill: 1, isPrivate: true },
+  { kind: 'save', label: 'Device Cert', size: 800, fill: 2, isPrivate: false },
+  { kind: 'save', label: 'Device Priv TLS Key', size: 950, fill: 3, isPrivate: true },
+  { kind: 'save', label: 'Root Cert', size: 700, fill: 4, isPrivate: false },
+  { kind: 'destroy', label: 'Device Cert' },
+  { kind: 'save', label: 'Device Priv TLS Key', size: 850, fill: 5, isPrivate: true },
+  { kind: 'save', label: 'Root Cert', size: 500, fill: 6, isPrivate: false },
+];
 
 export const GEOMETRIES: FlashGeometry[] = [
   { sectorSize: 4096, pageSize: 256, sectorCount: 4, writeSize: 8 },
