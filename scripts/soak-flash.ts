@@ -1,9 +1,11 @@
 /**
  * Soak run of the flash PAL's power-loss properties (security.md R1–R3), too long for `npm test`:
- * thousands of random operation sequences with random cuts against a model, a cut at every step of
+ * thousands of random operation sequences with random cuts against a model (a quarter of that count
+ * again with sectors going bad), a cut at every step of
  * provisioning with several torn patterns per step on every test geometry, and exhaustive double cuts
  * in both atomic and torn modes. Prints each count and exits non-zero on the first failure.
- * Usage: node dist/scripts/soak-flash.js [--runs N] [--seed S] [--seeds T] [--only random|linear|nested]
+ * Usage: node dist/scripts/soak-flash.js [--runs N] [--seed S] [--seeds T]
+ *        [--only random|faulty|linear|nested]
  * @module
  */
 import fc from 'fast-check';
@@ -12,6 +14,7 @@ import {
   cutAtEveryStep,
   cutTwiceEverywhere,
   describeScenario,
+  faultyScenarioArbitrary,
   GEOMETRIES,
   NESTED_GEOMETRY,
   NESTED_OPS,
@@ -64,6 +67,23 @@ section('random', () => {
     );
   }
   return `R3 random: ${result.numRuns} sequences, ${ops} operations, ${cuts} cuts fired, 0 failures (seed ${seed})`;
+});
+
+section('faulty', () => {
+  const result = fc.check(
+    fc.property(faultyScenarioArbitrary(), (s) => {
+      runScenario(s, 0);
+    }),
+    { numRuns: Math.ceil(runs / 4), seed },
+  );
+  if (result.failed) {
+    const example = result.counterexample?.[0];
+    throw new Error(
+      `faulty: failed after ${result.numRuns} runs (seed ${seed}, path ${result.counterexamplePath})\n` +
+        `${example ? describeScenario(example) : ''}\n${JSON.stringify(example)}\n${String(result.errorInstance)}`,
+    );
+  }
+  return `R3+R4 random with bad sectors: ${result.numRuns} sequences, 0 failures (seed ${seed})`;
 });
 
 section('linear', () => {

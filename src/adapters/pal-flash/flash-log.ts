@@ -263,15 +263,23 @@ export class FlashLog {
       if (!source) return;
       try {
         this.#collect(source, target);
-        this.#mergeOldest(target);
-        return;
       } catch (e) {
         if (!(e instanceof FlashIoError)) throw e;
         // The copies were never indexed: drop the destination, the source is still intact.
         this.#erase(target);
         target.state = 'bad';
         this.#active = previous;
+        continue;
       }
+      try {
+        this.#mergeOldest(target);
+      } catch (e) {
+        if (!(e instanceof FlashIoError)) throw e;
+        // The destination now holds the first source's only copies: keep it, stop writing to it.
+        target.closed = true;
+        target.failures++;
+      }
+      return;
     }
   }
 

@@ -75,7 +75,7 @@ export class FlashPal implements Pal {
       if (bytes.length > MAX_LABEL_BYTES) {
         throw new Pkcs11Error(CKR_DEVICE_MEMORY, `label longer than ${MAX_LABEL_BYTES} bytes`);
       }
-      const key = decoder.decode(bytes);
+      const key = normalized(label);
       log.write(key, bytes, data, isPrivate ? FLAG_PRIVATE : 0);
       return this.#handleFor(key);
     });
@@ -84,7 +84,7 @@ export class FlashPal implements Pal {
   findObject(label: string): PalHandle {
     return this.#guard(() => {
       this.#mounted();
-      return this.#handleOf.get(decoder.decode(encoder.encode(label))) ?? 0;
+      return this.#handleOf.get(normalized(label)) ?? 0;
     });
   }
 
@@ -189,6 +189,11 @@ export class FlashPal implements Pal {
     }
     return label;
   }
+}
+
+/** The label as it reads back from flash: lone surrogates become U+FFFD, as UTF-8 encoding makes them. */
+function normalized(label: string): string {
+  return /[\uD800-\uDFFF]/.test(label) ? decoder.decode(encoder.encode(label)) : label;
 }
 
 /** Creates a flash PAL port; storage is mounted (and recovered) by initialize() or the first call. */

@@ -40,6 +40,26 @@ describe('flash PAL', () => {
     assert.ok(pal.saveObject('x'.repeat(255), new Uint8Array(1), false) > 0);
   });
 
+  it('updates after a remount win over older versions (sequence numbers continue)', () => {
+    const device = new FlashDevice({ geometry: SMALL });
+    createFlashPal({ device }).saveObject('Device Cert', new Uint8Array(100).fill(1), false);
+    const second = createFlashPal({ device });
+    second.saveObject('Device Cert', new Uint8Array(100).fill(2), false);
+    const third = createFlashPal({ device });
+    assert.deepEqual(
+      third.getObjectValue(third.findObject('Device Cert')).data,
+      new Uint8Array(100).fill(2),
+    );
+    third.destroyObject(third.findObject('Device Cert'));
+    assert.equal(createFlashPal({ device }).findObject('Device Cert'), 0);
+  });
+
+  it('finds a label with a lone surrogate after a remount (stored as UTF-8)', () => {
+    const device = new FlashDevice({ geometry: SMALL });
+    createFlashPal({ device }).saveObject('key\uD800', new Uint8Array(3), true);
+    assert.ok(createFlashPal({ device }).findObject('key\uD800') > 0);
+  });
+
   it('refuses calls after a power cut → CKR_DEVICE_ERROR until a new PAL mounts', () => {
     const device = new FlashDevice({ geometry: SMALL });
     const pal = createFlashPal({ device });

@@ -10,6 +10,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
+  type BadSectorMode,
   type CutMode,
   createFlashPal,
   FlashDevice,
@@ -20,7 +21,7 @@ import {
   type TornProgramModel,
 } from '../../../../src/adapters/pal-flash/index.js';
 import { isPkcs11Error } from '../../../../src/errors.js';
-import { CKR_DEVICE_MEMORY } from '../../../../src/pkcs11/constants.js';
+import { CKR_DEVICE_ERROR, CKR_DEVICE_MEMORY } from '../../../../src/pkcs11/constants.js';
 
 export type Op =
   | { kind: 'save'; label: string; size: number; fill: number; isPrivate: boolean }
@@ -34,11 +35,20 @@ export interface Cut {
   seed: number;
 }
 
+/** A sector that turns bad just before operation `atOp` runs. */
+export interface Fault {
+  atOp: number;
+  sector: number;
+  mode: BadSectorMode;
+}
+
 export interface Scenario {
   geometry: FlashGeometry;
   ops: Op[];
   /** Cut i is armed when phase i starts (phase 0 = the first run, phase i = after the i-th reboot). */
   cuts: Cut[];
+  /** Sectors going bad; operations may then fail with CKR_DEVICE_ERROR (the value is then in doubt). */
+  faults?: Fault[];
 }
 
 export interface Outcome {
@@ -136,7 +146,10 @@ export function apply(pal: FlashPal, op: Op): void {
 export function describeScenario(s: Scenario): string {
   const g = s.geometry;
   const cuts = s.cuts.map((c) => `${c.afterSteps}:${c.mode}/${c.torn}/${c.seed}`).join(' ');
-  return `geometry ${g.sectorCount}x${g.sectorSize}/${g.pageSize}/${g.writeSize}, ${s.ops.length} ops, cuts [${cuts}]`;
+  const faults = (s.faults ?? [])
+    .map((f) => `op ${f.atOp}: sector ${f.sector} ${f.mode}`)
+    .join(', ');
+  return `geometry ${g.sectorCount}x${g.sectorSize}/${g.pageSize}/${g.writeSize}, ${s.ops.length} ops, cuts [${cuts}]${faults ? `, bad [${faults}]` : ''}`;
 }
 
 /**
@@ -148,6 +161,7 @@ export function runScenario(s: Scenario, sweeps = 2): Outcome {
   const model = new Model();
   const phaseSteps: number[] = [];
   const ctx = describeScenario(s);
+  const faulty = (s.faults?.length ?? 0) > 0;
   let next = 0;
   for (let phase = 0; ; phase++) {
     const cut = s.cuts[phase];
@@ -161,16 +175,8 @@ export function runScenario(s: Scenario, sweeps = 2): Outcome {
       pal.initialize();
       if (phase > 0) model.check(pal, `${ctx}, after cut ${phase}`);
       for (; next < s.ops.length; next++) {
-        const op = s.ops[next]!;
-        const before = model.begin(op);
-        try {
-          apply(pal, op);
-        } catch (e) {
-          if (!isPkcs11Error(e, CKR_DEVICE_MEMORY)) throw e;
-          model.refuse(op, before);
-          continue;
-        }
-        model.ack(op);
+        for (const f of s.faults ?? []) if (f.atOp === next) device.setBadSector(f.sector, f.mode);
+        applyChecked(pal, s.ops[next]!, model, faulty);
       }
       device.disarmPowerCut();
       phaseSteps.push(device.steps - start);
@@ -181,7 +187,7 @@ export function runScenario(s: Scenario, sweeps = 2): Outcome {
       device.powerOn();
     }
   }
-  verifyAfterRun(device, model, ctx, sweeps);
+  verifyAfterRun(device, model, ctx, faulty ? 0 : sweeps, faulty);
   return { phaseSteps, cutsFired: phaseSteps.length - 1 };
 }
 
@@ -190,16 +196,23 @@ export function runScenario(s: Scenario, sweeps = 2): Outcome {
  * the store still takes new saves, overwrites and destroys; space is reclaimed when `sweeps` times the
  * whole flash is rewritten.
  */
-export function verifyAfterRun(device: FlashDevice, model: Model, ctx: string, sweeps = 2): void {
+export function verifyAfterRun(
+  device: FlashDevice,
+  model: Model,
+  ctx: string,
+  sweeps = 2,
+  faulty = false,
+): void {
   let pal = createFlashPal({ device });
   model.check(pal, `${ctx}, final mount`);
   pal = createFlashPal({ device });
   model.check(pal, `${ctx}, second mount`);
   const st = pal.stats();
-  assert.equal(st.bad, 0, `${ctx}: a sector was retired`);
-  assert.ok(st.erased >= 1, `${ctx}: no erased sector left for GC`);
-  const labels = model.labels();
-  labels.forEach((label, i) => {
+  if (!faulty) {
+    assert.equal(st.bad, 0, `${ctx}: a sector was retired`);
+    assert.ok(st.erased >= 1, `${ctx}: no erased sector left for GC`);
+  }
+  model.labels().forEach((label, i) => {
     const op: Op = {
       kind: 'save',
       label,
@@ -207,19 +220,32 @@ export function verifyAfterRun(device: FlashDevice, model: Model, ctx: string, s
       fill: 200 + i,
       isPrivate: i % 2 === 0,
     };
-    apply(pal, op);
-    model.ack(op);
+    applyChecked(pal, op, model, faulty);
   });
   const { sectorSize, sectorCount } = device.geometry;
   const probeSize = Math.min(1000, Math.floor(sectorSize / 4));
   for (let i = 0; i < Math.ceil((sweeps * sectorCount * sectorSize) / probeSize); i++) {
     apply(pal, { kind: 'save', label: '#probe', size: probeSize, fill: i, isPrivate: false });
   }
-  const probeGone: Op = { kind: 'destroy', label: '#probe' };
-  apply(pal, probeGone);
-  model.ack(probeGone);
+  applyChecked(pal, { kind: 'destroy', label: '#probe' }, model, faulty);
   model.check(pal, `${ctx}, after reuse`);
   model.check(createFlashPal({ device }), `${ctx}, after reuse and remount`);
+}
+
+/**
+ * Applies `op` and records the outcome: acknowledged; refused with CKR_DEVICE_MEMORY (nothing written);
+ * or, with bad sectors about, failed with CKR_DEVICE_ERROR (the label may hold old or new).
+ */
+export function applyChecked(pal: FlashPal, op: Op, model: Model, tolerateIo: boolean): void {
+  const before = model.begin(op);
+  try {
+    apply(pal, op);
+  } catch (e) {
+    if (isPkcs11Error(e, CKR_DEVICE_MEMORY)) model.refuse(op, before);
+    else if (!(tolerateIo && isPkcs11Error(e, CKR_DEVICE_ERROR))) throw e;
+    return;
+  }
+  model.ack(op);
 }
 
 /** The seed's six credentials with realistic DER sizes, replaced once each, then one destroyed. */
@@ -360,4 +386,20 @@ export function scenarioArbitrary(): fc.Arbitrary<Scenario> {
     ops: fc.array(op, { minLength: 1, maxLength: 40, size: 'max' }),
     cuts: fc.array(cut, { minLength: 1, maxLength: 3 }),
   });
+}
+
+/** Random scenarios with one or two sectors going bad as well (R4 under power cuts). */
+export function faultyScenarioArbitrary(): fc.Arbitrary<Scenario> {
+  const fault: fc.Arbitrary<Fault> = fc.record({
+    atOp: fc.nat(30),
+    sector: fc.nat(4),
+    mode: fc.constantFrom<BadSectorMode>('prog-error', 'prog-noop', 'erase-error', 'erase-noop'),
+  });
+  return fc
+    .tuple(scenarioArbitrary(), fc.array(fault, { minLength: 1, maxLength: 2 }))
+    .map(([s, faults]) => ({
+      ...s,
+      geometry: { ...s.geometry, sectorCount: Math.max(s.geometry.sectorCount, 5) },
+      faults,
+    }));
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { runScenario, scenarioArbitrary } from './harness.js';
+import { faultyScenarioArbitrary, runScenario, scenarioArbitrary } from './harness.js';
 
 /** Bounded here; scripts/soak-flash.ts runs the same property thousands of times. */
 const RUNS = 300;
@@ -16,5 +16,14 @@ describe('flash PAL: random operation sequences with random cuts against a model
       { numRuns: RUNS },
     );
     assert.ok(cuts > RUNS / 2, `only ${cuts} cuts fired`);
+  });
+
+  it(`${RUNS / 2} generated sequences with sectors going bad as well: nothing acknowledged lost`, () => {
+    fc.assert(
+      fc.property(faultyScenarioArbitrary(), (s) => {
+        runScenario(s, 0);
+      }),
+      { numRuns: RUNS / 2 },
+    );
   });
 });

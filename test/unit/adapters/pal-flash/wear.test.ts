@@ -8,7 +8,7 @@ import {
 } from '../../../../src/adapters/pal-flash/index.js';
 import { isPkcs11Error } from '../../../../src/errors.js';
 import { CKR_DEVICE_ERROR, CKR_DEVICE_MEMORY } from '../../../../src/pkcs11/constants.js';
-import { apply, Model, type Op, provisioningOps } from './harness.js';
+import { apply, applyChecked, Model, type Op, provisioningOps } from './harness.js';
 
 const GEOMETRY = { sectorSize: 4096, pageSize: 256, sectorCount: 8, writeSize: 8 };
 const MODES: BadSectorMode[] = ['prog-error', 'prog-noop', 'erase-error', 'erase-noop'];
@@ -121,4 +121,37 @@ describe('flash PAL: bad sectors never corrupt an acknowledged object (R4)', () 
       model.check(createFlashPal({ device }), 'remount');
     });
   }
+});
+
+describe('flash PAL: a program failure in the middle of garbage collection', () => {
+  it('the destination failing after the first sector is collected loses nothing', () => {
+    let lastProgrammed = -1;
+    let armed = true;
+    const device: FlashDevice = new FlashDevice({
+      geometry: { sectorSize: 2048, pageSize: 128, sectorCount: 4, writeSize: 4 },
+      strict: 'erased',
+      onStep: (st) => {
+        if (st.kind === 'program') lastProgrammed = st.sector;
+        // First erase = the first collected sector: its live objects now exist only in the destination.
+        if (st.kind === 'erase' && armed) {
+          armed = false;
+          device.setBadSector(lastProgrammed, 'prog-error');
+        }
+      },
+    });
+    const pal = createFlashPal({ device });
+    const model = new Model();
+    let i = 0;
+    while (armed && i < 200) {
+      const op: Op =
+        i % 5 === 0
+          ? { kind: 'save', label: `static.${i}`, size: 60, fill: i, isPrivate: false }
+          : { kind: 'save', label: 'Device Priv TLS Key', size: 300, fill: i, isPrivate: true };
+      applyChecked(pal, op, model, true);
+      i++;
+    }
+    assert.equal(armed, false, 'no garbage collection happened');
+    model.check(pal, 'after the failure');
+    model.check(createFlashPal({ device }), 'after a remount');
+  });
 });
