@@ -12,16 +12,12 @@ import { crc32 } from './crc32.js';
 import { type FlashDevice, FlashIoError } from './flash-device.js';
 import {
   alignUp,
-  ENTRY_GC_DONE,
   ENTRY_OBJECT,
   ENTRY_TOMBSTONE,
   type EntryFields,
-  encodeEntry,
-  encodeHeader,
   type Layout,
   layoutOf,
   NONE,
-  slotOffset,
 } from './format.js';
 import {
   type EntryRec,
@@ -30,6 +26,7 @@ import {
   type SectorRef,
   type SectorState,
 } from './mount.js';
+import { payloadLen, SectorIo } from './sector-io.js';
 
 /** I/O failures tolerated within one save or destroy before it reports CKR_DEVICE_ERROR. */
 const MAX_IO_RETRIES = 3;
@@ -51,7 +48,7 @@ export interface FlashLogStats {
 }
 
 export class FlashLog {
-  readonly #dev: FlashDevice;
+  readonly #io: SectorIo;
   readonly #layout: Layout;
   readonly #sectors: SectorState[];
   readonly #index: Map<string, EntryRec>;
@@ -62,10 +59,14 @@ export class FlashLog {
 
   /** Scans the flash, finishes whatever a power cut interrupted (erases), and indexes every label. */
   constructor(device: FlashDevice) {
-    this.#dev = device;
     this.#layout = layoutOf(device.geometry);
-    if (this.#layout.sectorCount < 2 || this.#maxPayload() < 0) {
-      throw new Pkcs11Error(CKR_DEVICE_ERROR, 'flash PAL needs at least 2 sectors of 128 bytes');
+    this.#io = new SectorIo(device, this.#layout);
+    const { sectorCount, sectorSize, slot } = this.#layout;
+    if (sectorCount < 2 || sectorSize < 4 * slot) {
+      throw new Pkcs11Error(
+        CKR_DEVICE_ERROR,
+        `flash PAL needs 2 sectors of ${4 * slot} bytes or more`,
+      );
     }
     const m = mountScan(device, this.#layout);
     this.#sectors = m.sectors;
@@ -74,7 +75,7 @@ export class FlashLog {
     this.#nextEntrySeq = m.maxEntrySeq + 1;
     for (const i of m.toErase) this.#erase(this.#sectors[i]!);
     this.#active = this.#newestUsed();
-    for (const rec of this.#index.values()) this.#liveBytes += this.#footprint(payloadLen(rec));
+    for (const rec of this.#index.values()) this.#liveBytes += this.#io.footprint(payloadLen(rec));
   }
 
   get(label: string): EntryRec | undefined {
@@ -87,13 +88,7 @@ export class FlashLog {
 
   /** The stored value of a committed object; CKR_DEVICE_ERROR if it no longer matches its CRC. */
   readValue(rec: EntryRec): Uint8Array {
-    const at = rec.sector * this.#layout.sectorSize + rec.dataOffset + rec.labelLen;
-    const value = this.#dev.read(at, rec.valueLen);
-    if (crc32(value) !== rec.valueCrc) {
-      value.fill(0);
-      throw new Pkcs11Error(CKR_DEVICE_ERROR, `flash object "${rec.label}" fails its CRC`);
-    }
-    return value;
+    return this.#io.readValue(rec);
   }
 
   /** Commits a new version of `label`; the old one stays valid until this returns. */
@@ -101,7 +96,7 @@ export class FlashLog {
     const payload = new Uint8Array(labelBytes.length + value.length);
     payload.set(labelBytes);
     payload.set(value, labelBytes.length);
-    const size = this.#footprint(payload.length);
+    const size = this.#io.footprint(payload.length);
     if (alignUp(payload.length, this.#layout.writeSize) > this.#maxPayload()) {
       throw new Pkcs11Error(CKR_DEVICE_MEMORY, `object of ${value.length} bytes exceeds a sector`);
     }
@@ -118,7 +113,7 @@ export class FlashLog {
     };
     const rec = this.#append(label, fields, payload);
     const old = this.#index.get(label);
-    if (old) this.#liveBytes -= this.#footprint(payloadLen(old));
+    if (old) this.#liveBytes -= this.#io.footprint(payloadLen(old));
     this.#index.set(label, rec);
     this.#liveBytes += size;
     return rec;
@@ -138,7 +133,7 @@ export class FlashLog {
     };
     this.#append(label, fields, labelBytes);
     this.#index.delete(label);
-    this.#liveBytes -= this.#footprint(payloadLen(old));
+    this.#liveBytes -= this.#io.footprint(payloadLen(old));
   }
 
   stats(): FlashLogStats {
@@ -166,7 +161,7 @@ export class FlashLog {
       this.#ensureRoom(payload.length);
       const s = this.#active!;
       try {
-        return this.#writeRecord(s, label, fields, payload);
+        return this.#io.writeRecord(s, label, fields, payload);
       } catch (e) {
         if (!(e instanceof FlashIoError)) throw e;
         s.closed = true;
@@ -178,45 +173,10 @@ export class FlashLog {
     }
   }
 
-  /** Programs data, then the commit entry, verifying both; the space is consumed even on failure. */
-  #writeRecord(s: SectorState, label: string, f: EntryFields, payload: Uint8Array): EntryRec {
-    const { sectorSize, writeSize } = this.#layout;
-    const base = s.index * sectorSize;
-    const dataOffset = s.dataEnd;
-    const padded = new Uint8Array(alignUp(payload.length, writeSize)).fill(0xff);
-    padded.set(payload);
-    s.dataEnd += padded.length;
-    const slot = s.slotsUsed++;
-    if (padded.length > 0) this.#program(s, base + dataOffset, padded);
-    const fields = { ...f, dataOffset };
-    this.#program(
-      s,
-      base + slotOffset(this.#layout, slot),
-      encodeEntry(this.#layout, fields, s.seq),
-    );
-    const rec: EntryRec = { ...fields, sector: s.index, slot, label };
-    s.entries.push(rec);
-    return rec;
-  }
-
-  #program(s: SectorState, address: number, bytes: Uint8Array): void {
-    this.#dev.program(address, bytes);
-    const back = this.#dev.read(address, bytes.length);
-    if (!back.every((b, i) => b === bytes[i])) throw new FlashIoError('program', s.index);
-  }
-
-  #fits(s: SectorState, payloadLen: number): boolean {
-    if (s.state !== 'used' || s.closed) return false;
-    // One slot stays free in every sector, so a sector's live entries plus a GC marker always fit in
-    // a fresh sector.
-    const limit = slotOffset(this.#layout, s.slotsUsed + 1);
-    return s.dataEnd + alignUp(payloadLen, this.#layout.writeSize) <= limit;
-  }
-
-  #ensureRoom(payloadLen: number): void {
+  #ensureRoom(payloadLength: number): void {
     const good = this.#sectors.filter((s) => s.state !== 'bad').length;
     for (let i = 0; i <= good + 1; i++) {
-      if (this.#active && this.#fits(this.#active, payloadLen)) return;
+      if (this.#active && this.#io.fits(this.#active, payloadLength)) return;
       this.#openNext();
     }
     throw new Pkcs11Error(CKR_DEVICE_MEMORY, 'flash full (fragmented)');
@@ -245,11 +205,7 @@ export class FlashLog {
       const seq = this.#nextSectorSeq;
       const header = { seq, gcSource: source?.seq ?? NONE, oldestLive: oldest?.seq ?? seq };
       try {
-        this.#program(
-          target,
-          target.index * this.#layout.sectorSize,
-          encodeHeader(this.#layout, header),
-        );
+        this.#io.writeHeader(target, header);
       } catch (e) {
         if (!(e instanceof FlashIoError)) throw e;
         target.state = 'bad';
@@ -304,37 +260,36 @@ export class FlashLog {
   #evacuateOldest(): void {
     const source = this.#oldestUsed();
     if (!source) throw new Pkcs11Error(CKR_DEVICE_ERROR, 'no usable flash sector left');
-    const { sectorSize } = this.#layout;
     const live = source.entries.filter(
       (e) => e.type === ENTRY_OBJECT && this.#index.get(e.label) === e,
     );
     for (const e of live) {
-      const payload = this.#dev.read(source.index * sectorSize + e.dataOffset, payloadLen(e));
+      const payload = this.#io.readPayload(e);
       const copy = this.#writeSomewhere(source, payload.length, (dest) =>
-        this.#writeRecord(dest, e.label, e, payload),
+        this.#io.writeRecord(dest, e.label, e, payload),
       );
       this.#index.set(copy.label, copy);
     }
     for (const m of this.#markersToCarry(source)) {
-      this.#writeSomewhere(source, 0, (dest) => this.#writeMarker(m, dest), this.#active);
+      this.#writeSomewhere(source, 0, (dest) => this.#io.writeMarker(m, dest), this.#active);
     }
-    this.#writeSomewhere(source, 0, (dest) => this.#writeMarker(source, dest), this.#active);
+    this.#writeSomewhere(source, 0, (dest) => this.#io.writeMarker(source, dest), this.#active);
     this.#erase(source);
   }
 
   /**
-   * Runs `write` on `preferred` if it fits `payloadLen`, else on the roomiest healthy sector other than
+   * Runs `write` on `preferred` if it fits `payloadLength`, else on the roomiest healthy sector other than
    * `source`. (Markers go to the active sector when they can: it is the last one to be collected.)
    */
   #writeSomewhere<T>(
     source: SectorState,
-    payloadLen: number,
+    payloadLength: number,
     write: (s: SectorState) => T,
     preferred?: SectorState,
   ): T {
     for (;;) {
-      const room = (s: SectorState) => slotOffset(this.#layout, s.slotsUsed + 1) - s.dataEnd;
-      const fitting = this.#sectors.filter((s) => s !== source && this.#fits(s, payloadLen));
+      const room = (s: SectorState) => this.#io.freeLimit(s, 1) - s.dataEnd;
+      const fitting = this.#sectors.filter((s) => s !== source && this.#io.fits(s, payloadLength));
       const dest =
         preferred && fitting.includes(preferred)
           ? preferred
@@ -360,19 +315,17 @@ export class FlashLog {
       data += alignUp(payloadLen(e), this.#layout.writeSize);
       slots++;
     }
-    return dest.dataEnd + data <= slotOffset(this.#layout, dest.slotsUsed + slots);
+    return dest.dataEnd + data <= this.#io.freeLimit(dest, slots);
   }
 
   #collect(source: SectorState, dest: SectorState): void {
-    const { sectorSize } = this.#layout;
     const copies: EntryRec[] = [];
     for (const e of source.entries) {
       if (e.type !== ENTRY_OBJECT || this.#index.get(e.label) !== e) continue;
-      const payload = this.#dev.read(source.index * sectorSize + e.dataOffset, payloadLen(e));
-      copies.push(this.#writeRecord(dest, e.label, e, payload));
+      copies.push(this.#io.writeRecord(dest, e.label, e, this.#io.readPayload(e)));
     }
-    for (const m of this.#markersToCarry(source)) this.#writeMarker(m, dest);
-    this.#writeMarker(source, dest);
+    for (const m of this.#markersToCarry(source)) this.#io.writeMarker(m, dest);
+    this.#io.writeMarker(source, dest);
     for (const rec of copies) this.#index.set(rec.label, rec);
     this.#erase(source);
   }
@@ -388,34 +341,9 @@ export class FlashLog {
     });
   }
 
-  /** Records in `dest` that `source` is collected (dead); only then may `source` be erased. */
-  #writeMarker(collected: SectorRef, dest: SectorState): void {
-    const marker: EntryFields = {
-      type: ENTRY_GC_DONE,
-      flags: 0,
-      labelLen: 0,
-      dataOffset: collected.index,
-      valueLen: 0,
-      labelCrc: collected.seq,
-      valueCrc: 0,
-      seq: 0,
-    };
-    const at = dest.index * this.#layout.sectorSize + slotOffset(this.#layout, dest.slotsUsed++);
-    this.#program(dest, at, encodeEntry(this.#layout, marker, dest.seq));
-    dest.markers.push({ index: collected.index, seq: collected.seq });
-  }
-
-  /** Erases and verifies a sector; on failure it is retired as bad (its content is already dead). */
+  /** Erases a sector; on failure it is retired as bad (its content is already dead). */
   #erase(s: SectorState): void {
-    const { sectorSize } = this.#layout;
-    let ok = true;
-    try {
-      this.#dev.erase(s.index);
-      ok = this.#dev.isErased(s.index * sectorSize, sectorSize);
-    } catch (e) {
-      if (!(e instanceof FlashIoError)) throw e;
-      ok = false;
-    }
+    const ok = this.#io.erase(s);
     const { failures, seq } = s;
     Object.assign(s, emptySector(s.index));
     if (!ok || failures > 0) s.state = 'bad';
@@ -436,10 +364,6 @@ export class FlashLog {
     return best;
   }
 
-  #footprint(payloadLength: number): number {
-    return alignUp(payloadLength, this.#layout.writeSize) + this.#layout.slot;
-  }
-
   /** Largest label+value that fits a sector beside its header, its entry and the reserved slot. */
   #maxPayload(): number {
     return this.#layout.sectorSize - 3 * this.#layout.slot;
@@ -449,8 +373,4 @@ export class FlashLog {
     const good = this.#sectors.filter((s) => s.state !== 'bad').length;
     return Math.max(0, good - 1) * (this.#layout.sectorSize - 2 * this.#layout.slot);
   }
-}
-
-function payloadLen(e: EntryFields): number {
-  return e.labelLen + e.valueLen;
 }

@@ -60,6 +60,15 @@ describe('flash PAL', () => {
     assert.ok(createFlashPal({ device }).findObject('key\uD800') > 0);
   });
 
+  it('a geometry too small for the format → CKR_DEVICE_ERROR', () => {
+    const one = new FlashDevice({ geometry: { ...SMALL, sectorCount: 1 } });
+    throwsRv(() => createFlashPal({ device: one }).initialize(), CKR_DEVICE_ERROR);
+    const tiny = new FlashDevice({
+      geometry: { sectorSize: 64, pageSize: 64, sectorCount: 4, writeSize: 4 },
+    });
+    throwsRv(() => createFlashPal({ device: tiny }).initialize(), CKR_DEVICE_ERROR);
+  });
+
   it('refuses calls after a power cut → CKR_DEVICE_ERROR until a new PAL mounts', () => {
     const device = new FlashDevice({ geometry: SMALL });
     const pal = createFlashPal({ device });
