@@ -19,6 +19,7 @@ import {
   FlashDevice,
   type FlashDeviceOptions,
   type FlashGeometry,
+  FlashIoError,
   PowerCutError,
 } from './flash-device.js';
 import { FlashLog, type FlashLogStats } from './flash-log.js';
@@ -130,6 +131,8 @@ export class FlashPal implements Pal {
       return fn();
     } catch (e) {
       if (e instanceof PowerCutError) this.#state = 'powered-off';
+      if (e instanceof FlashIoError)
+        throw new Pkcs11Error(CKR_DEVICE_ERROR, e.message, { cause: e });
       throw e;
     }
   }
