@@ -14,14 +14,16 @@ import {
   cutAtEveryStep,
   cutTwiceEverywhere,
   describeScenario,
+  runScenario,
+} from '../test/unit/adapters/pal-flash/harness.js';
+import {
   faultyScenarioArbitrary,
   GEOMETRIES,
   NESTED_GEOMETRY,
   NESTED_OPS,
   provisioningOps,
-  runScenario,
   scenarioArbitrary,
-} from '../test/unit/adapters/pal-flash/harness.js';
+} from '../test/unit/adapters/pal-flash/scenarios.js';
 
 function option(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);

@@ -1,15 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { CutMode, TornProgramModel } from '../../../../src/adapters/pal-flash/index.js';
-import {
-  cutAtEveryStep,
-  cutTwiceEverywhere,
-  GEOMETRIES,
-  NESTED_GEOMETRY,
-  NESTED_OPS,
-  profile,
-  provisioningOps,
-} from './harness.js';
+import { cutAtEveryStep, cutTwiceEverywhere, profile } from './harness.js';
+import { GEOMETRIES, NESTED_GEOMETRY, NESTED_OPS, provisioningOps } from './scenarios.js';
 
 const MODES: [CutMode, TornProgramModel][] = [
   ['atomic', 'mixed'],

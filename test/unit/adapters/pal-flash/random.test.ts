@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { faultyScenarioArbitrary, runScenario, scenarioArbitrary } from './harness.js';
+import { runScenario } from './harness.js';
+import { faultyScenarioArbitrary, scenarioArbitrary } from './scenarios.js';
 
 /** Bounded here; scripts/soak-flash.ts runs the same property thousands of times. */
 const RUNS = 300;

@@ -8,7 +8,8 @@ import {
 } from '../../../../src/adapters/pal-flash/index.js';
 import { isPkcs11Error } from '../../../../src/errors.js';
 import { CKR_DEVICE_ERROR, CKR_DEVICE_MEMORY } from '../../../../src/pkcs11/constants.js';
-import { apply, applyChecked, Model, type Op, provisioningOps } from './harness.js';
+import { apply, applyChecked, Model, type Op } from './harness.js';
+import { provisioningOps } from './scenarios.js';
 
 const GEOMETRY = { sectorSize: 4096, pageSize: 256, sectorCount: 8, writeSize: 8 };
 const MODES: BadSectorMode[] = ['prog-error', 'prog-noop', 'erase-error', 'erase-noop'];
