@@ -18,7 +18,7 @@ function* walk(dir: string): Generator<string> {
 }
 
 const over: string[] = [];
-for (const root of ['src', 'test', 'tools', 'bench']) {
+for (const root of ['src', 'test', 'tools', 'bench', 'scripts']) {
   try {
     statSync(root);
   } catch {

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createNodeCrypto } from '../../src/adapters/crypto-node/index.js';
 import { createFilePal } from '../../src/adapters/pal-file/index.js';
+import { createFlashPal } from '../../src/adapters/pal-flash/index.js';
 import { createMemoryPal } from '../../src/adapters/pal-memory/index.js';
 import type { Handle } from '../../src/api/convert.js';
 import { PKCS11 } from '../../src/api/pkcs11.js';
@@ -35,6 +36,19 @@ export const PAL_PORTS: PalPort[] = [
     create() {
       const pal = createMemoryPal();
       return { pal, reopen: () => pal, cleanup() {} };
+    },
+  },
+  {
+    name: 'flash',
+    create() {
+      // 32 sectors of 64 KiB, erased: enough for the token tests' few hundred objects
+      const image = new Uint8Array(32 * 65536).fill(0xff);
+      const geometry = { sectorCount: 32 };
+      return {
+        pal: createFlashPal({ image, geometry }),
+        reopen: () => createFlashPal({ image, geometry }),
+        cleanup() {},
+      };
     },
   },
   {

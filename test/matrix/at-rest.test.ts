@@ -16,12 +16,17 @@ function spy(pal: Pal): { pal: Pal; writes: Uint8Array[] } {
   return {
     writes,
     pal: {
-      ...pal,
       initialize: () => pal.initialize(),
       saveObject(label, data, isPrivate) {
         writes.push(data.slice());
         return pal.saveObject(label, data, isPrivate);
       },
+      findObject: (label) => pal.findObject(label),
+      getObjectValue: (h) => pal.getObjectValue(h),
+      getObjectValueCleanup: (v) => pal.getObjectValueCleanup(v),
+      destroyObject: (h) => pal.destroyObject(h),
+      exclusive: <T>(fn: () => T): T => (pal.exclusive ? pal.exclusive(fn) : fn()),
+      close: () => pal.close?.(),
     },
   };
 }

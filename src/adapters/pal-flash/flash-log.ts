@@ -8,7 +8,7 @@
  */
 import { Pkcs11Error } from '../../errors.js';
 import { CKR_DEVICE_ERROR, CKR_DEVICE_MEMORY } from '../../pkcs11/constants.js';
-import { crc32 } from './crc32.js';
+import { crc32 } from '../../util/crc32.js';
 import { type FlashDevice, FlashIoError } from './flash-device.js';
 import {
   alignUp,

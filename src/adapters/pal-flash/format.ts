@@ -5,7 +5,7 @@
  * outlives the sector generation it was written in. Little-endian throughout.
  * @module
  */
-import { crc32 } from './crc32.js';
+import { crc32 } from '../../util/crc32.js';
 import type { FlashGeometry } from './flash-device.js';
 
 export const FORMAT_VERSION = 1;

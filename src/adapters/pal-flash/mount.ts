@@ -6,7 +6,7 @@
  */
 import { Pkcs11Error } from '../../errors.js';
 import { CKR_DEVICE_ERROR } from '../../pkcs11/constants.js';
-import { crc32 } from './crc32.js';
+import { crc32 } from '../../util/crc32.js';
 import type { FlashDevice } from './flash-device.js';
 import {
   alignUp,
