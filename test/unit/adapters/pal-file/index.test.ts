@@ -9,6 +9,7 @@ import { createFilePal, fileNameOf } from '../../../../src/adapters/pal-file/ind
 import { PKCS11 } from '../../../../src/create.js';
 import { isPkcs11Error } from '../../../../src/errors.js';
 import * as C from '../../../../src/pkcs11/constants.js';
+import { palConformance } from '../../storage/pal-conformance.js';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -150,4 +151,9 @@ describe('file PAL shared by processes', () => {
     p11.C_Finalize();
     p11.close();
   });
+});
+
+palConformance('file', () => {
+  const dir = tempDir();
+  return { pal: createFilePal(dir), reopen: () => createFilePal(dir) };
 });
