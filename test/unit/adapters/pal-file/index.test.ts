@@ -155,5 +155,10 @@ describe('file PAL shared by processes', () => {
 
 palConformance('file', () => {
   const dir = tempDir();
-  return { pal: createFilePal(dir), reopen: () => createFilePal(dir) };
+  return {
+    pal: createFilePal(dir),
+    reopen: () => createFilePal(dir),
+    unbounded:
+      'a directory is bounded by its file system; ENOSPC → CKR_DEVICE_MEMORY is mapped in ioError',
+  };
 });
