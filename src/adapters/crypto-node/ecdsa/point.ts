@@ -54,3 +54,21 @@ export function addPoints(c: CurveParams, P: AffinePoint, Q: AffinePoint): Affin
   const y = (((lambda * (P.x - x) - P.y) % p) + p) % p;
   return { x, y };
 }
+
+/**
+ * Whether P + Q is finite with x(P + Q) mod n = r, for 0 < r < n (the ECDSA check). Needs no field
+ * inversion: with x = N/D, x ≡ r or x ≡ r + n (when r + n < p) is tested as N ≡ x·D (mod p).
+ */
+export function sumXMatches(c: CurveParams, P: AffinePoint, Q: AffinePoint, r: bigint): boolean {
+  const { p, n } = c;
+  if (P.x === Q.x) {
+    const sum = addPoints(c, P, Q);
+    return sum !== undefined && sum.x % n === r;
+  }
+  const dx = (Q.x - P.x + p) % p;
+  const dy = (Q.y - P.y + p) % p;
+  const den = (dx * dx) % p;
+  const num = (((dy * dy - (P.x + Q.x) * den) % p) + p) % p;
+  if ((r * den) % p === num) return true;
+  return r + n < p && ((r + n) * den) % p === num;
+}

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import {
   createECDH,
   createHash,
+  createPublicKey,
   generateKeyPairSync,
+  verify as nodeVerify,
   randomBytes,
   randomFillSync,
 } from 'node:crypto';
@@ -10,13 +12,23 @@ import { describe, it } from 'node:test';
 import {
   bigIntToBytes,
   bytesToBigInt,
+  modInverse,
 } from '../../../../../src/adapters/crypto-node/ecdsa/bigint.js';
 import { createCurveContext } from '../../../../../src/adapters/crypto-node/ecdsa/context.js';
-import { CURVES, type EcdsaCurve } from '../../../../../src/adapters/crypto-node/ecdsa/curves.js';
+import {
+  CURVES,
+  type CurveParams,
+  type EcdsaCurve,
+} from '../../../../../src/adapters/crypto-node/ecdsa/curves.js';
 import {
   createEcdsaKey,
   createEcdsaKeyIn,
 } from '../../../../../src/adapters/crypto-node/ecdsa/ecdsa-key.js';
+import {
+  type AffinePoint,
+  addPoints,
+  encodeUncompressed,
+} from '../../../../../src/adapters/crypto-node/ecdsa/point.js';
 
 const hexOf = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
@@ -25,6 +37,23 @@ function keyMaterial(curve: EcdsaCurve): { d: Uint8Array; point: Uint8Array; dv:
   const b = (s: string | undefined) => new Uint8Array(Buffer.from(s ?? '', 'base64url'));
   const d = b(jwk.d);
   return { d, point: new Uint8Array([0x04, ...b(jwk.x), ...b(jwk.y)]), dv: bytesToBigInt(d) };
+}
+
+function powMod(b: bigint, e: bigint, m: bigint): bigint {
+  let result = 1n;
+  for (b %= m; e > 0n; e >>= 1n, b = (b * b) % m) if (e & 1n) result = (result * b) % m;
+  return result;
+}
+
+/** k·P by double-and-add on affine points (test-only; k in [1, n − 1]). */
+function mulPoint(c: CurveParams, P: AffinePoint, k: bigint): AffinePoint {
+  let acc: AffinePoint | undefined;
+  for (let i = BigInt(k.toString(2).length - 1); i >= 0n; i--) {
+    if (acc !== undefined) acc = addPoints(c, acc, acc);
+    if ((k >> i) & 1n) acc = acc === undefined ? P : addPoints(c, acc, P);
+  }
+  if (acc === undefined) throw new Error('k·P is infinity');
+  return acc;
 }
 
 /** r of a nonce k: x(k·G) mod n, computed by OpenSSL directly. */
@@ -161,6 +190,46 @@ describe('CKM_ECDSA verify: malformed signatures return false', () => {
         }
         assert.equal(key.verify(dg, [...sig] as unknown as Uint8Array), false);
       }
+    });
+  }
+});
+
+describe('CKM_ECDSA verify: x(R) at or above n (r = x(R) − n)', () => {
+  for (const curve of ['P-256', 'P-384'] as EcdsaCurve[]) {
+    it(`${curve}: a signature whose R has x ≥ n verifies, as node:crypto agrees`, () => {
+      const c = CURVES[curve];
+      const { n, p } = c;
+      // R with n < x(R) < p; pick s and e, then solve R = (e/s)·G + (r/s)·Q for Q.
+      let R: AffinePoint | undefined;
+      for (let x = n + 1n; R === undefined; x++) {
+        const rhs = (((x * x + c.a) % p) * x + c.b) % p;
+        const y = powMod(rhs, (p + 1n) / 4n, p);
+        if ((y * y) % p === rhs) R = { x, y };
+      }
+      const r = R.x - n;
+      const s = 0x1234567n;
+      const m = new Uint8Array(randomBytes(16));
+      const hash = curve === 'P-256' ? 'sha256' : 'sha384';
+      const dg = new Uint8Array(createHash(hash).update(m).digest());
+      const e = bytesToBigInt(dg) % n;
+      const eG = mulPoint(c, { x: c.gx, y: c.gy }, (e * modInverse(s, n)) % n);
+      const diff = addPoints(c, R, { x: eG.x, y: p - eG.y });
+      assert.ok(diff !== undefined);
+      const q = mulPoint(c, diff, (s * modInverse(r, n)) % n);
+      const point = encodeUncompressed(c, q);
+      const sig = new Uint8Array([...bigIntToBytes(r, c.size), ...bigIntToBytes(s, c.size)]);
+      const jwk = {
+        kty: 'EC',
+        crv: curve,
+        x: Buffer.from(point.subarray(1, 1 + c.size)).toString('base64url'),
+        y: Buffer.from(point.subarray(1 + c.size)).toString('base64url'),
+      };
+      const nodeKey = createPublicKey({ key: jwk, format: 'jwk' });
+      assert.ok(nodeVerify(hash, m, { key: nodeKey, dsaEncoding: 'ieee-p1363' }, sig));
+      const pub = createEcdsaKey(curve, { point });
+      assert.ok(pub.verify(dg, sig));
+      const other = bigIntToBytes(r + 1n, c.size);
+      assert.equal(pub.verify(dg, new Uint8Array([...other, ...sig.subarray(c.size)])), false);
     });
   }
 });

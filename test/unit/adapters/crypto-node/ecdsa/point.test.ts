@@ -12,6 +12,7 @@ import {
   decodeUncompressed,
   encodeUncompressed,
   isOnCurve,
+  sumXMatches,
 } from '../../../../../src/adapters/crypto-node/ecdsa/point.js';
 
 function mulG(c: CurveParams, k: bigint): AffinePoint {
@@ -19,6 +20,21 @@ function mulG(c: CurveParams, k: bigint): AffinePoint {
   ecdh.setPrivateKey(bigIntToBytes(((k % c.n) + c.n) % c.n, c.size));
   const pub = ecdh.getPublicKey();
   return { x: bytesToBigInt(pub, 1, c.size), y: bytesToBigInt(pub, 1 + c.size, c.size) };
+}
+
+function powMod(b: bigint, e: bigint, m: bigint): bigint {
+  let result = 1n;
+  for (b %= m; e > 0n; e >>= 1n, b = (b * b) % m) if (e & 1n) result = (result * b) % m;
+  return result;
+}
+
+/** The first curve point with x ≥ x0 (p ≡ 3 mod 4 on all three curves, so √v = v^((p+1)/4)). */
+function pointWithXAtOrAbove(c: CurveParams, x0: bigint): AffinePoint {
+  for (let x = x0; ; x++) {
+    const rhs = (((x * x + c.a) % c.p) * x + c.b) % c.p;
+    const y = powMod(rhs, (c.p + 1n) / 4n, c.p);
+    if ((y * y) % c.p === rhs) return { x, y };
+  }
 }
 
 const randomScalar = (c: CurveParams) =>
@@ -54,6 +70,32 @@ describe('affine points', () => {
       hybrid[0] = 0x06;
       assert.equal(decodeUncompressed(c, hybrid), undefined);
       assert.equal(decodeUncompressed(c, new Uint8Array(1 + 2 * c.size)), undefined);
+    });
+
+    it(`${c.name}: sumXMatches agrees with addPoints, including doubling and P = −Q`, () => {
+      for (let i = 0; i < 5; i++) {
+        const a = mulG(c, randomScalar(c));
+        const b = mulG(c, randomScalar(c));
+        const r = (addPoints(c, a, b)?.x ?? 0n) % c.n;
+        assert.ok(sumXMatches(c, a, b, r));
+        assert.ok(!sumXMatches(c, a, b, (r + 1n) % c.n));
+      }
+      const a = mulG(c, randomScalar(c));
+      assert.ok(sumXMatches(c, a, a, (addPoints(c, a, a)?.x ?? 0n) % c.n));
+      assert.ok(!sumXMatches(c, a, { x: a.x, y: c.p - a.y }, a.x % c.n));
+    });
+
+    it(`${c.name}: sumXMatches accepts x(P + Q) = r + n (x above the order)`, () => {
+      // R: a curve point with n ≤ x < p, written as the sum (R − G) + G.
+      const R = pointWithXAtOrAbove(c, c.n);
+      const x = R.x;
+      const G = { x: c.gx, y: c.gy };
+      const minusG = { x: c.gx, y: c.p - c.gy };
+      const P = addPoints(c, R, minusG);
+      assert.ok(P !== undefined);
+      assert.deepEqual(addPoints(c, P, G), R);
+      assert.ok(sumXMatches(c, P, G, x - c.n));
+      assert.ok(!sumXMatches(c, P, G, (x - c.n + 1n) % c.n));
     });
 
     it(`${c.name}: isOnCurve rejects coordinates ≥ p even when congruent`, () => {
