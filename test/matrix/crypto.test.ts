@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import * as nodeCrypto from 'node:crypto';
 import { constants, createHash, createHmac, verify } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Handle } from '../../src/api/convert.js';
@@ -188,6 +189,62 @@ for (const port of PAL_PORTS) {
         assertRv(() => m.p11.C_Verify(s, DATA, sig), C.CKR_SIGNATURE_INVALID);
       });
     }
+
+    it('CKM_ECDSA signs a caller-computed digest; node:crypto verifies it over the message', () => {
+      const digest = createHash('sha256').update(DATA).digest();
+      m.p11.C_SignInit(s, { mechanism: C.CKM_ECDSA }, ec.privateKey);
+      const sig = m.p11.C_Sign(s, digest, Buffer.alloc(64));
+      const key = publicKeyOf(m.p11, s, ec.publicKey);
+      assert.ok(verify('sha256', DATA, { key, dsaEncoding: 'ieee-p1363' }, sig));
+      m.p11.C_VerifyInit(s, { mechanism: C.CKM_ECDSA }, ec.publicKey);
+      assert.equal(m.p11.C_Verify(s, digest, sig), true);
+    });
+
+    it('CKM_ECDSA verifies signatures node:crypto made, and rejects them over another digest', () => {
+      const { generateKeyPairSync, sign: nodeSign } = nodeCrypto;
+      const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      const jwk = pair.publicKey.export({ format: 'jwk' });
+      const point = Buffer.concat([
+        Buffer.from([0x04]),
+        Buffer.from(jwk.x as string, 'base64url'),
+        Buffer.from(jwk.y as string, 'base64url'),
+      ]);
+      const pub = m.p11.C_CreateObject(s, [
+        { type: C.CKA_CLASS, value: C.CKO_PUBLIC_KEY },
+        { type: C.CKA_KEY_TYPE, value: C.CKK_EC },
+        { type: C.CKA_EC_PARAMS, value: EC_PARAMS['P-256'] },
+        { type: C.CKA_EC_POINT, value: Buffer.concat([Buffer.from([0x04, 0x41]), point]) },
+      ]);
+      const sig = nodeSign('sha384', DATA, { key: pair.privateKey, dsaEncoding: 'ieee-p1363' });
+      const digest = createHash('sha384').update(DATA).digest();
+      m.p11.C_VerifyInit(s, { mechanism: C.CKM_ECDSA }, pub);
+      assert.equal(m.p11.C_Verify(s, digest, sig), true);
+      m.p11.C_VerifyInit(s, { mechanism: C.CKM_ECDSA }, pub);
+      assertRv(
+        () => m.p11.C_Verify(s, createHash('sha384').update('x').digest(), sig),
+        C.CKR_SIGNATURE_INVALID,
+      );
+    });
+
+    it('CKM_ECDSA with empty input → CKR_DATA_LEN_RANGE; C_SignUpdate → CKR_FUNCTION_NOT_SUPPORTED', () => {
+      m.p11.C_SignInit(s, { mechanism: C.CKM_ECDSA }, ec.privateKey);
+      assertRv(() => m.p11.C_Sign(s, Buffer.alloc(0), Buffer.alloc(64)), C.CKR_DATA_LEN_RANGE);
+      m.p11.C_SignInit(s, { mechanism: C.CKM_ECDSA }, ec.privateKey);
+      assertRv(() => m.p11.C_SignUpdate(s, DATA), C.CKR_FUNCTION_NOT_SUPPORTED);
+    });
+
+    it('CKM_ECDSA gives a fresh signature each time (random nonces), all valid', () => {
+      const digest = createHash('sha256').update(DATA).digest();
+      const key = publicKeyOf(m.p11, s, ec.publicKey);
+      const seen = new Set<string>();
+      for (let i = 0; i < 20; i++) {
+        m.p11.C_SignInit(s, { mechanism: C.CKM_ECDSA }, ec.privateKey);
+        const sig = m.p11.C_Sign(s, digest, Buffer.alloc(64));
+        seen.add(sig.toString('hex'));
+        assert.ok(verify('sha256', DATA, { key, dsaEncoding: 'ieee-p1363' }, sig));
+      }
+      assert.equal(seen.size, 20);
+    });
 
     it('ECDSA verify with a 63-byte signature → CKR_SIGNATURE_LEN_RANGE', () => {
       m.p11.C_VerifyInit(s, { mechanism: C.CKM_ECDSA_SHA256 }, ec.publicKey);

@@ -1,9 +1,8 @@
 /**
- * Interim CKM_ECDSA binding: refuses until the fast prehashed ECDSA module (DESIGN §2.5) is merged.
+ * CKM_ECDSA binding: the fast prehashed signer of ./ecdsa (DESIGN §2.5) as the backend's factory.
  * @module
  */
 import type { PrehashedFactory } from './ec.js';
+import { createEcdsaKey } from './ecdsa/index.js';
 
-export const prehashedEcdsa: PrehashedFactory = () => {
-  throw new Error('ECDSA over a caller-computed digest is not available in this build');
-};
+export const prehashedEcdsa: PrehashedFactory = (curve, m) => createEcdsaKey(curve, m);
