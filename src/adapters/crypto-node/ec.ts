@@ -5,11 +5,11 @@
  */
 import {
   createECDH,
+  createHash,
   createPrivateKey,
   createPublicKey,
   ECDH,
   type KeyObject,
-  sign,
   verify,
 } from 'node:crypto';
 import type { CurveName, EcMaterial, HashName, KeyHandle } from '../../crypto/backend.js';
@@ -95,8 +95,9 @@ export class EcKey implements KeyHandle {
     return this.#prehashed;
   }
 
+  /** Hash here, then the prehashed signer: faster than crypto.sign, which rebuilds its context per call. */
   signHashed(hash: HashName, data: Uint8Array): Uint8Array {
-    return new Uint8Array(sign(hash, data, { key: this.object, dsaEncoding: 'ieee-p1363' }));
+    return this.prehashed.sign(new Uint8Array(createHash(hash).update(data).digest()));
   }
 
   verifyHashed(hash: HashName, data: Uint8Array, sig: Uint8Array): boolean {
