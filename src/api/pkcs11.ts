@@ -31,6 +31,14 @@ function outBuffer(v: unknown, name = 'outData'): Buffer {
   return v;
 }
 
+/**
+ * The C capacity of an output Buffer. pkcs11js hands an empty Buffer to the module as a NULL pointer,
+ * which makes the call a length query that leaves the operation active; so does this API.
+ */
+function capacityOf(out: Buffer): number | null {
+  return out.length === 0 ? null : out.length;
+}
+
 /** Copies an engine result into the caller's buffer and returns the filled slice. */
 function fill(out: Buffer, r: Output): Buffer {
   if (r.bytes) out.set(r.bytes);
@@ -62,7 +70,7 @@ export class PKCS11 extends Pkcs11Base {
       const out = outBuffer(outData);
       return fill(
         out,
-        this.engine.digest(this.#s(session), bytesArg(inData, 'inData'), out.length),
+        this.engine.digest(this.#s(session), bytesArg(inData, 'inData'), capacityOf(out)),
       );
     });
   }
@@ -83,7 +91,7 @@ export class PKCS11 extends Pkcs11Base {
     if (typeof cb === 'function') return deliver(this.C_DigestFinalAsync(session, outData), cb);
     return call('C_DigestFinal', () => {
       const out = outBuffer(outData);
-      return fill(out, this.engine.digestFinal(this.#s(session), out.length));
+      return fill(out, this.engine.digestFinal(this.#s(session), capacityOf(out)));
     });
   }
   C_DigestFinalAsync(session: Handle, outData: Buffer): Promise<Buffer> {
@@ -106,7 +114,10 @@ export class PKCS11 extends Pkcs11Base {
     if (typeof cb === 'function') return deliver(this.C_SignAsync(session, inData, outData), cb);
     return call('C_Sign', () => {
       const out = outBuffer(outData);
-      return fill(out, this.engine.sign(this.#s(session), bytesArg(inData, 'inData'), out.length));
+      return fill(
+        out,
+        this.engine.sign(this.#s(session), bytesArg(inData, 'inData'), capacityOf(out)),
+      );
     });
   }
   C_SignAsync(session: Handle, inData: Buffer, outData: Buffer): Promise<Buffer> {
@@ -114,7 +125,7 @@ export class PKCS11 extends Pkcs11Base {
       const out = outBuffer(outData);
       return fill(
         out,
-        await this.engine.signAsync(this.#s(session), bytesArg(inData, 'inData'), out.length),
+        await this.engine.signAsync(this.#s(session), bytesArg(inData, 'inData'), capacityOf(out)),
       );
     });
   }
@@ -129,7 +140,7 @@ export class PKCS11 extends Pkcs11Base {
     if (typeof cb === 'function') return deliver(this.C_SignFinalAsync(session, outData), cb);
     return call('C_SignFinal', () => {
       const out = outBuffer(outData);
-      return fill(out, this.engine.signFinal(this.#s(session), out.length));
+      return fill(out, this.engine.signFinal(this.#s(session), capacityOf(out)));
     });
   }
   C_SignFinalAsync(session: Handle, outData: Buffer): Promise<Buffer> {
@@ -187,28 +198,132 @@ export class PKCS11 extends Pkcs11Base {
       this.engine.encryptInit(this.#s(session), toMechanism(mechanism), fromHandle(key, 'key')),
     );
   }
-  C_Encrypt(session: Handle, inData: Buffer, outData: Buffer): Buffer {
+  C_Encrypt(session: Handle, inData: Buffer, outData: Buffer): Buffer;
+  C_Encrypt(session: Handle, inData: Buffer, outData: Buffer, cb: Callback<Buffer>): void;
+  C_Encrypt(
+    session: Handle,
+    inData: Buffer,
+    outData: Buffer,
+    cb?: Callback<Buffer>,
+  ): Buffer | undefined {
+    if (typeof cb === 'function') return deliver(this.C_EncryptAsync(session, inData, outData), cb);
     return call('C_Encrypt', () => {
       const out = outBuffer(outData);
       return fill(
         out,
-        this.engine.encrypt(this.#s(session), bytesArg(inData, 'inData'), out.length),
+        this.engine.encrypt(this.#s(session), bytesArg(inData, 'inData'), capacityOf(out)),
       );
     });
   }
+  C_EncryptAsync(session: Handle, inData: Buffer, outData: Buffer): Promise<Buffer> {
+    return callAsync('C_Encrypt', async () => this.C_Encrypt(session, inData, outData));
+  }
+  C_EncryptUpdate(session: Handle, inData: Buffer, outData: Buffer): Buffer {
+    return call('C_EncryptUpdate', () => {
+      const out = outBuffer(outData);
+      return fill(
+        out,
+        this.engine.encryptUpdate(this.#s(session), bytesArg(inData, 'inData'), capacityOf(out)),
+      );
+    });
+  }
+  C_EncryptFinal(session: Handle, outData: Buffer): Buffer;
+  C_EncryptFinal(session: Handle, outData: Buffer, cb: Callback<Buffer>): void;
+  C_EncryptFinal(session: Handle, outData: Buffer, cb?: Callback<Buffer>): Buffer | undefined {
+    if (typeof cb === 'function') return deliver(this.C_EncryptFinalAsync(session, outData), cb);
+    return call('C_EncryptFinal', () => {
+      const out = outBuffer(outData);
+      return fill(out, this.engine.encryptFinal(this.#s(session), capacityOf(out)));
+    });
+  }
+  C_EncryptFinalAsync(session: Handle, outData: Buffer): Promise<Buffer> {
+    return callAsync('C_EncryptFinal', async () => this.C_EncryptFinal(session, outData));
+  }
+
   C_DecryptInit(session: Handle, mechanism: Mechanism, key: Handle): void {
     call('C_DecryptInit', () =>
       this.engine.decryptInit(this.#s(session), toMechanism(mechanism), fromHandle(key, 'key')),
     );
   }
-  C_Decrypt(session: Handle, inData: Buffer, outData: Buffer): Buffer {
+  C_Decrypt(session: Handle, inData: Buffer, outData: Buffer): Buffer;
+  C_Decrypt(session: Handle, inData: Buffer, outData: Buffer, cb: Callback<Buffer>): void;
+  C_Decrypt(
+    session: Handle,
+    inData: Buffer,
+    outData: Buffer,
+    cb?: Callback<Buffer>,
+  ): Buffer | undefined {
+    if (typeof cb === 'function') return deliver(this.C_DecryptAsync(session, inData, outData), cb);
     return call('C_Decrypt', () => {
       const out = outBuffer(outData);
       return fill(
         out,
-        this.engine.decrypt(this.#s(session), bytesArg(inData, 'inData'), out.length),
+        this.engine.decrypt(this.#s(session), bytesArg(inData, 'inData'), capacityOf(out)),
       );
     });
+  }
+  C_DecryptAsync(session: Handle, inData: Buffer, outData: Buffer): Promise<Buffer> {
+    return callAsync('C_Decrypt', async () => this.C_Decrypt(session, inData, outData));
+  }
+  C_DecryptUpdate(session: Handle, inData: Buffer, outData: Buffer): Buffer {
+    return call('C_DecryptUpdate', () => {
+      const out = outBuffer(outData);
+      return fill(
+        out,
+        this.engine.decryptUpdate(this.#s(session), bytesArg(inData, 'inData'), capacityOf(out)),
+      );
+    });
+  }
+  C_DecryptFinal(session: Handle, outData: Buffer): Buffer;
+  C_DecryptFinal(session: Handle, outData: Buffer, cb: Callback<Buffer>): void;
+  C_DecryptFinal(session: Handle, outData: Buffer, cb?: Callback<Buffer>): Buffer | undefined {
+    if (typeof cb === 'function') return deliver(this.C_DecryptFinalAsync(session, outData), cb);
+    return call('C_DecryptFinal', () => {
+      const out = outBuffer(outData);
+      return fill(out, this.engine.decryptFinal(this.#s(session), capacityOf(out)));
+    });
+  }
+  C_DecryptFinalAsync(session: Handle, outData: Buffer): Promise<Buffer> {
+    return callAsync('C_DecryptFinal', async () => this.C_DecryptFinal(session, outData));
+  }
+
+  C_DeriveKey(session: Handle, mechanism: Mechanism, key: Handle, template: Template): Handle;
+  C_DeriveKey(
+    session: Handle,
+    mechanism: Mechanism,
+    key: Handle,
+    template: Template,
+    cb: Callback<Handle>,
+  ): void;
+  C_DeriveKey(
+    session: Handle,
+    mechanism: Mechanism,
+    key: Handle,
+    template: Template,
+    cb?: Callback<Handle>,
+  ): Handle | undefined {
+    if (typeof cb === 'function')
+      return deliver(this.C_DeriveKeyAsync(session, mechanism, key, template), cb);
+    return call('C_DeriveKey', () =>
+      toHandle(
+        this.engine.deriveKey(
+          this.#s(session),
+          toMechanism(mechanism),
+          fromHandle(key, 'key'),
+          toTemplate(template),
+        ),
+      ),
+    );
+  }
+  C_DeriveKeyAsync(
+    session: Handle,
+    mechanism: Mechanism,
+    key: Handle,
+    template: Template,
+  ): Promise<Handle> {
+    return callAsync('C_DeriveKey', async () =>
+      this.C_DeriveKey(session, mechanism, key, template),
+    );
   }
 
   C_GenerateKey(session: Handle, mechanism: Mechanism, template: Template): Handle;

@@ -73,6 +73,29 @@ export type SignScheme =
   /** ECDSA with the hash computed here; signature r‖s. */
   | { type: 'ecdsa'; hash: HashName };
 
+/** A block-cipher mode of AES, streaming (GCM is one-shot: see aesGcm). */
+export interface CipherSpec {
+  mode: 'ecb' | 'cbc' | 'ctr';
+  key: Uint8Array;
+  /** The IV (CBC) or initial counter block (CTR). */
+  iv?: Uint8Array;
+  /** PKCS#7 padding (CBC only). */
+  padding: boolean;
+  encrypt: boolean;
+}
+
+/** A running cipher. `update` returns what is ready; `finish` the rest. Errors are thrown as Error. */
+export interface CipherStream {
+  update(data: Uint8Array): Uint8Array;
+  finish(): Uint8Array;
+}
+
+/** RSA encryption schemes, in the backend's own terms. */
+export type RsaCipherScheme =
+  | { type: 'oaep'; hash: HashName; label: Uint8Array }
+  | { type: 'pkcs1' }
+  | { type: 'raw' };
+
 export interface CryptoBackend {
   randomBytes(length: number): Uint8Array;
   /** Constant-time equality for MACs and secrets (false on length mismatch). */
@@ -95,6 +118,22 @@ export interface CryptoBackend {
   generateEc(curve: CurveName): EcMaterial;
   /** The public point d·G of a private scalar (for imported EC keys that come without CKA_EC_POINT). */
   ecPublicPoint(curve: CurveName, d: Uint8Array): Uint8Array;
+
+  createCipher(spec: CipherSpec): CipherStream;
+  /** AES-GCM in one call: encrypt appends the tag; decrypt checks and strips it (throws on mismatch). */
+  aesGcm(
+    key: Uint8Array,
+    iv: Uint8Array,
+    aad: Uint8Array,
+    tagLength: number,
+    encrypt: boolean,
+    data: Uint8Array,
+  ): Uint8Array;
+  rsaEncrypt(key: KeyHandle, scheme: RsaCipherScheme, data: Uint8Array): Uint8Array;
+  /** Throws Error when the ciphertext does not decrypt (the caller maps it to a CKR). */
+  rsaDecrypt(key: KeyHandle, scheme: RsaCipherScheme, data: Uint8Array): Uint8Array;
+  /** The ECDH shared secret Z: x-coordinate of d·Q (Q an uncompressed point on the key's curve). */
+  ecdh(privateKey: KeyHandle, peerPoint: Uint8Array): Uint8Array;
 
   /** AES-256-GCM with a fresh 96-bit IV: returns iv ‖ ciphertext ‖ 128-bit tag. */
   seal(key: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array;

@@ -5,22 +5,52 @@
  */
 import { Pkcs11Error } from '../errors.js';
 import { CKM_NAMES, CKR_MECHANISM_INVALID } from '../pkcs11/constants.js';
+import { AES_MECHANISMS } from './aes.js';
 import { DIGEST_MECHANISMS } from './digest.js';
+import { ECDH_MECHANISMS } from './ecdh.js';
 import { EC_MECHANISMS } from './ecdsa.js';
 import { MAC_MECHANISMS } from './mac.js';
 import { RSA_MECHANISMS } from './rsa.js';
+import { RSA_CIPHER_MECHANISMS } from './rsa-cipher.js';
 import { SECRET_KEYGEN_MECHANISMS } from './secret-keygen.js';
 import type { Mechanism } from './types.js';
 
-const REGISTRY: ReadonlyMap<number, Mechanism> = new Map(
-  [
+/**
+ * One entry per CKM_ value. A family file describes one capability set (RSA signing in rsa.ts, RSA
+ * encryption in rsa-cipher.ts); entries of the same type are merged here, their flags OR-ed.
+ */
+function merge(a: Mechanism, b: Mechanism): Mechanism {
+  return {
+    ...a,
+    ...b,
+    keyTypes: [...new Set([...(a.keyTypes ?? []), ...(b.keyTypes ?? [])])],
+    singlePart: a.singlePart === true && b.singlePart === true,
+    info: {
+      minKeySize: Math.min(a.info.minKeySize, b.info.minKeySize),
+      maxKeySize: Math.max(a.info.maxKeySize, b.info.maxKeySize),
+      flags: a.info.flags | b.info.flags,
+    },
+  };
+}
+
+const REGISTRY: ReadonlyMap<number, Mechanism> = (() => {
+  const all = [
     ...DIGEST_MECHANISMS,
     ...EC_MECHANISMS,
+    ...ECDH_MECHANISMS,
     ...RSA_MECHANISMS,
+    ...RSA_CIPHER_MECHANISMS,
     ...MAC_MECHANISMS,
+    ...AES_MECHANISMS,
     ...SECRET_KEYGEN_MECHANISMS,
-  ].map((m) => [m.type, m]),
-);
+  ];
+  const map = new Map<number, Mechanism>();
+  for (const m of all) {
+    const have = map.get(m.type);
+    map.set(m.type, have ? merge(have, m) : m);
+  }
+  return map;
+})();
 
 /** The mechanism for a CKM_ value, or CKR_MECHANISM_INVALID. */
 export function mechanism(type: number): Mechanism {

@@ -37,6 +37,17 @@ export interface DigestOperation {
   finish(): Uint8Array;
 }
 
+/**
+ * A running encryption or decryption. `update` returns the output ready so far, `finish` the rest; the
+ * bounds give a length that is always enough (for C length queries).
+ */
+export interface CipherOperation {
+  updateBound(inputLength: number): number;
+  finishBound(): number;
+  update(data: Uint8Array): Uint8Array;
+  finish(): Uint8Array;
+}
+
 /** The generated material of a key pair, as attributes for each half. */
 export interface GeneratedPair {
   publicClass: number;
@@ -61,6 +72,15 @@ export interface Mechanism {
   digest?(backend: CryptoBackend, m: RawMechanism): DigestOperation;
   sign?(backend: CryptoBackend, m: RawMechanism, key: KeyRef): SignOperation;
   verify?(backend: CryptoBackend, m: RawMechanism, key: KeyRef): VerifyOperation;
+  encrypt?(backend: CryptoBackend, m: RawMechanism, key: KeyRef): CipherOperation;
+  decrypt?(backend: CryptoBackend, m: RawMechanism, key: KeyRef): CipherOperation;
+  /** C_DeriveKey: the new key's value (and type) from a base key and the caller's template. */
+  derive?(
+    backend: CryptoBackend,
+    m: RawMechanism,
+    base: KeyRef,
+    template: AttributeMap,
+  ): GeneratedKey;
   generateKey?(backend: CryptoBackend, m: RawMechanism, template: AttributeMap): GeneratedKey;
   generateKeyPair?(
     backend: CryptoBackend,

@@ -20,6 +20,7 @@ import type {
 } from '../pkcs11/types.js';
 import { blankPadded, fromUtf8 } from '../util/bytes.js';
 import { AppState, SLOT_ID } from './app-state.js';
+import { cipherCalls, cipherInit } from './cipher-calls.js';
 import * as crypto from './crypto-calls.js';
 import type { AttributeValues, Cryptoki, CryptokiAsync, KeyPairHandles } from './cryptoki.js';
 import * as keygen from './keygen-calls.js';
@@ -231,7 +232,9 @@ export class Application implements Cryptoki, CryptokiAsync {
     const s = this.#app.requireSession(h);
     if (userType === C.CKU_CONTEXT_SPECIFIC) {
       if (this.#app.login !== 'user') throw new Pkcs11Error(C.CKR_USER_NOT_LOGGED_IN);
-      if (!s.sign?.needsContextLogin) throw new Pkcs11Error(C.CKR_OPERATION_NOT_INITIALIZED);
+      if (!s.sign?.needsContextLogin && !s.decrypt?.needsContextLogin) {
+        throw new Pkcs11Error(C.CKR_OPERATION_NOT_INITIALIZED);
+      }
       return 'context';
     }
     if (userType !== C.CKU_SO && userType !== C.CKU_USER)
@@ -247,8 +250,8 @@ export class Application implements Cryptoki, CryptokiAsync {
 
   #loggedIn(h: number, who: 'so' | 'user' | 'context'): void {
     if (who === 'context') {
-      const st = this.#app.requireSession(h).sign;
-      if (st) st.needsContextLogin = false;
+      const s = this.#app.requireSession(h);
+      for (const st of [s.sign, s.decrypt]) if (st) st.needsContextLogin = false;
     } else {
       this.#app.login = who;
     }
@@ -304,36 +307,22 @@ export class Application implements Cryptoki, CryptokiAsync {
   findObjects = (h: number, max: number): number[] => objects.findObjects(this.#app, h, max);
   findObjectsFinal = (h: number): void => objects.findObjectsFinal(this.#app, h);
 
-  encryptInit(h: number, _m: RawMechanism, _k: number): void {
-    this.#app.requireSession(h);
-    noMechanism();
-  }
-  encrypt(h: number, _d: Uint8Array, _c: number | null): Output {
-    return this.#notInitialized(h);
-  }
-  encryptUpdate(h: number, _d: Uint8Array, _c: number | null): Output {
-    return this.#notInitialized(h);
-  }
-  encryptFinal(h: number, _c: number | null): Output {
-    return this.#notInitialized(h);
-  }
-  decryptInit(h: number, _m: RawMechanism, _k: number): void {
-    this.#app.requireSession(h);
-    noMechanism();
-  }
-  decrypt(h: number, _d: Uint8Array, _c: number | null): Output {
-    return this.#notInitialized(h);
-  }
-  decryptUpdate(h: number, _d: Uint8Array, _c: number | null): Output {
-    return this.#notInitialized(h);
-  }
-  decryptFinal(h: number, _c: number | null): Output {
-    return this.#notInitialized(h);
-  }
-  #notInitialized(h: number): never {
-    this.#app.requireSession(h);
-    throw new Pkcs11Error(C.CKR_OPERATION_NOT_INITIALIZED);
-  }
+  encryptInit = (h: number, m: RawMechanism, k: number): void =>
+    cipherInit(this.#app, 'encrypt', h, m, k);
+  encrypt = (h: number, d: Uint8Array, c: number | null): Output =>
+    cipherCalls.single(this.#app, 'encrypt', h, d, c);
+  encryptUpdate = (h: number, d: Uint8Array, c: number | null): Output =>
+    cipherCalls.update(this.#app, 'encrypt', h, d, c);
+  encryptFinal = (h: number, c: number | null): Output =>
+    cipherCalls.final(this.#app, 'encrypt', h, c);
+  decryptInit = (h: number, m: RawMechanism, k: number): void =>
+    cipherInit(this.#app, 'decrypt', h, m, k);
+  decrypt = (h: number, d: Uint8Array, c: number | null): Output =>
+    cipherCalls.single(this.#app, 'decrypt', h, d, c);
+  decryptUpdate = (h: number, d: Uint8Array, c: number | null): Output =>
+    cipherCalls.update(this.#app, 'decrypt', h, d, c);
+  decryptFinal = (h: number, c: number | null): Output =>
+    cipherCalls.final(this.#app, 'decrypt', h, c);
 
   digestInit = (h: number, m: RawMechanism): void => crypto.digestInit(this.#app, h, m);
   digest = (h: number, d: Uint8Array, c: number | null): Output =>
@@ -373,10 +362,8 @@ export class Application implements Cryptoki, CryptokiAsync {
     this.#app.requireSession(h);
     return noMechanism();
   }
-  deriveKey(h: number, _m: RawMechanism, _b: number, _t: RawAttribute[]): number {
-    this.#app.requireSession(h);
-    return noMechanism();
-  }
+  deriveKey = (h: number, m: RawMechanism, b: number, t: RawAttribute[]): number =>
+    keygen.deriveKey(this.#app, h, m, b, t);
   seedRandom = (h: number, s: Uint8Array): void => crypto.seedRandom(this.#app, h, s);
   generateRandom = (h: number, n: number): Uint8Array => crypto.generateRandom(this.#app, h, n);
 }

@@ -13,10 +13,10 @@ import type { AppState } from './app-state.js';
 import { checkKeyForUse, type KeyUse, keyRef } from './keys.js';
 import type { KeyedState, Session } from './session.js';
 
-type Kind = 'digest' | 'sign' | 'verify';
+type Kind = 'digest' | 'sign' | 'verify' | 'encrypt' | 'decrypt';
 
 /** Runs `fn`; on any error but CKR_BUFFER_TOO_SMALL the session's `kind` operation ends. */
-function guarded<T>(session: Session, kind: Kind, fn: () => T): T {
+export function guarded<T>(session: Session, kind: Kind, fn: () => T): T {
   try {
     return fn();
   } catch (e) {
@@ -33,7 +33,7 @@ function output(length: number, capacity: number | null, produce: () => Uint8Arr
   return { length: bytes.length, bytes };
 }
 
-function requireOp<T>(op: T | undefined): T {
+export function requireOp<T>(op: T | undefined): T {
   if (op === undefined) throw new Pkcs11Error(C.CKR_OPERATION_NOT_INITIALIZED);
   return op;
 }
@@ -48,7 +48,7 @@ function checkUpdateAllowed(st: KeyedState): void {
     throw new Pkcs11Error(C.CKR_FUNCTION_NOT_SUPPORTED, 'this mechanism is single-part only');
 }
 
-function checkContextLogin(st: KeyedState): void {
+export function checkContextLogin(st: KeyedState): void {
   if (st.needsContextLogin) {
     throw new Pkcs11Error(
       C.CKR_USER_NOT_LOGGED_IN,
@@ -117,7 +117,14 @@ export function digestFinal(app: AppState, h: number, capacity: number | null): 
   });
 }
 
-function keyedInit(app: AppState, h: number, m: RawMechanism, key: number, use: KeyUse) {
+/** The checks every keyed C_*Init shares; the caller stores the operation under `use`. */
+export function keyedInit(
+  app: AppState,
+  h: number,
+  m: RawMechanism,
+  key: number,
+  use: Exclude<KeyUse, 'derive'>,
+) {
   const session = app.requireSession(h);
   if (session[use]) throw new Pkcs11Error(C.CKR_OPERATION_ACTIVE);
   const mech = mechanism(m.mechanism);
@@ -128,7 +135,7 @@ function keyedInit(app: AppState, h: number, m: RawMechanism, key: number, use: 
     key: obj,
     singlePart: mech.singlePart === true,
     multi: false,
-    needsContextLogin: use === 'sign' && obj.flag(C.CKA_ALWAYS_AUTHENTICATE),
+    needsContextLogin: (use === 'sign' || use === 'decrypt') && obj.flag(C.CKA_ALWAYS_AUTHENTICATE),
   };
   return { session, mech, obj, base };
 }

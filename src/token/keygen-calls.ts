@@ -13,8 +13,10 @@ import { buildAttributes } from '../objects/factory.js';
 import { TokenObject } from '../objects/object.js';
 import * as C from '../pkcs11/constants.js';
 import type { RawAttribute, RawMechanism } from '../pkcs11/types.js';
+import { encodeBool } from '../util/bytes.js';
 import type { AppState } from './app-state.js';
 import type { KeyPairHandles } from './cryptoki.js';
+import { checkKeyForUse, keyRef } from './keys.js';
 import { admitObject } from './object-calls.js';
 import type { Session } from './session.js';
 
@@ -162,4 +164,45 @@ export async function generateKeyPairAsync(
   // The session may have closed while the key was being generated.
   app.requireSession(h);
   return admitPair(app, m, plan, gen);
+}
+
+/**
+ * C_DeriveKey. A derived key is not local, and it is always-sensitive / never-extractable only if its
+ * base key was and it still is (v2.40 §4.9).
+ */
+export function deriveKey(
+  app: AppState,
+  h: number,
+  m: RawMechanism,
+  baseKey: number,
+  template: RawAttribute[],
+): number {
+  const session = app.requireSession(h);
+  const mech = mechanism(m.mechanism);
+  if (!mech.derive)
+    throw new Pkcs11Error(C.CKR_MECHANISM_INVALID, 'not a key derivation mechanism');
+  const base = app.requireObject(baseKey, C.CKR_KEY_HANDLE_INVALID);
+  checkKeyForUse(app.token.crypto, base, mech, 'derive');
+  const tmpl = normalizeTemplate(template);
+  const gen = mech.derive(app.token.crypto, m, keyRef(app.token.crypto, base), tmpl);
+  const attrs = buildAttributes(tmpl, {
+    mode: 'generate',
+    isSO: app.login === 'so',
+    impliedClass: C.CKO_SECRET_KEY,
+    impliedSubtype: gen.keyType,
+    computed: gen.computed,
+  });
+  completeAttributes(attrs);
+  const obj = new TokenObject(attrs);
+  attrs.set(C.CKA_LOCAL, encodeBool(false));
+  attrs.set(
+    C.CKA_ALWAYS_SENSITIVE,
+    encodeBool(base.flag(C.CKA_ALWAYS_SENSITIVE) && obj.flag(C.CKA_SENSITIVE)),
+  );
+  attrs.set(
+    C.CKA_NEVER_EXTRACTABLE,
+    encodeBool(base.flag(C.CKA_NEVER_EXTRACTABLE) && !obj.flag(C.CKA_EXTRACTABLE)),
+  );
+  app.checkWrite(session, obj.isToken, obj.isPrivate);
+  return admitObject(app, session, obj);
 }

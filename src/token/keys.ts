@@ -37,11 +37,34 @@ export function keyRef(crypto: CryptoBackend, obj: TokenObject): KeyRef {
   return { object: obj, handle: () => importKey(crypto, obj) };
 }
 
-export type KeyUse = 'sign' | 'verify';
+export type KeyUse = 'sign' | 'verify' | 'encrypt' | 'decrypt' | 'derive';
 
-const USAGE: Record<KeyUse, { flag: number; classes: number[] }> = {
-  sign: { flag: C.CKA_SIGN, classes: [C.CKO_PRIVATE_KEY, C.CKO_SECRET_KEY] },
-  verify: { flag: C.CKA_VERIFY, classes: [C.CKO_PUBLIC_KEY, C.CKO_SECRET_KEY] },
+const USAGE: Record<KeyUse, { flag: number; classes: number[]; wants: string }> = {
+  sign: {
+    flag: C.CKA_SIGN,
+    classes: [C.CKO_PRIVATE_KEY, C.CKO_SECRET_KEY],
+    wants: 'a private or secret key',
+  },
+  verify: {
+    flag: C.CKA_VERIFY,
+    classes: [C.CKO_PUBLIC_KEY, C.CKO_SECRET_KEY],
+    wants: 'a public or secret key',
+  },
+  encrypt: {
+    flag: C.CKA_ENCRYPT,
+    classes: [C.CKO_PUBLIC_KEY, C.CKO_SECRET_KEY],
+    wants: 'a public or secret key',
+  },
+  decrypt: {
+    flag: C.CKA_DECRYPT,
+    classes: [C.CKO_PRIVATE_KEY, C.CKO_SECRET_KEY],
+    wants: 'a private or secret key',
+  },
+  derive: {
+    flag: C.CKA_DERIVE,
+    classes: [C.CKO_PRIVATE_KEY, C.CKO_SECRET_KEY],
+    wants: 'a private or secret key',
+  },
 };
 
 /** Checks that `key` may be used with mechanism `mech` for `use`, with the spec's CKR for each failure. */
@@ -57,10 +80,7 @@ export function checkKeyForUse(
   }
   const u = USAGE[use];
   if (!u.classes.includes(cls)) {
-    throw new Pkcs11Error(
-      C.CKR_KEY_TYPE_INCONSISTENT,
-      `a ${use} operation needs a ${use === 'sign' ? 'private' : 'public'} or secret key`,
-    );
+    throw new Pkcs11Error(C.CKR_KEY_TYPE_INCONSISTENT, `a ${use} operation needs ${u.wants}`);
   }
   if (!mech.keyTypes?.includes(key.keyType ?? -1)) {
     throw new Pkcs11Error(C.CKR_KEY_TYPE_INCONSISTENT, 'the key type does not suit this mechanism');

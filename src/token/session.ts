@@ -3,7 +3,12 @@
  * sign, verify), so a find may run while a sign is pending (DESIGN §2.4). Layer L5.
  * @module
  */
-import type { DigestOperation, SignOperation, VerifyOperation } from '../mechanisms/types.js';
+import type {
+  CipherOperation,
+  DigestOperation,
+  SignOperation,
+  VerifyOperation,
+} from '../mechanisms/types.js';
 import type { TokenObject } from '../objects/object.js';
 import * as C from '../pkcs11/constants.js';
 
@@ -33,6 +38,15 @@ export interface VerifyState extends KeyedState {
   op: VerifyOperation;
 }
 
+export interface CipherState extends KeyedState {
+  op: CipherOperation;
+  /**
+   * Output computed by a call whose buffer was too small, with the input it came from: the caller repeats
+   * the call with a bigger buffer and gets it without the cipher advancing twice.
+   */
+  pending?: { call: 'single' | 'update' | 'final'; input: Uint8Array; output: Uint8Array };
+}
+
 export interface DigestState {
   op: DigestOperation;
   multi: boolean;
@@ -46,6 +60,8 @@ export class Session {
   digest: DigestState | undefined;
   sign: SignState | undefined;
   verify: VerifyState | undefined;
+  encrypt: CipherState | undefined;
+  decrypt: CipherState | undefined;
 
   constructor(handle: number, slotId: number, flags: number) {
     this.handle = handle;
@@ -67,6 +83,8 @@ export class Session {
   endKeyedOperations(predicate: (key: TokenObject) => boolean): void {
     if (this.sign && predicate(this.sign.key)) this.sign = undefined;
     if (this.verify && predicate(this.verify.key)) this.verify = undefined;
+    if (this.encrypt && predicate(this.encrypt.key)) this.encrypt = undefined;
+    if (this.decrypt && predicate(this.decrypt.key)) this.decrypt = undefined;
   }
 
   endAll(): void {
@@ -74,5 +92,7 @@ export class Session {
     this.digest = undefined;
     this.sign = undefined;
     this.verify = undefined;
+    this.encrypt = undefined;
+    this.decrypt = undefined;
   }
 }

@@ -48,6 +48,15 @@ for (const port of PAL_PORTS) {
       assertRv(() => m.p11.C_DigestUpdate(s, MSG), C.CKR_OPERATION_NOT_INITIALIZED);
     });
 
+    it('an empty output Buffer is a length query (as pkcs11js passes NULL): CKR_OK, the digest stays active', () => {
+      m.p11.C_DigestInit(s, { mechanism: C.CKM_SHA256 });
+      assert.equal(m.p11.C_Digest(s, MSG, Buffer.alloc(0)).length, 0);
+      assert.deepEqual(
+        m.p11.C_Digest(s, MSG, Buffer.alloc(32)),
+        createHash('sha256').update(MSG).digest(),
+      );
+    });
+
     it('length query through the engine returns 32 and keeps the digest', () => {
       const h = s.readUInt32LE(0);
       m.engine.digestInit(h, { mechanism: C.CKM_SHA256 });

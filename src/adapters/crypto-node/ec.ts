@@ -90,6 +90,12 @@ export class EcKey implements KeyHandle {
     return this.#object;
   }
 
+  /** ECDH with this (private) key. */
+  ecdh(peer: Uint8Array): Uint8Array {
+    if (!this.#d) throw new Error('ECDH needs a private key');
+    return ecdhSecret(this, this.#d, peer);
+  }
+
   get prehashed(): PrehashedSigner {
     this.#prehashed ??= this.#factory(this.curve, { d: this.#d, point: this.point });
     return this.#prehashed;
@@ -104,6 +110,16 @@ export class EcKey implements KeyHandle {
     if (sig.length !== 2 * CURVE_BYTES[this.curve]) return false;
     return verify(hash, data, { key: this.object, dsaEncoding: 'ieee-p1363' }, sig);
   }
+}
+
+/** The ECDH shared secret x(d·Q); throws for a point not on the key's curve. */
+export function ecdhSecret(key: EcKey, d: Uint8Array, peer: Uint8Array): Uint8Array {
+  const ecdh = createECDH(OPENSSL_CURVE[key.curve]);
+  const size = CURVE_BYTES[key.curve];
+  const padded = new Uint8Array(size);
+  padded.set(d, size - d.length);
+  ecdh.setPrivateKey(padded);
+  return new Uint8Array(ecdh.computeSecret(peer));
 }
 
 export function ecPublicPoint(curve: CurveName, d: Uint8Array): Uint8Array {

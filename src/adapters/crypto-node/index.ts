@@ -6,10 +6,19 @@
 import { pbkdf2, pbkdf2Sync, randomFillSync, timingSafeEqual } from 'node:crypto';
 import type { CryptoBackend, KeyHandle, KeyMaterial, SignScheme } from '../../crypto/backend.js';
 import { hkdf, open, seal } from './aead.js';
+import { aesGcm, createCipher } from './aes.js';
 import { cmacAccumulator, hashAccumulator, hmacAccumulator } from './digests.js';
 import { EcKey, ecPublicPoint, generateEc, type PrehashedFactory } from './ec.js';
 import { prehashedEcdsa } from './ecdsa-prehashed.js';
-import { generateRsa, generateRsaAsync, RsaKey, rsaSign, rsaVerify } from './rsa.js';
+import {
+  generateRsa,
+  generateRsaAsync,
+  RsaKey,
+  rsaDecrypt,
+  rsaEncrypt,
+  rsaSign,
+  rsaVerify,
+} from './rsa.js';
 
 function asRsa(key: KeyHandle): RsaKey {
   if (!(key instanceof RsaKey)) throw new Error('not an RSA key of this backend');
@@ -58,6 +67,11 @@ export function createNodeCrypto(options: NodeCryptoOptions = {}): CryptoBackend
       if (s.type === 'ecdsa') return asEc(key).verifyHashed(s.hash, data, signature);
       return rsaVerify(asRsa(key), s, data, signature);
     },
+    createCipher,
+    aesGcm,
+    rsaEncrypt: (key, scheme, data) => rsaEncrypt(asRsa(key), scheme, data),
+    rsaDecrypt: (key, scheme, data) => rsaDecrypt(asRsa(key), scheme, data),
+    ecdh: (key, peer) => asEc(key).ecdh(peer),
     seal,
     open,
     hkdf,

@@ -11,14 +11,16 @@ import {
   generateKeyPair,
   generateKeyPairSync,
   type KeyObject,
+  privateDecrypt,
   privateEncrypt,
   publicDecrypt,
+  publicEncrypt,
   randomBytes,
   sign,
   timingSafeEqual,
   verify,
 } from 'node:crypto';
-import type { KeyHandle, RsaMaterial, SignScheme } from '../../crypto/backend.js';
+import type { KeyHandle, RsaCipherScheme, RsaMaterial, SignScheme } from '../../crypto/backend.js';
 import { HASH_LENGTHS, type HashName } from '../../crypto/backend.js';
 import { hashAccumulator } from './digests.js';
 import { checkCrt, fromBase64Url, recoverPrimes, toBase64Url } from './rsa-math.js';
@@ -267,4 +269,52 @@ export function generateRsaAsync(bits: number, e: Uint8Array): Promise<RsaMateri
       },
     );
   });
+}
+
+export function rsaEncrypt(key: RsaKey, s: RsaCipherScheme, data: Uint8Array): Uint8Array {
+  if (s.type === 'oaep') {
+    return new Uint8Array(
+      publicEncrypt(
+        {
+          key: key.publicObject,
+          padding: constants.RSA_PKCS1_OAEP_PADDING,
+          oaepHash: s.hash,
+          oaepLabel: s.label,
+        },
+        data,
+      ),
+    );
+  }
+  if (s.type === 'pkcs1') {
+    return new Uint8Array(
+      publicEncrypt({ key: key.publicObject, padding: constants.RSA_PKCS1_PADDING }, data),
+    );
+  }
+  return new Uint8Array(
+    publicEncrypt({ key: key.publicObject, padding: NO_PADDING }, leftPad(data, key.bytes)),
+  );
+}
+
+/**
+ * RSA decryption. PKCS#1 v1.5 decryption is refused: its padding check leaks through timing (the
+ * Marvin attack), and Node disables it for that reason; OAEP and raw RSA are offered instead.
+ */
+export function rsaDecrypt(key: RsaKey, s: RsaCipherScheme, data: Uint8Array): Uint8Array {
+  if (s.type === 'pkcs1')
+    throw new Error('PKCS#1 v1.5 decryption is not offered (Marvin timing attack)');
+  if (data.length !== key.bytes) throw new Error('ciphertext length differs from the modulus size');
+  if (s.type === 'oaep') {
+    return new Uint8Array(
+      privateDecrypt(
+        {
+          key: key.object,
+          padding: constants.RSA_PKCS1_OAEP_PADDING,
+          oaepHash: s.hash,
+          oaepLabel: s.label,
+        },
+        data,
+      ),
+    );
+  }
+  return new Uint8Array(privateDecrypt({ key: key.object, padding: NO_PADDING }, data));
 }

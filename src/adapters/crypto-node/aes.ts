@@ -1,0 +1,49 @@
+/**
+ * AES over node:crypto: the streaming modes (ECB, CBC with or without PKCS#7 padding, CTR) and GCM in
+ * one call.
+ * @module
+ */
+import { type CipherGCMTypes, createCipheriv, createDecipheriv } from 'node:crypto';
+import type { CipherSpec, CipherStream } from '../../crypto/backend.js';
+
+function algorithm(mode: string, keyLength: number): string {
+  if (keyLength !== 16 && keyLength !== 24 && keyLength !== 32)
+    throw new Error('AES keys are 16, 24 or 32 bytes');
+  return `aes-${keyLength * 8}-${mode}`;
+}
+
+export function createCipher(spec: CipherSpec): CipherStream {
+  const name = algorithm(spec.mode, spec.key.length);
+  const iv = spec.mode === 'ecb' ? null : (spec.iv ?? null);
+  const c = spec.encrypt
+    ? createCipheriv(name, spec.key, iv)
+    : createDecipheriv(name, spec.key, iv);
+  c.setAutoPadding(spec.padding);
+  return {
+    update: (d) => new Uint8Array(c.update(d)),
+    finish: () => new Uint8Array(c.final()),
+  };
+}
+
+export function aesGcm(
+  key: Uint8Array,
+  iv: Uint8Array,
+  aad: Uint8Array,
+  tagLength: number,
+  encrypt: boolean,
+  data: Uint8Array,
+): Uint8Array {
+  const name = algorithm('gcm', key.length) as CipherGCMTypes;
+  if (encrypt) {
+    const c = createCipheriv(name, key, iv, { authTagLength: tagLength });
+    c.setAAD(aad);
+    return new Uint8Array(Buffer.concat([c.update(data), c.final(), c.getAuthTag()]));
+  }
+  if (data.length < tagLength) throw new Error('ciphertext shorter than the tag');
+  const d = createDecipheriv(name, key, iv, { authTagLength: tagLength });
+  d.setAAD(aad);
+  d.setAuthTag(data.subarray(data.length - tagLength));
+  return new Uint8Array(
+    Buffer.concat([d.update(data.subarray(0, data.length - tagLength)), d.final()]),
+  );
+}
