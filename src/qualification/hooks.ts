@@ -108,7 +108,11 @@ export function workerThreadHooks(
       };
       let worker: Worker;
       try {
-        worker = new Worker(new URL('./worker-entry.js', import.meta.url), { workerData: request });
+        worker = new Worker(new URL('./worker-entry.js', import.meta.url), {
+          workerData: request,
+          // Workers inherit the process's flags, but refuse --input-type (a `node -e` parent).
+          execArgv: process.execArgv.filter((a) => !a.startsWith('--input-type')),
+        });
       } catch {
         return null;
       }
