@@ -155,6 +155,8 @@ export function noObjectGroup(s: Suite): Group {
             if (b1[i] === b2[i]) sameSession++;
             if (b1[i] === b3[i]) differentSessions++;
           }
+          // The C suite's statistical check: fewer than 2 equal byte positions in 10. Good random
+          // bytes fail it with probability about 2 × C(10,2)/256² ≈ 0.14 % per run (a false alarm).
           const shown = `${b1.toString('hex')} / ${b2.toString('hex')} / ${b3.toString('hex')}`;
           check.that(sameSession < 2, `Expected less than 2 Was ${sameSession}. ${shown}`);
           check.that(

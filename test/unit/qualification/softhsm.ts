@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createVerifyKit } from '../../../src/adapters/crypto-node/verify-kit.js';
-import type { Pkcs11Like, Verifier } from '../../../src/qualification/index.js';
+import type { Pkcs11Like, UnityReport, Verifier } from '../../../src/qualification/index.js';
 
 const LIBRARY_CANDIDATES = [
   process.env.SOFTHSM2_LIB ?? '',
@@ -68,4 +68,24 @@ export function loadModule(library: string): Pkcs11Like {
 
 export function createVerifier(): Verifier {
   return createVerifyKit();
+}
+
+/**
+ * True when PKCS11_GenerateRandom failed its statistical check by chance: 2 or 3 equal byte positions
+ * out of 10 (about 0.14 % of runs with good random bytes; a broken generator shows many more). Tests
+ * asserting exact verdicts run such a configuration once more instead of reporting a false alarm.
+ */
+export function isRandomFluke(report: UnityReport): boolean {
+  return report.results.some(
+    (r) =>
+      r.name === 'PKCS11_GenerateRandom' && /Expected less than 2 Was [23]\./.test(r.message ?? ''),
+  );
+}
+
+/** Runs `qualify` and, after a GenerateRandom false alarm, once more. */
+export async function withoutRandomFluke<T extends { report: UnityReport }>(
+  qualify: () => Promise<T>,
+): Promise<T> {
+  const first = await qualify();
+  return isRandomFluke(first.report) ? qualify() : first;
 }
