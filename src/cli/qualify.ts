@@ -8,7 +8,9 @@
 import { parseArgs } from 'node:util';
 import { createVerifyKit } from '../adapters/crypto-node/verify-kit.js';
 import {
+  initializeToken,
   isPresetName,
+  type Pkcs11Admin,
   type Pkcs11Like,
   PRESET_NAMES,
   preprovision,
@@ -19,7 +21,7 @@ import {
 } from '../qualification/index.js';
 
 const USAGE = `usage: corepkcs11 qualify [--module memory:|DIR|FILE.so] [--slot N] [--pin PIN]
-                         [--config PRESET] [--workers] [--preprovision] [--help]
+                         [--so-pin PIN] [--config PRESET] [--workers] [--preprovision] [--help]
 
 Runs the FreeRTOS PKCS#11 qualification suite and prints its Unity report.
 
@@ -27,6 +29,8 @@ Runs the FreeRTOS PKCS#11 qualification suite and prints its Unity report.
                   FILE.so: a native PKCS#11 module, loaded through pkcs11js
   --slot N        index into C_GetSlotList(true) of the slot under test (default 0)
   --pin PIN       user PIN for C_Login (default 0000)
+  --so-pin PIN    SO PIN for a token that is not initialised yet: C_InitToken and
+                  C_InitPIN first, as corePKCS11's xInitializePkcs11Token (default 12345678)
   --config P      ${PRESET_NAMES.join('|')} (default full)
   --workers       run the multi-thread tests in worker threads, each loading its own
                   module (DIR or FILE.so only)
@@ -73,6 +77,7 @@ interface Options {
   module: string;
   slot: number;
   pin: string;
+  soPin: string;
   config: string;
   workers: boolean;
   preprovision: boolean;
@@ -87,6 +92,7 @@ function parse(argv: string[]): Options | { help: true } | { error: string } {
         module: { type: 'string', default: 'memory:' },
         slot: { type: 'string', default: '0' },
         pin: { type: 'string', default: '0000' },
+        'so-pin': { type: 'string', default: '12345678' },
         config: { type: 'string', default: 'full' },
         workers: { type: 'boolean', default: false },
         preprovision: { type: 'boolean', default: false },
@@ -114,6 +120,7 @@ function parse(argv: string[]): Options | { help: true } | { error: string } {
     module,
     slot,
     pin: String(values.pin),
+    soPin: String(values['so-pin']),
     config,
     workers: Boolean(values.workers),
     preprovision: Boolean(values.preprovision),
@@ -136,6 +143,12 @@ export async function qualifyCommand(argv: string[]): Promise<number> {
   let module: Pkcs11Like;
   try {
     module = await loadModule(options.module);
+    initializeToken({
+      module: module as Pkcs11Admin,
+      pin: options.pin,
+      soPin: options.soPin,
+      slotIndex: options.slot,
+    });
     if (options.preprovision) {
       preprovision({
         module,

@@ -135,5 +135,6 @@ export function workerThreadHooks(
       return { done, stop: () => void worker.terminate() } satisfies Running;
     },
     threadTimedJoin: joinWithin,
+    separateModules: true,
   };
 }

@@ -18,6 +18,8 @@ export {
 } from './config.js';
 export { inProcessHooks, type WorkerModuleSpec, workerThreadHooks } from './hooks.js';
 export {
+  initializeToken,
+  type Pkcs11Admin,
   preprovision,
   QualificationConfigError,
   type QualificationOptions,

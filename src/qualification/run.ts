@@ -5,8 +5,17 @@
  * one writer. Also `preprovision`, which puts credentials in place for a pre-provisioned run. Layer L7.
  * @module
  */
+import {
+  CKF_RW_SESSION,
+  CKF_SERIAL_SESSION,
+  CKF_TOKEN_INITIALIZED,
+  CKF_USER_PIN_INITIALIZED,
+  CKR_CRYPTOKI_ALREADY_INITIALIZED,
+  CKR_OK,
+  CKU_SO,
+} from '../pkcs11/constants.js';
 import { checkConfig, type PresetName, presetConfig, type QualificationConfig } from './config.js';
-import { pemToDer } from './cryptoki.js';
+import { initializePkcs11, pemToDer } from './cryptoki.js';
 import { inProcessHooks, type WorkerModuleSpec, workerThreadHooks } from './hooks.js';
 import { ecPointDer } from './provisioning.js';
 import { type DerivedCredentials, Suite } from './suite.js';
@@ -14,7 +23,7 @@ import { ecGroup } from './tests-ec.js';
 import { noObjectGroup } from './tests-no-object.js';
 import { rsaGroup } from './tests-rsa.js';
 import { capabilitiesGroup, startFinishGroup } from './tests-start-finish.js';
-import type { Pkcs11Like, PlatformHooks, Verifier } from './types.js';
+import type { Handle, Pkcs11Like, PlatformHooks, Verifier } from './types.js';
 import { call, runGroups, type UnityReport } from './unity.js';
 
 export interface QualificationOptions {
@@ -158,5 +167,55 @@ export function preprovision(options: {
     const session = suite.globalSession;
     if (session) call(() => options.module.C_CloseSession(session));
     call(() => options.module.C_Finalize());
+  }
+}
+
+/** The token-management calls `initializeToken` needs beyond the suite's own (pkcs11js spells them so). */
+export interface Pkcs11Admin extends Pkcs11Like {
+  C_GetTokenInfo(slot: Handle): { flags: number };
+  C_InitToken(slot: Handle, soPin?: string, label?: string): unknown;
+  C_InitPIN(session: Handle, pin?: string): void;
+}
+
+/**
+ * corePKCS11's xInitializePkcs11Token for a token that is new: C_InitToken with the SO PIN when the
+ * token is not initialised, then C_InitPIN with the user PIN when that is not set. A token that is ready
+ * is left alone. Returns what it did; throws the module's error. Leaves the module finalized.
+ */
+export function initializeToken(options: {
+  module: Pkcs11Admin;
+  pin: string;
+  soPin: string;
+  label?: string;
+  slotIndex?: number;
+}): 'ready' | 'initialized' {
+  const p11 = options.module;
+  const init = initializePkcs11(p11);
+  if (init.rv !== CKR_OK && init.rv !== CKR_CRYPTOKI_ALREADY_INITIALIZED) throw init.error;
+  try {
+    let slot = p11.C_GetSlotList(true)[options.slotIndex ?? 0];
+    if (!slot) throw new Error(`there is no slot at index ${options.slotIndex ?? 0}`);
+    let flags = p11.C_GetTokenInfo(slot).flags;
+    if ((flags & CKF_TOKEN_INITIALIZED) !== 0 && (flags & CKF_USER_PIN_INITIALIZED) !== 0) {
+      return 'ready';
+    }
+    if ((flags & CKF_TOKEN_INITIALIZED) === 0) {
+      p11.C_InitToken(slot, options.soPin, options.label ?? 'corepkcs11 qualification');
+      // A module may move a freshly initialised token to another slot (SoftHSMv2 does).
+      slot = p11.C_GetSlotList(true)[options.slotIndex ?? 0] ?? slot;
+      flags = p11.C_GetTokenInfo(slot).flags;
+    }
+    if ((flags & CKF_USER_PIN_INITIALIZED) === 0) {
+      const session = p11.C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION);
+      try {
+        p11.C_Login(session, CKU_SO, options.soPin);
+        p11.C_InitPIN(session, options.pin);
+      } finally {
+        call(() => p11.C_CloseSession(session));
+      }
+    }
+    return 'initialized';
+  } finally {
+    call(() => p11.C_Finalize());
   }
 }

@@ -7,6 +7,7 @@
  */
 import {
   CKA_KEY_TYPE,
+  CKA_TOKEN,
   CKK_EC,
   CKK_RSA,
   CKO_CERTIFICATE,
@@ -24,6 +25,7 @@ import {
   initializePkcs11Session,
   readUlong,
 } from './cryptoki.js';
+import { inProcessHooks } from './hooks.js';
 import {
   destroyProvidedObjects,
   generateKeyPairEc,
@@ -31,6 +33,7 @@ import {
   provisionPrivateKey,
   provisionPublicKey,
 } from './provisioning.js';
+import { MULTI_THREAD_TASK_COUNT, WAIT_THREAD_TIMEOUT_MS } from './tasks.js';
 import type {
   EcKeyParts,
   Handle,
@@ -47,10 +50,7 @@ import { type CallResult, call, check, TestFailure } from './unity.js';
 
 export type ProvisionMethod = 'preprovisioned' | 'import' | 'generate';
 
-/** PKCS11_TEST_MULTI_THREAD_TASK_COUNT, _LOOP_COUNT and PKCS11_TEST_WAIT_THREAD_TIMEOUT_MS. */
-export const MULTI_THREAD_TASK_COUNT = 2;
-export const MULTI_THREAD_LOOP_COUNT = 10;
-export const WAIT_THREAD_TIMEOUT_MS = 1_000_000;
+export { MULTI_THREAD_TASK_COUNT } from './tasks.js';
 
 /** The test credentials as the independent verifier reads them. */
 export interface DerivedCredentials {
@@ -88,6 +88,7 @@ export class Suite {
   readonly creds: DerivedCredentials;
   /** xGlobalSession. */
   globalSession: Handle | null = null;
+  readonly #sameModule = inProcessHooks();
 
   constructor(o: SuiteOptions) {
     this.p11 = o.p11;
@@ -330,21 +331,35 @@ export class Suite {
     }
   }
 
-  /** prvMultiThreadHelper: start every task, join each with the timeout, fail if any task failed. */
-  async multiThread(fn: TaskFunction, data: TaskData[]): Promise<void> {
+  /** True when every object is a token object (CKA_TOKEN), visible to other module instances. */
+  private allTokenObjects(objects: Handle[]): boolean {
+    return objects.every((o) => {
+      const token = getAttribute(this.p11, this.session(), o, CKA_TOKEN);
+      return token.rv === CKR_OK && token.value?.[0] === 1;
+    });
+  }
+
+  /**
+   * prvMultiThreadHelper: start every task, join each with the timeout, fail if any task failed.
+   * `objects` are the objects the tasks use; with separate-module hooks (worker threads) and any of
+   * them a session object, the tasks run in-process instead (see PlatformHooks.separateModules).
+   */
+  async multiThread(fn: TaskFunction, data: TaskData[], objects: Handle[] = []): Promise<void> {
+    const hooks =
+      this.hooks.separateModules && !this.allTokenObjects(objects) ? this.#sameModule : this.hooks;
     const params: TaskParams[] = data.map((d, taskNumber) => ({
       taskNumber,
       testResult: 0,
       data: d,
     }));
     const threads = params.map((p) => {
-      const thread = this.hooks.threadCreate(fn, p, this.env);
+      const thread = hooks.threadCreate(fn, p, this.env);
       check.that(thread !== null, 'Create thread failed.');
       return thread;
     });
     for (const [i, thread] of threads.entries()) {
       const p = params[i] as TaskParams;
-      if ((await this.hooks.threadTimedJoin(thread, WAIT_THREAD_TIMEOUT_MS)) !== 0) {
+      if ((await hooks.threadTimedJoin(thread, WAIT_THREAD_TIMEOUT_MS)) !== 0) {
         p.testResult = CKR_GENERAL_ERROR;
         p.detail = `Waiting for task ${i} to finish in multi-threaded test failed.`;
       }

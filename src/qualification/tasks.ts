@@ -21,9 +21,13 @@ import {
   CKR_SIGNATURE_INVALID,
 } from '../pkcs11/constants.js';
 import { findObjectWithLabelAndClass, getAttribute, P256_OID_DER, yieldTurn } from './cryptoki.js';
-import { MULTI_THREAD_LOOP_COUNT } from './suite.js';
 import type { Handle, TaskEnv, TaskFunction, TaskParams } from './types.js';
 import { type CallResult, call, callAsync, describeRv, NOT_A_CKR } from './unity.js';
+
+/** PKCS11_TEST_MULTI_THREAD_TASK_COUNT, _LOOP_COUNT and PKCS11_TEST_WAIT_THREAD_TIMEOUT_MS. */
+export const MULTI_THREAD_TASK_COUNT = 2;
+export const MULTI_THREAD_LOOP_COUNT = 10;
+export const WAIT_THREAD_TIMEOUT_MS = 1_000_000;
 
 /** Records a failed step and ends the task, like the C tasks' `break` with TEST_PRINTF. */
 function failTask(params: TaskParams, rv: number, detail: string, count: number): void {

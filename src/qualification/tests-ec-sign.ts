@@ -129,10 +129,11 @@ export function ecVerify(s: Suite, method: ProvisionMethod): void {
 
 export async function ecFindObjectMultiThread(s: Suite): Promise<void> {
   const sessions = s.openTaskSessions();
-  s.findObjectTest();
+  const { privateKey, publicKey, certificate } = s.findObjectTest();
   await s.multiThread(
     findObjectMultiThreadTask,
     sessions.map((session) => ({ session })),
+    [privateKey, publicKey, certificate],
   );
   s.closeTaskSessions(sessions);
 }
@@ -144,6 +145,7 @@ export async function ecGetAttributeValueMultiThread(s: Suite): Promise<void> {
   await s.multiThread(
     ecGetAttributeValueMultiThreadTask,
     sessions.map((session) => ({ session, globalSession, ...objects })),
+    [objects.privateKey, objects.certificate],
   );
   s.closeTaskSessions(sessions);
 }
@@ -154,6 +156,7 @@ export async function ecSignVerifyMultiThread(s: Suite): Promise<void> {
   await s.multiThread(
     ecSignVerifyMultiThreadTask,
     sessions.map((session) => ({ session, privateKey, publicKey })),
+    [privateKey, publicKey],
   );
   s.closeTaskSessions(sessions);
 }

@@ -142,10 +142,11 @@ function sign(s: Suite, method: ProvisionMethod): void {
 
 async function findObjectMultiThread(s: Suite): Promise<void> {
   const sessions = s.openTaskSessions();
-  s.findObjectTest();
+  const { privateKey, publicKey, certificate } = s.findObjectTest();
   await s.multiThread(
     findObjectMultiThreadTask,
     sessions.map((session) => ({ session })),
+    [privateKey, publicKey, certificate],
   );
   s.closeTaskSessions(sessions);
 }
@@ -156,6 +157,7 @@ async function getAttributeValueMultiThread(s: Suite): Promise<void> {
   await s.multiThread(
     rsaGetAttributeValueMultiThreadTask,
     sessions.map((session) => ({ session, ...objects })),
+    [objects.privateKey, objects.certificate],
   );
   s.closeTaskSessions(sessions);
 }

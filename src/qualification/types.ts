@@ -156,6 +156,12 @@ export interface PlatformHooks {
   threadCreate(fn: TaskFunction, params: TaskParams, env: TaskEnv): ThreadHandle | null;
   /** FRTest_ThreadTimedJoin: 0 once the task has finished and written `params`, non-zero on timeout. */
   threadTimedJoin(thread: ThreadHandle, timeoutMs: number): Promise<number>;
+  /**
+   * True when each task gets its own module instance (worker threads): a task then sees token objects
+   * only, so tests whose objects include session objects run their tasks in-process instead, as the C
+   * suite's threads share one module.
+   */
+  readonly separateModules?: boolean;
 }
 
 /** The labels of test_param_config.h. */
