@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { PKCS11 } from '../../../src/index.js';
+import {
+  initializeToken,
+  type Pkcs11Admin,
+  PRESET_NAMES,
+  type PresetName,
+  preprovision,
+  runQualification,
+  type TestResult,
+  type UnityReport,
+} from '../../../src/qualification/index.js';
+import { createVerifier, isRandomFluke, USER_PIN } from './softhsm.js';
+
+/**
+ * Tests corepkcs11's own token does not pass yet, with the reason (reported to the token's owner).
+ * Registered as `todo`: they show in the report without failing the run, and need no edit when fixed.
+ */
+const EMPTY_OUT =
+  'an empty output Buffer gives CKR_BUFFER_TOO_SMALL; pkcs11js passes it as NULL_PTR (length query, CKR_OK)';
+const KNOWN: Record<string, string> = {
+  PKCS11_Digest: `C_DigestFinal: ${EMPTY_OUT}`,
+  PKCS11_RSA_Sign: `C_Sign: ${EMPTY_OUT}`,
+  PKCS11_EC_Sign: `C_Sign: ${EMPTY_OUT}`,
+};
+
+function open(target: string): Pkcs11Admin {
+  const p11 = new PKCS11() as unknown as Pkcs11Admin & { load(t: string): void };
+  p11.load(target);
+  initializeToken({ module: p11, pin: USER_PIN, soPin: '12345678' });
+  return p11;
+}
+
+async function qualify(
+  target: string,
+  name: PresetName,
+  workers = false,
+): Promise<{ report: UnityReport }> {
+  const run = async () => {
+    const p11 = open(target);
+    const verifier = createVerifier();
+    if (name.startsWith('preprovisioned-')) {
+      preprovision({ module: p11, verifier, keyType: name.endsWith('-ec') ? 'ec' : 'rsa' });
+    }
+    const report = await runQualification({
+      module: p11,
+      verifier,
+      config: name,
+      pin: USER_PIN,
+      output: () => {},
+      ...(workers
+        ? {
+            workers: {
+              url: new URL('../../../src/cli/qualify.js', import.meta.url).href,
+              arg: target,
+            },
+          }
+        : {}),
+    });
+    return { report };
+  };
+  const first = await run();
+  return isRandomFluke(first.report) ? run() : first;
+}
+
+function registerVerdicts(results: TestResult[]): void {
+  for (const r of results) {
+    const todo = KNOWN[r.name];
+    it(`${r.group}.${r.name} PASS`, todo ? { todo } : {}, () => {
+      assert.equal(r.status, 'PASS', `${r.location}::FAIL: ${r.message}`);
+    });
+  }
+}
+
+describe('qualification suite against corepkcs11 (memory:)', async () => {
+  for (const name of PRESET_NAMES) {
+    const { report } = await qualify('memory:', name);
+    describe(name, () => registerVerdicts(report.results));
+  }
+});
+
+describe('qualification suite against corepkcs11 over a directory, worker threads', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'corepkcs11-qualify-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const { report } = await qualify(dir, 'full', true);
+  registerVerdicts(report.results);
+});
