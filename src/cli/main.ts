@@ -5,9 +5,14 @@
  */
 import { isPkcs11Error } from '../errors.js';
 import { demoCommand } from './demo.js';
+import { qualifyCommand } from './qualify.js';
 
 const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promise<number> }> = {
   demo: { summary: 'provision a token in a directory, sign and verify with it', run: demoCommand },
+  qualify: {
+    summary: 'run the FreeRTOS PKCS#11 qualification suite on a token or module',
+    run: qualifyCommand,
+  },
 };
 
 function usage(): string {
