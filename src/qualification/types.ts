@@ -70,50 +70,9 @@ export interface Pkcs11Like {
   C_VerifyAsync?(session: Handle, data: Buffer, signature: Buffer): Promise<boolean>;
 }
 
-/** RSA key components, big-endian (private parts absent for a public key). */
-export interface RsaKeyParts {
-  type: 'rsa';
-  n: Uint8Array;
-  e: Uint8Array;
-  d?: Uint8Array;
-  p?: Uint8Array;
-  q?: Uint8Array;
-  dp?: Uint8Array;
-  dq?: Uint8Array;
-  qi?: Uint8Array;
-}
+import type { Verifier } from '../crypto/verifier.js';
 
-/** A P-256 key: the public point as 65-byte uncompressed `04‖X‖Y`, the 32-byte scalar if private. */
-export interface EcKeyParts {
-  type: 'ec';
-  curve: 'P-256';
-  point: Uint8Array;
-  d?: Uint8Array;
-}
-
-export type KeyParts = RsaKeyParts | EcKeyParts;
-
-/**
- * Crypto independent of the module under test (the C suite uses mbedTLS). corepkcs11 ships one in
- * adapters/crypto-node/verify-kit.ts; the CLI injects it. Parse functions throw on malformed input.
- */
-export interface Verifier {
-  sha256(data: Uint8Array): Uint8Array;
-  parsePrivateKeyPem(pem: string): KeyParts;
-  parsePublicKeyPem(pem: string): KeyParts;
-  verifyEcdsaP256(point: Uint8Array, digest: Uint8Array, rawSignature: Uint8Array): boolean;
-  /** Signs a digest with a P-256 scalar; DER output, as mbedtls_pk_sign gives. */
-  signEcdsaP256(d: Uint8Array, digest: Uint8Array): Uint8Array;
-  ecdsaDerToRaw(der: Uint8Array): Uint8Array;
-  ecdsaRawToDer(raw: Uint8Array): Uint8Array;
-  verifyRsaPkcs1Sha256(
-    modulus: Uint8Array,
-    exponent: Uint8Array,
-    digest: Uint8Array,
-    signature: Uint8Array,
-  ): boolean;
-  parsesAsCertificate(der: Uint8Array): boolean;
-}
+export type { EcKeyParts, KeyParts, RsaKeyParts, Verifier } from '../crypto/verifier.js';
 
 /** The C suite's MultithreadTaskParams_t: the task writes its CK_RV (0 = success) into `testResult`. */
 export interface TaskParams {

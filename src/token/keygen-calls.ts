@@ -4,10 +4,12 @@
  * if storing the second fails, the first is removed again (no half pairs). Layer L5.
  * @module
  */
+
+import type { AttributeMap } from '../attributes/values.js';
 import { normalizeTemplate } from '../attributes/values.js';
 import { Pkcs11Error } from '../errors.js';
 import { mechanism } from '../mechanisms/registry.js';
-import type { GeneratedPair } from '../mechanisms/types.js';
+import type { GeneratedKey, GeneratedPair } from '../mechanisms/types.js';
 import { completeAttributes } from '../objects/complete.js';
 import { buildAttributes } from '../objects/factory.js';
 import { TokenObject } from '../objects/object.js';
@@ -19,6 +21,25 @@ import type { KeyPairHandles } from './cryptoki.js';
 import { checkKeyForUse, keyRef } from './keys.js';
 import { admitObject } from './object-calls.js';
 import type { Session } from './session.js';
+
+/** A new secret key object from a mechanism's output and the caller's template. */
+function secretKey(
+  app: AppState,
+  tmpl: AttributeMap,
+  gen: GeneratedKey,
+  mechanismType?: number,
+): TokenObject {
+  const attrs = buildAttributes(tmpl, {
+    mode: 'generate',
+    isSO: app.login === 'so',
+    impliedClass: C.CKO_SECRET_KEY,
+    impliedSubtype: gen.keyType,
+    computed: gen.computed,
+    ...(mechanismType === undefined ? {} : { mechanism: mechanismType }),
+  });
+  completeAttributes(attrs);
+  return new TokenObject(attrs);
+}
 
 export function generateKey(
   app: AppState,
@@ -33,16 +54,7 @@ export function generateKey(
   const tmpl = normalizeTemplate(template);
   // Secret keys are cheap to make: generate first, so the key type the mechanism implies is known.
   const gen = mech.generateKey(app.token.crypto, m, tmpl);
-  const attrs = buildAttributes(tmpl, {
-    mode: 'generate',
-    isSO: app.login === 'so',
-    impliedClass: C.CKO_SECRET_KEY,
-    impliedSubtype: gen.keyType,
-    computed: gen.computed,
-    mechanism: m.mechanism,
-  });
-  completeAttributes(attrs);
-  const obj = new TokenObject(attrs);
+  const obj = secretKey(app, tmpl, gen, m.mechanism);
   app.checkWrite(session, obj.isToken, obj.isPrivate);
   return admitObject(app, session, obj);
 }
@@ -185,15 +197,8 @@ export function deriveKey(
   checkKeyForUse(app.token.crypto, base, mech, 'derive');
   const tmpl = normalizeTemplate(template);
   const gen = mech.derive(app.token.crypto, m, keyRef(app.token.crypto, base), tmpl);
-  const attrs = buildAttributes(tmpl, {
-    mode: 'generate',
-    isSO: app.login === 'so',
-    impliedClass: C.CKO_SECRET_KEY,
-    impliedSubtype: gen.keyType,
-    computed: gen.computed,
-  });
-  completeAttributes(attrs);
-  const obj = new TokenObject(attrs);
+  const obj = secretKey(app, tmpl, gen);
+  const attrs = obj.attrs;
   attrs.set(C.CKA_LOCAL, encodeBool(false));
   attrs.set(
     C.CKA_ALWAYS_SENSITIVE,

@@ -18,29 +18,7 @@ import {
   randomBytes,
   X509Certificate,
 } from 'node:crypto';
-
-/** RSA key components, big-endian without leading zeros (private parts absent for a public key). */
-export interface RsaKeyParts {
-  type: 'rsa';
-  n: Uint8Array;
-  e: Uint8Array;
-  d?: Uint8Array;
-  p?: Uint8Array;
-  q?: Uint8Array;
-  dp?: Uint8Array;
-  dq?: Uint8Array;
-  qi?: Uint8Array;
-}
-
-/** An EC key on P-256: the public point as 65-byte uncompressed `04‖X‖Y`, and the 32-byte scalar if private. */
-export interface EcKeyParts {
-  type: 'ec';
-  curve: 'P-256';
-  point: Uint8Array;
-  d?: Uint8Array;
-}
-
-export type KeyParts = RsaKeyParts | EcKeyParts;
+import type { EcKeyParts, KeyParts, RsaKeyParts, Verifier } from '../../crypto/verifier.js';
 
 // NIST P-256 (FIPS 186-4 D.1.2.3): y² = x³ − 3x + b over GF(p), base point G of prime order n.
 const P = 0xffffffff00000001000000000000000000000000ffffffffffffffffffffffffn;
@@ -347,7 +325,7 @@ export function parsesAsCertificate(der: Uint8Array): boolean {
 }
 
 /** The kit as one object, shaped like the suite's `Verifier` (qualification/types.ts). */
-export function createVerifyKit() {
+export function createVerifyKit(): Verifier {
   return {
     sha256,
     parsePrivateKeyPem,
