@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { Handle } from '../../../src/api/convert.js';
+import { PKCS11 } from '../../../src/create.js';
+import * as C from '../../../src/pkcs11/constants.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'corepkcs11-pin-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const child = fileURLToPath(new URL('../../fixtures/login-once.js', import.meta.url));
+
+/**
+ * A token whose user PIN derivation is slow enough (millions of rounds) to be killed in the middle of it;
+ * the SO PIN stays cheap so that setting it up is quick.
+ */
+function provision(userIterations: number): void {
+  const init = new PKCS11(dir, { pinIterations: 1000 });
+  init.C_Initialize();
+  init.C_InitToken(init.C_GetSlotList(true)[0] as Handle, '87654321', 'pin counter');
+  init.C_Finalize();
+  init.close();
+  const p11 = new PKCS11(dir, { pinIterations: userIterations });
+  p11.C_Initialize();
+  const slot = p11.C_GetSlotList(true)[0] as Handle;
+  const s = p11.C_OpenSession(slot, C.CKF_SERIAL_SESSION | C.CKF_RW_SESSION);
+  p11.C_Login(s, C.CKU_SO, '87654321');
+  p11.C_InitPIN(s, '1234');
+  p11.C_Finalize();
+  p11.close();
+}
+
+function userPinFlags(): number {
+  const p11 = new PKCS11(dir);
+  p11.C_Initialize();
+  const flags = p11.C_GetTokenInfo(p11.C_GetSlotList(true)[0] as Handle).flags;
+  p11.C_Finalize();
+  p11.close();
+  return flags;
+}
+
+describe('PIN try counter', () => {
+  it('a process killed in the middle of C_Login has spent the try (CKF_USER_PIN_COUNT_LOW)', async () => {
+    provision(6_000_000);
+    assert.equal(userPinFlags() & C.CKF_USER_PIN_COUNT_LOW, 0);
+    const p = spawn(process.execPath, [child, dir, '1234'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    await new Promise<void>((resolve, reject) => {
+      p.stdout.on('data', (d) => {
+        out += d;
+        // the try is spent in storage before the derivation starts: kill during the derivation
+        if (out.includes('checking')) setTimeout(() => p.kill('SIGKILL'), 300);
+      });
+      p.on('exit', (_code, signal) =>
+        signal === 'SIGKILL' ? resolve() : reject(new Error(`child ended: ${out}`)),
+      );
+    });
+    assert.ok(
+      !out.includes('ok'),
+      'the login finished before the kill; make the derivation slower',
+    );
+    assert.notEqual(
+      userPinFlags() & C.CKF_USER_PIN_COUNT_LOW,
+      0,
+      'the killed login must have cost a try',
+    );
+  });
+});
