@@ -97,11 +97,12 @@ export class AppState {
    * login. `isToken`/`isPrivate` describe the object being written (or created).
    */
   checkWrite(session: Session, isToken: boolean, isPrivate: boolean): void {
-    if (isPrivate && this.login !== 'user') {
-      throw new Pkcs11Error(C.CKR_USER_NOT_LOGGED_IN, 'private objects need a user login');
-    }
+    // The matrix answers CKR_SESSION_READ_ONLY for token objects in R/O sessions before asking about login.
     if (isToken && !session.readWrite) {
       throw new Pkcs11Error(C.CKR_SESSION_READ_ONLY, 'token objects need a R/W session');
+    }
+    if (isPrivate && this.login !== 'user') {
+      throw new Pkcs11Error(C.CKR_USER_NOT_LOGGED_IN, 'private objects need a user login');
     }
   }
 }

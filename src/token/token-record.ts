@@ -130,13 +130,19 @@ export class TokenRecord {
 
   #settle(owner: PinOwner, rec: PinRecord, key: Uint8Array | undefined): Uint8Array {
     if (!key) throw new Pkcs11Error(C.CKR_PIN_INCORRECT);
+    this.restoreTries(owner, rec);
+    return key;
+  }
+
+  /** After a successful check: the owner's counter goes back to the maximum (if that PIN is still current). */
+  restoreTries(owner: PinOwner, rec: PinRecord): void {
+    if (this.#meta[owner]?.triesLeft === rec.maxTries) return;
     this.#mutate((meta) => {
       const now = meta[owner];
       // Reset only the PIN that was checked: if it changed meanwhile, leave the new one alone.
       if (!now || now.salt !== rec.salt || now.triesLeft === now.maxTries) return meta;
       return { ...meta, [owner]: { ...now, triesLeft: now.maxTries } };
     });
-    return key;
   }
 
   #lengthOk(pin: Uint8Array): boolean {

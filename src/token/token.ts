@@ -153,12 +153,18 @@ export class Token {
 
   /** Checks a PIN; on success the token key is unlocked (private secrets become usable). */
   verifyPin(owner: PinOwner, pin: Uint8Array): void {
-    if (this.#fastPath(owner, pin)) return;
+    if (this.#fastPath(owner, pin)) {
+      this.#record.restoreTries(owner, this.pinRecord(owner) as PinRecord);
+      return;
+    }
     this.#verified(owner, pin, this.#record.verify(owner, pin));
   }
 
   async verifyPinAsync(owner: PinOwner, pin: Uint8Array): Promise<void> {
-    if (this.#fastPath(owner, pin)) return;
+    if (this.#fastPath(owner, pin)) {
+      this.#record.restoreTries(owner, this.pinRecord(owner) as PinRecord);
+      return;
+    }
     this.#verified(owner, pin, await this.#record.verifyAsync(owner, pin));
   }
 
