@@ -71,6 +71,11 @@ export class TokenRecord {
     if (stored) this.#meta = stored as TokenMeta;
   }
 
+  /** Re-reads the stored record: another process may have changed or locked a PIN. */
+  reload(): void {
+    this.replace(this.#store.readMeta());
+  }
+
   /**
    * A port with only the corePKCS11 fixed slots cannot hold the token record: the token then keeps its
    * state (label, PINs) in memory only, says so once, and still serves the objects in those slots.

@@ -137,6 +137,9 @@ export class Token {
 
   #fastPath(owner: PinOwner, pin: Uint8Array): boolean {
     const known = this.#recent.get(owner);
+    if (!known) return false;
+    // The stored record decides: another process may have changed (new salt) or locked this PIN.
+    this.#record.reload();
     const rec = this.pinRecord(owner);
     if (!known || !rec || rec.triesLeft <= 0 || rec.salt !== known.salt || !this.#objects.tokenKey)
       return false;
