@@ -1,7 +1,7 @@
 /**
- * Benchmark harness: measures an operation and its raw node:crypto baseline interleaved in the same run
- * (median of several alternating rounds, so machine noise hits both sides alike) and prints ops/s and
- * the ratio, or one JSON object per line with --json.
+ * Benchmark harness: measures an operation through our API, the same work with raw node:crypto and,
+ * when asked, through SoftHSMv2 — interleaved in the same run (median of alternating rounds, so machine
+ * noise hits every side alike) — and prints ops/s and the ratios, or one JSON object per line.
  * @module
  */
 
@@ -9,8 +9,12 @@ export interface BenchCase {
   op: string;
   /** One operation through our API. */
   ours: () => unknown;
-  /** The same work done with raw node:crypto, or undefined when there is no baseline. */
+  /** The same work done with raw node:crypto, when there is such a baseline. */
   baseline?: () => unknown;
+  /** The same operation through SoftHSMv2 (pkcs11js), with --vs-softhsm. */
+  softhsm?: () => unknown;
+  /** Measure fewer rounds (slow operations such as C_Initialize over 10,000 objects). */
+  slow?: boolean;
 }
 
 export interface BenchResult {
@@ -18,11 +22,13 @@ export interface BenchResult {
   ops_per_s: number;
   baseline_ops_per_s: number | null;
   ratio: number | null;
+  softhsm_ops_per_s?: number | null;
+  vs_softhsm?: number | null;
 }
 
 function opsPerSecond(fn: () => unknown, budgetMs: number): number {
   // warm up (JIT, caches), then count operations in the time budget
-  for (let i = 0; i < 3; i++) fn();
+  fn();
   const start = process.hrtime.bigint();
   const end = start + BigInt(Math.round(budgetMs * 1e6));
   let n = 0;
@@ -30,9 +36,8 @@ function opsPerSecond(fn: () => unknown, budgetMs: number): number {
   while (now < end) {
     fn();
     n++;
-    if ((n & 7) === 0 || budgetMs > 50) now = process.hrtime.bigint();
+    now = process.hrtime.bigint();
   }
-  now = process.hrtime.bigint();
   return n / (Number(now - start) / 1e9);
 }
 
@@ -42,29 +47,73 @@ function median(xs: number[]): number {
   return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 }
 
+/** A side that fails its first call is left out (say, a mechanism SoftHSMv2 lacks); ours must work. */
+function usable(
+  fn: (() => unknown) | undefined,
+  what: string,
+  op: string,
+): (() => unknown) | undefined {
+  if (!fn) return undefined;
+  try {
+    fn();
+    return fn;
+  } catch (e) {
+    process.stderr.write(
+      `${op}: ${what} left out: ${e instanceof Error ? e.message : String(e)}\n`,
+    );
+    return undefined;
+  }
+}
+
 export function measure(c: BenchCase, rounds: number, budgetMs: number): BenchResult {
-  const ours: number[] = [];
-  const base: number[] = [];
-  for (let r = 0; r < rounds; r++) {
-    // alternate the order so neither side always runs on a warmer machine
-    if (r % 2 === 0) {
-      ours.push(opsPerSecond(c.ours, budgetMs));
-      if (c.baseline) base.push(opsPerSecond(c.baseline, budgetMs));
-    } else {
-      if (c.baseline) base.push(opsPerSecond(c.baseline, budgetMs));
-      ours.push(opsPerSecond(c.ours, budgetMs));
+  c.ours();
+  const sides = [
+    c.ours,
+    usable(c.baseline, 'node:crypto', c.op),
+    usable(c.softhsm, 'SoftHSMv2', c.op),
+  ];
+  const samples: number[][] = [[], [], []];
+  const n = c.slow ? Math.min(rounds, 3) : rounds;
+  for (let r = 0; r < n; r++) {
+    // rotate the order so no side always runs on a warmer (or busier) machine
+    for (let k = 0; k < 3; k++) {
+      const i = (r + k) % 3;
+      const fn = sides[i];
+      if (fn) samples[i]?.push(opsPerSecond(fn, budgetMs));
     }
   }
-  const o = median(ours);
-  const b = c.baseline ? median(base) : null;
-  return { op: c.op, ops_per_s: o, baseline_ops_per_s: b, ratio: b ? o / b : null };
+  const [o, b, h] = samples.map((xs) => (xs.length > 0 ? median(xs) : null));
+  const ours = o as number;
+  const result: BenchResult = {
+    op: c.op,
+    ops_per_s: ours,
+    baseline_ops_per_s: b ?? null,
+    ratio: b ? ours / b : null,
+  };
+  if (c.softhsm) {
+    result.softhsm_ops_per_s = h ?? null;
+    result.vs_softhsm = h ? ours / h : null;
+  }
+  return result;
 }
 
-export function format(r: BenchResult): string {
-  const n = (x: number) => (x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(1));
-  const base = r.baseline_ops_per_s === null ? '—' : n(r.baseline_ops_per_s);
-  const ratio = r.ratio === null ? '' : `${r.ratio.toFixed(2)}x`;
-  return `${r.op.padEnd(44)} ${n(r.ops_per_s).padStart(12)} ${base.padStart(12)} ${ratio.padStart(7)}`;
+const num = (x: number | null | undefined) =>
+  x === null || x === undefined
+    ? '—'
+    : x >= 100
+      ? Math.round(x).toLocaleString('en-US')
+      : x.toFixed(1);
+const ratio = (x: number | null | undefined) =>
+  x === null || x === undefined ? '' : `${x.toFixed(2)}x`;
+
+export function header(withSoftHsm: boolean): string {
+  const base = `${'operation'.padEnd(46)} ${'ours ops/s'.padStart(11)} ${'node ops/s'.padStart(11)} ${'ratio'.padStart(7)}`;
+  return withSoftHsm ? `${base} ${'SoftHSM'.padStart(9)} ${'vs SoftHSM'.padStart(10)}` : base;
 }
 
-export const HEADER = `${'operation'.padEnd(44)} ${'ours ops/s'.padStart(12)} ${'node ops/s'.padStart(12)} ${'ratio'.padStart(7)}`;
+export function format(r: BenchResult, withSoftHsm: boolean): string {
+  const base = `${r.op.padEnd(46)} ${num(r.ops_per_s).padStart(11)} ${num(r.baseline_ops_per_s).padStart(11)} ${ratio(r.ratio).padStart(7)}`;
+  return withSoftHsm
+    ? `${base} ${num(r.softhsm_ops_per_s).padStart(9)} ${ratio(r.vs_softhsm).padStart(10)}`
+    : base;
+}

@@ -59,6 +59,12 @@ export interface Pal {
    */
   exclusive?<T>(fn: () => T): T;
 
+  /**
+   * Optional: a cheap value that changes whenever the stored objects change (in this process or another),
+   * so the token can skip re-reading storage when nothing happened. Ports without one are re-read.
+   */
+  generation?(): string;
+
   /** Optional: release OS resources (file descriptors, locks). The port is unusable afterwards. */
   close?(): void;
 }

@@ -98,6 +98,11 @@ export class ObjectStore {
     return v as Bucket;
   }
 
+  /** The PAL's change marker, or undefined when it has none (then every load reads everything). */
+  generation(): string | undefined {
+    return this.#pal.generation?.();
+  }
+
   load(): LoadResult {
     this.#where.clear();
     const damaged: string[] = [];

@@ -50,6 +50,8 @@ export class Token {
   readonly #record: TokenRecord;
   readonly #objects: TokenObjects;
   readonly #warn: (message: string) => void;
+  /** The store's generation when it was last read (refresh skips the reload while it holds). */
+  #seen: string | undefined;
   /** Sessions open on this token across all applications (C_InitToken needs none). */
   sessionCount = 0;
   rwSessionCount = 0;
@@ -65,6 +67,7 @@ export class Token {
     this.#warn = options.warn ?? ((m: string) => process.stderr.write(`corepkcs11: ${m}\n`));
     pal.initialize();
     this.#store = new ObjectStore(pal, randomId(crypto));
+    this.#seen = this.#store.generation();
     const loaded = this.#store.load();
     for (const d of loaded.damaged) this.#warn(`damaged record ignored: ${d}`);
     this.#record = new TokenRecord(this.#store, crypto, this.options, this.#warn, loaded.meta);
@@ -77,7 +80,11 @@ export class Token {
    * application initializes (each RPC connection and each process does).
    */
   refresh(): void {
+    // Nothing changed in storage since we last read or wrote it: skip the reload.
+    const generation = this.#store.generation();
+    if (generation !== undefined && generation === this.#seen) return;
     const loaded = this.#store.load();
+    this.#seen = generation;
     for (const d of loaded.damaged) this.#warn(`damaged record ignored: ${d}`);
     this.#record.replace(loaded.meta);
     this.#objects.merge(loaded.objects);

@@ -17,6 +17,7 @@ import {
   readdirSync,
   readFileSync,
   renameSync,
+  statSync,
   unlinkSync,
   writeSync,
 } from 'node:fs';
@@ -171,6 +172,11 @@ export function createFilePal(dir: string, options: FilePalOptions = {}): Pal {
           release = undefined;
         }
       }
+    },
+    generation() {
+      // Every save renames into the directory and every destroy unlinks from it: either moves its mtime.
+      const st = statSync(dir, { bigint: true });
+      return `${st.mtimeNs}:${st.ctimeNs}`;
     },
     close() {
       handles.clear();

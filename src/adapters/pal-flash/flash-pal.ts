@@ -54,6 +54,7 @@ export class FlashPal implements Pal {
   readonly #labelOf = new Map<PalHandle, string>();
   #nextHandle = 1;
   #state: 'open' | 'powered-off' | 'closed' = 'open';
+  #changes = 0;
 
   constructor(options: FlashPalOptions = {}) {
     this.#options = options;
@@ -78,6 +79,7 @@ export class FlashPal implements Pal {
       }
       const key = normalized(label);
       log.write(key, bytes, data, isPrivate ? FLAG_PRIVATE : 0);
+      this.#changes++;
       return this.#handleFor(key);
     });
   }
@@ -106,9 +108,15 @@ export class FlashPal implements Pal {
       const log = this.#mounted();
       const label = this.#labelFor(handle);
       log.remove(label, encoder.encode(label));
+      this.#changes++;
       this.#handleOf.delete(label);
       this.#labelOf.delete(handle);
     });
+  }
+
+  /** The image belongs to this PAL alone (file images are locked), so counting its own changes suffices. */
+  generation(): string {
+    return String(this.#changes);
   }
 
   close(): void {

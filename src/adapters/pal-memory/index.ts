@@ -17,6 +17,7 @@ export function createMemoryPal(options: MemoryPalOptions = {}): Pal {
   const values = new Map<PalHandle, { label: string; data: Uint8Array; isPrivate: boolean }>();
   let nextHandle = 1;
   let used = 0;
+  let changes = 0;
   const capacity = options.capacity ?? Number.POSITIVE_INFINITY;
   return {
     initialize() {},
@@ -30,6 +31,7 @@ export function createMemoryPal(options: MemoryPalOptions = {}): Pal {
       values.set(handle, { label, data: data.slice(), isPrivate });
       byLabel.set(label, handle);
       used += data.length - old;
+      changes++;
       return handle;
     },
     findObject(label) {
@@ -43,6 +45,7 @@ export function createMemoryPal(options: MemoryPalOptions = {}): Pal {
     getObjectValueCleanup(value) {
       value.data.fill(0);
     },
+    generation: () => String(changes),
     destroyObject(handle) {
       const v = values.get(handle);
       if (!v) throw new Pkcs11Error(CKR_OBJECT_HANDLE_INVALID, `no PAL object ${handle}`);
@@ -50,6 +53,7 @@ export function createMemoryPal(options: MemoryPalOptions = {}): Pal {
       used -= v.data.length;
       values.delete(handle);
       byLabel.delete(v.label);
+      changes++;
     },
   };
 }

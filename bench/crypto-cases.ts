@@ -1,0 +1,174 @@
+/**
+ * Crypto benchmark cases: each operation written once against the pkcs11js API, run on our token and
+ * (with --vs-softhsm) on SoftHSMv2, next to raw node:crypto doing the same work. Signatures are checked
+ * with node:crypto once before timing, so nothing fast-but-wrong is measured.
+ * @module
+ */
+import {
+  constants,
+  createHash,
+  createPublicKey,
+  generateKeyPairSync,
+  privateEncrypt,
+  publicDecrypt,
+  randomBytes,
+  sign,
+  verify,
+} from 'node:crypto';
+import type { Handle } from '../src/api/convert.js';
+import * as C from '../src/pkcs11/constants.js';
+import type { BenchCase } from './harness.js';
+import type { Target } from './targets.js';
+
+const P256 = Buffer.from('06082a8648ce3d030107', 'hex');
+const DIGEST_INFO = Buffer.from('3031300d060960864801650304020105000420', 'hex');
+const MSG32 = randomBytes(32);
+const DIGEST = createHash('sha256').update(MSG32).digest();
+const INFO = Buffer.concat([DIGEST_INFO, DIGEST]);
+
+/** The operations of one target, keyed by case name. */
+function operations(t: Target): Record<string, () => unknown> {
+  const { p11, session: s } = t;
+  const ec = p11.C_GenerateKeyPair(
+    s,
+    { mechanism: C.CKM_EC_KEY_PAIR_GEN },
+    [
+      { type: C.CKA_EC_PARAMS, value: P256 },
+      { type: C.CKA_VERIFY, value: true },
+    ],
+    [
+      { type: C.CKA_SIGN, value: true },
+      { type: C.CKA_PRIVATE, value: true },
+    ],
+  );
+  const rsa = p11.C_GenerateKeyPair(
+    s,
+    { mechanism: C.CKM_RSA_PKCS_KEY_PAIR_GEN },
+    [
+      { type: C.CKA_MODULUS_BITS, value: 2048 },
+      { type: C.CKA_PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) },
+      { type: C.CKA_VERIFY, value: true },
+    ],
+    [
+      { type: C.CKA_SIGN, value: true },
+      { type: C.CKA_PRIVATE, value: true },
+    ],
+  );
+  const signWith = (mech: number, key: Handle, data: Buffer, size: number) => {
+    p11.C_SignInit(s, { mechanism: mech }, key);
+    return Buffer.from(p11.C_Sign(s, data, Buffer.alloc(size)));
+  };
+  const ecSig = signWith(C.CKM_ECDSA, ec.privateKey, DIGEST, 64);
+  const rsaSig = signWith(C.CKM_RSA_PKCS, rsa.privateKey, INFO, 256);
+  checkSignatures(t, ec.publicKey, rsa.publicKey, ecSig, rsaSig);
+  const out64 = Buffer.alloc(64);
+  const out256 = Buffer.alloc(256);
+  const out32 = Buffer.alloc(32);
+  const ops: Record<string, () => unknown> = {
+    'ECDSA P-256 sign (CKM_ECDSA)': () => signWith(C.CKM_ECDSA, ec.privateKey, DIGEST, 64),
+    'ECDSA P-256 verify (CKM_ECDSA)': () => {
+      p11.C_VerifyInit(s, { mechanism: C.CKM_ECDSA }, ec.publicKey);
+      p11.C_Verify(s, DIGEST, ecSig);
+    },
+    'ECDSA P-256 sign (CKM_ECDSA_SHA256, 32 B)': () => {
+      p11.C_SignInit(s, { mechanism: C.CKM_ECDSA_SHA256 }, ec.privateKey);
+      p11.C_Sign(s, MSG32, out64);
+    },
+    'RSA-2048 sign (CKM_RSA_PKCS)': () => {
+      p11.C_SignInit(s, { mechanism: C.CKM_RSA_PKCS }, rsa.privateKey);
+      p11.C_Sign(s, INFO, out256);
+    },
+    'RSA-2048 verify (CKM_RSA_PKCS)': () => {
+      p11.C_VerifyInit(s, { mechanism: C.CKM_RSA_PKCS }, rsa.publicKey);
+      p11.C_Verify(s, INFO, rsaSig);
+    },
+    'C_GenerateRandom 32 B': () => p11.C_GenerateRandom(s, out32),
+    'C_GetAttributeValue(CKA_CLASS)': () =>
+      p11.C_GetAttributeValue(s, ec.publicKey, [{ type: C.CKA_CLASS }]),
+  };
+  for (const [name, size] of [
+    ['64 B', 64],
+    ['1 KiB', 1024],
+    ['1 MiB', 1024 * 1024],
+  ] as const) {
+    const data = randomBytes(size);
+    ops[`SHA-256 ${name}`] = () => {
+      p11.C_DigestInit(s, { mechanism: C.CKM_SHA256 });
+      p11.C_Digest(s, data, out32);
+    };
+  }
+  return ops;
+}
+
+function checkSignatures(
+  t: Target,
+  ecPub: Handle,
+  rsaPub: Handle,
+  ecSig: Buffer,
+  rsaSig: Buffer,
+): void {
+  const get = (h: Handle, type: number) =>
+    Buffer.from(t.p11.C_GetAttributeValue(t.session, h, [{ type }])[0]?.value as Buffer);
+  const point = get(ecPub, C.CKA_EC_POINT).subarray(-65);
+  const b64 = (b: Buffer) => b.toString('base64url');
+  const ecKey = createPublicKey({
+    key: { kty: 'EC', crv: 'P-256', x: b64(point.subarray(1, 33)), y: b64(point.subarray(33)) },
+    format: 'jwk',
+  });
+  const rsaKey = createPublicKey({
+    key: {
+      kty: 'RSA',
+      n: b64(get(rsaPub, C.CKA_MODULUS)),
+      e: b64(get(rsaPub, C.CKA_PUBLIC_EXPONENT)),
+    },
+    format: 'jwk',
+  });
+  if (!verify('sha256', MSG32, { key: ecKey, dsaEncoding: 'ieee-p1363' }, ecSig)) {
+    throw new Error(`${t.name}: ECDSA signature does not verify`);
+  }
+  if (!verify('sha256', MSG32, rsaKey, rsaSig))
+    throw new Error(`${t.name}: RSA signature does not verify`);
+}
+
+function baselines(): Record<string, () => unknown> {
+  const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const ecSig = sign('sha256', MSG32, { key: ec.privateKey, dsaEncoding: 'ieee-p1363' });
+  const rsaSig = privateEncrypt(
+    { key: rsa.privateKey, padding: constants.RSA_PKCS1_PADDING },
+    INFO,
+  );
+  const ecSign = () => sign('sha256', MSG32, { key: ec.privateKey, dsaEncoding: 'ieee-p1363' });
+  const base: Record<string, () => unknown> = {
+    'ECDSA P-256 sign (CKM_ECDSA)': ecSign,
+    'ECDSA P-256 verify (CKM_ECDSA)': () =>
+      verify('sha256', MSG32, { key: ec.publicKey, dsaEncoding: 'ieee-p1363' }, ecSig),
+    'ECDSA P-256 sign (CKM_ECDSA_SHA256, 32 B)': ecSign,
+    'RSA-2048 sign (CKM_RSA_PKCS)': () =>
+      privateEncrypt({ key: rsa.privateKey, padding: constants.RSA_PKCS1_PADDING }, INFO),
+    'RSA-2048 verify (CKM_RSA_PKCS)': () =>
+      publicDecrypt({ key: rsa.publicKey, padding: constants.RSA_PKCS1_PADDING }, rsaSig),
+    'C_GenerateRandom 32 B': () => randomBytes(32),
+  };
+  for (const [name, size] of [
+    ['64 B', 64],
+    ['1 KiB', 1024],
+    ['1 MiB', 1024 * 1024],
+  ] as const) {
+    const data = randomBytes(size);
+    base[`SHA-256 ${name}`] = () => createHash('sha256').update(data).digest();
+  }
+  return base;
+}
+
+export function cryptoCases(ours: Target, softhsm: Target | undefined): BenchCase[] {
+  const o = operations(ours);
+  const h = softhsm ? operations(softhsm) : {};
+  const b = baselines();
+  return Object.keys(o).map((op) => ({
+    op,
+    ours: o[op] as () => unknown,
+    ...(b[op] ? { baseline: b[op] } : {}),
+    ...(h[op] ? { softhsm: h[op] } : {}),
+  }));
+}
