@@ -9,6 +9,7 @@ import { Pkcs11Error } from '../errors.js';
 import { CKR_DEVICE_ERROR } from '../pkcs11/constants.js';
 
 const TWO_32 = 0x1_0000_0000;
+const TWO_64 = 2 ** 64;
 /** A byte-array length of 0xffffffff encodes a NULL pointer. */
 export const NULL_LENGTH = 0xffff_ffff;
 /** p11-kit refuses byte-array lengths from 0x7fffffff up; so do we. */
@@ -150,9 +151,13 @@ export class WireWriter {
     return this;
   }
 
-  /** A CK_ULONG as uint64; negative numbers in two's complement (-1 is 0xffff…ff). */
-  uint64(v: number): this {
-    if (!Number.isInteger(v)) throw new RangeError(`rpc: ${v} is not an integer CK_ULONG`);
+  /**
+   * A CK_ULONG as uint64; negative numbers in two's complement (-1 is 0xffff…ff). 2^64 and above, which
+   * is what ~0UL becomes as a double, saturate to all ones.
+   */
+  uint64(value: number): this {
+    if (!Number.isInteger(value)) throw new RangeError(`rpc: ${value} is not an integer CK_ULONG`);
+    const v = value >= TWO_64 ? -1 : value;
     this.#room(8);
     const hi = Math.floor(v / TWO_32);
     const lo = v - hi * TWO_32;
