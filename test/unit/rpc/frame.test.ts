@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { CKR_DEVICE_ERROR } from '../../../src/pkcs11/constants.js';
+import { encodeFrame, FrameDecoder } from '../../../src/rpc/frame.js';
+
+const opts = new TextEncoder().encode('client');
+
+describe('frames', () => {
+  it('encodes serial, options length, body length big-endian, then options and body', () => {
+    const f = encodeFrame(0x10, Uint8Array.of(0, 0, 0, 2, 0, 0, 0, 0), opts);
+    assert.equal(
+      Buffer.from(f).toString('hex'),
+      `000000100000000600000008${Buffer.from(opts).toString('hex')}0000000200000000`,
+    );
+  });
+
+  it('cuts a stream delivered one byte at a time, and several frames from one chunk', () => {
+    const a = encodeFrame(0x10, Uint8Array.of(1, 2, 3), opts);
+    const b = encodeFrame(0x11, new Uint8Array(0));
+    const stream = Buffer.concat([a, b, a]);
+    const d = new FrameDecoder();
+    const frames = [...stream].flatMap((byte) => d.push(Uint8Array.of(byte)));
+    assert.deepEqual(
+      frames.map((f) => [f.serial, f.body.length, f.options.length]),
+      [
+        [0x10, 3, 6],
+        [0x11, 0, 0],
+        [0x10, 3, 6],
+      ],
+    );
+    assert.equal(new FrameDecoder().push(stream).length, 3);
+    assert.equal(d.buffered, 0);
+  });
+
+  it('refuses a header announcing more than the limits, before buffering the body → CKR_DEVICE_ERROR', () => {
+    const big = new Uint8Array(12);
+    new DataView(big.buffer).setUint32(8, 0xffff_ffff);
+    assert.throws(() => new FrameDecoder({ maxBody: 1024, maxOptions: 64 }).push(big), {
+      code: CKR_DEVICE_ERROR,
+    });
+    const longOptions = new Uint8Array(12);
+    new DataView(longOptions.buffer).setUint32(4, 65);
+    assert.throws(() => new FrameDecoder({ maxBody: 1024, maxOptions: 64 }).push(longOptions), {
+      code: CKR_DEVICE_ERROR,
+    });
+  });
+
+  it('gives each frame its own copy of the bytes', () => {
+    const chunk = encodeFrame(1, Uint8Array.of(9));
+    const [f] = new FrameDecoder().push(chunk);
+    chunk.fill(0);
+    assert.equal(f?.body[0], 9);
+  });
+});
