@@ -7,4 +7,4 @@ export type { ConnectionLimits } from './connection.js';
 export { MAX_PROTOCOL_VERSION } from './connection.js';
 export type { Application } from './handlers.js';
 export type { ConnectionInfo, RpcServer, RpcServerOptions, ServerEvent } from './server.js';
-export { DEFAULT_CONNECTION_LIMITS, serverAddress, startRpcServer } from './server.js';
+export { DEFAULT_CONNECTION_LIMITS, isListening, serverAddress, startRpcServer } from './server.js';

@@ -4,7 +4,7 @@
  * no moment at which others may connect) and removed on close. Layer L7.
  * @module
  */
-import { createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { Connection, type ConnectionLimits, MAX_PROTOCOL_VERSION } from './connection.js';
 import type { DispatchEvent } from './dispatch.js';
 import { DEFAULT_FRAME_LIMITS } from './frame.js';
@@ -120,6 +120,17 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
       return closing;
     },
   };
+}
+
+/** Whether something accepts connections on the unix socket `path` (to tell a stale socket file). */
+export function isListening(path: string): Promise<boolean> {
+  return new Promise((done) => {
+    const s = connect(path, () => {
+      s.destroy();
+      done(true);
+    });
+    s.on('error', () => done(false));
+  });
 }
 
 /** Binds with umask 0177 so the socket file is born 0600; restores the umask right after. */

@@ -8,14 +8,7 @@ import { TARGETS } from './helpers/targets.js';
  * Steps our token does not pass yet through the RPC server while SoftHSMv2 does, with the reason found.
  * The test fails on any other difference; an entry that starts passing is reported so it can go.
  */
-const NO_PREHASHED_ECDSA =
-  'token: CKM_ECDSA over a caller-computed digest throws "not available in this build" (ecdsa work pending)';
-const TOKEN_GAPS: Record<string, string> = {
-  'ECDSA P-256 sign, openssl verify': NO_PREHASHED_ECDSA,
-  'ECDSA P-384 sign, openssl verify': NO_PREHASHED_ECDSA,
-  'ECDSA sign + pkcs11-tool --verify': NO_PREHASHED_ECDSA,
-  'imported key signs, openssl verifies': NO_PREHASHED_ECDSA,
-};
+const TOKEN_GAPS: Record<string, string> = {};
 
 const tools = findTools();
 const skip = typeof tools === 'string' ? tools : false;
