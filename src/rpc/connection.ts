@@ -8,7 +8,7 @@
  */
 import type { Socket } from 'node:net';
 import { type DispatchContext, type DispatchEvent, dispatch } from './dispatch.js';
-import { encodeFrame, type Frame, FrameDecoder, type FrameLimits } from './frame.js';
+import { type Frame, FrameDecoder, type FrameLimits, HEADER_LENGTH, sealFrame } from './frame.js';
 import type { Application } from './handlers.js';
 import type { MessageLimits } from './message.js';
 
@@ -83,7 +83,8 @@ export class Connection {
 
   #onData(chunk: Buffer): void {
     if (this.#closed) return;
-    let data: Uint8Array = chunk;
+    // A plain Uint8Array view (no copy): values handed to the engine are Uint8Array, not Buffer.
+    let data = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length);
     if (this.#ctx === undefined) {
       if (data.length === 0) return;
       // The client's highest version; answer min(that, ours) as both p11-kit servers do.
@@ -127,10 +128,10 @@ export class Connection {
       while (!this.#closed && this.#queue.length > 0) {
         const frame = this.#queue.shift() as Frame;
         if (this.#queue.length < this.#limits.maxQueuedFrames) this.#socket.resume();
-        const result = dispatch(frame.body, ctx);
-        const body = result instanceof Promise ? await result : result;
+        const result = dispatch(frame.body, ctx, HEADER_LENGTH);
+        const reply = result instanceof Promise ? await result : result;
         if (this.#closed) break;
-        const flushed = this.#socket.write(encodeFrame(frame.serial, body));
+        const flushed = this.#socket.write(sealFrame(frame.serial, reply));
         if (!flushed && this.#socket.writableLength > this.#limits.maxPendingWrite) {
           await new Promise<void>((resolve) => {
             this.#socket.once('drain', resolve);

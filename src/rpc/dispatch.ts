@@ -19,8 +19,9 @@ import {
   type MessageLimits,
   parseSignature,
   readArgs,
-  readHead,
+  readSignatureIs,
 } from './message.js';
+import { WireReader } from './wire.js';
 
 export interface DispatchContext extends HandlerContext {
   limits: MessageLimits;
@@ -36,54 +37,76 @@ export interface DispatchEvent {
   error?: unknown;
 }
 
-/** Handles one request body; the result is synchronous whenever the handler is. */
-export function dispatch(body: Uint8Array, ctx: DispatchContext): Uint8Array | Promise<Uint8Array> {
+/**
+ * Handles one request body; the result is synchronous whenever the handler is. The reply starts with
+ * `reserve` free bytes (room for the frame header).
+ */
+export function dispatch(
+  body: Uint8Array,
+  ctx: DispatchContext,
+  reserve = 0,
+): Uint8Array | Promise<Uint8Array> {
   let name = 'request';
   try {
-    const { callId, signature, reader } = readHead(body);
+    const reader = new WireReader(body);
+    const callId = reader.uint32();
     const call = CALLS[callId];
     if (call === undefined || callId === CALL_ERROR) {
-      return fail(ctx, `call ${callId}`, CKR_FUNCTION_NOT_SUPPORTED, 'unknown call id');
+      return fail(ctx, reserve, `call ${callId}`, CKR_FUNCTION_NOT_SUPPORTED, 'unknown call id');
     }
     name = call.name;
-    if (signature !== call.request) {
-      return fail(ctx, name, CKR_DEVICE_ERROR, `signature '${signature}' ≠ '${call.request}'`);
+    if (!readSignatureIs(reader, call.request)) {
+      return fail(ctx, reserve, name, CKR_DEVICE_ERROR, `signature is not '${call.request}'`);
     }
     const handler = HANDLERS[callId];
     if (handler === undefined) {
-      return fail(ctx, name, CKR_FUNCTION_NOT_SUPPORTED, 'not implemented by the engine');
+      return fail(ctx, reserve, name, CKR_FUNCTION_NOT_SUPPORTED, 'not implemented by the engine');
     }
     const codec: CodecContext = { version: ctx.version, limits: ctx.limits };
     const args = new Args(readArgs(reader, parseSignature(call.request), codec));
     const result = handler(args, ctx);
     if (result instanceof Promise) {
       return result.then(
-        (r) => reply(callId, r, codec, ctx),
-        (e: unknown) => failWith(ctx, name, e),
+        (r) => reply(ctx, reserve, callId, r, codec),
+        (e: unknown) => failWith(ctx, reserve, name, e),
       );
     }
-    return reply(callId, result, codec, ctx);
+    return reply(ctx, reserve, callId, result, codec);
   } catch (e) {
-    return failWith(ctx, name, e);
+    return failWith(ctx, reserve, name, e);
   }
 }
 
-function reply(callId: number, args: Arg[], codec: CodecContext, ctx: DispatchContext): Uint8Array {
+function reply(
+  ctx: DispatchContext,
+  reserve: number,
+  callId: number,
+  args: Arg[],
+  codec: CodecContext,
+): Uint8Array {
   try {
-    return encodeMessage(callId, 'reply', args, codec);
+    return encodeMessage(callId, 'reply', args, codec, reserve);
   } catch (e) {
-    return failWith(ctx, CALLS[callId]?.name ?? 'reply', e);
+    return failWith(ctx, reserve, CALLS[callId]?.name ?? 'reply', e);
   }
 }
 
-function failWith(ctx: DispatchContext, call: string, e: unknown): Uint8Array {
+function failWith(ctx: DispatchContext, reserve: number, call: string, e: unknown): Uint8Array {
   const rv = toRv(e);
-  if (isPkcs11Error(e))
-    return fail(ctx, call, rv === CKR_OK ? CKR_DEVICE_ERROR : rv, e.detail ?? '');
-  return fail(ctx, call, rv, e instanceof Error ? e.message : String(e), e);
+  if (isPkcs11Error(e)) {
+    return fail(ctx, reserve, call, rv === CKR_OK ? CKR_DEVICE_ERROR : rv, e.detail ?? '');
+  }
+  return fail(ctx, reserve, call, rv, e instanceof Error ? e.message : String(e), e);
 }
 
-function fail(ctx: DispatchContext, call: string, rv: number, detail: string, error?: unknown) {
+function fail(
+  ctx: DispatchContext,
+  reserve: number,
+  call: string,
+  rv: number,
+  detail: string,
+  error?: unknown,
+): Uint8Array {
   ctx.log?.({ call, rv, detail: detail || ckrName(rv), ...(error === undefined ? {} : { error }) });
-  return encodeError(rv);
+  return encodeError(rv, reserve);
 }

@@ -42,10 +42,20 @@ export function encodeFrame(
   return out;
 }
 
+/** Writes the header of a reply built with HEADER_LENGTH free bytes in front of its body. */
+export function sealFrame(serial: number, buf: Uint8Array): Uint8Array {
+  const view = new DataView(buf.buffer, buf.byteOffset, HEADER_LENGTH);
+  view.setUint32(0, serial >>> 0);
+  view.setUint32(4, 0);
+  view.setUint32(8, buf.length - HEADER_LENGTH);
+  return buf;
+}
+
 /**
  * Incremental frame splitter. `push` returns every frame completed by the chunk; it throws
  * CKR_DEVICE_ERROR (the stream is out of step and must be closed) when a header announces more than
- * the limits allow. Frame bytes are copied out, so each frame owns its memory.
+ * the limits allow. Frames that arrive whole in one chunk are views of it (Node hands every read its own
+ * buffer); frames split across chunks are gathered into a copy.
  */
 export class FrameDecoder {
   readonly #limits: FrameLimits;
@@ -64,6 +74,7 @@ export class FrameDecoder {
   }
 
   push(chunk: Uint8Array): Frame[] {
+    if (this.#buffered === 0) return this.#whole(chunk);
     if (chunk.length > 0) {
       this.#chunks.push(chunk);
       this.#buffered += chunk.length;
@@ -81,8 +92,29 @@ export class FrameDecoder {
     return frames;
   }
 
+  /** The common case: nothing pending, frames read straight out of the chunk. */
+  #whole(chunk: Uint8Array): Frame[] {
+    const frames: Frame[] = [];
+    let at = 0;
+    while (chunk.length - at >= HEADER_LENGTH) {
+      const total = this.#frameLength(chunk.subarray(at, at + HEADER_LENGTH));
+      if (chunk.length - at < total) break;
+      frames.push(this.#split(chunk.subarray(at, at + total)));
+      at += total;
+    }
+    if (at < chunk.length) {
+      this.#chunks.push(chunk.slice(at));
+      this.#buffered = chunk.length - at;
+      if (this.#buffered >= HEADER_LENGTH) this.#need = this.#readHeader();
+    }
+    return frames;
+  }
+
   #readHeader(): number {
-    const head = this.#peek(HEADER_LENGTH);
+    return this.#frameLength(this.#peek(HEADER_LENGTH));
+  }
+
+  #frameLength(head: Uint8Array): number {
     const view = new DataView(head.buffer, head.byteOffset, HEADER_LENGTH);
     const optionsLength = view.getUint32(4);
     const bodyLength = view.getUint32(8);

@@ -124,6 +124,14 @@ export function readHead(body: Uint8Array): {
   return { callId, signature: ASCII.decode(sig), reader };
 }
 
+/** True when the body's signature bytes at `reader` position are exactly `expected` (no decoding). */
+export function readSignatureIs(reader: WireReader, expected: string): boolean {
+  const sig = reader.byteArray('signature');
+  if (sig === null || sig.length !== expected.length) return false;
+  for (let i = 0; i < sig.length; i++) if (sig[i] !== expected.charCodeAt(i)) return false;
+  return true;
+}
+
 /** Decodes the arguments for `codes`; the whole rest of the body must be consumed. */
 export function readArgs(r: WireReader, codes: readonly Code[], ctx: CodecContext): Arg[] {
   const limits = ctx.limits ?? DEFAULT_MESSAGE_LIMITS;
@@ -194,11 +202,16 @@ export function decodeMessage(
   return { call, args: readArgs(reader, parseSignature(expected), ctx) };
 }
 
+/**
+ * Encodes a body. With `reserve`, the result starts with that many free bytes (room for the frame
+ * header, so the reply goes out in one buffer without a copy).
+ */
 export function encodeMessage(
   callId: number,
   dir: Direction,
   args: readonly Arg[],
   ctx: CodecContext,
+  reserve = 0,
 ): Uint8Array {
   const call = CALLS[callId];
   if (call === undefined) throw new RangeError(`rpc: no call ${callId}`);
@@ -206,6 +219,7 @@ export function encodeMessage(
   const codes = parseSignature(sig);
   if (codes.length !== args.length) throw new RangeError(`rpc: ${call.name} takes ${codes.length}`);
   const w = new WireWriter();
+  w.skip(reserve);
   w.uint32(callId).uint32(sig.length);
   for (let i = 0; i < sig.length; i++) w.byte(sig.charCodeAt(i));
   codes.forEach((code, i) => {
@@ -214,10 +228,10 @@ export function encodeMessage(
   return w.finish();
 }
 
-/** The body of an ERROR reply carrying `rv`. */
-export function encodeError(rv: number): Uint8Array {
+/** The body of an ERROR reply carrying `rv` (after `reserve` free bytes). */
+export function encodeError(rv: number, reserve = 0): Uint8Array {
   // p11-kit writes the CK_RV cut to 32 bits before widening it to 64 (reference §3.1).
-  return encodeMessage(CALL_ERROR, 'reply', [rv >>> 0], { version: 0 });
+  return encodeMessage(CALL_ERROR, 'reply', [rv >>> 0], { version: 0 }, reserve);
 }
 
 function writeArg(w: WireWriter, code: Code, a: Arg, ctx: CodecContext): void {

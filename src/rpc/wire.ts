@@ -138,6 +138,13 @@ export class WireWriter {
     this.#view = new DataView(next.buffer);
   }
 
+  /** `n` zero bytes, to be filled in later (a frame header). */
+  skip(n: number): this {
+    this.#room(n);
+    this.#len += n;
+    return this;
+  }
+
   byte(v: number): this {
     this.#room(1);
     this.#buf[this.#len++] = v & 0xff;

@@ -45,10 +45,30 @@ describe('frames', () => {
     });
   });
 
-  it('gives each frame its own copy of the bytes', () => {
-    const chunk = encodeFrame(1, Uint8Array.of(9));
-    const [f] = new FrameDecoder().push(chunk);
-    chunk.fill(0);
-    assert.equal(f?.body[0], 9);
+  it('copies a frame split across chunks; a frame whole in one chunk is a view of it', () => {
+    const frame = encodeFrame(1, Uint8Array.of(9, 8, 7));
+    const d = new FrameDecoder();
+    assert.deepEqual(d.push(frame.subarray(0, 5)), []);
+    const [split] = d.push(frame.subarray(5));
+    frame.fill(0, 12);
+    assert.deepEqual([...(split?.body ?? [])], [9, 8, 7]);
+    const whole = encodeFrame(2, Uint8Array.of(5));
+    const [view] = new FrameDecoder().push(whole);
+    assert.equal(view?.body.buffer, whole.buffer);
+  });
+
+  it('keeps the tail of a chunk that holds one whole frame and part of the next', () => {
+    const a = encodeFrame(1, Uint8Array.of(1));
+    const b = encodeFrame(2, Uint8Array.of(2, 2));
+    const both = Buffer.concat([a, b]);
+    const d = new FrameDecoder();
+    assert.deepEqual(
+      d.push(both.subarray(0, a.length + 5)).map((f) => f.serial),
+      [1],
+    );
+    assert.deepEqual(
+      d.push(both.subarray(a.length + 5)).map((f) => [f.serial, f.body.length]),
+      [[2, 2]],
+    );
   });
 });

@@ -108,7 +108,10 @@ export class RpcClient {
     for (;;) {
       const all = this.raw.received;
       if (all.length > this.#consumed) {
-        this.#pending.push(...this.#frames.push(all.subarray(this.#consumed)));
+        const fresh = all.subarray(this.#consumed);
+        this.#pending.push(
+          ...this.#frames.push(new Uint8Array(fresh.buffer, fresh.byteOffset, fresh.length)),
+        );
         this.#consumed = all.length;
       }
       const f = this.#pending.shift();
