@@ -60,9 +60,16 @@ export class Args {
   }
 }
 
-/** `fy` room → the engine's capacity: 0 is a NULL buffer, a length query. */
+/** `fy` room 0xffffffff: p11-kit 0.25+ clients' way to say "a buffer, of length 0". */
+const EMPTY_BUFFER = 0xffff_ffff;
+
+/**
+ * `fy` room → the engine's capacity: 0 is a NULL buffer (a length query); 0xffffffff, sent by p11-kit
+ * 0.25 and later whatever the negotiated version, is a non-NULL buffer of length 0.
+ */
 export function capacity(room: number): number | null {
-  return room === 0 ? null : room;
+  if (room === 0) return null;
+  return room === EMPTY_BUFFER ? 0 : room;
 }
 
 /**
@@ -71,7 +78,8 @@ export function capacity(room: number): number | null {
  * result of length 0 is written as a NULL array.
  */
 export function outBytes(out: Output, room: number): ByteArrayArg {
-  if (out.bytes === null || room === 0 || out.bytes.length > room) {
+  const cap = capacity(room);
+  if (out.bytes === null || cap === null || out.bytes.length > cap) {
     return out.length === 0 ? null : { lengthOnly: out.length };
   }
   return out.bytes;

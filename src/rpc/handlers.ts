@@ -217,10 +217,11 @@ const H: Record<string, Handler> = {
   },
   C_SeedRandom: (a, c) => empty(c.app.seedRandom(a.num(0), a.bytes(1))),
   C_GenerateRandom: (a, c) => {
-    const room = a.num(1);
-    if (room > c.maxOutput) throw new Pkcs11Error(C.CKR_DEVICE_MEMORY, `${room} random bytes`);
-    const bytes = c.app.generateRandom(a.num(0), room);
-    return [capacity(room) === null && bytes.length === 0 ? null : bytes];
+    const length = capacity(a.num(1));
+    if ((length ?? 0) > c.maxOutput)
+      throw new Pkcs11Error(C.CKR_DEVICE_MEMORY, `${length} random bytes`);
+    const bytes = c.app.generateRandom(a.num(0), length ?? 0);
+    return [length === null && bytes.length === 0 ? null : bytes];
   },
   C_WaitForSlotEvent: (a) => {
     if ((a.num(0) & C.CKF_DONT_BLOCK) !== 0) throw new Pkcs11Error(C.CKR_NO_EVENT);

@@ -43,7 +43,8 @@ function onPath(name: string): string | undefined {
 /** The tools, or the reason the interop tests must skip. */
 export function findTools(): Tools | string {
   const pkcs11Tool = onPath('pkcs11-tool');
-  const client = CANDIDATES.client.find(existsSync);
+  // P11KIT_CLIENT points at another p11-kit-client.so (a newer p11-kit built from source, say).
+  const client = process.env.P11KIT_CLIENT ?? CANDIDATES.client.find(existsSync);
   const softhsm = CANDIDATES.softhsm.find(existsSync);
   const softhsmUtil = onPath('softhsm2-util');
   if (!pkcs11Tool) return 'pkcs11-tool not found (apt-get install opensc)';
