@@ -1,0 +1,332 @@
+/**
+ * RPC benchmark: per-operation round trips through p11-kit-client.so (driven by pkcs11js in a client
+ * process) against our server in front of our token, our server in front of SoftHSMv2, and
+ * `p11-kit server` in front of SoftHSMv2, all in one run; SoftHSMv2 loaded directly shows what the
+ * transport costs. Every server and client is its own process: pkcs11js calls block, so a server in the
+ * client's process could never answer. All servers run at once and the client runs alternate between
+ * them for 5 rounds after a warm-up round (median reported). `node dist/bench/rpc.js [--quick] [--json]`.
+ * @module
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type BenchResult, measure } from './harness.js';
+
+const SELF = fileURLToPath(import.meta.url);
+const CLIENT_SO = [
+  '/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so',
+  '/usr/lib/aarch64-linux-gnu/pkcs11/p11-kit-client.so',
+].find(existsSync);
+const SOFTHSM = [
+  '/usr/lib/softhsm/libsofthsm2.so',
+  '/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so',
+].find(existsSync);
+
+// ---- client process: pkcs11js over a module, measuring each operation ------------------------------
+
+async function client(module: string, quick: boolean): Promise<void> {
+  const C = await import('../src/pkcs11/constants.js');
+  const pkcs11js = (await import('pkcs11js')).default;
+  const p11 = new pkcs11js.PKCS11();
+  p11.load(module);
+  // p11-kit-client.so refuses initialize arguments without CKF_OS_LOCKING_OK (CKR_CANT_LOCK).
+  p11.C_Initialize({ flags: C.CKF_OS_LOCKING_OK });
+  const slot = p11.C_GetSlotList(true)[0] as Buffer;
+  if (!(p11.C_GetTokenInfo(slot).flags & C.CKF_TOKEN_INITIALIZED)) {
+    p11.C_InitToken(slot, '5678', 'bench');
+    const so = p11.C_OpenSession(slot, C.CKF_SERIAL_SESSION | C.CKF_RW_SESSION);
+    p11.C_Login(so, C.CKU_SO, '5678');
+    p11.C_InitPIN(so, '1234');
+    p11.C_CloseSession(so);
+  }
+  const s = p11.C_OpenSession(slot, C.CKF_SERIAL_SESSION | C.CKF_RW_SESSION);
+  p11.C_Login(s, C.CKU_USER, '1234');
+  const { publicKey, privateKey } = p11.C_GenerateKeyPair(
+    s,
+    { mechanism: C.CKM_EC_KEY_PAIR_GEN },
+    [
+      { type: C.CKA_EC_PARAMS, value: Buffer.from('06082a8648ce3d030107', 'hex') },
+      { type: C.CKA_VERIFY, value: true },
+      { type: C.CKA_LABEL, value: 'bench-ec' },
+    ],
+    [
+      { type: C.CKA_SIGN, value: true },
+      { type: C.CKA_LABEL, value: 'bench-ec' },
+    ],
+  );
+  const digest = Buffer.alloc(32, 7);
+  const kib = Buffer.alloc(1024, 1);
+  const out = Buffer.alloc(512);
+  const ecdsa = { mechanism: C.CKM_ECDSA };
+  p11.C_SignInit(s, ecdsa, privateKey);
+  const sig = Buffer.from(p11.C_Sign(s, digest, out));
+  const ops: [string, () => unknown][] = [
+    ['C_GetSessionInfo (1 round trip)', () => p11.C_GetSessionInfo(s)],
+    ['C_GenerateRandom 32 B (1)', () => p11.C_GenerateRandom(s, Buffer.alloc(32))],
+    [
+      'SHA-256 of 1 KiB: DigestInit + Digest (2)',
+      () => {
+        p11.C_DigestInit(s, { mechanism: C.CKM_SHA256 });
+        return p11.C_Digest(s, kib, out);
+      },
+    ],
+    [
+      'ECDSA P-256: SignInit + Sign (2)',
+      () => {
+        p11.C_SignInit(s, ecdsa, privateKey);
+        return p11.C_Sign(s, digest, out);
+      },
+    ],
+    [
+      'ECDSA P-256: VerifyInit + Verify (2)',
+      () => {
+        p11.C_VerifyInit(s, ecdsa, publicKey);
+        return p11.C_Verify(s, digest, sig);
+      },
+    ],
+    [
+      'find by label: Init + Find + Final (3)',
+      () => {
+        p11.C_FindObjectsInit(s, [{ type: C.CKA_LABEL, value: 'bench-ec' }]);
+        p11.C_FindObjects(s, 4);
+        p11.C_FindObjectsFinal(s);
+      },
+    ],
+    [
+      'GetAttributeValue CKA_EC_POINT (2)',
+      () => p11.C_GetAttributeValue(s, publicKey, [{ type: C.CKA_EC_POINT }]),
+    ],
+    [
+      'OpenSession + CloseSession (2)',
+      () => p11.C_CloseSession(p11.C_OpenSession(slot, C.CKF_SERIAL_SESSION)),
+    ],
+  ];
+  for (const [op, fn] of ops) {
+    const r = measure({ op, ours: fn }, 1, quick ? 60 : 400);
+    process.stdout.write(`${JSON.stringify(r)}\n`);
+  }
+  p11.C_Finalize();
+}
+
+// ---- server processes --------------------------------------------------------------------------------
+
+async function serveSoftHsm(socket: string, library: string): Promise<void> {
+  const { Pkcs11jsModule } = await import('../src/rpc/pkcs11js-backend.js');
+  const { startRpcServer } = await import('../src/rpc/server.js');
+  const module = await Pkcs11jsModule.load(library);
+  await startRpcServer({ socketPath: socket, createApplication: () => module.application() });
+  process.stdout.write('ready\n');
+}
+
+async function serveToken(socket: string): Promise<void> {
+  const { createToken } = await import('../src/create.js');
+  const { Application } = await import('../src/token/application.js');
+  const { startRpcServer } = await import('../src/rpc/server.js');
+  // A cheap PIN derivation: login is set-up here, not what is measured.
+  const token = createToken({ pinIterations: 1000 });
+  await startRpcServer({ socketPath: socket, createApplication: () => new Application(token) });
+  process.stdout.write('ready\n');
+}
+
+// ---- orchestration -----------------------------------------------------------------------------------
+
+interface Target {
+  name: string;
+  /** Starts the server; returns the module for the client and its environment. */
+  start(
+    dir: string,
+  ): Promise<{ module: string; env: Record<string, string>; child?: ChildProcess }>;
+}
+
+function softhsmConf(dir: string, name: string): string {
+  const tokens = join(dir, `${name}-tokens`);
+  mkdirSync(tokens);
+  const conf = join(dir, `${name}.conf`);
+  writeFileSync(
+    conf,
+    `directories.tokendir = ${tokens}\nobjectstore.backend = file\nlog.level = ERROR\n`,
+  );
+  const r = spawnSync(
+    'softhsm2-util',
+    ['--init-token', '--free', '--label', 'bench', '--so-pin', '5678', '--pin', '1234'],
+    {
+      env: { ...process.env, SOFTHSM2_CONF: conf },
+    },
+  );
+  if (r.status !== 0) throw new Error(`softhsm2-util: ${r.stderr}`);
+  return conf;
+}
+
+function startChild(args: string[], env: Record<string, string>, ready: (out: string) => boolean) {
+  const child = spawn(args[0] as string, args.slice(1), {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise<ChildProcess>((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (b: Buffer) => {
+      out += b.toString();
+      if (ready(out)) resolve(child);
+    });
+    child.on('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
+  });
+}
+
+const TARGETS: Target[] = [
+  {
+    name: 'corepkcs11 serve + token',
+    async start(dir) {
+      const socket = join(dir, 'token.sock');
+      const child = await startChild([process.execPath, SELF, '--serve-token', socket], {}, (o) =>
+        o.includes('ready'),
+      );
+      return {
+        module: CLIENT_SO as string,
+        env: { P11_KIT_SERVER_ADDRESS: `unix:path=${socket}` },
+        child,
+      };
+    },
+  },
+  {
+    name: 'corepkcs11 serve + SoftHSMv2',
+    async start(dir) {
+      const socket = join(dir, 'ours.sock');
+      const conf = softhsmConf(dir, 'ours');
+      const args = [process.execPath, SELF, '--serve-softhsm', socket, SOFTHSM as string];
+      const child = await startChild(args, { SOFTHSM2_CONF: conf }, (o) => o.includes('ready'));
+      return {
+        module: CLIENT_SO as string,
+        env: { P11_KIT_SERVER_ADDRESS: `unix:path=${socket}` },
+        child,
+      };
+    },
+  },
+  {
+    name: 'p11-kit server + SoftHSMv2',
+    async start(dir) {
+      const socket = join(dir, 'p11kit.sock');
+      const conf = softhsmConf(dir, 'p11kit');
+      const args = [
+        'p11-kit',
+        'server',
+        '-f',
+        '--provider',
+        SOFTHSM as string,
+        '-n',
+        socket,
+        'pkcs11:',
+      ];
+      const child = await startChild(args, { SOFTHSM2_CONF: conf }, (o) =>
+        o.includes('P11_KIT_SERVER_PID'),
+      );
+      return {
+        module: CLIENT_SO as string,
+        env: { P11_KIT_SERVER_ADDRESS: `unix:path=${socket}` },
+        child,
+      };
+    },
+  },
+  {
+    name: 'SoftHSMv2 direct (no RPC)',
+    async start(dir) {
+      return { module: SOFTHSM as string, env: { SOFTHSM2_CONF: softhsmConf(dir, 'direct') } };
+    },
+  },
+];
+
+function runClient(module: string, env: Record<string, string>, quick: boolean): BenchResult[] {
+  const r = spawnSync(process.execPath, [SELF, '--client', module, ...(quick ? ['--quick'] : [])], {
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+  });
+  if (r.status !== 0)
+    throw new Error(`client failed: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+  return r.stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as BenchResult);
+}
+
+export async function rpcBench(argv: string[]): Promise<number> {
+  const quick = argv.includes('--quick');
+  const json = argv.includes('--json');
+  const missing = [
+    !CLIENT_SO && 'p11-kit-client.so (p11-kit-modules)',
+    !SOFTHSM && 'libsofthsm2.so (softhsm2)',
+    spawnSync('p11-kit', ['list-modules']).error && 'p11-kit',
+  ].filter(Boolean);
+  if (missing.length) {
+    process.stderr.write(`rpc bench skipped: missing ${missing.join(', ')}\n`);
+    return 0;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'corepkcs11-rpc-bench-'));
+  const samples = new Map<string, Map<string, number[]>>();
+  const started: Awaited<ReturnType<Target['start']>>[] = [];
+  try {
+    for (const t of TARGETS) started.push(await t.start(dir));
+    // Rounds interleave the targets, so load from other processes on the machine hits all alike.
+    // Round -1 warms the servers' JIT up and is not counted.
+    for (let round = quick ? 0 : -1; round < (quick ? 1 : 5); round++) {
+      TARGETS.forEach((t, i) => {
+        const target = started[i] as (typeof started)[number];
+        const results = runClient(target.module, target.env, quick || round < 0);
+        if (round < 0) return;
+        for (const r of results) {
+          if (!samples.has(r.op)) samples.set(r.op, new Map());
+          const row = samples.get(r.op) as Map<string, number[]>;
+          row.set(t.name, [...(row.get(t.name) ?? []), r.ops_per_s]);
+          if (json) process.stdout.write(`${JSON.stringify({ target: t.name, round, ...r })}\n`);
+        }
+      });
+    }
+  } finally {
+    for (const s of started) s.child?.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const table = new Map<string, Map<string, number>>();
+  for (const [op, row] of samples) {
+    table.set(op, new Map([...row].map(([name, xs]) => [name, median(xs)])));
+  }
+  if (!json) print(table);
+  return 0;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}
+
+function print(table: Map<string, Map<string, number>>): void {
+  const names = TARGETS.map((t) => t.name);
+  const ref = 'p11-kit server + SoftHSMv2';
+  const n = (x: number | undefined) =>
+    x === undefined ? '—' : Math.round(x).toLocaleString('en-US');
+  const ratio = (a: number | undefined, b: number | undefined) =>
+    a && b ? `${(a / b).toFixed(2)}x` : '—';
+  const lines = [
+    `RPC round trips through p11-kit-client.so (pkcs11js client), ops/s — Node ${process.version}`,
+    `| operation | ${names.join(' | ')} | token ÷ p11-kit | ours+SoftHSM ÷ p11-kit |`,
+    `|---|${names.map(() => '---:').join('|')}|---:|---:|`,
+  ];
+  for (const [op, row] of table) {
+    const cells = names.map((name) => n(row.get(name)));
+    const vsToken = ratio(row.get(names[0] as string), row.get(ref));
+    const vsSoft = ratio(row.get(names[1] as string), row.get(ref));
+    lines.push(`| ${op} | ${cells.join(' | ')} | ${vsToken} | ${vsSoft} |`);
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+const [mode, a, b] = process.argv.slice(2);
+if (mode?.startsWith('--serve-')) {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(0));
+}
+if (mode === '--client') await client(a as string, process.argv.includes('--quick'));
+else if (mode === '--serve-softhsm') await serveSoftHsm(a as string, b as string);
+else if (mode === '--serve-token') await serveToken(a as string);
+else if (process.argv[1] === SELF) process.exitCode = await rpcBench(process.argv.slice(2));

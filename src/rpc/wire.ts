@@ -1,0 +1,201 @@
+/**
+ * Big-endian primitives of the p11-kit RPC wire format: a bounds-checked reader over one frame and a
+ * growable writer. Every length read from the wire is checked against the bytes that remain before any
+ * allocation or slicing (CVE-2020-29361/29362 are the checklist); a failure throws CKR_DEVICE_ERROR, which
+ * is what p11-kit itself reports for a message it cannot parse. Layer L7.
+ * @module
+ */
+import { Pkcs11Error } from '../errors.js';
+import { CKR_DEVICE_ERROR } from '../pkcs11/constants.js';
+
+const TWO_32 = 0x1_0000_0000;
+const TWO_64 = 2 ** 64;
+/** A byte-array length of 0xffffffff encodes a NULL pointer. */
+export const NULL_LENGTH = 0xffff_ffff;
+/** p11-kit refuses byte-array lengths from 0x7fffffff up; so do we. */
+const MAX_BYTE_ARRAY = 0x7fff_ffff;
+
+/** The error for input that does not parse. */
+export function malformed(detail: string): Pkcs11Error {
+  return new Pkcs11Error(CKR_DEVICE_ERROR, `rpc: ${detail}`);
+}
+
+/** Reads one message; never reads past `end`, never returns a view longer than what is there. */
+export class WireReader {
+  readonly #buf: Uint8Array;
+  readonly #view: DataView;
+  #pos: number;
+  readonly #end: number;
+
+  constructor(buf: Uint8Array, start = 0, end = buf.length) {
+    this.#buf = buf;
+    this.#view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    this.#pos = start;
+    this.#end = end;
+  }
+
+  get remaining(): number {
+    return this.#end - this.#pos;
+  }
+
+  get position(): number {
+    return this.#pos;
+  }
+
+  #need(n: number, what: string): void {
+    if (n > this.#end - this.#pos) throw malformed(`${what} runs past the end of the message`);
+  }
+
+  byte(): number {
+    this.#need(1, 'byte');
+    return this.#buf[this.#pos++] as number;
+  }
+
+  uint32(): number {
+    this.#need(4, 'uint32');
+    const v = this.#view.getUint32(this.#pos);
+    this.#pos += 4;
+    return v;
+  }
+
+  /**
+   * A 64-bit CK_ULONG as a JS number. Values from 2^63 up read as negative (0xffff…ff is -1, the
+   * project's CK_UNAVAILABLE_INFORMATION); values between 2^53 and 2^63 lose precision, which only a
+   * hostile peer can send and which then names no valid handle.
+   */
+  uint64(): number {
+    this.#need(8, 'uint64');
+    const hi = this.#view.getUint32(this.#pos);
+    const lo = this.#view.getUint32(this.#pos + 4);
+    this.#pos += 8;
+    return (hi >= 0x8000_0000 ? hi - TWO_32 : hi) * TWO_32 + lo;
+  }
+
+  /** A 64-bit value kept exact, for attribute values that travel back unchanged. */
+  uint64Big(): bigint {
+    this.#need(8, 'uint64');
+    const v = this.#view.getBigUint64(this.#pos);
+    this.#pos += 8;
+    return v;
+  }
+
+  /** `n` bytes as a view into the message (the message buffer is owned by this frame). */
+  bytes(n: number, what = 'bytes'): Uint8Array {
+    this.#need(n, what);
+    const out = this.#buf.subarray(this.#pos, this.#pos + n);
+    this.#pos += n;
+    return out;
+  }
+
+  /** The bytes from `start` to the current position. */
+  span(start: number): Uint8Array {
+    return this.#buf.subarray(start, this.#pos);
+  }
+
+  /** uint32 length + bytes; 0xffffffff is NULL. */
+  byteArray(what = 'byte array'): Uint8Array | null {
+    const len = this.uint32();
+    if (len === NULL_LENGTH) return null;
+    if (len >= MAX_BYTE_ARRAY) throw malformed(`${what} length ${len} is too large`);
+    return this.bytes(len, what);
+  }
+
+  /**
+   * A count that announces `count` items of at least `minItemSize` bytes each: refused when the
+   * message cannot hold them or when it exceeds `cap`, so nothing is allocated for a lie.
+   */
+  count(minItemSize: number, cap: number, what: string): number {
+    const n = this.uint32();
+    if (n > cap) throw malformed(`${what} count ${n} exceeds the limit ${cap}`);
+    if (n * minItemSize > this.remaining) throw malformed(`${what} count ${n} exceeds the message`);
+    return n;
+  }
+}
+
+/** Builds one message. */
+export class WireWriter {
+  #buf: Uint8Array;
+  #view: DataView;
+  #len = 0;
+
+  constructor(initial = 256) {
+    this.#buf = new Uint8Array(initial);
+    this.#view = new DataView(this.#buf.buffer);
+  }
+
+  get length(): number {
+    return this.#len;
+  }
+
+  #room(n: number): void {
+    const want = this.#len + n;
+    if (want <= this.#buf.length) return;
+    let size = this.#buf.length * 2;
+    while (size < want) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.#buf.subarray(0, this.#len));
+    this.#buf = next;
+    this.#view = new DataView(next.buffer);
+  }
+
+  /** `n` zero bytes, to be filled in later (a frame header). */
+  skip(n: number): this {
+    this.#room(n);
+    this.#len += n;
+    return this;
+  }
+
+  byte(v: number): this {
+    this.#room(1);
+    this.#buf[this.#len++] = v & 0xff;
+    return this;
+  }
+
+  uint32(v: number): this {
+    this.#room(4);
+    this.#view.setUint32(this.#len, v >>> 0);
+    this.#len += 4;
+    return this;
+  }
+
+  /**
+   * A CK_ULONG as uint64; negative numbers in two's complement (-1 is 0xffff…ff). 2^64 and above, which
+   * is what ~0UL becomes as a double, saturate to all ones.
+   */
+  uint64(value: number): this {
+    if (!Number.isInteger(value)) throw new RangeError(`rpc: ${value} is not an integer CK_ULONG`);
+    const v = value >= TWO_64 ? -1 : value;
+    this.#room(8);
+    const hi = Math.floor(v / TWO_32);
+    const lo = v - hi * TWO_32;
+    this.#view.setUint32(this.#len, hi >>> 0);
+    this.#view.setUint32(this.#len + 4, lo >>> 0);
+    this.#len += 8;
+    return this;
+  }
+
+  uint64Big(v: bigint): this {
+    this.#room(8);
+    this.#view.setBigUint64(this.#len, BigInt.asUintN(64, v));
+    this.#len += 8;
+    return this;
+  }
+
+  bytes(b: Uint8Array): this {
+    this.#room(b.length);
+    this.#buf.set(b, this.#len);
+    this.#len += b.length;
+    return this;
+  }
+
+  /** uint32 length + bytes, or 0xffffffff for NULL. */
+  byteArray(b: Uint8Array | null): this {
+    if (b === null) return this.uint32(NULL_LENGTH);
+    return this.uint32(b.length).bytes(b);
+  }
+
+  /** The bytes written so far (a view; the writer must not be used afterwards). */
+  finish(): Uint8Array {
+    return this.#buf.subarray(0, this.#len);
+  }
+}
