@@ -4,6 +4,7 @@
  *   --json          one JSON object per line instead of a table
  *   --quick         short measurements and small object counts (a smoke run)
  *   --vs-softhsm    also SoftHSMv2 through pkcs11js, with our/SoftHSM ratios
+ *   --rpc           also round trips through p11-kit-client.so: our server vs p11-kit server + SoftHSMv2
  *   --out FILE      where to write the results and the machine's description (default bench-results.json)
  * @module
  */
@@ -84,3 +85,9 @@ writeFileSync(
   `${JSON.stringify({ machine, peak_rss_mib: peakRssMiB, results }, null, 2)}\n`,
 );
 if (!json) say(`results and machine description written to ${outFile}`);
+
+if (flag('--rpc')) {
+  // Round trips through p11-kit-client.so: our server and p11-kit server + SoftHSMv2, in separate processes.
+  const { rpcBench } = await import('./rpc.js');
+  process.exitCode = await rpcBench(argv);
+}

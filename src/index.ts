@@ -11,6 +11,7 @@ export { type CreateTokenOptions, createToken, openTarget, PKCS11 } from './crea
 export { ckrName, isPkcs11Error, NativeError, Pkcs11Error } from './errors.js';
 export * from './pkcs11/constants.js';
 export type * from './pkcs11/types.js';
+export * from './rpc/index.js';
 export type { Pal, PalHandle, PalObjectValue } from './storage/pal.js';
 export { Application } from './token/application.js';
 export type { Cryptoki, CryptokiAsync } from './token/cryptoki.js';

@@ -6,6 +6,7 @@
 import { isPkcs11Error } from '../errors.js';
 import { demoCommand } from './demo.js';
 import { qualifyCommand } from './qualify.js';
+import { serveCommand } from './serve.js';
 
 const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promise<number> }> = {
   demo: { summary: 'provision a token in a directory, sign and verify with it', run: demoCommand },
@@ -13,6 +14,7 @@ const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promi
     summary: 'run the FreeRTOS PKCS#11 qualification suite on a token or module',
     run: qualifyCommand,
   },
+  serve: { summary: 'serve the token to C programs over a p11-kit RPC socket', run: serveCommand },
 };
 
 function usage(): string {
