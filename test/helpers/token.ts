@@ -26,8 +26,11 @@ export const TEST_TOKEN_OPTIONS: TokenOptions = { pinIterations: 10, warn: () =>
 
 export interface PalPort {
   name: string;
-  /** A new, empty store. `reopen` gives a second PAL over the same storage (a restart). */
-  create(): { pal: Pal; reopen(): Pal; cleanup(): void };
+  /**
+   * A new, empty store. `reopen` gives a second PAL over the same storage (a restart); `dir` is the
+   * directory of a file-backed store.
+   */
+  create(): { pal: Pal; reopen(): Pal; cleanup(): void; dir?: string };
 }
 
 export const PAL_PORTS: PalPort[] = [
@@ -56,6 +59,7 @@ export const PAL_PORTS: PalPort[] = [
     create() {
       const dir = mkdtempSync(join(tmpdir(), 'corepkcs11-test-'));
       return {
+        dir,
         pal: createFilePal(dir),
         reopen: () => createFilePal(dir),
         cleanup: () => rmSync(dir, { recursive: true, force: true }),
@@ -69,6 +73,10 @@ export interface TestModule {
   /** The engine behind `p11` (for what the pkcs11js API cannot express: length queries, per-attribute answers). */
   engine: Application;
   token: Token;
+  /** The PAL the token was opened over (to inspect or damage what is stored). */
+  pal: Pal;
+  /** The store's directory on the file port. */
+  dir?: string;
   slot: Handle;
   /** A second application over the same token (another process, or another RPC connection). */
   another(): PKCS11;
@@ -82,6 +90,7 @@ function moduleOver(
   reopen: () => Pal,
   cleanup: () => void,
   options: TokenOptions,
+  dir?: string,
 ): TestModule {
   const token = new Token(pal, createNodeCrypto(), options);
   const open = (app = new Application(token)) => {
@@ -97,17 +106,19 @@ function moduleOver(
     p11,
     engine,
     token,
+    pal,
+    ...(dir === undefined ? {} : { dir }),
     slot,
     another: () => open(),
-    restart: () => moduleOver(reopen(), reopen, cleanup, options),
+    restart: () => moduleOver(reopen(), reopen, cleanup, options, dir),
     cleanup,
   };
 }
 
 /** A module over a fresh, uninitialized token (C_Initialize already called). */
 export function freshModule(port: PalPort, options: TokenOptions = TEST_TOKEN_OPTIONS): TestModule {
-  const { pal, reopen, cleanup } = port.create();
-  return moduleOver(pal, reopen, cleanup, options);
+  const { pal, reopen, cleanup, dir } = port.create();
+  return moduleOver(pal, reopen, cleanup, options, dir);
 }
 
 /** A module whose token is initialized with SO_PIN and USER_PIN. */
