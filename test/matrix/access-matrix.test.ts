@@ -175,7 +175,7 @@ for (const port of PAL_PORTS) {
         });
       });
 
-      it('key generation follows the same matrix (private keys default to CKA_PRIVATE true)', () => {
+      it('key generation follows the same matrix (private keys default to CKA_PRIVATE true): CKR_OK / CKR_USER_NOT_LOGGED_IN / CKR_SESSION_READ_ONLY', () => {
         const gen = (token: boolean, priv?: boolean) => () =>
           m.p11.C_GenerateKey(s, { mechanism: C.CKM_AES_KEY_GEN }, [
             { type: C.CKA_VALUE_LEN, value: 16 },

@@ -71,7 +71,7 @@ for (const port of PAL_PORTS) {
     const query = (o: Handle, q: AttributeQuery[]) => m.engine.getAttributeValue(num(s), num(o), q);
     const set = (o: Handle, t: Template) => m.p11.C_SetAttributeValue(s, o, t);
 
-    it('C_GetAttributeValue: sensitive and unknown attributes get length -1 while the others are filled', () => {
+    it('C_GetAttributeValue: sensitive and unknown attributes get length -1 while the others are filled → CKR_ATTRIBUTE_SENSITIVE or CKR_ATTRIBUTE_TYPE_INVALID', () => {
       const key = create(ecPrivateTemplate(ec, [{ type: C.CKA_LABEL, value: 'ec key' }]));
       const { rv, answers } = query(key, [
         { type: C.CKA_LABEL, capacity: 64 },
@@ -252,7 +252,7 @@ for (const port of PAL_PORTS) {
       assert.equal(attrBool(m.p11, s, key, C.CKA_EXTRACTABLE), false);
     });
 
-    it('other latching attributes: CKA_COPYABLE, CKA_DESTROYABLE only to false, CKA_WRAP_WITH_TRUSTED only to true', () => {
+    it('other latching attributes: CKA_COPYABLE, CKA_DESTROYABLE only to false, CKA_WRAP_WITH_TRUSTED only to true, else CKR_ATTRIBUTE_READ_ONLY', () => {
       const o = create(dataTemplate('latches'));
       set(o, [{ type: C.CKA_COPYABLE, value: false }]);
       assertRv(() => set(o, [{ type: C.CKA_COPYABLE, value: true }]), C.CKR_ATTRIBUTE_READ_ONLY);
@@ -320,7 +320,7 @@ for (const port of PAL_PORTS) {
       set(cert, [{ type: C.CKA_ID, value: Buffer.of(9) }]);
     });
 
-    it('a template with one bad attribute changes nothing (all or nothing)', () => {
+    it('a C_SetAttributeValue template with one bad attribute (CKR_ATTRIBUTE_READ_ONLY / TYPE_INVALID / VALUE_INVALID) changes nothing', () => {
       for (const token of [false, true]) {
         const o = create(dataTemplate('atomic', [{ type: C.CKA_TOKEN, value: token }]));
         assertRv(
@@ -395,7 +395,7 @@ for (const port of PAL_PORTS) {
       }
     });
 
-    it('created keys: CKA_LOCAL, CKA_ALWAYS_SENSITIVE, CKA_NEVER_EXTRACTABLE false, no CKA_KEY_GEN_MECHANISM', () => {
+    it('created keys → CKR_OK with CKA_LOCAL, CKA_ALWAYS_SENSITIVE, CKA_NEVER_EXTRACTABLE false, no CKA_KEY_GEN_MECHANISM', () => {
       for (const key of [aes(), create(ecPrivateTemplate(ec)), create(rsaPrivateTemplate(rsa))]) {
         assert.equal(attrBool(m.p11, s, key, C.CKA_SENSITIVE), true, 'sensitive by default');
         assert.equal(
@@ -411,7 +411,7 @@ for (const port of PAL_PORTS) {
       }
     });
 
-    it('generated keys: CKA_LOCAL true, CKA_KEY_GEN_MECHANISM set, ALWAYS_SENSITIVE/NEVER_EXTRACTABLE from the initial values', () => {
+    it('generated keys → CKR_OK with CKA_LOCAL true, CKA_KEY_GEN_MECHANISM set, ALWAYS_SENSITIVE/NEVER_EXTRACTABLE from the initial values', () => {
       const strict = m.p11.C_GenerateKey(s, { mechanism: C.CKM_AES_KEY_GEN }, [
         { type: C.CKA_VALUE_LEN, value: 32 },
       ]);
@@ -482,7 +482,7 @@ for (const port of PAL_PORTS) {
       );
     });
 
-    it('the user PIN login is needed to read a private object even for attributes that are not sensitive', () => {
+    it("a private object's non-sensitive attributes without a user login → CKR_OBJECT_HANDLE_INVALID", () => {
       const key = create(ecPrivateTemplate(ec, [{ type: C.CKA_LABEL, value: 'private label' }]));
       m.p11.C_Logout(s);
       try {

@@ -58,7 +58,7 @@ for (const port of PAL_PORTS) {
       );
     });
 
-    it('C_CopyObject may change CKA_TOKEN and CKA_PRIVATE; the original keeps its attributes', () => {
+    it('C_CopyObject may change CKA_TOKEN and CKA_PRIVATE → CKR_OK; the original keeps its attributes', () => {
       const o = create(dataTemplate('original'));
       const copy = m.p11.C_CopyObject(s, o, [
         { type: C.CKA_TOKEN, value: true },
@@ -107,7 +107,7 @@ for (const port of PAL_PORTS) {
       );
     });
 
-    it('C_CopyObject may set CKA_MODIFIABLE and CKA_DESTROYABLE false; a non-modifiable object can be copied', () => {
+    it('C_CopyObject may set CKA_MODIFIABLE and CKA_DESTROYABLE false; a non-modifiable object can be copied → CKR_OK', () => {
       const o = create(dataTemplate('locked'));
       const copy = m.p11.C_CopyObject(s, o, [
         { type: C.CKA_MODIFIABLE, value: false },
@@ -185,7 +185,7 @@ for (const port of PAL_PORTS) {
       );
     });
 
-    it('C_GetObjectSize is positive and grows with the value', () => {
+    it('C_GetObjectSize → CKR_OK, positive, growing with the value', () => {
       const sized = (n: number) =>
         create(
           dataTemplate('sized').map((a) =>
@@ -195,6 +195,25 @@ for (const port of PAL_PORTS) {
       const a = m.p11.C_GetObjectSize(s, sized(10));
       const b = m.p11.C_GetObjectSize(s, sized(1010));
       assert.ok(a > 0 && b >= a + 1000, `${a} then ${b}`);
+    });
+
+    it('in a R/O session, copying a session object into a token object → CKR_SESSION_READ_ONLY; a session copy is fine', () => {
+      const ro = m.p11.C_OpenSession(m.slot, C.CKF_SERIAL_SESSION);
+      const o = m.p11.C_CreateObject(ro, dataTemplate('ro original'));
+      assertRv(
+        () => m.p11.C_CopyObject(ro, o, [{ type: C.CKA_TOKEN, value: true }]),
+        C.CKR_SESSION_READ_ONLY,
+      );
+      const copy = m.p11.C_CopyObject(ro, o, [{ type: C.CKA_LABEL, value: 'ro copy' }]);
+      assert.equal(attrBool(m.p11, ro, copy, C.CKA_TOKEN), false);
+      assert.equal(
+        findAll(m.p11, ro, [
+          { type: C.CKA_LABEL, value: 'ro original' },
+          { type: C.CKA_TOKEN, value: true },
+        ]).length,
+        0,
+      );
+      m.p11.C_CloseSession(ro);
     });
   });
 }

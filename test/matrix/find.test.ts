@@ -67,7 +67,7 @@ for (const port of PAL_PORTS) {
         .map(num)
         .sort((a, b) => a - b);
 
-    it('several objects sharing a CKA_LABEL, token and session, are all found, each once', () => {
+    it('several objects sharing a CKA_LABEL, token and session, are all found, each once → CKR_OK', () => {
       const hits = found([{ type: C.CKA_LABEL, value: SHARED }]);
       assert.deepEqual(
         hits,
@@ -94,13 +94,13 @@ for (const port of PAL_PORTS) {
       );
     });
 
-    it('an empty template finds every visible object, each once', () => {
+    it('an empty template finds every visible object, each once → CKR_OK', () => {
       const all = findAll(m.p11, s, []).map(num);
       assert.equal(new Set(all).size, all.length);
       for (const id of ids) assert.ok(all.includes(id));
     });
 
-    it('enumeration continues across C_FindObjects calls with any max count', () => {
+    it('enumeration continues across C_FindObjects calls with any max count → CKR_OK', () => {
       const want = found([{ type: C.CKA_LABEL, value: SHARED }]);
       for (const step of [1, 2, 3, 7, want.length, 1000]) {
         assert.deepEqual(
@@ -137,7 +137,7 @@ for (const port of PAL_PORTS) {
       );
     });
 
-    it('templates over any attributes match byte-exactly', () => {
+    it('templates over any attributes match byte-exactly → CKR_OK', () => {
       const key = create(
         ecPrivateTemplate(ec, [
           { type: C.CKA_ID, value: Buffer.of(0xec) },
@@ -192,7 +192,7 @@ for (const port of PAL_PORTS) {
       );
     });
 
-    it('a label changed by C_SetAttributeValue is found under the new label only, also after a restart', () => {
+    it('a label changed by C_SetAttributeValue is found under the new label only, also after a restart → CKR_OK', () => {
       const tok = create(dataTemplate('before rename', [{ type: C.CKA_TOKEN, value: true }]));
       const ses = create(dataTemplate('before rename'));
       for (const o of [tok, ses])
@@ -211,7 +211,7 @@ for (const port of PAL_PORTS) {
       r.p11.C_Finalize();
     });
 
-    it('private objects are invisible before login and after logout, found after login', () => {
+    it('private objects are invisible before login and after logout, found after login → CKR_OK', () => {
       const b = m.another();
       const sb = b.C_OpenSession(m.slot, C.CKF_SERIAL_SESSION);
       const priv = create(
@@ -236,7 +236,7 @@ for (const port of PAL_PORTS) {
       assert.deepEqual(found([{ type: C.CKA_LABEL, value: 'secret stuff' }]), [num(priv)]);
     });
 
-    it("one application's session objects are invisible to another; its public token objects are visible", () => {
+    it("one application's session objects are invisible to another; its public token objects are visible → CKR_OK", () => {
       const b = m.another();
       const sb = b.C_OpenSession(m.slot, C.CKF_SERIAL_SESSION);
       assert.equal(findAll(b, sb, [{ type: C.CKA_LABEL, value: SHARED }]).length, TOKEN_SHARED);
@@ -256,7 +256,7 @@ for (const port of PAL_PORTS) {
       b.C_Finalize();
     });
 
-    it('a template naming a sensitive attribute never matches, even with the right value (no oracle)', () => {
+    it('a template naming a sensitive attribute never matches, even with the right value (no oracle) → CKR_OK, no handles', () => {
       const value = Buffer.alloc(16, 0x5e);
       const hidden = create(
         secretTemplate(C.CKK_AES, value, [{ type: C.CKA_LABEL, value: 'oracle' }]),
@@ -331,7 +331,7 @@ for (const port of PAL_PORTS) {
       }
     });
 
-    it('finds in two sessions are independent', () => {
+    it('finds in two sessions are independent → CKR_OK', () => {
       const other = m.p11.C_OpenSession(m.slot, C.CKF_SERIAL_SESSION);
       m.p11.C_FindObjectsInit(s, [{ type: C.CKA_LABEL, value: SHARED }]);
       m.p11.C_FindObjectsInit(other, [
@@ -346,7 +346,7 @@ for (const port of PAL_PORTS) {
       m.p11.C_CloseSession(other);
     });
 
-    it('a find may run while a sign is pending (one operation per kind, DESIGN §2.4)', () => {
+    it('a find may run while a sign is pending (one operation per kind, DESIGN §2.4) → CKR_OK', () => {
       const key = create(ecPrivateTemplate(ec));
       m.p11.C_SignInit(s, { mechanism: C.CKM_ECDSA_SHA256 }, key);
       m.p11.C_FindObjectsInit(s, [{ type: C.CKA_LABEL, value: SHARED }]);
@@ -361,7 +361,7 @@ for (const port of PAL_PORTS) {
       assert.deepEqual(found([{ type: C.CKA_CLASS, value: Buffer.of(1, 2, 3) }]), []);
     });
 
-    it('destroyed objects are not found', () => {
+    it('destroyed objects are not found → CKR_OK, no handles', () => {
       const tok = create(dataTemplate('short-lived', [{ type: C.CKA_TOKEN, value: true }]));
       const ses = create(dataTemplate('short-lived'));
       assert.equal(found([{ type: C.CKA_LABEL, value: 'short-lived' }]).length, 2);

@@ -148,7 +148,7 @@ for (const port of PAL_PORTS) {
       assertRv(() => m.p11.C_Finalize(), C.CKR_CRYPTOKI_NOT_INITIALIZED);
     });
 
-    it("C_Finalize of one application leaves another application's sessions open", () => {
+    it("C_Finalize of one application leaves another application's sessions open → CKR_OK", () => {
       const m = initialized();
       const b = m.another();
       const sb = b.C_OpenSession(m.slot, RW);
@@ -172,13 +172,13 @@ for (const port of PAL_PORTS) {
       }
     });
 
-    it('C_GetSlotList lists the one slot, with or without tokenPresent', () => {
+    it('C_GetSlotList lists the one slot, with or without tokenPresent → CKR_OK', () => {
       const m = fresh();
       assert.deepEqual(m.p11.C_GetSlotList(true), [m.slot]);
       assert.deepEqual(m.p11.C_GetSlotList(false), [m.slot]);
     });
 
-    it('C_GetInfo: Cryptoki 2.40, blank-padded 32-byte manufacturer and description, flags 0', () => {
+    it('C_GetInfo → CKR_OK: Cryptoki 2.40, blank-padded 32-byte manufacturer and description, flags 0', () => {
       const info = fresh().p11.C_GetInfo();
       assert.deepEqual(info.cryptokiVersion, { major: 2, minor: 40 });
       assertPadded(info.manufacturerID, 32, 'manufacturerID');
@@ -187,7 +187,7 @@ for (const port of PAL_PORTS) {
       assert.equal(info.flags, 0);
     });
 
-    it('C_GetSlotInfo: 64-byte description, CKF_TOKEN_PRESENT only', () => {
+    it('C_GetSlotInfo → CKR_OK: 64-byte description, CKF_TOKEN_PRESENT only', () => {
       const m = fresh();
       const info = m.p11.C_GetSlotInfo(m.slot);
       assertPadded(info.slotDescription, 64, 'slotDescription');
@@ -195,7 +195,7 @@ for (const port of PAL_PORTS) {
       assert.equal(info.flags, C.CKF_TOKEN_PRESENT);
     });
 
-    it('C_GetTokenInfo of a new token: not initialized, blank label, widths and PIN lengths', () => {
+    it('C_GetTokenInfo of a new token → CKR_OK: not initialized, blank label, widths and PIN lengths', () => {
       const m = fresh();
       const info = m.p11.C_GetTokenInfo(m.slot);
       assert.equal(info.label, ' '.repeat(32));
@@ -213,7 +213,7 @@ for (const port of PAL_PORTS) {
       assert.equal(info.rwSessionCount, 0);
     });
 
-    it('C_GetTokenInfo after C_InitToken and C_InitPIN: label, CKF_TOKEN_INITIALIZED, CKF_USER_PIN_INITIALIZED, no PIN warnings', () => {
+    it('C_GetTokenInfo after C_InitToken and C_InitPIN → CKR_OK: label, CKF_TOKEN_INITIALIZED, CKF_USER_PIN_INITIALIZED, no PIN warnings', () => {
       const m = initialized();
       const info = m.p11.C_GetTokenInfo(m.slot);
       assert.equal(info.label, 'test'.padEnd(32, ' '));
@@ -229,7 +229,7 @@ for (const port of PAL_PORTS) {
       assert.equal(info.flags & warnings, 0);
     });
 
-    it('C_GetTokenInfo counts the R/O and R/W sessions of every application', () => {
+    it('C_GetTokenInfo counts the R/O and R/W sessions of every application → CKR_OK', () => {
       const m = initialized();
       const b = m.another();
       const a1 = m.p11.C_OpenSession(m.slot, RO);
@@ -246,7 +246,7 @@ for (const port of PAL_PORTS) {
       assert.equal(m.p11.C_GetTokenInfo(m.slot).sessionCount, 0);
     });
 
-    it('the serial number is stable across a restart and a new C_InitToken, and differs between tokens', () => {
+    it('C_GetTokenInfo serial number: stable across a restart and a new C_InitToken, different between tokens → CKR_OK', () => {
       const m = initialized();
       const serial = m.p11.C_GetTokenInfo(m.slot).serialNumber;
       assert.ok(serial.trim().length > 0);
@@ -257,14 +257,14 @@ for (const port of PAL_PORTS) {
       assert.notEqual(fresh().p11.C_GetTokenInfo(m.slot).serialNumber, serial);
     });
 
-    it('utcTime is YYYYMMDDhhmmss00 and CKF_CLOCK_ON_TOKEN is set', () => {
+    it('C_GetTokenInfo utcTime is YYYYMMDDhhmmss00 and CKF_CLOCK_ON_TOKEN is set → CKR_OK', () => {
       const m = fresh();
       const info = m.p11.C_GetTokenInfo(m.slot);
       assert.match(info.utcTime, /^20\d{12}00$/);
       assert.equal(info.flags & C.CKF_CLOCK_ON_TOKEN, C.CKF_CLOCK_ON_TOKEN);
     });
 
-    it('C_GetMechanismList: sorted, no duplicates, every mechanism the issue names', () => {
+    it('C_GetMechanismList → CKR_OK: sorted, no duplicates, every mechanism the issue names', () => {
       const m = fresh();
       const list = m.p11.C_GetMechanismList(m.slot);
       assert.deepEqual(
@@ -300,7 +300,7 @@ for (const port of PAL_PORTS) {
       }
     });
 
-    it('C_GetMechanismInfo: flags and key sizes for each listed mechanism', () => {
+    it('C_GetMechanismInfo → CKR_OK with flags and key sizes for each listed mechanism', () => {
       const m = fresh();
       for (const mech of m.p11.C_GetMechanismList(m.slot)) {
         const info = m.p11.C_GetMechanismInfo(m.slot, mech);

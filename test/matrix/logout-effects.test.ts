@@ -105,7 +105,7 @@ for (const port of PAL_PORTS) {
       assert.equal(findAll(m.p11, s, [{ type: C.CKA_LABEL, value: 'private token' }]).length, 1);
     });
 
-    it('C_Logout destroys private session objects; public session objects stay', () => {
+    it('C_Logout destroys private session objects (not found after re-login); public session objects stay → CKR_OK', () => {
       const { m, s } = setup();
       const other = m.p11.C_OpenSession(m.slot, C.CKF_SERIAL_SESSION);
       m.p11.C_CreateObject(
@@ -141,7 +141,7 @@ for (const port of PAL_PORTS) {
       assertRv(() => m.p11.C_SignFinal(other, Buffer.alloc(64)), C.CKR_OPERATION_NOT_INITIALIZED);
     });
 
-    it('a sign with a public (CKA_PRIVATE false) secret key may go on after C_Logout and is then correct', () => {
+    it('a sign with a public (CKA_PRIVATE false) secret key after C_Logout → CKR_OK with a correct MAC, or CKR_OPERATION_NOT_INITIALIZED', () => {
       const { m, s } = setup();
       const value = Buffer.alloc(32, 4);
       const key = m.p11.C_CreateObject(
@@ -161,7 +161,7 @@ for (const port of PAL_PORTS) {
       }
     });
 
-    it('a find started before C_Logout never returns private handles afterwards', () => {
+    it('a find started before C_Logout never returns private handles afterwards (or → CKR_OPERATION_NOT_INITIALIZED)', () => {
       const { m, s } = setup();
       m.p11.C_FindObjectsInit(s, []);
       m.p11.C_Logout(s);
@@ -178,7 +178,7 @@ for (const port of PAL_PORTS) {
       }
     });
 
-    it("C_Logout in one application does not end another application's operations", () => {
+    it("C_Logout in one application does not end another application's operations → CKR_OK", () => {
       const { m, s } = setup();
       const b = m.another();
       const sb = b.C_OpenSession(m.slot, C.CKF_SERIAL_SESSION);
@@ -191,7 +191,7 @@ for (const port of PAL_PORTS) {
       assert.equal(b.C_GetSessionInfo(sb).state, C.CKS_RO_USER_FUNCTIONS);
     });
 
-    it('after C_CloseSession its session objects are gone for every other session; its token objects stay', () => {
+    it('after C_CloseSession its session objects → CKR_OBJECT_HANDLE_INVALID for every other session; its token objects stay', () => {
       const { m, s, key, privSession, pubSession, pubToken } = setup();
       const keep = m.p11.C_OpenSession(m.slot, C.CKF_SERIAL_SESSION);
       m.p11.C_CloseSession(s);

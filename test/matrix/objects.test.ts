@@ -68,7 +68,7 @@ for (const port of PAL_PORTS) {
       return m.p11.C_Verify(s, data, sig);
     };
 
-    it('data object: values read back, storage attributes defaulted', () => {
+    it('data object → CKR_OK: values read back, storage attributes defaulted', () => {
       const o = create(
         dataTemplate('data', [{ type: C.CKA_OBJECT_ID, value: Buffer.of(6, 1, 0) }]),
       );
@@ -83,7 +83,7 @@ for (const port of PAL_PORTS) {
       }
     });
 
-    it('X.509 certificate: CKA_SUBJECT, CKA_ISSUER, CKA_SERIAL_NUMBER derived from the DER', () => {
+    it('X.509 certificate → CKR_OK: CKA_SUBJECT, CKA_ISSUER, CKA_SERIAL_NUMBER derived from the DER', () => {
       const ca = makeCertificate('issuing CA');
       const leaf = makeCertificate('leaf', {
         issuerCn: 'issuing CA',
@@ -130,7 +130,7 @@ for (const port of PAL_PORTS) {
       assert.deepEqual(attr(m.p11, s, o, C.CKA_VALUE), Buffer.from('not a certificate'));
     });
 
-    it('RSA keys from node:crypto: the token signs what node:crypto verifies, and verifies what it signs', () => {
+    it('RSA keys from node:crypto → CKR_OK: the token signs what node:crypto verifies, and verifies what it signs', () => {
       const pub = create(rsaPublicTemplate(rsa));
       const priv = create(rsaPrivateTemplate(rsa));
       assert.equal(attrUlong(m.p11, s, pub, C.CKA_MODULUS_BITS), 2048);
@@ -147,7 +147,7 @@ for (const port of PAL_PORTS) {
       assert.ok(verify('sha256', DATA, rsa.publicKey, signWith(C.CKM_SHA256_RSA_PKCS, minimal)));
     });
 
-    it('EC P-256 keys from node:crypto: signatures cross-verify; CKA_EC_POINT reads back as given', () => {
+    it('EC P-256 keys from node:crypto → CKR_OK: signatures cross-verify; CKA_EC_POINT reads back as given', () => {
       const pub = create(ecPublicTemplate(ec));
       const priv = create(ecPrivateTemplate(ec));
       assert.deepEqual(attr(m.p11, s, pub, C.CKA_EC_POINT), ec.point);
@@ -199,7 +199,7 @@ for (const port of PAL_PORTS) {
       }
     });
 
-    it('generic secret and CKK_SHA256_HMAC keys: CKM_SHA256_HMAC equals node:crypto HMAC', () => {
+    it('generic secret and CKK_SHA256_HMAC keys → CKR_OK: CKM_SHA256_HMAC equals node:crypto HMAC', () => {
       const value = Buffer.from('a generic secret of any length, here 44 bytes');
       for (const kt of [C.CKK_GENERIC_SECRET, C.CKK_SHA256_HMAC]) {
         const o = create(secretTemplate(kt, value));

@@ -123,7 +123,7 @@ for (const port of PAL_PORTS) {
       return found[0] as Handle;
     };
 
-    it('token objects of every class survive a restart with every attribute byte-exact', () => {
+    it('token objects of every class survive a restart with every attribute byte-exact → CKR_OK', () => {
       const m = open();
       const s = userSession(m);
       const ec = ecMaterial();
@@ -153,7 +153,7 @@ for (const port of PAL_PORTS) {
       );
     });
 
-    it('session objects do not survive a restart', () => {
+    it('session objects do not survive a restart (not found) → CKR_OK', () => {
       const m = open();
       const s = userSession(m);
       m.p11.C_CreateObject(s, dataTemplate('gone'));
@@ -164,7 +164,7 @@ for (const port of PAL_PORTS) {
       assert.deepEqual(labelsOf(r.p11, rs), ['stays']);
     });
 
-    it('changes and destructions persist across a restart', () => {
+    it('changes and destructions persist across a restart (latched CKA_SENSITIVE → CKR_ATTRIBUTE_SENSITIVE)', () => {
       const m = open();
       const s = userSession(m);
       const renamed = m.p11.C_CreateObject(s, dataTemplate('old name', TOKEN));
@@ -194,7 +194,7 @@ for (const port of PAL_PORTS) {
       );
     });
 
-    it('the corePKCS11 well-known labels: each object sits in its own PAL slot and is found by its label after a restart', () => {
+    it('the corePKCS11 well-known labels: each object sits in its own PAL slot and is found by its label after a restart → CKR_OK', () => {
       const m = open();
       const s = userSession(m);
       const ec = ecMaterial();
@@ -246,7 +246,7 @@ for (const port of PAL_PORTS) {
       );
     });
 
-    it('200 token objects with mixed labels survive a restart, each byte-exact', () => {
+    it('200 token objects with mixed labels survive a restart, each byte-exact → CKR_OK', () => {
       const m = open();
       const s = userSession(m);
       const labelOf = (i: number) =>
@@ -282,7 +282,7 @@ for (const port of PAL_PORTS) {
       assert.equal(seen.size, 200);
     });
 
-    it('records damaged through the PAL (byte flipped, truncated, emptied) are reported and skipped; the rest load byte-exact', () => {
+    it('records damaged through the PAL (byte flipped, truncated, emptied) are reported and skipped; the rest load byte-exact → CKR_OK', () => {
       const warnings: string[] = [];
       const m = open(warnings);
       const s = userSession(m);
@@ -312,7 +312,7 @@ for (const port of PAL_PORTS) {
       assert.ok(labelsOf(again.p11, userSession(again)).includes('after damage'));
     });
 
-    it('object files damaged on disk (byte flipped, truncated, zero length) are reported and skipped', {
+    it('object files damaged on disk (byte flipped, truncated, zero length) are reported and skipped → CKR_OK', {
       skip: port.name === 'file' ? false : 'only the file port keeps objects in files',
     }, () => {
       const warnings: string[] = [];
@@ -344,7 +344,7 @@ for (const port of PAL_PORTS) {
       assert.equal(attr(r.p11, rs, one(r, rs, 'keep'), C.CKA_VALUE).toString(), 'value of keep');
     });
 
-    it('a damaged index bucket is reported; what loads is byte-exact, never garbage', () => {
+    it('a damaged index bucket is reported; what loads is byte-exact, never garbage → CKR_OK', () => {
       const warnings: string[] = [];
       const m = open(warnings);
       const s = userSession(m);

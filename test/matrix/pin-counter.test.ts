@@ -56,7 +56,7 @@ for (const port of PAL_PORTS) {
       assert.equal(soFlags(m), 0, 'the SO PIN is not affected');
     });
 
-    it('a successful login clears CKF_USER_PIN_COUNT_LOW and restores every try', () => {
+    it('a successful login (CKR_OK) clears CKF_USER_PIN_COUNT_LOW and restores every try', () => {
       const m = initialized(THREE_TRIES);
       const s = m.p11.C_OpenSession(m.slot, RW);
       assertRv(() => m.p11.C_Login(s, C.CKU_USER, WRONG), C.CKR_PIN_INCORRECT);
@@ -69,7 +69,7 @@ for (const port of PAL_PORTS) {
       assert.equal(userFlags(m), C.CKF_USER_PIN_COUNT_LOW | C.CKF_USER_PIN_FINAL_TRY);
     });
 
-    it('a successful login also resets the counter when the same PIN already logged in before in this process', {
+    it('a successful login (CKR_OK) also resets the counter when the same PIN already logged in before in this process', {
       todo: 'bug: Token#fastPath accepts a remembered PIN without resetting the try counter',
     }, () => {
       const m = initialized(THREE_TRIES);
@@ -102,7 +102,7 @@ for (const port of PAL_PORTS) {
       assertRv(() => m.p11.C_InitToken(m.slot, SO_PIN, 'x'), C.CKR_PIN_LOCKED);
     });
 
-    it('the try counter persists across a restart; a lock survives it', () => {
+    it('the try counter persists across a restart; a lock survives it → CKR_PIN_LOCKED', () => {
       const m = initialized(THREE_TRIES);
       const s = m.p11.C_OpenSession(m.slot, RW);
       assertRv(() => m.p11.C_Login(s, C.CKU_USER, WRONG), C.CKR_PIN_INCORRECT);
@@ -117,7 +117,7 @@ for (const port of PAL_PORTS) {
       assertRv(() => again.p11.C_Login(as, C.CKU_USER, USER_PIN), C.CKR_PIN_LOCKED);
     });
 
-    it('wrong PINs from every application count against the one counter', () => {
+    it('wrong PINs from every application count against the one counter → CKR_PIN_LOCKED', () => {
       const m = initialized(THREE_TRIES);
       const b = m.another();
       const sa = m.p11.C_OpenSession(m.slot, RW);
@@ -128,7 +128,7 @@ for (const port of PAL_PORTS) {
       assertRv(() => b.C_Login(sb, C.CKU_USER, USER_PIN), C.CKR_PIN_LOCKED);
     });
 
-    it('C_InitPIN by the SO unlocks a locked user PIN', () => {
+    it('C_InitPIN by the SO unlocks a locked user PIN → CKR_OK', () => {
       const m = initialized(THREE_TRIES);
       const s = m.p11.C_OpenSession(m.slot, RW);
       for (let i = 0; i < 3; i++) {

@@ -51,7 +51,7 @@ for (const port of PAL_PORTS) {
       for (const m of modules.splice(0)) m.cleanup();
     });
 
-    it('C_GetSessionInfo reports the five session states, the slot and the flags', () => {
+    it('C_GetSessionInfo → CKR_OK with each of the five session states, the slot and the flags', () => {
       const m = initialized();
       const ro = m.p11.C_OpenSession(m.slot, RO);
       const rw = m.p11.C_OpenSession(m.slot, RW);
@@ -73,7 +73,7 @@ for (const port of PAL_PORTS) {
       assert.equal(state(m.p11, rw), C.CKS_RW_SO_FUNCTIONS);
     });
 
-    it('all sessions of an application share its login, including sessions opened later', () => {
+    it('all sessions of an application share its login, including sessions opened later → CKR_OK', () => {
       const m = initialized();
       const a = userSession(m);
       const later = m.p11.C_OpenSession(m.slot, RO);
@@ -82,7 +82,7 @@ for (const port of PAL_PORTS) {
       assert.equal(state(m.p11, a), C.CKS_RW_PUBLIC_SESSION);
     });
 
-    it('login is per application: another application stays public, sees no private object, logs in on its own', () => {
+    it('login is per application: another application stays public, sees no private object, logs in on its own → CKR_OK', () => {
       const m = initialized();
       const a = userSession(m);
       m.p11.C_CreateObject(a, dataTemplate('private', [{ type: C.CKA_PRIVATE, value: true }]));
@@ -104,7 +104,7 @@ for (const port of PAL_PORTS) {
       assert.equal(state(m.p11, a), C.CKS_RW_USER_FUNCTIONS, "B's logout leaves A logged in");
     });
 
-    it('closing the last session logs the application out', () => {
+    it('closing the last session logs the application out (the next session is public) → CKR_OK', () => {
       const m = initialized();
       const s = userSession(m);
       m.p11.C_CloseSession(s);
@@ -114,6 +114,19 @@ for (const port of PAL_PORTS) {
       m.p11.C_Login(again, C.CKU_USER, USER_PIN);
       m.p11.C_CloseAllSessions(m.slot);
       assert.equal(state(m.p11, m.p11.C_OpenSession(m.slot, RO)), C.CKS_RO_PUBLIC_SESSION);
+    });
+
+    it("C_CloseAllSessions closes this application's sessions only: its handles → CKR_SESSION_HANDLE_INVALID", () => {
+      const m = initialized();
+      const b = m.another();
+      const sb = b.C_OpenSession(m.slot, RW);
+      const a1 = m.p11.C_OpenSession(m.slot, RO);
+      const a2 = m.p11.C_OpenSession(m.slot, RW);
+      m.p11.C_CloseAllSessions(m.slot);
+      for (const h of [a1, a2])
+        assertRv(() => m.p11.C_GetSessionInfo(h), C.CKR_SESSION_HANDLE_INVALID);
+      assert.equal(state(b, sb), C.CKS_RW_PUBLIC_SESSION);
+      assert.equal(m.p11.C_GetTokenInfo(m.slot).sessionCount, 1);
     });
 
     it('C_CloseSession twice, an unknown handle, or a handle of another application → CKR_SESSION_HANDLE_INVALID', () => {
@@ -142,7 +155,7 @@ for (const port of PAL_PORTS) {
       m.p11.C_Login(rw, C.CKU_SO, SO_PIN);
     });
 
-    it("another application's R/O session does not stop C_Login(SO)", () => {
+    it("another application's R/O session does not stop C_Login(SO) → CKR_OK", () => {
       const m = initialized();
       m.another().C_OpenSession(m.slot, RO);
       const rw = m.p11.C_OpenSession(m.slot, RW);
@@ -297,7 +310,7 @@ for (const port of PAL_PORTS) {
       m.p11.C_Login(s, C.CKU_USER, USER_PIN);
     });
 
-    it('C_SetPIN as the SO changes the SO PIN', () => {
+    it('C_SetPIN as the SO changes the SO PIN; the old one → CKR_PIN_INCORRECT', () => {
       const m = initialized();
       const s = m.p11.C_OpenSession(m.slot, RW);
       m.p11.C_Login(s, C.CKU_SO, SO_PIN);
