@@ -168,5 +168,34 @@ for (const port of PAL_PORTS) {
       assertRv(() => m.p11.C_Login(s, C.CKU_USER, USER_PIN), C.CKR_PIN_LOCKED);
       assert.equal(m.p11.C_GetSessionInfo(s).state, C.CKS_RW_PUBLIC_SESSION);
     });
+
+    it('PINs set by C_SetPIN and C_InitPIN survive a restart; the old ones → CKR_PIN_INCORRECT', () => {
+      const m = initialized();
+      const s = m.p11.C_OpenSession(m.slot, RW);
+      m.p11.C_SetPIN(s, USER_PIN, 'user pin 2');
+      m.p11.C_Login(s, C.CKU_SO, SO_PIN);
+      m.p11.C_SetPIN(s, SO_PIN, 'so pin 2');
+      const r = m.restart();
+      const rs = r.p11.C_OpenSession(r.slot, RW);
+      assertRv(() => r.p11.C_Login(rs, C.CKU_USER, USER_PIN), C.CKR_PIN_INCORRECT);
+      assertRv(() => r.p11.C_Login(rs, C.CKU_SO, SO_PIN), C.CKR_PIN_INCORRECT);
+      r.p11.C_Login(rs, C.CKU_SO, 'so pin 2');
+      r.p11.C_InitPIN(rs, 'user pin 3');
+      const again = m.restart();
+      const as = again.p11.C_OpenSession(again.slot, RW);
+      assertRv(() => again.p11.C_Login(as, C.CKU_USER, 'user pin 2'), C.CKR_PIN_INCORRECT);
+      again.p11.C_Login(as, C.CKU_USER, 'user pin 3');
+    });
+
+    it('a locked PIN stays locked for the right PIN even after that PIN logged in earlier in this process → CKR_PIN_LOCKED', () => {
+      const m = initialized(THREE_TRIES);
+      const s = userSession(m);
+      m.p11.C_Logout(s);
+      for (let i = 0; i < 3; i++) {
+        assertRv(() => m.p11.C_Login(s, C.CKU_USER, WRONG), C.CKR_PIN_INCORRECT);
+      }
+      assertRv(() => m.p11.C_Login(s, C.CKU_USER, USER_PIN), C.CKR_PIN_LOCKED);
+      assert.equal(userFlags(m), C.CKF_USER_PIN_COUNT_LOW | C.CKF_USER_PIN_LOCKED);
+    });
   });
 }

@@ -256,6 +256,9 @@ for (const port of PAL_PORTS) {
       m.p11.C_Login(s, C.CKU_CONTEXT_SPECIFIC, USER_PIN);
       const sig = m.p11.C_Sign(s, data, Buffer.alloc(64));
       assert.ok(verify('sha256', data, { key: ec.publicKey, dsaEncoding: 'ieee-p1363' }, sig));
+      // each new operation owes its own context login
+      m.p11.C_SignInit(s, { mechanism: C.CKM_ECDSA_SHA256 }, key);
+      assertRv(() => m.p11.C_Sign(s, data, Buffer.alloc(64)), C.CKR_USER_NOT_LOGGED_IN);
       assert.equal(state(m.p11, s), C.CKS_RW_USER_FUNCTIONS);
     });
 
