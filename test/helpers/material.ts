@@ -144,6 +144,55 @@ export function rsaMaterial(): RsaMaterial {
   return rsaCache;
 }
 
+const big = (b: Buffer) => BigInt(`0x${b.toString('hex') || '0'}`);
+const toBuffer = (v: bigint) => {
+  const hex = v.toString(16);
+  return Buffer.from(hex.length % 2 ? `0${hex}` : hex, 'hex');
+};
+const twos = (v: bigint) => {
+  let t = 0;
+  for (let x = v; x % 2n === 0n; x /= 2n) t++;
+  return t;
+};
+const gcd = (a: bigint, b: bigint): bigint => (b === 0n ? a : gcd(b, a % b));
+
+/**
+ * A private exponent d' ≡ d (mod λ(n)), so a valid one for the same key, whose d'·e − 1 has exactly
+ * `twosWanted` factors of 2 (1 needs p ≡ q ≡ 3 mod 4) or, with undefined, at least 2. Undefined when
+ * the key cannot have it.
+ */
+export function privateExponentWith(m: RsaMaterial, twosWanted?: number): Buffer | undefined {
+  const [p, q, e, d] = [big(m.p), big(m.q), big(m.e), big(m.d)];
+  const lambda = ((p - 1n) * (q - 1n)) / gcd(p - 1n, q - 1n);
+  for (let k = 0n; k < 8n; k++) {
+    const candidate = d + k * lambda;
+    const t = twos(candidate * e - 1n);
+    if (twosWanted === undefined ? t >= 2 : t === twosWanted) return toBuffer(candidate);
+  }
+  return undefined;
+}
+
+/** An RSA key (of `bits`) whose primes are both 3 mod 4, so a d with d·e − 1 ≡ 2 (mod 4) exists. */
+export function rsaMaterialWithPrimes3Mod4(bits: number): RsaMaterial {
+  for (;;) {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: bits });
+    const j = privateKey.export({ format: 'jwk' });
+    const m = {
+      privateKey,
+      publicKey,
+      n: b64(j.n),
+      e: b64(j.e),
+      d: b64(j.d),
+      p: b64(j.p),
+      q: b64(j.q),
+      dp: b64(j.dp),
+      dq: b64(j.dq),
+      qi: b64(j.qi),
+    };
+    if (big(m.p) % 4n === 3n && big(m.q) % 4n === 3n) return m;
+  }
+}
+
 // --- templates ---
 
 export const dataTemplate = (label: string, extra: Template = []): Template => [

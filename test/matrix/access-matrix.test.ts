@@ -74,12 +74,6 @@ const STATE_CODE: Record<State, number> = {
   'R/W SO': C.CKS_RW_SO_FUNCTIONS,
 };
 
-/** Cells where the token deviates from the table (kept as todo so the suite stays green). */
-const KNOWN_DEVIATIONS: Partial<Record<string, string>> = {
-  'R/O Public|private token|write':
-    'bug: creating a private token object in a R/O public session returns CKR_USER_NOT_LOGGED_IN, the table (security.md §1.3) says CKR_SESSION_READ_ONLY (AppState.checkWrite tests the login before the session type)',
-};
-
 const CODE: Record<Cell, number> = {
   OK: C.CKR_OK,
   UNLI: C.CKR_USER_NOT_LOGGED_IN,
@@ -150,8 +144,7 @@ for (const port of PAL_PORTS) {
           }
         });
 
-        const todo = KNOWN_DEVIATIONS[`${st}|${kind}|write`];
-        it(`${kind} object, write → ${ckrName(CODE[write])}`, todo ? { todo } : {}, () => {
+        it(`${kind} object, write → ${ckrName(CODE[write])}`, () => {
           const code = CODE[write];
           const created = expectRv(
             () => m.p11.C_CreateObject(s, kindTemplate(kind, `${kind} new`)),
