@@ -28,6 +28,12 @@ const userFlags = (m: TestModule) => m.p11.C_GetTokenInfo(m.slot).flags & USER_F
 const soFlags = (m: TestModule) => m.p11.C_GetTokenInfo(m.slot).flags & SO_FLAGS;
 
 for (const port of PAL_PORTS) {
+  /** Two live Tokens over one store stand for two processes; a simulated flash chip has one owner. */
+  const crossProcess = (todo: string) =>
+    port.name === 'flash'
+      ? { skip: 'two live PAL instances over one flash device are two writers without a lock' }
+      : { todo };
+
   describe(`PIN try counter [${port.name}]`, () => {
     const modules: TestModule[] = [];
     const initialized = (options = TEST_TOKEN_OPTIONS) => {
@@ -139,33 +145,41 @@ for (const port of PAL_PORTS) {
       m.p11.C_Login(s, C.CKU_USER, 'fresh pin');
     });
 
-    it('a PIN changed by another process: an application initialized before it gets CKR_PIN_INCORRECT for the old PIN', {
-      todo: 'bug: Token#fastPath compares against the remembered fingerprint and stale in-memory PIN state, so the old PIN still logs in',
-    }, () => {
-      const m = initialized();
-      const s = userSession(m);
-      m.p11.C_Logout(s);
-      const elsewhere = m.restart(); // a second Token over the same store: another process
-      const es = elsewhere.p11.C_OpenSession(elsewhere.slot, RW);
-      elsewhere.p11.C_SetPIN(es, USER_PIN, 'changed elsewhere');
-      assertRv(() => m.p11.C_Login(s, C.CKU_USER, USER_PIN), C.CKR_PIN_INCORRECT);
-      m.p11.C_Login(s, C.CKU_USER, 'changed elsewhere');
-    });
+    it(
+      'a PIN changed by another process: an application initialized before it gets CKR_PIN_INCORRECT for the old PIN',
+      crossProcess(
+        'bug: Token#fastPath compares against the remembered fingerprint and stale in-memory PIN state, so the old PIN still logs in',
+      ),
+      () => {
+        const m = initialized();
+        const s = userSession(m);
+        m.p11.C_Logout(s);
+        const elsewhere = m.restart(); // a second Token over the same store: another process
+        const es = elsewhere.p11.C_OpenSession(elsewhere.slot, RW);
+        elsewhere.p11.C_SetPIN(es, USER_PIN, 'changed elsewhere');
+        assertRv(() => m.p11.C_Login(s, C.CKU_USER, USER_PIN), C.CKR_PIN_INCORRECT);
+        m.p11.C_Login(s, C.CKU_USER, 'changed elsewhere');
+      },
+    );
 
-    it('a PIN locked by another process: an application initialized before it gets CKR_PIN_LOCKED', {
-      todo: 'bug: Token#fastPath reads triesLeft from stale in-memory state, so a PIN locked by another process still logs in',
-    }, () => {
-      const m = initialized(THREE_TRIES);
-      const s = userSession(m);
-      m.p11.C_Logout(s);
-      const elsewhere = m.restart();
-      const es = elsewhere.p11.C_OpenSession(elsewhere.slot, RW);
-      for (let i = 0; i < 3; i++) {
-        assertRv(() => elsewhere.p11.C_Login(es, C.CKU_USER, WRONG), C.CKR_PIN_INCORRECT);
-      }
-      assertRv(() => m.p11.C_Login(s, C.CKU_USER, USER_PIN), C.CKR_PIN_LOCKED);
-      assert.equal(m.p11.C_GetSessionInfo(s).state, C.CKS_RW_PUBLIC_SESSION);
-    });
+    it(
+      'a PIN locked by another process: an application initialized before it gets CKR_PIN_LOCKED',
+      crossProcess(
+        'bug: Token#fastPath reads triesLeft from stale in-memory state, so a PIN locked by another process still logs in',
+      ),
+      () => {
+        const m = initialized(THREE_TRIES);
+        const s = userSession(m);
+        m.p11.C_Logout(s);
+        const elsewhere = m.restart();
+        const es = elsewhere.p11.C_OpenSession(elsewhere.slot, RW);
+        for (let i = 0; i < 3; i++) {
+          assertRv(() => elsewhere.p11.C_Login(es, C.CKU_USER, WRONG), C.CKR_PIN_INCORRECT);
+        }
+        assertRv(() => m.p11.C_Login(s, C.CKU_USER, USER_PIN), C.CKR_PIN_LOCKED);
+        assert.equal(m.p11.C_GetSessionInfo(s).state, C.CKS_RW_PUBLIC_SESSION);
+      },
+    );
 
     it('PINs set by C_SetPIN and C_InitPIN survive a restart; the old ones → CKR_PIN_INCORRECT', () => {
       const m = initialized();
