@@ -5,6 +5,8 @@
  * lengths) lives in complete.ts. Layer L3.
  * @module
  */
+
+import { isKnownAttribute } from '../attributes/kinds.js';
 import type { AttributeMap } from '../attributes/values.js';
 import { readBool, readUlong } from '../attributes/values.js';
 import { Pkcs11Error } from '../errors.js';
@@ -77,14 +79,19 @@ export function resolvePolicy(template: AttributeMap, opts: BuildOptions): Objec
 /** Builds the full attribute set of a new object from a normalized template. */
 export function buildAttributes(template: AttributeMap, opts: BuildOptions): AttributeMap {
   const p = resolvePolicy(template, opts);
-  // 1. every attribute must exist for this kind of object
+  // 1. attributes the spec does not define at all; those of other kinds of objects are a
+  // template inconsistency (§4.1.1: "a secret key with an attribute appropriate for public keys"),
+  // reported after the checks that take precedence over it
+  const foreign: number[] = [];
   for (const type of template.keys()) {
-    if (!p.rules.has(type)) {
+    if (p.rules.has(type)) continue;
+    if (!isKnownAttribute(type)) {
       throw new Pkcs11Error(
         C.CKR_ATTRIBUTE_TYPE_INVALID,
-        `${attrName(type)} is not valid for a ${p.name}`,
+        `attribute 0x${type.toString(16)} is not defined`,
       );
     }
+    foreign.push(type);
   }
   // 3. read-only attributes
   const forbidden = opts.mode === 'create' ? FORBIDDEN_ON_CREATE : FORBIDDEN_ON_GENERATE;
@@ -107,6 +114,13 @@ export function buildAttributes(template: AttributeMap, opts: BuildOptions): Att
       if (r.type === C.CKA_CLASS || r.type === C.CKA_KEY_TYPE) continue; // implied by the mechanism
       throw new Pkcs11Error(C.CKR_TEMPLATE_INCOMPLETE, `${attrName(r.type)} is required`);
     }
+  }
+  // 5. inconsistent
+  if (foreign.length > 0) {
+    throw new Pkcs11Error(
+      C.CKR_TEMPLATE_INCONSISTENT,
+      `${foreign.map(attrName).join(', ')} cannot be part of a ${p.name}`,
+    );
   }
   const attrs: AttributeMap = new Map();
   for (const [t, v] of template) attrs.set(t, v);

@@ -196,6 +196,9 @@ export function policyFor(
 /** The attribute that selects the subtype of a class. */
 export function subtypeAttribute(objectClass: number): number | undefined {
   if (objectClass === C.CKO_CERTIFICATE) return C.CKA_CERTIFICATE_TYPE;
-  if (objectClass === C.CKO_DATA) return undefined;
-  return C.CKA_KEY_TYPE;
+  const isKey =
+    objectClass === C.CKO_PUBLIC_KEY ||
+    objectClass === C.CKO_PRIVATE_KEY ||
+    objectClass === C.CKO_SECRET_KEY;
+  return isKey ? C.CKA_KEY_TYPE : undefined;
 }

@@ -82,7 +82,8 @@ export function recoverPrimes(
   for (let g = 2n; g < 2000n; g++) {
     let y = modPow(g, r, n);
     if (y === 1n || y === n - 1n) continue;
-    for (let i = 1; i < t; i++) {
+    // square up to t times: the last square is g^k = 1, so a nontrivial root of 1 shows up by then
+    for (let i = 1; i <= t; i++) {
       const x = (y * y) % n;
       if (x === 1n) {
         const p = gcd(y - 1n, n);
