@@ -5,7 +5,7 @@
  * @module
  */
 import { attributeKind } from '../attributes/kinds.js';
-import type { RawAttribute, RawMechanism, StructuredParams } from '../pkcs11/types.js';
+import type { Output, RawAttribute, RawMechanism, StructuredParams } from '../pkcs11/types.js';
 import { encodeBool, encodeUlong } from '../util/bytes.js';
 
 export type Handle = Buffer;
@@ -134,4 +134,23 @@ export function pinArg(pin: unknown): Uint8Array | undefined {
   if (typeof pin === 'string') return Buffer.from(pin, 'utf8');
   if (pin instanceof Uint8Array) return pin;
   throw new TypeError('PIN must be a string');
+}
+
+export function outBuffer(v: unknown, name = 'outData'): Buffer {
+  if (!Buffer.isBuffer(v)) throw new TypeError(`${name} must be a Buffer`);
+  return v;
+}
+
+/**
+ * The C capacity of an output Buffer. pkcs11js hands an empty Buffer to the module as a NULL pointer,
+ * which makes the call a length query that leaves the operation active; so does this API.
+ */
+export function capacityOf(out: Buffer): number | null {
+  return out.length === 0 ? null : out.length;
+}
+
+/** Copies an engine result into the caller's buffer and returns the filled slice, as pkcs11js does. */
+export function fill(out: Buffer, r: Output): Buffer {
+  if (r.bytes) out.set(r.bytes);
+  return out.subarray(0, r.length);
 }

@@ -260,11 +260,17 @@ export class Pkcs11Base {
     call('C_FindObjectsFinal', () => this.engine.findObjectsFinal(fromHandle(session, 'session')));
   }
 
-  C_WaitForSlotEvent(_flags: number): Handle | null {
+  /**
+   * The token is always present, so no slot event ever happens: with CKF_DONT_BLOCK the answer is null
+   * (CKR_NO_EVENT, as pkcs11js reports it); a blocking wait would never return, so it is refused.
+   */
+  C_WaitForSlotEvent(flags: number): Handle | null {
     return call('C_WaitForSlotEvent', () => {
+      this.engine.getInfo();
+      if ((flags & C.CKF_DONT_BLOCK) !== 0) return null;
       throw new Pkcs11Error(
         C.CKR_FUNCTION_NOT_SUPPORTED,
-        'the slot has no events: the token is always present',
+        'a blocking wait would never end: the token is always present',
       );
     });
   }
