@@ -67,6 +67,12 @@ describe('PKCS11: the pkcs11js surface', () => {
     for (const name of PKCS11JS_ASYNC) assert.equal(typeof p[`${name}Async`], 'function', name);
   });
 
+  it('the package entry loads with require() too (graphene-pk11 requires pkcs11js): no top-level await', () => {
+    const required = createRequire(import.meta.url)('../../../src/index.js') as typeof entry;
+    assert.equal(required.PKCS11, entry.PKCS11);
+    assert.equal(required.Pkcs11Error, entry.Pkcs11Error);
+  });
+
   it('the package entry exports PKCS11, Pkcs11Error, NativeError and pkcs11js constants, same values', (t) => {
     const e = entry as unknown as Record<string, unknown>;
     assert.equal(typeof e.PKCS11, 'function');
