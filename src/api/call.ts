@@ -38,13 +38,19 @@ export async function callAsync<T>(method: string, fn: () => Promise<T>): Promis
   }
 }
 
-export type Callback<T> = (error: Error | null, result?: T) => void;
+/**
+ * A node-style callback, typed as pkcs11js declares it so that callbacks written for pkcs11js
+ * (`(err: Error, data: Buffer) => …`) type-check. As with pkcs11js, `error` is null on success and
+ * `result` is null on failure.
+ */
+export type Callback<T> = (error: Error, result: T) => void;
 
-/** Delivers a promise's outcome to a node-style callback. */
+/** Delivers a promise's outcome to a node-style callback, with pkcs11js's nulls. */
 export function deliver<T>(p: Promise<T>, cb: Callback<T>): undefined {
+  const none = null as unknown;
   p.then(
-    (v) => cb(null, v),
-    (e: Error) => cb(e),
+    (v) => cb(none as Error, v),
+    (e: Error) => cb(e, none as T),
   );
   return undefined;
 }
