@@ -45,12 +45,16 @@ export async function callAsync<T>(method: string, fn: () => Promise<T>): Promis
  */
 export type Callback<T> = (error: Error, result: T) => void;
 
-/** Delivers a promise's outcome to a node-style callback, with pkcs11js's nulls. */
+/**
+ * Delivers a promise's outcome to a node-style callback, with pkcs11js's nulls. The callback runs on its
+ * own tick, outside the promise chain: an exception it throws is an uncaught exception, as it is when
+ * pkcs11js calls back from its thread pool, not a silently rejected promise.
+ */
 export function deliver<T>(p: Promise<T>, cb: Callback<T>): undefined {
   const none = null as unknown;
   p.then(
-    (v) => cb(none as Error, v),
-    (e: Error) => cb(e, none as T),
+    (v) => process.nextTick(cb, none as Error, v),
+    (e: Error) => process.nextTick(cb, e, none as T),
   );
   return undefined;
 }

@@ -4,7 +4,7 @@
  * and node-webcrypto-p11 run on it unchanged. Layer L6.
  * @module
  */
-import { Pkcs11Error } from '../errors.js';
+import { NativeError, Pkcs11Error } from '../errors.js';
 import * as C from '../pkcs11/constants.js';
 import type { MechanismInfo, ModuleInfo, SlotInfo, TokenInfo } from '../pkcs11/types.js';
 import type { Application } from '../token/application.js';
@@ -19,6 +19,9 @@ import {
   toResult,
   toTemplate,
 } from './convert.js';
+
+/** A shared library's file name: libsofthsm2.so, libsoftokn3.so.0, softhsm2.dll, libfoo.dylib. */
+const LIBRARY_PATH = /\.(so(\.\d+)*|dylib|dll)$/i;
 
 /** Opens the token named by a load() target ('memory:', a directory, …) as a new application. */
 export type TokenOpener = (target: string) => { app: Application; close(): void };
@@ -44,10 +47,20 @@ export class Pkcs11Base {
     this.#opener = opener;
   }
 
-  /** Opens a token store: a directory (file PAL) or 'memory:' (a fresh in-memory token). */
+  /**
+   * Opens a token store: a directory (file PAL) or 'memory:' (a fresh in-memory token). A path naming a
+   * shared library (a pkcs11js configuration left as it was) is refused with a NativeError, as pkcs11js
+   * refuses a library it cannot load, rather than opened as a new, empty token directory.
+   */
   load(target: string): void {
     if (typeof target !== 'string' || target === '')
       throw new TypeError('load() needs a token store path');
+    if (LIBRARY_PATH.test(target)) {
+      throw new NativeError(
+        `${target}: a PKCS#11 library path; corepkcs11 opens a token store (a directory or 'memory:')`,
+        'load',
+      );
+    }
     if (!this.#opener) throw new TypeError('this PKCS11 instance has no token opener');
     this.#loaded?.close();
     this.#loaded = this.#opener(target);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
 import type { Handle } from '../../../src/api/convert.js';
@@ -89,6 +90,45 @@ describe('PKCS11: the pkcs11js surface', () => {
     const missing = names.filter((k) => !(k in e) && !KNOWN_CONSTANT_GAPS.has(k));
     const different = names.filter((k) => k in e && e[k] !== native[k]);
     assert.deepEqual({ missing, different }, { missing: [], different: [] });
+  });
+});
+
+describe('PKCS11: loading and callbacks as pkcs11js does them', () => {
+  it('load() refuses a shared-library path with a NativeError and opens nothing', () => {
+    const opened: string[] = [];
+    const p = new PKCS11((target) => {
+      opened.push(target);
+      throw new Error('not reached');
+    });
+    for (const lib of [
+      '/usr/lib/softhsm/libsofthsm2.so',
+      'libsoftokn3.so.0',
+      'C:\\SoftHSM2\\softhsm2-x64.dll',
+      'x.dylib',
+    ]) {
+      assert.throws(
+        () => p.load(lib),
+        (e) => e instanceof entry.NativeError && !(e instanceof entry.Pkcs11Error),
+      );
+    }
+    assert.deepEqual(opened, []);
+  });
+
+  it("an exception thrown by a caller's callback is uncaught, not a rejected promise", () => {
+    const script = `
+      import { PKCS11, CKM_SHA256, CKF_SERIAL_SESSION } from ${JSON.stringify(new URL('../../../src/index.js', import.meta.url).href)};
+      process.on('uncaughtException', (e) => { console.log('uncaught', e.message); process.exit(0); });
+      process.on('unhandledRejection', (e) => { console.log('unhandled', e.message); process.exit(0); });
+      const p = new PKCS11('memory:');
+      p.C_Initialize();
+      const s = p.C_OpenSession(p.C_GetSlotList(true)[0], CKF_SERIAL_SESSION);
+      p.C_DigestInit(s, { mechanism: CKM_SHA256 });
+      p.C_Digest(s, Buffer.from('x'), Buffer.alloc(32), () => { throw new Error('boom'); });
+    `;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+    });
+    assert.equal(r.stdout.trim(), 'uncaught boom', r.stderr);
   });
 });
 
