@@ -8,11 +8,13 @@ import { NativeError, Pkcs11Error } from '../errors.js';
 import { CKR_GENERAL_ERROR } from '../pkcs11/constants.js';
 
 function normalize(e: unknown, method: string): unknown {
-  if (e instanceof Pkcs11Error) {
+  if (e instanceof NativeError) {
+    // pkcs11js reads method and nativeStack from the native error text ("... at PKCS11.C_Login (...)")
     if (!e.method) e.method = method;
+    if (!e.nativeStack) e.nativeStack = `    at PKCS11.${e.method}`;
     return e;
   }
-  if (e instanceof TypeError || e instanceof NativeError) return e;
+  if (e instanceof TypeError) return e;
   const err = new Pkcs11Error(CKR_GENERAL_ERROR, e instanceof Error ? e.message : String(e), {
     cause: e,
   });

@@ -64,9 +64,28 @@ function dateBytes(d: Date): Uint8Array {
   return Buffer.from(d.toISOString().slice(0, 10).replace(/-/g, ''), 'ascii');
 }
 
+/**
+ * A CK_DATE value as pkcs11js takes it: a Date, or 'YYYYMMDD' as a string or Buffer (empty for no date).
+ * Anything else is a TypeError (with pkcs11js's wording), not a date the token would have to reject.
+ */
+function dateValue(a: Attribute): Uint8Array {
+  const v = a.value;
+  const where = `Attribute with type 0x${a.type.toString(16).padStart(8, '0')} is not convertible to CK_DATE.`;
+  if (v instanceof Date) return dateBytes(v);
+  if (typeof v !== 'string' && !(v instanceof Uint8Array)) {
+    throw new TypeError(`${where} Should be a String, Buffer or Date`);
+  }
+  const bytes = typeof v === 'string' ? Buffer.from(v, 'ascii') : new Uint8Array(v);
+  if (bytes.length > 0 && bytes.length < 8) {
+    throw new TypeError(`${where} The length of the data should be at least 8 bytes.`);
+  }
+  return bytes;
+}
+
 function valueBytes(a: Attribute): Uint8Array | RawAttribute[] {
   const v = a.value;
   if (v === undefined || v === null) return new Uint8Array(0);
+  if (attributeKind(a.type) === 'date') return dateValue(a);
   if (typeof v === 'number') {
     if (!Number.isInteger(v) || v < 0)
       throw new TypeError(
@@ -75,10 +94,7 @@ function valueBytes(a: Attribute): Uint8Array | RawAttribute[] {
     return encodeUlong(v);
   }
   if (typeof v === 'boolean') return encodeBool(v);
-  if (typeof v === 'string') {
-    // pkcs11js accepts 'YYYYMMDD' strings for the date attributes.
-    return Buffer.from(v, attributeKind(a.type) === 'date' ? 'ascii' : 'utf8');
-  }
+  if (typeof v === 'string') return Buffer.from(v, 'utf8');
   if (v instanceof Date) return dateBytes(v);
   if (v instanceof Uint8Array) return new Uint8Array(v);
   if (Array.isArray(v)) return toTemplate(v);

@@ -79,16 +79,19 @@ export class Pkcs11Base {
     this.#loaded = undefined;
   }
 
+  /** The loaded token; before load() a NativeError with pkcs11js's message, as there is no module yet. */
   protected get engine(): Application {
-    if (!this.#loaded)
-      throw new Pkcs11Error(C.CKR_CRYPTOKI_NOT_INITIALIZED, 'no token loaded (call load())');
+    if (!this.#loaded) throw new NativeError('PKCS11 module not loaded yet');
     return this.#loaded.app;
   }
 
   C_Initialize(options?: InitializeOptions): void {
-    call('C_Initialize', () =>
-      this.engine.initialize({ flags: options?.flags ?? C.CKF_OS_LOCKING_OK }),
-    );
+    call('C_Initialize', () => {
+      if (options !== undefined && options !== null && typeof options !== 'object') {
+        throw new TypeError('Argument 0 has wrong type. Should be an Object');
+      }
+      this.engine.initialize({ flags: options?.flags ?? C.CKF_OS_LOCKING_OK });
+    });
   }
 
   C_Finalize(): void {

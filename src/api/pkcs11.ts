@@ -348,3 +348,24 @@ export class PKCS11 extends Pkcs11Crypto {
     });
   }
 }
+
+/** The functions pkcs11js also takes with a trailing callback (and offers as C_*Async). */
+// biome-ignore format: a list
+const CALLBACK_FUNCTIONS = [
+  'C_Digest', 'C_DigestFinal', 'C_Sign', 'C_SignFinal', 'C_Verify', 'C_VerifyFinal', 'C_Encrypt',
+  'C_EncryptFinal', 'C_Decrypt', 'C_DecryptFinal', 'C_GenerateKey', 'C_GenerateKeyPair',
+  'C_DeriveKey', 'C_WrapKey', 'C_UnwrapKey', 'C_DigestEncryptUpdate', 'C_DecryptDigestUpdate',
+  'C_SignEncryptUpdate', 'C_DecryptVerifyUpdate',
+] as const;
+
+// pkcs11js also has each of them as C_*Callback (the form its C_*Async promisifies): not in its
+// declarations, but there at run time and used by its own tests, so here too.
+for (const name of CALLBACK_FUNCTIONS) {
+  Object.defineProperty(PKCS11.prototype, `${name}Callback`, {
+    configurable: true,
+    writable: true,
+    value(this: PKCS11, ...args: unknown[]): unknown {
+      return (this[name] as (...a: unknown[]) => unknown).apply(this, args);
+    },
+  });
+}

@@ -114,6 +114,54 @@ describe('PKCS11: loading and callbacks as pkcs11js does them', () => {
     assert.deepEqual(opened, []);
   });
 
+  it('before load(): a NativeError "PKCS11 module not loaded yet", method stamped', () => {
+    assert.throws(
+      () => new PKCS11().C_GetInfo(),
+      (e) =>
+        e instanceof entry.NativeError &&
+        !(e instanceof entry.Pkcs11Error) &&
+        e.message === 'PKCS11 module not loaded yet' &&
+        e.method === 'C_GetInfo',
+    );
+  });
+
+  it('C_Initialize with options that are not an object is a TypeError', () => {
+    const p = new entry.PKCS11('memory:');
+    assert.throws(() => p.C_Initialize('wrong' as never), TypeError);
+    p.close();
+  });
+
+  it('a Pkcs11Error carries the C function in method and nativeStack (CKR_CRYPTOKI_NOT_INITIALIZED)', () => {
+    const p = new entry.PKCS11('memory:');
+    assert.throws(
+      () => p.C_Finalize(),
+      (e) =>
+        e instanceof entry.Pkcs11Error &&
+        e.code === C.CKR_CRYPTOKI_NOT_INITIALIZED &&
+        e.method === 'C_Finalize' &&
+        /C_Finalize/.test(e.nativeStack),
+    );
+    p.close();
+  });
+
+  it('the C_*Callback forms pkcs11js has at run time deliver to their callback', async () => {
+    const p = new entry.PKCS11('memory:') as unknown as Record<
+      string,
+      (...a: unknown[]) => unknown
+    >;
+    for (const name of PKCS11JS_ASYNC) assert.equal(typeof p[`${name}Callback`], 'function', name);
+    const p11 = p as unknown as PKCS11;
+    p11.C_Initialize();
+    const s = p11.C_OpenSession(p11.C_GetSlotList(true)[0] as Handle, C.CKF_SERIAL_SESSION);
+    p11.C_DigestInit(s, { mechanism: C.CKM_SHA256 });
+    p11.C_DigestUpdate(s, Buffer.from('abc'));
+    const d = await callback<Buffer>((cb) =>
+      p.C_DigestFinalCallback?.call(p, s, Buffer.alloc(32), cb),
+    );
+    assert.equal(d.toString('hex').slice(0, 8), 'ba7816bf');
+    p11.close();
+  });
+
   it("an exception thrown by a caller's callback is uncaught, not a rejected promise", () => {
     const script = `
       import { PKCS11, CKM_SHA256, CKF_SERIAL_SESSION } from ${JSON.stringify(new URL('../../../src/index.js', import.meta.url).href)};
@@ -167,6 +215,26 @@ for (const port of PAL_PORTS.filter((p) => p.name === 'memory')) {
       m.p11.C_FindObjectsInit(s, [{ type: C.CKA_LABEL, value: label }]);
       assert.equal(m.p11.C_FindObjects(s, 10).length, 2);
       m.p11.C_FindObjectsFinal(s);
+    });
+
+    it('CK_DATE attributes: Date, YYYYMMDD string or Buffer; a number or fewer than 8 bytes is a TypeError', () => {
+      const data = (date: unknown) =>
+        [
+          { type: C.CKA_CLASS, value: C.CKO_SECRET_KEY },
+          { type: C.CKA_KEY_TYPE, value: C.CKK_GENERIC_SECRET },
+          { type: C.CKA_VALUE, value: Buffer.alloc(16, 1) },
+          { type: C.CKA_START_DATE, value: date },
+        ] as Parameters<PKCS11['C_CreateObject']>[1];
+      const h = m.p11.C_CreateObject(s, data(new Date(Date.UTC(2020, 0, 3))));
+      assert.equal(
+        String(m.p11.C_GetAttributeValue(s, h, [{ type: C.CKA_START_DATE }])[0]?.value),
+        '20200103',
+      );
+      m.p11.C_CreateObject(s, data('20210101'));
+      m.p11.C_CreateObject(s, data(''));
+      assert.throws(() => m.p11.C_CreateObject(s, data(123)), TypeError);
+      assert.throws(() => m.p11.C_CreateObject(s, data('123')), TypeError);
+      assert.throws(() => m.p11.C_CreateObject(s, data(Buffer.from('1234'))), TypeError);
     });
 
     it('C_GetAttributeValue fills and returns the template it was given', () => {
