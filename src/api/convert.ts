@@ -66,20 +66,18 @@ function dateBytes(d: Date): Uint8Array {
 
 /**
  * A CK_DATE value as pkcs11js takes it: a Date, or 'YYYYMMDD' as a string or Buffer (empty for no date).
- * Anything else is a TypeError (with pkcs11js's wording), not a date the token would have to reject.
+ * Another JS type is a TypeError with pkcs11js's wording; a string or Buffer that is not a valid date
+ * goes to the token, which answers CKR_ATTRIBUTE_VALUE_INVALID (pkcs11js throws a TypeError under 8 bytes).
  */
 function dateValue(a: Attribute): Uint8Array {
   const v = a.value;
-  const where = `Attribute with type 0x${a.type.toString(16).padStart(8, '0')} is not convertible to CK_DATE.`;
   if (v instanceof Date) return dateBytes(v);
-  if (typeof v !== 'string' && !(v instanceof Uint8Array)) {
-    throw new TypeError(`${where} Should be a String, Buffer or Date`);
-  }
-  const bytes = typeof v === 'string' ? Buffer.from(v, 'ascii') : new Uint8Array(v);
-  if (bytes.length > 0 && bytes.length < 8) {
-    throw new TypeError(`${where} The length of the data should be at least 8 bytes.`);
-  }
-  return bytes;
+  if (typeof v === 'string') return Buffer.from(v, 'ascii');
+  if (v instanceof Uint8Array) return new Uint8Array(v);
+  const type = `0x${a.type.toString(16).padStart(8, '0')}`;
+  throw new TypeError(
+    `Attribute with type ${type} is not convertible to CK_DATE. Should be a String, Buffer or Date`,
+  );
 }
 
 function valueBytes(a: Attribute): Uint8Array | RawAttribute[] {

@@ -79,9 +79,10 @@ export class Pkcs11Base {
     this.#loaded = undefined;
   }
 
-  /** The loaded token; before load() a NativeError with pkcs11js's message, as there is no module yet. */
+  /** The loaded token. Before load(), a PKCS#11 answer (pkcs11js throws NativeError 'PKCS11 module not loaded yet'). */
   protected get engine(): Application {
-    if (!this.#loaded) throw new NativeError('PKCS11 module not loaded yet');
+    if (!this.#loaded)
+      throw new Pkcs11Error(C.CKR_CRYPTOKI_NOT_INITIALIZED, 'no token loaded (call load())');
     return this.#loaded.app;
   }
 
