@@ -8,11 +8,13 @@ import { NativeError, Pkcs11Error } from '../errors.js';
 import { CKR_GENERAL_ERROR } from '../pkcs11/constants.js';
 
 function normalize(e: unknown, method: string): unknown {
-  if (e instanceof Pkcs11Error) {
+  if (e instanceof NativeError) {
+    // pkcs11js reads method and nativeStack from the native error text ("... at PKCS11.C_Login (...)")
     if (!e.method) e.method = method;
+    if (!e.nativeStack) e.nativeStack = `    at PKCS11.${e.method}`;
     return e;
   }
-  if (e instanceof TypeError || e instanceof NativeError) return e;
+  if (e instanceof TypeError) return e;
   const err = new Pkcs11Error(CKR_GENERAL_ERROR, e instanceof Error ? e.message : String(e), {
     cause: e,
   });
@@ -38,13 +40,23 @@ export async function callAsync<T>(method: string, fn: () => Promise<T>): Promis
   }
 }
 
-export type Callback<T> = (error: Error | null, result?: T) => void;
+/**
+ * A node-style callback, typed as pkcs11js declares it so that callbacks written for pkcs11js
+ * (`(err: Error, data: Buffer) => …`) type-check. As with pkcs11js, `error` is null on success and
+ * `result` is null on failure.
+ */
+export type Callback<T> = (error: Error, result: T) => void;
 
-/** Delivers a promise's outcome to a node-style callback. */
+/**
+ * Delivers a promise's outcome to a node-style callback, with pkcs11js's nulls. The callback runs on its
+ * own tick, outside the promise chain: an exception it throws is an uncaught exception, as it is when
+ * pkcs11js calls back from its thread pool, not a silently rejected promise.
+ */
 export function deliver<T>(p: Promise<T>, cb: Callback<T>): undefined {
+  const none = null as unknown;
   p.then(
-    (v) => cb(null, v),
-    (e: Error) => cb(e),
+    (v) => process.nextTick(cb, none as Error, v),
+    (e: Error) => process.nextTick(cb, e, none as T),
   );
   return undefined;
 }

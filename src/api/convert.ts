@@ -5,7 +5,7 @@
  * @module
  */
 import { attributeKind } from '../attributes/kinds.js';
-import type { RawAttribute, RawMechanism, StructuredParams } from '../pkcs11/types.js';
+import type { Output, RawAttribute, RawMechanism, StructuredParams } from '../pkcs11/types.js';
 import { encodeBool, encodeUlong } from '../util/bytes.js';
 
 export type Handle = Buffer;
@@ -64,9 +64,26 @@ function dateBytes(d: Date): Uint8Array {
   return Buffer.from(d.toISOString().slice(0, 10).replace(/-/g, ''), 'ascii');
 }
 
+/**
+ * A CK_DATE value as pkcs11js takes it: a Date, or 'YYYYMMDD' as a string or Buffer (empty for no date).
+ * Another JS type is a TypeError with pkcs11js's wording; a string or Buffer that is not a valid date
+ * goes to the token, which answers CKR_ATTRIBUTE_VALUE_INVALID (pkcs11js throws a TypeError under 8 bytes).
+ */
+function dateValue(a: Attribute): Uint8Array {
+  const v = a.value;
+  if (v instanceof Date) return dateBytes(v);
+  if (typeof v === 'string') return Buffer.from(v, 'ascii');
+  if (v instanceof Uint8Array) return new Uint8Array(v);
+  const type = `0x${a.type.toString(16).padStart(8, '0')}`;
+  throw new TypeError(
+    `Attribute with type ${type} is not convertible to CK_DATE. Should be a String, Buffer or Date`,
+  );
+}
+
 function valueBytes(a: Attribute): Uint8Array | RawAttribute[] {
   const v = a.value;
   if (v === undefined || v === null) return new Uint8Array(0);
+  if (attributeKind(a.type) === 'date') return dateValue(a);
   if (typeof v === 'number') {
     if (!Number.isInteger(v) || v < 0)
       throw new TypeError(
@@ -75,10 +92,7 @@ function valueBytes(a: Attribute): Uint8Array | RawAttribute[] {
     return encodeUlong(v);
   }
   if (typeof v === 'boolean') return encodeBool(v);
-  if (typeof v === 'string') {
-    // pkcs11js accepts 'YYYYMMDD' strings for the date attributes.
-    return Buffer.from(v, attributeKind(a.type) === 'date' ? 'ascii' : 'utf8');
-  }
+  if (typeof v === 'string') return Buffer.from(v, 'utf8');
   if (v instanceof Date) return dateBytes(v);
   if (v instanceof Uint8Array) return new Uint8Array(v);
   if (Array.isArray(v)) return toTemplate(v);
@@ -134,4 +148,23 @@ export function pinArg(pin: unknown): Uint8Array | undefined {
   if (typeof pin === 'string') return Buffer.from(pin, 'utf8');
   if (pin instanceof Uint8Array) return pin;
   throw new TypeError('PIN must be a string');
+}
+
+export function outBuffer(v: unknown, name = 'outData'): Buffer {
+  if (!Buffer.isBuffer(v)) throw new TypeError(`${name} must be a Buffer`);
+  return v;
+}
+
+/**
+ * The C capacity of an output Buffer. pkcs11js hands an empty Buffer to the module as a NULL pointer,
+ * which makes the call a length query that leaves the operation active; so does this API.
+ */
+export function capacityOf(out: Buffer): number | null {
+  return out.length === 0 ? null : out.length;
+}
+
+/** Copies an engine result into the caller's buffer and returns the filled slice, as pkcs11js does. */
+export function fill(out: Buffer, r: Output): Buffer {
+  if (r.bytes) out.set(r.bytes);
+  return out.subarray(0, r.length);
 }

@@ -4,7 +4,7 @@
  * and node-webcrypto-p11 run on it unchanged. Layer L6.
  * @module
  */
-import { Pkcs11Error } from '../errors.js';
+import { NativeError, Pkcs11Error } from '../errors.js';
 import * as C from '../pkcs11/constants.js';
 import type { MechanismInfo, ModuleInfo, SlotInfo, TokenInfo } from '../pkcs11/types.js';
 import type { Application } from '../token/application.js';
@@ -19,6 +19,9 @@ import {
   toResult,
   toTemplate,
 } from './convert.js';
+
+/** A shared library's file name: libsofthsm2.so, libsoftokn3.so.0, softhsm2.dll, libfoo.dylib. */
+const LIBRARY_PATH = /\.(so(\.\d+)*|dylib|dll)$/i;
 
 /** Opens the token named by a load() target ('memory:', a directory, …) as a new application. */
 export type TokenOpener = (target: string) => { app: Application; close(): void };
@@ -44,10 +47,20 @@ export class Pkcs11Base {
     this.#opener = opener;
   }
 
-  /** Opens a token store: a directory (file PAL) or 'memory:' (a fresh in-memory token). */
+  /**
+   * Opens a token store: a directory (file PAL) or 'memory:' (a fresh in-memory token). A path naming a
+   * shared library (a pkcs11js configuration left as it was) is refused with a NativeError, as pkcs11js
+   * refuses a library it cannot load, rather than opened as a new, empty token directory.
+   */
   load(target: string): void {
     if (typeof target !== 'string' || target === '')
       throw new TypeError('load() needs a token store path');
+    if (LIBRARY_PATH.test(target)) {
+      throw new NativeError(
+        `${target}: a PKCS#11 library path; corepkcs11 opens a token store (a directory or 'memory:')`,
+        'load',
+      );
+    }
     if (!this.#opener) throw new TypeError('this PKCS11 instance has no token opener');
     this.#loaded?.close();
     this.#loaded = this.#opener(target);
@@ -66,6 +79,7 @@ export class Pkcs11Base {
     this.#loaded = undefined;
   }
 
+  /** The loaded token. Before load(), a PKCS#11 answer (pkcs11js throws NativeError 'PKCS11 module not loaded yet'). */
   protected get engine(): Application {
     if (!this.#loaded)
       throw new Pkcs11Error(C.CKR_CRYPTOKI_NOT_INITIALIZED, 'no token loaded (call load())');
@@ -73,9 +87,12 @@ export class Pkcs11Base {
   }
 
   C_Initialize(options?: InitializeOptions): void {
-    call('C_Initialize', () =>
-      this.engine.initialize({ flags: options?.flags ?? C.CKF_OS_LOCKING_OK }),
-    );
+    call('C_Initialize', () => {
+      if (options !== undefined && options !== null && typeof options !== 'object') {
+        throw new TypeError('Argument 0 has wrong type. Should be an Object');
+      }
+      this.engine.initialize({ flags: options?.flags ?? C.CKF_OS_LOCKING_OK });
+    });
   }
 
   C_Finalize(): void {
@@ -260,11 +277,17 @@ export class Pkcs11Base {
     call('C_FindObjectsFinal', () => this.engine.findObjectsFinal(fromHandle(session, 'session')));
   }
 
-  C_WaitForSlotEvent(_flags: number): Handle | null {
+  /**
+   * The token is always present, so no slot event ever happens: with CKF_DONT_BLOCK the answer is null
+   * (CKR_NO_EVENT, as pkcs11js reports it); a blocking wait would never return, so it is refused.
+   */
+  C_WaitForSlotEvent(flags: number): Handle | null {
     return call('C_WaitForSlotEvent', () => {
+      this.engine.getInfo();
+      if ((flags & C.CKF_DONT_BLOCK) !== 0) return null;
       throw new Pkcs11Error(
         C.CKR_FUNCTION_NOT_SUPPORTED,
-        'the slot has no events: the token is always present',
+        'a blocking wait would never end: the token is always present',
       );
     });
   }
