@@ -5,6 +5,7 @@
  * @module
  */
 import { readTlv } from '../util/der.js';
+import { withPublicPoint } from './ec-point.js';
 import { decryptPrivateKeyInfo, isEncryptedPrivateKeyInfo } from './encrypted-key.js';
 import {
   type PrivateKeyData,
@@ -28,7 +29,10 @@ export type Credential =
 export type CredentialInput = string | Uint8Array;
 
 export interface ReadOptions {
-  /** For encrypted PKCS#8: the passphrase and a session on the token that decrypts it. */
+  /**
+   * For encrypted PKCS#8: the passphrase and a session on the token that decrypts it. With a session,
+   * EC private keys stored without their public point get it computed on the token.
+   */
   passphrase?: string;
   p11?: Pkcs11Module;
   session?: Handle;
@@ -121,13 +125,24 @@ export function readCredentials(input: CredentialInput, options: ReadOptions = {
       if (c) out.push(c);
     }
     if (out.length === 0) throw badInput('the PEM text holds no certificate or key');
-    return out;
+    return complete(out, options);
   }
   if (typeof input === 'string') {
     throw badInput('not PEM: no -----BEGIN line');
   }
   if (input.length === 0) throw badInput('the input is empty');
-  return [fromDer(input, options)];
+  return complete([fromDer(input, options)], options);
+}
+
+/** EC keys without their public point get it from the token, when a session is at hand. */
+function complete(creds: Credential[], options: ReadOptions): Credential[] {
+  const { p11, session } = options;
+  if (!p11 || !session) return creds;
+  return creds.map((c) =>
+    c.kind === 'private-key' && c.key.kind === 'ec' && !c.key.point
+      ? { kind: 'private-key', key: withPublicPoint(p11, session, c.key) }
+      : c,
+  );
 }
 
 /** The one credential of `kind` in `input`; CKR_ARGUMENTS_BAD if there is none or more than one. */

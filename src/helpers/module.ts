@@ -42,6 +42,7 @@ export type Pkcs11Module = Pick<
   | 'C_Verify'
   | 'C_DecryptInit'
   | 'C_Decrypt'
+  | 'C_DeriveKey'
   | 'C_GenerateKeyPair'
   | 'C_GenerateKeyPairAsync'
   | 'C_GenerateRandom'

@@ -47,6 +47,7 @@ import {
 import { encodeTlv, TAG_OCTET_STRING } from '../util/der.js';
 import { findObjects } from './core.js';
 import { type CredentialInput, type ReadOptions, readOne } from './credentials.js';
+import { withPublicPoint } from './ec-point.js';
 import {
   ecParamsOf,
   type PrivateKeyData,
@@ -238,12 +239,12 @@ export function provisionPrivateKey(
   input: CredentialInput | PrivateKeyData,
   options: PrivateKeyOptions,
 ): ProvisionedKey {
-  const key = isKeyData(input)
+  const read = isKeyData(input)
     ? input
     : readOne(input, 'private-key', { ...options, p11, session }).key;
+  const key = read.kind === 'ec' ? withPublicPoint(p11, session, read) : read;
   const pub = publicKeyOf(key);
-  const id = options.id ?? (pub ? keyIdOf(p11, session, pub) : undefined);
-  if (!id) throw badInput('this EC private key does not carry its public key: give an id');
+  const id = options.id ?? keyIdOf(p11, session, pub as PublicKeyData);
   const templates = [privateKeyTemplate(key, options, id)];
   const publicLabel = options.publicKeyLabel === undefined ? options.label : options.publicKeyLabel;
   if (pub && publicLabel !== null) {

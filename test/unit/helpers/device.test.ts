@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { createMemoryPal } from '../../../src/adapters/pal-memory/index.js';
 import { Pkcs11Error } from '../../../src/errors.js';
 import {
   findObjects,
@@ -16,6 +17,8 @@ import { readPublicKey } from '../../../src/helpers/keygen.js';
 import { samePublicKey } from '../../../src/helpers/keys.js';
 import * as L from '../../../src/helpers/labels.js';
 import type { Pkcs11Module } from '../../../src/helpers/module.js';
+import type { Pal } from '../../../src/storage/pal.js';
+import { WELL_KNOWN_LABELS } from '../../../src/token/object-store.js';
 import {
   assertRv,
   assertRvAsync,
@@ -185,6 +188,33 @@ describe('dev-mode device provisioning', { skip: OPENSSL_MISSING }, () => {
         C.CKR_DEVICE_MEMORY,
       );
       assert.deepEqual(snapshot(t.p11, t.s), before);
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
+  it('on a port with only the fixed corePKCS11 slots, a replacement fails → CKR_DEVICE_MEMORY and the old credentials stay', async () => {
+    const store = createMemoryPal();
+    const fixed = (inner: Pal): Pal => ({
+      ...inner,
+      saveObject(label, data, isPrivate) {
+        if (!WELL_KNOWN_LABELS.includes(label))
+          throw new Pkcs11Error(C.CKR_DEVICE_MEMORY, `no slot for ${label}`);
+        return inner.saveObject(label, data, isPrivate);
+      },
+    });
+    const m = freshModule({
+      name: 'fixed',
+      create: () => ({ pal: fixed(store), reopen: () => fixed(store), cleanup() {} }),
+    });
+    initializePkcs11Token(m.p11, { soPin: SO_PIN, userPin: USER_PIN });
+    const s = initializePkcs11Session(m.p11, { pin: USER_PIN });
+    const tmp = scratch();
+    try {
+      await provisionDevice(m.p11, s, credentials(tmp.dir, 1));
+      const before = snapshot(m.p11, s);
+      await assertRvAsync(provisionDevice(m.p11, s, credentials(tmp.dir, 2)), C.CKR_DEVICE_MEMORY);
+      assert.deepEqual(snapshot(m.p11, s), before);
     } finally {
       tmp.cleanup();
     }

@@ -8,12 +8,14 @@ import {
   initializePkcs11Session,
   initializePkcs11Token,
 } from '../../../src/helpers/core.js';
+import { readOne } from '../../../src/helpers/credentials.js';
 import { generateKeyPair, parseKeyType, readPublicKey } from '../../../src/helpers/keygen.js';
-import { encodeSpki } from '../../../src/helpers/keys.js';
+import { encodeSpki, samePublicKey } from '../../../src/helpers/keys.js';
 import { ulongOf } from '../../../src/helpers/module.js';
 import { ecdsaRawToDer } from '../../../src/helpers/pki.js';
 import {
   createObjects,
+  keyIdOf,
   provisionCertificate,
   provisionPrivateKey,
   provisionPublicKey,
@@ -157,6 +159,51 @@ describe('provisioning', () => {
       tmp.cleanup();
     }
   });
+
+  for (const curve of ['P-256', 'P-384', 'P-521']) {
+    it(`imports a ${curve} key stored without its public point (openssl ec -no_public): the token computes it`, {
+      skip: OPENSSL_MISSING,
+    }, () => {
+      const t = token();
+      const tmp = scratch();
+      try {
+        openssl(
+          [
+            'genpkey',
+            '-algorithm',
+            'EC',
+            '-pkeyopt',
+            `ec_paramgen_curve:${curve}`,
+            '-out',
+            'full.pem',
+          ],
+          tmp.dir,
+        );
+        openssl(['ec', '-in', 'full.pem', '-no_public', '-out', 'bare.pem'], tmp.dir);
+        openssl(['pkcs8', '-topk8', '-nocrypt', '-in', 'bare.pem', '-out', 'bare8.pem'], tmp.dir);
+        const want = readOne(
+          openssl(['pkey', '-in', 'full.pem', '-pubout'], tmp.dir),
+          'public-key',
+        ).key;
+        for (const file of ['bare.pem', 'bare8.pem']) {
+          const bare = readFileSync(join(tmp.dir, file));
+          const parsed = readOne(bare, 'private-key').key;
+          assert.equal(
+            parsed.kind === 'ec' && parsed.point,
+            undefined,
+            'the fixture has no public point',
+          );
+          const k = provisionPrivateKey(t.p11, t.s, bare, { label: file });
+          assert.ok(samePublicKey(readPublicKey(t.p11, t.s, k.publicKey as Buffer), want));
+          assert.deepEqual(k.id, keyIdOf(t.p11, t.s, want));
+        }
+        // the session objects used to compute the point are gone
+        assert.equal(findObjects(t.p11, t.s, [{ type: C.CKA_TOKEN, value: false }]).length, 0);
+      } finally {
+        tmp.cleanup();
+      }
+    });
+  }
 
   it('creates several objects all-or-nothing: a failing template destroys the ones made before it', () => {
     const t = token();
