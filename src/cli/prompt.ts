@@ -13,7 +13,6 @@ export function canPrompt(): boolean {
 /** Asks for a secret on the terminal; the typed characters are not echoed. Ctrl-C aborts. */
 export function promptSecret(question: string): Promise<string> {
   const stdin = process.stdin;
-  process.stderr.write(question);
   return new Promise((resolve, reject) => {
     let answer = '';
     const done = (err?: Error) => {
@@ -32,8 +31,10 @@ export function promptSecret(question: string): Promise<string> {
         else answer += ch;
       }
     };
+    // Raw mode before the question: whatever is typed once it shows is never echoed.
     stdin.setRawMode(true);
     stdin.resume();
     stdin.on('data', onData);
+    process.stderr.write(question);
   });
 }
