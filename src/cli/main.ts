@@ -77,4 +77,8 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// `corepkcs11 list | head`: a closed pipe ends the output, not the command (the token work finishes).
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') throw e;
+});
 process.exitCode = await main(process.argv.slice(2));

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { cli } from '../../e2e/cli-harness.js';
+import { baseEnv, CLI_PATH, cli } from '../../e2e/cli-harness.js';
 import { scratch } from '../helpers/openssl.js';
 
 describe('corepkcs11 --help', () => {
@@ -40,6 +41,21 @@ describe('corepkcs11 --help', () => {
       assert.equal(r.stderr, '');
     });
   }
+
+  it('ends quietly when its reader closes the pipe (random 1048576 | head -c 8)', () => {
+    const init = cli(['init-token', '--store', 'pipe', '--so-pin', '87654321'], { cwd: tmp.dir });
+    assert.equal(init.code, 0, init.stderr);
+    // 2 MiB of hex: far more than a pipe holds, so the writer meets the closed pipe
+    const command = `"${process.execPath}" "${CLI_PATH}" random 1048576 --store pipe | head -c 8`;
+    const r = spawnSync('bash', ['-o', 'pipefail', '-c', command], {
+      cwd: tmp.dir,
+      env: baseEnv(),
+      encoding: 'utf8',
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr, '');
+    assert.match(r.stdout, /^[0-9a-f]{8}$/);
+  });
 
   it('exits 2 with no command', () => {
     assert.equal(cli([], { cwd: tmp.dir }).code, 2);
