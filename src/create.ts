@@ -1,12 +1,14 @@
 /**
- * Composition root for library users: wires the token to its adapters (node:crypto, the memory and file
- * PAL ports) and gives the pkcs11js-compatible PKCS11 class a working load(). Tokens opened from the same
- * directory in one process share one Token, so every application there sees the same objects.
+ * Composition root for library users: wires the token to its adapters (node:crypto, the memory, file and
+ * simulated-flash PAL ports) and gives the pkcs11js-compatible PKCS11 class a working load(). Tokens
+ * opened from the same directory (or flash image) in one process share one Token, so every application
+ * there sees the same objects.
  * @module
  */
 import { resolve } from 'node:path';
 import { createNodeCrypto } from './adapters/crypto-node/index.js';
 import { createFilePal } from './adapters/pal-file/index.js';
+import { createFlashPal } from './adapters/pal-flash/index.js';
 import { createMemoryPal } from './adapters/pal-memory/index.js';
 import { PKCS11 as ApiPKCS11 } from './api/pkcs11.js';
 import type { TokenOpener } from './api/pkcs11-base.js';
@@ -29,20 +31,31 @@ export function createToken(options: CreateTokenOptions = {}): Token {
 
 const shared = new Map<string, { token: Token; refs: number }>();
 
-/** Opens `target` ('memory:' or a directory) as a new application, sharing the Token per directory. */
+/**
+ * Opens `target` as a new application: 'memory:' (a fresh token), 'flash:IMAGE' (the simulated NOR-flash
+ * port over an image file, created erased if missing) or a directory ('file:DIR' or a plain path),
+ * sharing the Token per directory or image.
+ */
 export function openTarget(target: string, options: TokenOptions = {}): ReturnType<TokenOpener> {
   if (target === 'memory:') {
     const token = createToken(options);
     return { app: new Application(token), close: () => token.close() };
   }
-  if (/^[a-z]+:/.test(target) && !target.startsWith('file:')) {
-    throw new TypeError(`unknown token store '${target}' (use memory: or a directory path)`);
+  const flash = target.startsWith('flash:');
+  if (/^[a-z]+:/.test(target) && !target.startsWith('file:') && !flash) {
+    throw new TypeError(
+      `unknown token store '${target}' (use memory:, flash:IMAGE or a directory path)`,
+    );
   }
-  const dir = resolve(target.replace(/^file:/, ''));
-  let entry = shared.get(dir);
+  const path = resolve(target.replace(/^(file|flash):/, ''));
+  if (flash && path === resolve(''))
+    throw new TypeError('flash: needs an image file (flash:IMAGE)');
+  const key = `${flash ? 'flash' : 'file'}:${path}`;
+  let entry = shared.get(key);
   if (!entry) {
-    entry = { token: new Token(createFilePal(dir), createNodeCrypto(), options), refs: 0 };
-    shared.set(dir, entry);
+    const pal = flash ? createFlashPal({ path }) : createFilePal(path);
+    entry = { token: new Token(pal, createNodeCrypto(), options), refs: 0 };
+    shared.set(key, entry);
   }
   entry.refs++;
   const e = entry;
@@ -53,7 +66,7 @@ export function openTarget(target: string, options: TokenOptions = {}): ReturnTy
       if (closed) return;
       closed = true;
       if (--e.refs === 0) {
-        shared.delete(dir);
+        shared.delete(key);
         e.token.close();
       }
     },
@@ -61,8 +74,8 @@ export function openTarget(target: string, options: TokenOptions = {}): ReturnTy
 }
 
 /**
- * The pkcs11js-compatible module: `new PKCS11()`, then `load('memory:')` or `load('/path/to/store')`,
- * then the C_* functions.
+ * The pkcs11js-compatible module: `new PKCS11()`, then `load('memory:')`, `load('/path/to/store')` or
+ * `load('flash:/path/to/image')`, then the C_* functions.
  */
 export class PKCS11 extends ApiPKCS11 {
   constructor(library?: string, options: TokenOptions = {}) {

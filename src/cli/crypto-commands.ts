@@ -1,0 +1,238 @@
+/**
+ * `corepkcs11 sign`, `verify`, `digest` and `random`: the token's crypto on files. Signatures are DER
+ * by default (what `openssl dgst -verify` takes; ECDSA r‖s converted) or raw with --format raw.
+ * Layer L9 (command line).
+ * @module
+ */
+import { findPublicKeyFor, isPrivateKey } from '../helpers/keygen.js';
+import { curveOfEcParams } from '../helpers/keys.js';
+import { readUlongAttribute } from '../helpers/module.js';
+import { curveOfRawLength, type EcCurve, ecdsaDerToRaw, ecdsaRawToDer } from '../helpers/pki.js';
+import * as C from '../pkcs11/constants.js';
+import { loggedIn, maybeLoggedIn, type Token, withToken } from './context.js';
+import { CliError, EXIT } from './errors.js';
+import { isEcdsa, mechanismFor, mechanismName, parseMechanism } from './mechanisms.js';
+import {
+  COMMON_HELP,
+  flag,
+  type Parsed,
+  PIN_HELP,
+  parseCommand,
+  required,
+  str,
+} from './options.js';
+import { hex, printJson, readInput, say, writeOutput } from './output.js';
+import {
+  checkTokenMatches,
+  SELECT_HELP,
+  SELECT_OPTIONS,
+  selectionOf,
+  selectOne,
+} from './select.js';
+
+const IO_OPTIONS = {
+  mechanism: { type: 'string', short: 'm' },
+  input: { type: 'string', short: 'i' },
+  output: { type: 'string', short: 'o' },
+  format: { type: 'string', short: 'f' },
+} as const;
+
+function defaultMechanism(t: Token, s: Buffer, key: Buffer): number {
+  return readUlongAttribute(t.p11, s, key, C.CKA_KEY_TYPE) === C.CKK_EC
+    ? C.CKM_ECDSA_SHA256
+    : C.CKM_SHA256_RSA_PKCS;
+}
+
+function signatureFormat(p: Parsed, auto: boolean): 'der' | 'raw' | 'auto' {
+  const f = str(p, 'format') ?? (auto ? 'auto' : 'der');
+  const aliases: Record<string, 'der' | 'raw' | 'auto'> = {
+    der: 'der',
+    openssl: 'der',
+    sequence: 'der',
+    raw: 'raw',
+    rs: 'raw',
+    auto: 'auto',
+  };
+  const v = aliases[f];
+  if (!v || (v === 'auto' && !auto))
+    throw new CliError(EXIT.USAGE, `--format is der or raw${auto ? ' (or auto)' : ''}, not '${f}'`);
+  return v;
+}
+
+/** Binary to a file or a pipe; hex on a terminal. */
+function emit(p: Parsed, data: Uint8Array): void {
+  const out = str(p, 'output');
+  if (out === undefined && process.stdout.isTTY) say(hex(data));
+  else writeOutput(out, data);
+}
+
+const SIGN_HELP = `usage: corepkcs11 sign (--label L | --id HEX | pkcs11:URI) [-m MECH] [-i IN] [-o OUT] [options]
+
+Sign a file with a private key on the token. ECDSA signatures are written as DER (for openssl dgst
+-verify) unless --format raw asks for PKCS#11's r‖s.
+${SELECT_HELP}
+  -m, --mechanism M  ECDSA-SHA256 (EC default), SHA256-RSA-PKCS (RSA default), ECDSA (input is a
+                   digest), SHA256-RSA-PKCS-PSS, RSA-PKCS-PSS, … (see info --mechanisms)
+  -i, --input F    data to sign (default: stdin)
+  -o, --output F   signature file (default: stdout, hex on a terminal)
+  -f, --format F   der (default) or raw (ECDSA only)
+${PIN_HELP}
+${COMMON_HELP}`;
+
+export async function signCommand(argv: string[]): Promise<number> {
+  const p = parseCommand(argv, { ...SELECT_OPTIONS, ...IO_OPTIONS }, SIGN_HELP);
+  if (!p) return EXIT.OK;
+  const sel = selectionOf(p);
+  const format = signatureFormat(p, false);
+  const mech = str(p, 'mechanism');
+  const type = mech === undefined ? undefined : parseMechanism(mech);
+  const data = readInput(str(p, 'input'));
+  return withToken(p, async (t) => {
+    checkTokenMatches(sel, t.info());
+    const s = await loggedIn(t, p, 'user', sel.uri);
+    const key = selectOne(t.p11, s, sel, C.CKO_PRIVATE_KEY);
+    const m = type ?? defaultMechanism(t, s, key);
+    t.p11.C_SignInit(s, mechanismFor(m, data), key);
+    const raw = Uint8Array.from(t.p11.C_Sign(s, data, Buffer.alloc(2048)));
+    const sig = isEcdsa(m) && format === 'der' ? ecdsaRawToDer(raw) : raw;
+    if (flag(p, 'json'))
+      printJson({
+        mechanism: mechanismName(m),
+        format: isEcdsa(m) ? format : 'raw',
+        signature: sig,
+      });
+    else emit(p, sig);
+    return EXIT.OK;
+  });
+}
+
+/** An ECDSA signature as r‖s; `auto` takes DER when it parses, else raw of the curve's length. */
+function rawEcdsa(sig: Uint8Array, curve: EcCurve, format: 'der' | 'raw' | 'auto'): Uint8Array {
+  if (format === 'raw') return sig;
+  try {
+    return ecdsaDerToRaw(sig, curve);
+  } catch (e) {
+    if (format === 'auto' && curveOfRawLength(sig.length) === curve) return sig;
+    throw e;
+  }
+}
+
+const VERIFY_HELP = `usage: corepkcs11 verify (--label L | --id HEX | pkcs11:URI) -m MECH -i IN --signature-file SIG [options]
+
+Verify a signature with a public key on the token (the key pair's public key when the selection
+names a private key). Exit status 0 when it verifies, 6 when it does not.
+${SELECT_HELP}
+  -m, --mechanism M      as for sign (default by key type)
+  -i, --input F          the signed data (default: stdin)
+  -s, --signature-file F the signature
+  -f, --format F         auto (default: DER, or raw r‖s by its length), der or raw
+${PIN_HELP}
+${COMMON_HELP}`;
+
+export async function verifyCommand(argv: string[]): Promise<number> {
+  const p = parseCommand(
+    argv,
+    {
+      ...SELECT_OPTIONS,
+      ...IO_OPTIONS,
+      'signature-file': { type: 'string', short: 's' },
+      signature: { type: 'string' },
+    },
+    VERIFY_HELP,
+  );
+  if (!p) return EXIT.OK;
+  const sel = selectionOf(p);
+  const format = signatureFormat(p, true);
+  const mech = str(p, 'mechanism');
+  const type = mech === undefined ? undefined : parseMechanism(mech);
+  const sigFile = str(p, 'signature-file') ?? required(p, 'signature', '--signature-file');
+  const signature = Uint8Array.from(readInput(sigFile, 'signature'));
+  const data = readInput(str(p, 'input'));
+  return withToken(p, async (t) => {
+    checkTokenMatches(sel, t.info());
+    const { session: s } = await maybeLoggedIn(t, p, sel.uri);
+    let key = selectOne(t.p11, s, sel, sel.objectClass ?? C.CKO_PUBLIC_KEY);
+    if (isPrivateKey(t.p11, s, key)) {
+      const pub = findPublicKeyFor(t.p11, s, key);
+      if (!pub)
+        throw new CliError(EXIT.NOT_FOUND, 'no public key object pairs with this private key');
+      key = pub;
+    }
+    const m = type ?? defaultMechanism(t, s, key);
+    let sig: Uint8Array = signature;
+    if (isEcdsa(m)) {
+      const [params] = t.p11.C_GetAttributeValue(s, key, [{ type: C.CKA_EC_PARAMS }]);
+      sig = rawEcdsa(signature, curveOfEcParams(params?.value as Buffer), format);
+    }
+    t.p11.C_VerifyInit(s, mechanismFor(m, data), key);
+    try {
+      t.p11.C_Verify(s, data, Buffer.from(sig));
+    } catch (e) {
+      if ((e as { code?: unknown }).code === C.CKR_SIGNATURE_INVALID) {
+        throw new CliError(
+          EXIT.BAD_SIGNATURE,
+          'CKR_SIGNATURE_INVALID: the signature does not verify',
+        );
+      }
+      throw e;
+    }
+    if (flag(p, 'json')) printJson({ valid: true, mechanism: mechanismName(m) });
+    else say('Signature is valid');
+    return EXIT.OK;
+  });
+}
+
+const DIGEST_HELP = `usage: corepkcs11 digest [-m SHA256] [-i IN] [-o OUT] [options]
+
+Hash a file on the token: SHA-1, SHA224, SHA256 (default), SHA384, SHA512. Prints hex, or writes the
+binary digest with -o.
+  -m, --mechanism M  the hash
+  -i, --input F      data (default: stdin)
+  -o, --output F     binary digest file
+${COMMON_HELP}`;
+
+export async function digestCommand(argv: string[]): Promise<number> {
+  const p = parseCommand(
+    argv,
+    {
+      mechanism: { type: 'string', short: 'm' },
+      input: { type: 'string', short: 'i' },
+      output: { type: 'string', short: 'o' },
+    },
+    DIGEST_HELP,
+  );
+  if (!p) return EXIT.OK;
+  const m = parseMechanism(str(p, 'mechanism') ?? 'SHA256');
+  const data = readInput(str(p, 'input'));
+  return withToken(p, async (t) => {
+    const { session } = await maybeLoggedIn(t, p, undefined, false);
+    t.p11.C_DigestInit(session, { mechanism: m });
+    const digest = Uint8Array.from(t.p11.C_Digest(session, data, Buffer.alloc(64)));
+    if (flag(p, 'json')) printJson({ mechanism: mechanismName(m), digest });
+    else if (str(p, 'output') !== undefined) writeOutput(str(p, 'output'), digest);
+    else say(hex(digest));
+    return EXIT.OK;
+  });
+}
+
+const RANDOM_HELP = `usage: corepkcs11 random [N] [-o OUT] [options]
+
+N random bytes (default 32) from the token's generator, as hex or, with -o, binary.
+  -o, --output F   binary output file
+${COMMON_HELP}`;
+
+export async function randomCommand(argv: string[]): Promise<number> {
+  const p = parseCommand(argv, { output: { type: 'string', short: 'o' } }, RANDOM_HELP);
+  if (!p) return EXIT.OK;
+  const n = Number(p.positionals[0] ?? '32');
+  if (!Number.isInteger(n) || n < 1 || n > 1 << 20)
+    throw new CliError(EXIT.USAGE, `N must be 1–1048576 bytes, not '${p.positionals[0]}'`);
+  return withToken(p, async (t) => {
+    const { session } = await maybeLoggedIn(t, p, undefined, false);
+    const bytes = Uint8Array.from(t.p11.C_GenerateRandom(session, Buffer.alloc(n)));
+    if (flag(p, 'json')) printJson({ random: bytes });
+    else if (str(p, 'output') !== undefined) writeOutput(str(p, 'output'), bytes);
+    else say(hex(bytes));
+    return EXIT.OK;
+  });
+}

@@ -1,0 +1,199 @@
+import assert from 'node:assert/strict';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { initializePkcs11Session, initializePkcs11Token } from '../../../src/helpers/core.js';
+import { readCredentials, readOne } from '../../../src/helpers/credentials.js';
+import { encodeSpki, type PrivateKeyData, parseSpki } from '../../../src/helpers/keys.js';
+import { base64Decode, base64Encode, decodePem, encodePem } from '../../../src/helpers/pem.js';
+import { assertRv, C, freshModule, PAL_PORTS, SO_PIN, USER_PIN } from '../../helpers/token.js';
+
+const b64u = (s: string | undefined) => Uint8Array.from(Buffer.from(s ?? '', 'base64url'));
+/** Both encodings of an exported key (the overloads need literal formats). */
+const both = (k: KeyObject, type: 'pkcs8' | 'sec1' | 'pkcs1'): Array<string | Uint8Array> => [
+  k.export({ format: 'pem', type }) as string,
+  k.export({ format: 'der', type }),
+];
+const strip = (b: Uint8Array) => {
+  let i = 0;
+  while (i < b.length - 1 && b[i] === 0) i++;
+  return b.subarray(i);
+};
+
+function assertMatches(key: PrivateKeyData, node: KeyObject) {
+  const jwk = node.export({ format: 'jwk' });
+  if (key.kind === 'rsa') {
+    for (const f of ['n', 'e', 'd', 'p', 'q', 'dp', 'dq', 'qi'] as const) {
+      assert.deepEqual(strip(key[f]), strip(b64u(jwk[f])), f);
+    }
+  } else {
+    assert.deepEqual(strip(key.d), strip(b64u(jwk.d)));
+    assert.deepEqual(key.point, Uint8Array.from([4, ...b64u(jwk.x), ...b64u(jwk.y)]));
+  }
+}
+
+function tokenSession() {
+  const m = freshModule(PAL_PORTS[0]!);
+  initializePkcs11Token(m.p11, { soPin: SO_PIN, userPin: USER_PIN });
+  return { p11: m.p11, session: initializePkcs11Session(m.p11, { pin: USER_PIN }) };
+}
+
+describe('PEM and base64', () => {
+  it('base64 agrees with Buffer both ways, and only canonical text decodes', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 100 }), (bytes) => {
+        const text = base64Encode(bytes);
+        assert.equal(text, Buffer.from(bytes).toString('base64'));
+        assert.deepEqual(base64Decode(text), bytes);
+      }),
+    );
+    for (const bad of ['QQ', 'QR==', 'QUI', 'Q===', 'QU!=', '====']) {
+      assert.throws(() => base64Decode(bad), RangeError, bad);
+    }
+  });
+
+  it('reads every block of a PEM text and ignores the text around them', () => {
+    const pem = `subject=CN = x\n${encodePem('CERTIFICATE', Uint8Array.of(1, 2, 3))}junk\r\n${encodePem('PRIVATE KEY', Uint8Array.of(4))}`;
+    const blocks = decodePem(pem);
+    assert.deepEqual(
+      blocks.map((b) => [b.label, [...b.der]]),
+      [
+        ['CERTIFICATE', [1, 2, 3]],
+        ['PRIVATE KEY', [4]],
+      ],
+    );
+  });
+
+  const BAD_PEM: Array<[string, string]> = [
+    ['a missing END line', '-----BEGIN CERTIFICATE-----\nAQID\n'],
+    ['a mismatched END line', '-----BEGIN CERTIFICATE-----\nAQID\n-----END PRIVATE KEY-----\n'],
+    ['bad base64', '-----BEGIN CERTIFICATE-----\nAQ*D\n-----END CERTIFICATE-----\n'],
+    ['an empty body', '-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n'],
+  ];
+  for (const [what, text] of BAD_PEM) {
+    it(`refuses ${what} → CKR_ARGUMENTS_BAD`, () => {
+      assertRv(() => decodePem(text), C.CKR_ARGUMENTS_BAD);
+    });
+  }
+});
+
+describe('reading credentials', () => {
+  for (const curve of ['P-256', 'P-384', 'P-521']) {
+    it(`reads ${curve} keys as PKCS#8 and SEC1, PEM and DER, and public keys as SPKI`, () => {
+      const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: curve });
+      for (const type of ['pkcs8', 'sec1'] as const) {
+        for (const encoded of both(privateKey, type)) {
+          const [c] = readCredentials(encoded);
+          assert.equal(c?.kind, 'private-key');
+          if (c?.kind === 'private-key') assertMatches(c.key, privateKey);
+        }
+      }
+      const spki = publicKey.export({ format: 'der', type: 'spki' });
+      const pub = readOne(spki, 'public-key').key;
+      assert.deepEqual(encodeSpki(pub), Uint8Array.from(spki));
+      assert.deepEqual(
+        readOne(publicKey.export({ format: 'pem', type: 'spki' }) as string, 'public-key').key,
+        pub,
+      );
+    });
+  }
+
+  it('reads RSA keys as PKCS#8 and PKCS#1, and public keys as SPKI and PKCS#1', () => {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    for (const type of ['pkcs8', 'pkcs1'] as const) {
+      for (const encoded of both(privateKey, type)) {
+        assertMatches(readOne(encoded, 'private-key').key, privateKey);
+      }
+    }
+    const spki = Uint8Array.from(publicKey.export({ format: 'der', type: 'spki' }));
+    assert.deepEqual(encodeSpki(parseSpki(spki)), spki);
+    const pkcs1 = publicKey.export({ format: 'pem', type: 'pkcs1' }) as string;
+    assert.deepEqual(readOne(pkcs1, 'public-key').key, parseSpki(spki));
+  });
+
+  const keys: Array<[string, () => KeyObject]> = [
+    ['EC', () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey],
+    ['RSA', () => generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey],
+  ];
+  for (const [kind, make] of keys) {
+    it(`decrypts an encrypted PKCS#8 ${kind} key on the token with its passphrase`, () => {
+      const privateKey = make();
+      const t = tokenSession();
+      for (const cipher of ['aes-256-cbc', 'aes-128-cbc']) {
+        const pem = privateKey.export({
+          format: 'pem',
+          type: 'pkcs8',
+          cipher,
+          passphrase: 'pass wörd',
+        });
+        const key = readOne(pem, 'private-key', { ...t, passphrase: 'pass wörd' }).key;
+        assertMatches(key, privateKey);
+      }
+      const der = privateKey.export({
+        format: 'der',
+        type: 'pkcs8',
+        cipher: 'aes-256-cbc',
+        passphrase: '',
+      });
+      assertMatches(readOne(der, 'private-key', { ...t, passphrase: '' }).key, privateKey);
+      // the helper's session objects are gone
+      assert.equal(
+        t.p11.C_FindObjectsInit(t.session, [{ type: C.CKA_TOKEN, value: false }]),
+        undefined,
+      );
+      assert.deepEqual(t.p11.C_FindObjects(t.session, 10), []);
+      t.p11.C_FindObjectsFinal(t.session);
+    });
+  }
+
+  it('refuses an encrypted key with a wrong or missing passphrase → CKR_ARGUMENTS_BAD', () => {
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const pem = privateKey.export({
+      format: 'pem',
+      type: 'pkcs8',
+      cipher: 'aes-256-cbc',
+      passphrase: 'right',
+    });
+    const t = tokenSession();
+    assertRv(() => readOne(pem, 'private-key', { ...t, passphrase: 'wrong' }), C.CKR_ARGUMENTS_BAD);
+    assertRv(() => readOne(pem, 'private-key', t), C.CKR_ARGUMENTS_BAD);
+  });
+
+  it('refuses legacy OpenSSL-encrypted PEM, another curve, Ed25519 and garbage → CKR_ARGUMENTS_BAD / CKR_CURVE_NOT_SUPPORTED', () => {
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey;
+    const legacy = rsa.export({
+      format: 'pem',
+      type: 'pkcs1',
+      cipher: 'aes-128-cbc',
+      passphrase: 'x',
+    });
+    assertRv(() => readCredentials(legacy), C.CKR_ARGUMENTS_BAD);
+    const k1 = generateKeyPairSync('ec', { namedCurve: 'secp256k1' }).privateKey;
+    assertRv(
+      () => readCredentials(k1.export({ format: 'der', type: 'pkcs8' })),
+      C.CKR_CURVE_NOT_SUPPORTED,
+    );
+    const ed = generateKeyPairSync('ed25519').privateKey;
+    assertRv(
+      () => readCredentials(ed.export({ format: 'pem', type: 'pkcs8' })),
+      C.CKR_ARGUMENTS_BAD,
+    );
+    for (const junk of [new Uint8Array(0), Uint8Array.of(0x30, 0x03, 0x02, 0x01, 0x01), 'hello']) {
+      assertRv(() => readCredentials(junk), C.CKR_ARGUMENTS_BAD);
+    }
+  });
+
+  it('never throws anything but a Pkcs11Error on arbitrary DER-ish bytes', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
+        const input = Uint8Array.from([0x30, 0x81, bytes.length, ...bytes]);
+        try {
+          readCredentials(input);
+        } catch (e) {
+          assert.equal((e as Error).name, 'Pkcs11Error', String(e));
+        }
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});
