@@ -7,6 +7,7 @@ export { createFilePal } from './adapters/pal-file/index.js';
 export { createMemoryPal } from './adapters/pal-memory/index.js';
 export type { Attribute, AttributeResult, Handle, Mechanism, Template } from './api/convert.js';
 export type { KeyPair } from './api/pkcs11.js';
+export type * from './api/pkcs11js-types.js';
 export { type CreateTokenOptions, createToken, openTarget, PKCS11 } from './create.js';
 export { ckrName, isPkcs11Error, NativeError, Pkcs11Error } from './errors.js';
 export * from './pkcs11/constants.js';
