@@ -7,17 +7,21 @@ import { fileURLToPath } from 'node:url';
 import { OPENSSL_MISSING, openssl, scratch } from '../unit/helpers/openssl.js';
 import { baseEnv, CLI_PATH } from './cli-harness.js';
 
-const DOC = fileURLToPath(new URL('../../../docs/readme-cli.md', import.meta.url));
+const DOC = fileURLToPath(new URL('../../../README.md', import.meta.url));
 const DIST = fileURLToPath(new URL('../../src/', import.meta.url));
 
+/** The fenced blocks of the README's command-line section. */
 function blocks(lang: string): string[] {
-  const text = readFileSync(DOC, 'utf8');
+  const all = readFileSync(DOC, 'utf8');
+  const start = all.indexOf('## The command line');
+  const end = all.indexOf('\n## ', start + 1);
+  const text = all.slice(start, end < 0 ? undefined : end);
   return [...text.matchAll(new RegExp(`\`\`\`${lang}\\n([\\s\\S]*?)\`\`\``, 'g'))].map(
     (m) => m[1] as string,
   );
 }
 
-describe('docs/readme-cli.md examples run as written', { skip: OPENSSL_MISSING }, () => {
+describe('README command-line examples run as written', { skip: OPENSSL_MISSING }, () => {
   const tmp = scratch('corepkcs11-readme-');
   const bin = join(tmp.dir, 'bin');
   mkdirSync(bin);
