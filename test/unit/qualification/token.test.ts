@@ -79,6 +79,15 @@ describe('qualification suite against corepkcs11 over a directory (file PAL)', a
   }
 });
 
+describe('qualification suite against corepkcs11 over a simulated flash image (flash PAL)', async () => {
+  for (const name of PRESET_NAMES) {
+    const dir = mkdtempSync(join(tmpdir(), 'corepkcs11-qualify-flash-'));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    const { report } = await qualify(`flash:${join(dir, 'token.img')}`, name);
+    describe(name, () => registerVerdicts(report.results));
+  }
+});
+
 describe('qualification suite against corepkcs11 over a directory, worker threads', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'corepkcs11-qualify-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
