@@ -6,10 +6,12 @@
  * @module
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as nodeCrypto from 'node:crypto';
 import { copyFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it, type TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { type Handle, PKCS11 } from '../../../src/index.js';
 import * as C from '../../../src/pkcs11/constants.js';
 import {
@@ -181,8 +183,27 @@ describe('graphene-pk11 2.3.6 on corepkcs11 through the pkcs11js override (Commo
       p.C_Finalize();
       p.close();
     }
+    const listed = listWithCli(store).map((o) => o.label);
+    for (const l of [ec.label, rsa.label, cert.label])
+      assert.ok(listed.includes(String(l)), `corepkcs11 list shows ${l}`);
+    for (const l of destroyed.labels as string[])
+      assert.ok(!listed.includes(l), `corepkcs11 list no longer shows ${l}`);
   });
 });
+
+/** What `corepkcs11 list --json` shows of a store (as a user would check it). */
+function listWithCli(dir: string): { label: string }[] {
+  const cli = fileURLToPath(new URL('../../../src/cli/main.js', import.meta.url));
+  const r = spawnSync(
+    process.execPath,
+    [cli, 'list', '--store', dir, '--pin', USER_PIN, '--json'],
+    {
+      encoding: 'utf8',
+    },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  return (JSON.parse(r.stdout) as { objects: { label: string }[] }).objects;
+}
 
 describe('node-webcrypto-p11 2.8.0 on corepkcs11 through the pkcs11js override (ES module)', () => {
   let report: Report | undefined;

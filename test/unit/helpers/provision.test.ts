@@ -149,7 +149,7 @@ describe('provisioning', () => {
       ]);
       assert.deepEqual(a.get(C.CKA_VALUE), x.raw);
       assert.equal(
-        a.get(C.CKA_SERIAL_NUMBER)?.subarray(2).toString('hex').replace(/^00/, '').toUpperCase(),
+        a.get(C.CKA_SERIAL_NUMBER)?.subarray(2).toString('hex').replace(/^0+/, '').toUpperCase(),
         x.serialNumber.replace(/^0+/, ''),
       );
       assert.deepEqual(a.get(C.CKA_SUBJECT), a.get(C.CKA_ISSUER), 'self-signed');
