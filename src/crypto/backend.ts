@@ -129,6 +129,8 @@ export interface CryptoBackend {
     encrypt: boolean,
     data: Uint8Array,
   ): Uint8Array;
+  /** AES key wrap (RFC 3394) or, with `pad`, key wrap with padding (RFC 5649); unwrapping throws on a bad check. */
+  aesKeyWrap(key: Uint8Array, data: Uint8Array, wrap: boolean, pad: boolean): Uint8Array;
   rsaEncrypt(key: KeyHandle, scheme: RsaCipherScheme, data: Uint8Array): Uint8Array;
   /** Throws Error when the ciphertext does not decrypt (the caller maps it to a CKR). */
   rsaDecrypt(key: KeyHandle, scheme: RsaCipherScheme, data: Uint8Array): Uint8Array;

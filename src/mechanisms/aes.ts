@@ -15,7 +15,8 @@ import type { CipherOperation, KeyRef, Mechanism } from './types.js';
 
 const BLOCK = 16;
 const SIZES = { minKeySize: 16, maxKeySize: 32 };
-const FLAGS = C.CKF_ENCRYPT | C.CKF_DECRYPT;
+/** Every AES mode can also wrap and unwrap secret keys (their value is what it encrypts). */
+const FLAGS = C.CKF_ENCRYPT | C.CKF_DECRYPT | C.CKF_WRAP | C.CKF_UNWRAP;
 
 function aesKey(key: KeyRef): Uint8Array {
   const v = readBytes(key.object.attrs, C.CKA_VALUE);
@@ -147,6 +148,46 @@ function gcmCipher(
   };
 }
 
+/** AES key wrap: one call on the whole input (the length rules are the RFCs'). */
+function keyWrapCipher(
+  backend: CryptoBackend,
+  key: Uint8Array,
+  m: RawMechanism,
+  wrap: boolean,
+  pad: boolean,
+): CipherOperation {
+  requireNoParameter(m);
+  const input = new Collected(64 * 1024);
+  let total = 0;
+  return {
+    updateBound: () => 0,
+    finishBound: () => (wrap ? (pad ? Math.ceil(total / 8) * 8 + 8 : total + 8) : total),
+    update(d) {
+      input.add(d);
+      total += d.length;
+      return new Uint8Array(0);
+    },
+    finish() {
+      const data = input.take();
+      if (!pad && (data.length % 8 !== 0 || data.length < (wrap ? 16 : 24))) {
+        throw lengthError(wrap, 'CKM_AES_KEY_WRAP works on whole 8-byte blocks (at least two)');
+      }
+      if (pad && data.length < (wrap ? 1 : 16)) throw lengthError(wrap, 'input too short');
+      try {
+        return backend.aesKeyWrap(key, data, wrap, pad);
+      } catch (e) {
+        throw new Pkcs11Error(
+          C.CKR_ENCRYPTED_DATA_INVALID,
+          'the wrapped key does not unwrap (integrity check)',
+          {
+            cause: e,
+          },
+        );
+      }
+    },
+  };
+}
+
 type Build = (
   backend: CryptoBackend,
   m: RawMechanism,
@@ -197,4 +238,10 @@ export const AES_MECHANISMS: Mechanism[] = [
     );
   }),
   aesMechanism(C.CKM_AES_GCM, (b, m, key, encrypt) => gcmCipher(b, key, m, encrypt)),
+  aesMechanism(C.CKM_AES_KEY_WRAP, (b, m, key, encrypt) =>
+    keyWrapCipher(b, key, m, encrypt, false),
+  ),
+  aesMechanism(C.CKM_AES_KEY_WRAP_PAD, (b, m, key, encrypt) =>
+    keyWrapCipher(b, key, m, encrypt, true),
+  ),
 ];

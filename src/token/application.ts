@@ -28,19 +28,13 @@ import * as objects from './object-calls.js';
 import { MAX_PIN_LENGTH, MIN_PIN_LENGTH, pinFlags } from './pins.js';
 import { Session } from './session.js';
 import type { Token } from './token.js';
+import * as wrapping from './wrap-calls.js';
 
 export const LIBRARY_VERSION = { major: 0, minor: 1 };
 const MANUFACTURER = 'corepkcs11';
 
 function utcTime(): string {
   return new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14).concat('00');
-}
-
-function noMechanism(): never {
-  throw new Pkcs11Error(
-    C.CKR_MECHANISM_INVALID,
-    'no mechanism of this token supports this function yet',
-  );
 }
 
 export class Application implements Cryptoki, CryptokiAsync {
@@ -354,14 +348,10 @@ export class Application implements Cryptoki, CryptokiAsync {
   ): KeyPairHandles => keygen.generateKeyPair(this.#app, h, m, pub, priv);
   generateKeyPairAsync = (h: number, m: RawMechanism, pub: RawAttribute[], priv: RawAttribute[]) =>
     keygen.generateKeyPairAsync(this.#app, h, m, pub, priv);
-  wrapKey(h: number, _m: RawMechanism, _w: number, _k: number, _c: number | null): Output {
-    this.#app.requireSession(h);
-    return noMechanism();
-  }
-  unwrapKey(h: number, _m: RawMechanism, _u: number, _w: Uint8Array, _t: RawAttribute[]): number {
-    this.#app.requireSession(h);
-    return noMechanism();
-  }
+  wrapKey = (h: number, m: RawMechanism, w: number, k: number, c: number | null): Output =>
+    wrapping.wrapKey(this.#app, h, m, w, k, c);
+  unwrapKey = (h: number, m: RawMechanism, u: number, w: Uint8Array, t: RawAttribute[]): number =>
+    wrapping.unwrapKey(this.#app, h, m, u, w, t);
   deriveKey = (h: number, m: RawMechanism, b: number, t: RawAttribute[]): number =>
     keygen.deriveKey(this.#app, h, m, b, t);
   seedRandom = (h: number, s: Uint8Array): void => crypto.seedRandom(this.#app, h, s);

@@ -123,7 +123,7 @@ export function keyedInit(
   h: number,
   m: RawMechanism,
   key: number,
-  use: Exclude<KeyUse, 'derive'>,
+  use: Exclude<KeyUse, 'derive' | 'wrap' | 'unwrap'>,
 ) {
   const session = app.requireSession(h);
   if (session[use]) throw new Pkcs11Error(C.CKR_OPERATION_ACTIVE);

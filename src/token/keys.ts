@@ -37,7 +37,7 @@ export function keyRef(crypto: CryptoBackend, obj: TokenObject): KeyRef {
   return { object: obj, handle: () => importKey(crypto, obj) };
 }
 
-export type KeyUse = 'sign' | 'verify' | 'encrypt' | 'decrypt' | 'derive';
+export type KeyUse = 'sign' | 'verify' | 'encrypt' | 'decrypt' | 'derive' | 'wrap' | 'unwrap';
 
 const USAGE: Record<KeyUse, { flag: number; classes: number[]; wants: string }> = {
   sign: {
@@ -62,6 +62,16 @@ const USAGE: Record<KeyUse, { flag: number; classes: number[]; wants: string }> 
   },
   derive: {
     flag: C.CKA_DERIVE,
+    classes: [C.CKO_PRIVATE_KEY, C.CKO_SECRET_KEY],
+    wants: 'a private or secret key',
+  },
+  wrap: {
+    flag: C.CKA_WRAP,
+    classes: [C.CKO_PUBLIC_KEY, C.CKO_SECRET_KEY],
+    wants: 'a public or secret key',
+  },
+  unwrap: {
+    flag: C.CKA_UNWRAP,
     classes: [C.CKO_PRIVATE_KEY, C.CKO_SECRET_KEY],
     wants: 'a private or secret key',
   },

@@ -47,3 +47,18 @@ export function aesGcm(
     Buffer.concat([d.update(data.subarray(0, data.length - tagLength)), d.final()]),
   );
 }
+
+/** RFC 3394 / RFC 5649 with their default initial values (the only ones PKCS#11 callers use). */
+export function aesKeyWrap(
+  key: Uint8Array,
+  data: Uint8Array,
+  wrap: boolean,
+  pad: boolean,
+): Uint8Array {
+  if (key.length !== 16 && key.length !== 24 && key.length !== 32)
+    throw new Error('AES keys are 16, 24 or 32 bytes');
+  const name = `id-aes${key.length * 8}-wrap${pad ? '-pad' : ''}`;
+  const iv = Buffer.from(pad ? 'a65959a6' : 'a6a6a6a6a6a6a6a6', 'hex');
+  const c = wrap ? createCipheriv(name, key, iv) : createDecipheriv(name, key, iv);
+  return new Uint8Array(Buffer.concat([c.update(data), c.final()]));
+}

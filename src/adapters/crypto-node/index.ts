@@ -6,7 +6,7 @@
 import { pbkdf2, pbkdf2Sync, randomFillSync, timingSafeEqual } from 'node:crypto';
 import type { CryptoBackend, KeyHandle, KeyMaterial, SignScheme } from '../../crypto/backend.js';
 import { hkdf, open, seal } from './aead.js';
-import { aesGcm, createCipher } from './aes.js';
+import { aesGcm, aesKeyWrap, createCipher } from './aes.js';
 import { cmacAccumulator, hashAccumulator, hmacAccumulator } from './digests.js';
 import { EcKey, ecPublicPoint, generateEc, type PrehashedFactory } from './ec.js';
 import { prehashedEcdsa } from './ecdsa-prehashed.js';
@@ -69,6 +69,7 @@ export function createNodeCrypto(options: NodeCryptoOptions = {}): CryptoBackend
     },
     createCipher,
     aesGcm,
+    aesKeyWrap,
     rsaEncrypt: (key, scheme, data) => rsaEncrypt(asRsa(key), scheme, data),
     rsaDecrypt: (key, scheme, data) => rsaDecrypt(asRsa(key), scheme, data),
     ecdh: (key, peer) => asEc(key).ecdh(peer),

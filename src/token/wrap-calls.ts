@@ -1,0 +1,134 @@
+/**
+ * Key wrapping (v2.40 §5.14 C_WrapKey, C_UnwrapKey) for secret keys, with any mechanism that encrypts
+ * (AES key wrap, AES modes, RSA OAEP …). Policy on top of the spec's rules (CKA_EXTRACTABLE,
+ * CKA_WRAP_WITH_TRUSTED): a secret key that can decrypt may not wrap, and one that can wrap may not be
+ * used to decrypt — otherwise wrapping a sensitive key and decrypting the result reveals it (the Tookan
+ * "wrap/decrypt" attack, Clulow 2003). Layer L5.
+ * @module
+ */
+import { normalizeTemplate, readBytes } from '../attributes/values.js';
+import { bufferTooSmall, isPkcs11Error, Pkcs11Error } from '../errors.js';
+import { mechanism } from '../mechanisms/registry.js';
+import type { CipherOperation, Mechanism } from '../mechanisms/types.js';
+import { completeAttributes } from '../objects/complete.js';
+import { buildAttributes } from '../objects/factory.js';
+import { TokenObject } from '../objects/object.js';
+import * as C from '../pkcs11/constants.js';
+import type { Output, RawAttribute, RawMechanism } from '../pkcs11/types.js';
+import { encodeBool, encodeUlong } from '../util/bytes.js';
+import type { AppState } from './app-state.js';
+import { checkKeyForUse, type KeyUse, keyRef } from './keys.js';
+import { admitObject } from './object-calls.js';
+
+/** The key-check codes of C_WrapKey/C_UnwrapKey name the wrapping key, not "the key". */
+const RENAMED: Record<'wrap' | 'unwrap', Record<number, number>> = {
+  wrap: {
+    [C.CKR_KEY_HANDLE_INVALID]: C.CKR_WRAPPING_KEY_HANDLE_INVALID,
+    [C.CKR_KEY_TYPE_INCONSISTENT]: C.CKR_WRAPPING_KEY_TYPE_INCONSISTENT,
+    [C.CKR_KEY_SIZE_RANGE]: C.CKR_WRAPPING_KEY_SIZE_RANGE,
+  },
+  unwrap: {
+    [C.CKR_KEY_HANDLE_INVALID]: C.CKR_UNWRAPPING_KEY_HANDLE_INVALID,
+    [C.CKR_KEY_TYPE_INCONSISTENT]: C.CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT,
+    [C.CKR_KEY_SIZE_RANGE]: C.CKR_UNWRAPPING_KEY_SIZE_RANGE,
+  },
+};
+
+function wrappingKey(app: AppState, m: RawMechanism, handle: number, use: 'wrap' | 'unwrap') {
+  const mech = mechanism(m.mechanism);
+  const op = use === 'wrap' ? mech.encrypt : mech.decrypt;
+  if (!op) throw new Pkcs11Error(C.CKR_MECHANISM_INVALID, `this mechanism cannot ${use} keys`);
+  try {
+    const key = app.requireObject(handle, C.CKR_KEY_HANDLE_INVALID);
+    checkKeyForUse(app.token.crypto, key, mech, use as KeyUse);
+    return { mech, key, op: op as NonNullable<Mechanism['encrypt']> };
+  } catch (e) {
+    const renamed = isPkcs11Error(e) ? RENAMED[use][e.code] : undefined;
+    if (renamed === undefined) throw e;
+    throw new Pkcs11Error(renamed, (e as Pkcs11Error).detail, { cause: e });
+  }
+}
+
+function runOnce(op: CipherOperation, data: Uint8Array): Uint8Array {
+  const head = op.update(data);
+  const tail = op.finish();
+  const out = new Uint8Array(head.length + tail.length);
+  out.set(head);
+  out.set(tail, head.length);
+  return out;
+}
+
+export function wrapKey(
+  app: AppState,
+  h: number,
+  m: RawMechanism,
+  wrapping: number,
+  handle: number,
+  capacity: number | null,
+): Output {
+  app.requireSession(h);
+  const w = wrappingKey(app, m, wrapping, 'wrap');
+  if (w.key.objectClass === C.CKO_SECRET_KEY && w.key.flag(C.CKA_DECRYPT)) {
+    throw new Pkcs11Error(
+      C.CKR_KEY_FUNCTION_NOT_PERMITTED,
+      'a wrapping key that can also decrypt would reveal what it wraps: clear CKA_DECRYPT',
+    );
+  }
+  const key = app.requireObject(handle, C.CKR_KEY_HANDLE_INVALID);
+  const value = readBytes(key.attrs, C.CKA_VALUE);
+  if (key.objectClass !== C.CKO_SECRET_KEY || !value) {
+    throw new Pkcs11Error(C.CKR_KEY_NOT_WRAPPABLE, 'only secret keys can be wrapped by this token');
+  }
+  if (!key.flag(C.CKA_EXTRACTABLE)) throw new Pkcs11Error(C.CKR_KEY_UNEXTRACTABLE);
+  if (key.flag(C.CKA_WRAP_WITH_TRUSTED) && !w.key.flag(C.CKA_TRUSTED)) {
+    throw new Pkcs11Error(
+      C.CKR_KEY_NOT_WRAPPABLE,
+      'CKA_WRAP_WITH_TRUSTED: the wrapping key is not trusted',
+    );
+  }
+  const wrapped = runOnce(w.op(app.token.crypto, m, keyRef(app.token.crypto, w.key)), value);
+  if (capacity === null) return { length: wrapped.length, bytes: null };
+  if (capacity < wrapped.length) bufferTooSmall(wrapped.length);
+  return { length: wrapped.length, bytes: wrapped };
+}
+
+export function unwrapKey(
+  app: AppState,
+  h: number,
+  m: RawMechanism,
+  unwrapping: number,
+  wrapped: Uint8Array,
+  template: RawAttribute[],
+): number {
+  const session = app.requireSession(h);
+  const u = wrappingKey(app, m, unwrapping, 'unwrap');
+  const tmpl = normalizeTemplate(template);
+  let value: Uint8Array;
+  try {
+    value = runOnce(u.op(app.token.crypto, m, keyRef(app.token.crypto, u.key)), wrapped);
+  } catch (e) {
+    if (!isPkcs11Error(e)) throw e;
+    const len = e.code === C.CKR_ENCRYPTED_DATA_LEN_RANGE || e.code === C.CKR_DATA_LEN_RANGE;
+    throw new Pkcs11Error(len ? C.CKR_WRAPPED_KEY_LEN_RANGE : C.CKR_WRAPPED_KEY_INVALID, e.detail, {
+      cause: e,
+    });
+  }
+  // fn 5/6: the template says what the key is; its value, length and history come from the unwrapping
+  const attrs = buildAttributes(tmpl, {
+    mode: 'generate',
+    isSO: app.login === 'so',
+    impliedClass: C.CKO_SECRET_KEY,
+    computed: new Map([
+      [C.CKA_VALUE, value],
+      [C.CKA_VALUE_LEN, encodeUlong(value.length)],
+    ]),
+  });
+  completeAttributes(attrs);
+  attrs.set(C.CKA_LOCAL, encodeBool(false));
+  attrs.set(C.CKA_ALWAYS_SENSITIVE, encodeBool(false));
+  attrs.set(C.CKA_NEVER_EXTRACTABLE, encodeBool(false));
+  attrs.set(C.CKA_KEY_GEN_MECHANISM, new Uint8Array(8).fill(0xff));
+  const obj = new TokenObject(attrs);
+  app.checkWrite(session, obj.isToken, obj.isPrivate);
+  return admitObject(app, session, obj);
+}
