@@ -228,6 +228,23 @@ export function rsaVerify(key: RsaKey, s: SignScheme, data: Uint8Array, sig: Uin
   }
 }
 
+/**
+ * Key generation returns the private key as PKCS#8 DER, never as a KeyObject: Node 20 deadlocks when a
+ * KeyObject straight from generateKeyPair(Sync) is exported as JWK and a garbage collection during the
+ * export frees the generation job, whose destructor takes the key's lock the export already holds (no
+ * CPU, no way out). A key parsed from DER has a lock of its own.
+ */
+const SPKI_DER = { type: 'spki', format: 'der' } as const;
+const PKCS8_DER = { type: 'pkcs8', format: 'der' } as const;
+
+function materialOfDer(pkcs8: Buffer): RsaMaterial {
+  try {
+    return materialOf(createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }));
+  } finally {
+    pkcs8.fill(0);
+  }
+}
+
 function materialOf(key: KeyObject): RsaMaterial {
   const j = key.export({ format: 'jwk' });
   const f = (v: string | undefined) => fromBase64Url(v ?? '');
@@ -254,18 +271,25 @@ export function generateRsa(bits: number, e: Uint8Array): RsaMaterial {
   const { privateKey } = generateKeyPairSync('rsa', {
     modulusLength: bits,
     publicExponent: exponentOf(e),
+    publicKeyEncoding: SPKI_DER,
+    privateKeyEncoding: PKCS8_DER,
   });
-  return materialOf(privateKey);
+  return materialOfDer(privateKey);
 }
 
 export function generateRsaAsync(bits: number, e: Uint8Array): Promise<RsaMaterial> {
   return new Promise((resolve, reject) => {
     generateKeyPair(
       'rsa',
-      { modulusLength: bits, publicExponent: exponentOf(e) },
+      {
+        modulusLength: bits,
+        publicExponent: exponentOf(e),
+        publicKeyEncoding: SPKI_DER,
+        privateKeyEncoding: PKCS8_DER,
+      },
       (err, _pub, priv) => {
         if (err) reject(err);
-        else resolve(materialOf(priv));
+        else resolve(materialOfDer(priv));
       },
     );
   });
