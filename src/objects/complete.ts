@@ -1,14 +1,17 @@
 /**
  * Class-specific completion of a new object after the generic policy ran: certificate fields taken from
  * the DER value, lengths the token derives (CKA_VALUE_LEN, CKA_MODULUS_BITS), value checks the policy table
- * cannot express (AES key sizes, EC parameters). Layer L3.
+ * cannot express (AES key sizes, EC parameters), and CKA_CHECK_VALUE (v2.40 §4.6.3, §4.10 and the AES and
+ * generic-secret key sections): three bytes that identify a certificate or a secret key without revealing
+ * it. Layer L3.
  * @module
  */
 import type { AttributeMap } from '../attributes/values.js';
 import { readBytes, readUlong } from '../attributes/values.js';
+import type { CryptoBackend } from '../crypto/backend.js';
 import { Pkcs11Error } from '../errors.js';
 import * as C from '../pkcs11/constants.js';
-import { encodeUlong, stripLeadingZeros } from '../util/bytes.js';
+import { encodeUlong, equalBytes, stripLeadingZeros } from '../util/bytes.js';
 import { certificateFields } from './certificate.js';
 import { curveOf } from './key-material.js';
 
@@ -42,7 +45,64 @@ function completeSecretKey(attrs: AttributeMap, keyType: number): void {
   attrs.set(C.CKA_VALUE_LEN, encodeUlong(value.length));
 }
 
-export function completeAttributes(attrs: AttributeMap): void {
+/** Key types whose check value is the SHA-1 of the key (generic secret and the HMAC key types). */
+const HASH_CHECKED = new Set([
+  C.CKK_GENERIC_SECRET,
+  C.CKK_SHA_1_HMAC,
+  C.CKK_SHA224_HMAC,
+  C.CKK_SHA256_HMAC,
+  C.CKK_SHA384_HMAC,
+  C.CKK_SHA512_HMAC,
+]);
+
+/**
+ * The first three bytes of SHA-1 over a certificate's DER or a generic secret, or of an AES encryption
+ * of one zero block under an AES key; undefined for objects that have no check value.
+ */
+function checkValueOf(
+  crypto: CryptoBackend,
+  cls: number | undefined,
+  keyType: number | undefined,
+  value: Uint8Array,
+): Uint8Array | undefined {
+  let full: Uint8Array;
+  if (cls === C.CKO_CERTIFICATE || (keyType !== undefined && HASH_CHECKED.has(keyType))) {
+    const hash = crypto.createHash('sha1');
+    hash.update(value);
+    full = hash.finish();
+  } else if (keyType === C.CKK_AES) {
+    const ecb = crypto.createCipher({ mode: 'ecb', key: value, padding: false, encrypt: true });
+    full = ecb.update(new Uint8Array(16));
+  } else {
+    return undefined;
+  }
+  const check = full.slice(0, 3);
+  full.fill(0);
+  return check;
+}
+
+/**
+ * Sets CKA_CHECK_VALUE, or checks the one the template gave: a wrong value is CKR_ATTRIBUTE_VALUE_INVALID;
+ * an empty one is kept, the caller's way of asking for no check value (as PKCS#11 v3 words it).
+ */
+function completeCheckValue(crypto: CryptoBackend, attrs: AttributeMap): void {
+  const cls = readUlong(attrs, C.CKA_CLASS);
+  if (cls !== C.CKO_CERTIFICATE && cls !== C.CKO_SECRET_KEY) return;
+  const value = readBytes(attrs, C.CKA_VALUE);
+  if (value === undefined) return;
+  const expected = checkValueOf(crypto, cls, readUlong(attrs, C.CKA_KEY_TYPE), value);
+  if (expected === undefined) return;
+  const given = readBytes(attrs, C.CKA_CHECK_VALUE);
+  if (given === undefined) attrs.set(C.CKA_CHECK_VALUE, expected);
+  else if (given.length !== 0 && !equalBytes(given, expected)) {
+    throw new Pkcs11Error(
+      C.CKR_ATTRIBUTE_VALUE_INVALID,
+      "CKA_CHECK_VALUE does not match the object's value",
+    );
+  }
+}
+
+export function completeAttributes(attrs: AttributeMap, crypto: CryptoBackend): void {
   const cls = readUlong(attrs, C.CKA_CLASS);
   const keyType = readUlong(attrs, C.CKA_KEY_TYPE);
   if (cls === C.CKO_CERTIFICATE) completeCertificate(attrs);
@@ -59,4 +119,5 @@ export function completeAttributes(attrs: AttributeMap): void {
     const params = readBytes(attrs, C.CKA_EC_PARAMS);
     if (params) curveOf(params, C.CKR_ATTRIBUTE_VALUE_INVALID);
   }
+  completeCheckValue(crypto, attrs);
 }

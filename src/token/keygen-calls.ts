@@ -37,7 +37,7 @@ function secretKey(
     computed: gen.computed,
     ...(mechanismType === undefined ? {} : { mechanism: mechanismType }),
   });
-  completeAttributes(attrs);
+  completeAttributes(attrs, app.token.crypto);
   return new TokenObject(attrs);
 }
 
@@ -97,7 +97,7 @@ function admitPair(
       computed,
       mechanism: m.mechanism,
     });
-    completeAttributes(attrs);
+    completeAttributes(attrs, app.token.crypto);
     return new TokenObject(attrs);
   };
   const pubObj = build(plan.pub, gen.publicClass, gen.publicComputed);

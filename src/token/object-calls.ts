@@ -40,7 +40,7 @@ export function createObject(app: AppState, h: number, template: RawAttribute[])
   const session = app.requireSession(h);
   const tmpl = normalizeTemplate(template);
   const attrs = buildAttributes(tmpl, { mode: 'create', isSO: app.login === 'so' });
-  completeAttributes(attrs);
+  completeAttributes(attrs, app.token.crypto);
   const obj = new TokenObject(attrs);
   app.checkWrite(session, obj.isToken, obj.isPrivate);
   validateKey(app, obj);

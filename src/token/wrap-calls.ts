@@ -123,7 +123,7 @@ export function unwrapKey(
       [C.CKA_VALUE_LEN, encodeUlong(value.length)],
     ]),
   });
-  completeAttributes(attrs);
+  completeAttributes(attrs, app.token.crypto);
   attrs.set(C.CKA_LOCAL, encodeBool(false));
   attrs.set(C.CKA_ALWAYS_SENSITIVE, encodeBool(false));
   attrs.set(C.CKA_NEVER_EXTRACTABLE, encodeBool(false));

@@ -5,7 +5,7 @@
  * @module
  */
 import assert from 'node:assert/strict';
-import { createHmac, sign, verify, X509Certificate } from 'node:crypto';
+import { createCipheriv, createHash, createHmac, sign, verify, X509Certificate } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Handle, Template } from '../../src/api/convert.js';
 import { ckrName, isPkcs11Error } from '../../src/errors.js';
@@ -226,6 +226,51 @@ for (const port of PAL_PORTS) {
           createHmac('sha256', value).update(DATA).digest(),
         );
       }
+    });
+
+    it('CKA_CHECK_VALUE is derived (AES: ECB of a zero block; generic, HMAC, certificate: SHA-1); a wrong one → CKR_ATTRIBUTE_VALUE_INVALID', () => {
+      const aesCheck = (key: Buffer) =>
+        createCipheriv(`aes-${key.length * 8}-ecb`, key, null)
+          .update(Buffer.alloc(16))
+          .subarray(0, 3);
+      const sha1Check = (v: Buffer) => createHash('sha1').update(v).digest().subarray(0, 3);
+      // FIPS-197 style known answer: AES-128 under the zero key encrypts the zero block to 66e94bd4…
+      const zero = create(secretTemplate(C.CKK_AES, Buffer.alloc(16)));
+      assert.equal(attr(m.p11, s, zero, C.CKA_CHECK_VALUE).toString('hex'), '66e94b');
+      for (const n of [24, 32]) {
+        const key = Buffer.alloc(n, n);
+        const o = create(secretTemplate(C.CKK_AES, key));
+        assert.deepEqual(attr(m.p11, s, o, C.CKA_CHECK_VALUE), aesCheck(key));
+      }
+      const secret = Buffer.from('a generic secret');
+      for (const kt of [C.CKK_GENERIC_SECRET, C.CKK_SHA256_HMAC]) {
+        const o = create(secretTemplate(kt, secret));
+        assert.deepEqual(attr(m.p11, s, o, C.CKA_CHECK_VALUE), sha1Check(secret));
+      }
+      const c = create(certTemplate(cert));
+      assert.deepEqual(attr(m.p11, s, c, C.CKA_CHECK_VALUE), sha1Check(cert.der));
+      // given: the right value is accepted, an empty one asks for none, a wrong one is refused
+      const key = Buffer.alloc(16, 9);
+      const given = (value: Buffer) => [
+        ...secretTemplate(C.CKK_AES, key),
+        { type: C.CKA_CHECK_VALUE, value },
+      ];
+      create(given(aesCheck(key)));
+      const none = create(given(Buffer.alloc(0)));
+      assert.equal(attr(m.p11, s, none, C.CKA_CHECK_VALUE).length, 0);
+      assertRv(() => create(given(Buffer.from('abc'))), C.CKR_ATTRIBUTE_VALUE_INVALID);
+      assertRv(
+        () => create(certTemplate(cert, [{ type: C.CKA_CHECK_VALUE, value: Buffer.from('abc') }])),
+        C.CKR_ATTRIBUTE_VALUE_INVALID,
+      );
+      // a generated key gets one too (made readable here to check it)
+      const generated = m.p11.C_GenerateKey(s, { mechanism: C.CKM_AES_KEY_GEN }, [
+        { type: C.CKA_VALUE_LEN, value: 32 },
+        { type: C.CKA_SENSITIVE, value: false },
+        { type: C.CKA_EXTRACTABLE, value: true },
+      ]);
+      const value = attr(m.p11, s, generated, C.CKA_VALUE);
+      assert.deepEqual(attr(m.p11, s, generated, C.CKA_CHECK_VALUE), aesCheck(value));
     });
 
     it('an object kind the token does not support → CKR_ATTRIBUTE_VALUE_INVALID', () => {
