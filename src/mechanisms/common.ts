@@ -48,7 +48,8 @@ export class Collected {
     if (this.#length > this.maxLength) {
       throw new Pkcs11Error(C.CKR_DATA_LEN_RANGE, `input longer than ${this.maxLength} bytes`);
     }
-    this.#parts.push(d.slice());
+    // A copy: the caller may reuse its buffer before the final call (Buffer#slice would be a view).
+    this.#parts.push(new Uint8Array(d));
   }
   take(): Uint8Array {
     const all = this.#parts.length === 1 ? (this.#parts[0] as Uint8Array) : concat(...this.#parts);

@@ -84,7 +84,8 @@ function step(
     const output = repeat ? (p as NonNullable<typeof p>).output : run(st.op, call, data);
     if (call === 'update') st.multi = true;
     if (capacity < output.length) {
-      st.pending = { call, input: data.slice(), output };
+      // A copy, not a view (Buffer#slice): the caller may change its buffer before repeating.
+      st.pending = { call, input: new Uint8Array(data), output };
       bufferTooSmall(output.length);
     }
     st.pending = undefined;

@@ -68,7 +68,8 @@ export class ObjectStore {
     if (h === 0) return undefined;
     const v = this.#pal.getObjectValue(h);
     try {
-      return v.data.slice();
+      // A copy that survives the cleanup below, also when a port hands out a Buffer (whose slice is a view).
+      return new Uint8Array(v.data);
     } finally {
       this.#pal.getObjectValueCleanup(v);
     }
