@@ -45,7 +45,7 @@ export function normalizeValue(type: number, value: AttributeValue, depth = 0): 
       if (value.length !== 0 && (value.length !== 8 || value.some((b) => b < 0x30 || b > 0x39))) {
         invalid(type, 'expected an empty value or a CK_DATE of 8 digits');
       }
-      return value.slice();
+      return new Uint8Array(value);
     case 'ulongArray': {
       const width = value.length % ULONG_SIZE === 0 ? ULONG_SIZE : 4;
       if (value.length % width !== 0) invalid(type, 'expected an array of CK_ULONG');
@@ -62,7 +62,7 @@ export function normalizeValue(type: number, value: AttributeValue, depth = 0): 
       return flat;
     }
     default:
-      return value.slice();
+      return new Uint8Array(value);
   }
 }
 

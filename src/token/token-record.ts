@@ -59,7 +59,7 @@ export class TokenRecord {
       serial: toHex(crypto.randomBytes(8)),
       initialized: false,
     };
-    if (!stored) this.#save(this.#meta);
+    if (!stored) this.#saveFirst(this.#meta);
   }
 
   get meta(): Readonly<TokenMeta> {
@@ -78,19 +78,22 @@ export class TokenRecord {
 
   /**
    * A port with only the corePKCS11 fixed slots cannot hold the token record: the token then keeps its
-   * state (label, PINs) in memory only, says so once, and still serves the objects in those slots.
+   * state (label, PINs) in memory only, says so once, and still serves the objects in those slots. That is
+   * decided by the first save of a new token only: once a record is stored, a save that fails (a full
+   * disk) fails the call, so no PIN try is ever checked without being counted in storage.
    */
-  #save(meta: TokenMeta): void {
+  #saveFirst(meta: TokenMeta): void {
     try {
       this.#store.saveMeta(meta);
     } catch (e) {
       if (!isPkcs11Error(e, C.CKR_DEVICE_MEMORY)) throw e;
-      if (!this.#volatile)
-        this.#warn(
-          'the storage port cannot hold the token record: PINs and label are not persisted',
-        );
+      this.#warn('the storage port cannot hold the token record: PINs and label are not persisted');
       this.#volatile = true;
     }
+  }
+
+  #save(meta: TokenMeta): void {
+    if (!this.#volatile) this.#store.saveMeta(meta);
   }
 
   #mutate(change: (current: TokenMeta) => TokenMeta): void {

@@ -83,7 +83,11 @@ for (const port of PAL_PORTS) {
       ]);
       assert.ok([C.CKR_ATTRIBUTE_SENSITIVE, C.CKR_ATTRIBUTE_TYPE_INVALID].includes(rv));
       const [label, value, vendor, id, keyType, modulus] = answers;
-      assert.deepEqual(label, { type: C.CKA_LABEL, length: 6, value: Buffer.from('ec key') });
+      assert.deepEqual(label, {
+        type: C.CKA_LABEL,
+        length: 6,
+        value: new Uint8Array(Buffer.from('ec key')),
+      });
       assert.deepEqual(value, { type: C.CKA_VALUE, length: -1 });
       assert.deepEqual(vendor, { type: VENDOR_ATTRIBUTE, length: -1 });
       assert.deepEqual(id, { type: C.CKA_ID, length: 0 });

@@ -28,7 +28,7 @@ export function createMemoryPal(options: MemoryPalOptions = {}): Pal {
         throw new Pkcs11Error(CKR_DEVICE_MEMORY, 'memory PAL is full');
       const handle = existing ?? nextHandle++;
       if (existing !== undefined) values.get(existing)?.data.fill(0);
-      values.set(handle, { label, data: data.slice(), isPrivate });
+      values.set(handle, { label, data: new Uint8Array(data), isPrivate });
       byLabel.set(label, handle);
       used += data.length - old;
       changes++;
@@ -40,7 +40,7 @@ export function createMemoryPal(options: MemoryPalOptions = {}): Pal {
     getObjectValue(handle): PalObjectValue {
       const v = values.get(handle);
       if (!v) throw new Pkcs11Error(CKR_OBJECT_HANDLE_INVALID, `no PAL object ${handle}`);
-      return { data: v.data.slice(), isPrivate: v.isPrivate };
+      return { data: new Uint8Array(v.data), isPrivate: v.isPrivate };
     },
     getObjectValueCleanup(value) {
       value.data.fill(0);
