@@ -94,7 +94,7 @@ const PUBLIC_KEY = [
 ];
 
 const PROTECTED_KEY = [
-  rule(C.CKA_PRIVATE, COPY, TRUE),
+  rule(C.CKA_PRIVATE, COPY | ONLY_TO_TRUE, TRUE),
   rule(C.CKA_SENSITIVE, MOD | ONLY_TO_TRUE, TRUE),
   rule(C.CKA_EXTRACTABLE, MOD | ONLY_TO_FALSE, FALSE),
   rule(C.CKA_ALWAYS_SENSITIVE, READ_ONLY_DERIVED, FALSE),
@@ -110,18 +110,24 @@ const PRIVATE_KEY = [
   rule(C.CKA_SIGN, MOD, TRUE),
   rule(C.CKA_SIGN_RECOVER, MOD, TRUE),
   rule(C.CKA_UNWRAP, MOD, FALSE),
-  rule(C.CKA_ALWAYS_AUTHENTICATE, MOD, FALSE),
+  rule(C.CKA_ALWAYS_AUTHENTICATE, 0, FALSE),
   rule(C.CKA_PUBLIC_KEY_INFO, 0),
 ];
 
+/**
+ * A secret key's cipher roles are granted when it is made and may only be taken away: wrap must never meet
+ * decrypt, nor unwrap meet encrypt, on one key (token/wrap-calls.ts), also not one after the other.
+ */
+const ROLE = MOD | ONLY_TO_FALSE;
+
 const SECRET_KEY = [
   ...PROTECTED_KEY,
-  rule(C.CKA_ENCRYPT, MOD, TRUE),
-  rule(C.CKA_DECRYPT, MOD, TRUE),
+  rule(C.CKA_ENCRYPT, ROLE, TRUE),
+  rule(C.CKA_DECRYPT, ROLE, TRUE),
   rule(C.CKA_SIGN, MOD, TRUE),
   rule(C.CKA_VERIFY, MOD, TRUE),
-  rule(C.CKA_WRAP, MOD, FALSE),
-  rule(C.CKA_UNWRAP, MOD, FALSE),
+  rule(C.CKA_WRAP, ROLE, FALSE),
+  rule(C.CKA_UNWRAP, ROLE, FALSE),
   rule(C.CKA_TRUSTED, SO_ONLY_TRUE, FALSE),
   rule(C.CKA_CHECK_VALUE, 0),
   rule(C.CKA_WRAP_TEMPLATE, 0),

@@ -3,7 +3,11 @@
  * (AES key wrap, AES modes, RSA OAEP …). Policy on top of the spec's rules (CKA_EXTRACTABLE,
  * CKA_WRAP_WITH_TRUSTED): a secret key that can decrypt may not wrap, and one that can wrap may not be
  * used to decrypt — otherwise wrapping a sensitive key and decrypting the result reveals it (the Tookan
- * "wrap/decrypt" attack, Clulow 2003). Layer L5.
+ * "wrap/decrypt" attack, Clulow 2003); likewise a secret key that can unwrap may not encrypt (encrypting
+ * known bytes and unwrapping them would plant a key the caller knows). The roles are granted when a key is
+ * made and can only be taken away later (objects/tables.ts), so no sequence of C_SetAttributeValue or
+ * C_CopyObject calls gives one key both. CKA_WRAP_TEMPLATE and CKA_UNWRAP_TEMPLATE are enforced as
+ * v2.40 §4.8 says. Layer L5.
  * @module
  */
 import { normalizeTemplate, readBytes } from '../attributes/values.js';
@@ -15,7 +19,7 @@ import { buildAttributes } from '../objects/factory.js';
 import { TokenObject } from '../objects/object.js';
 import * as C from '../pkcs11/constants.js';
 import type { Output, RawAttribute, RawMechanism } from '../pkcs11/types.js';
-import { encodeBool, encodeUlong } from '../util/bytes.js';
+import { encodeBool, encodeUlong, equalBytes } from '../util/bytes.js';
 import type { AppState } from './app-state.js';
 import { checkKeyForUse, type KeyUse, keyRef } from './keys.js';
 import { admitObject } from './object-calls.js';
@@ -47,6 +51,21 @@ function wrappingKey(app: AppState, m: RawMechanism, handle: number, use: 'wrap'
     if (renamed === undefined) throw e;
     throw new Pkcs11Error(renamed, (e as Pkcs11Error).detail, { cause: e });
   }
+}
+
+/** The attributes of a template-valued attribute (CKA_WRAP_TEMPLATE …); none when it is unset. */
+function templateOf(obj: TokenObject, type: number): RawAttribute[] {
+  const v = obj.get(type);
+  return Array.isArray(v) ? v : [];
+}
+
+function sameValue(a: RawAttribute['value'] | undefined, b: RawAttribute['value']): boolean {
+  if (a === undefined) return false;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    return b.every((x) => sameValue(a.find((y) => y.type === x.type)?.value, x.value));
+  }
+  return equalBytes(a, b);
 }
 
 function runOnce(op: CipherOperation, data: Uint8Array): Uint8Array {
@@ -86,6 +105,14 @@ export function wrapKey(
       'CKA_WRAP_WITH_TRUSTED: the wrapping key is not trusted',
     );
   }
+  for (const a of templateOf(w.key, C.CKA_WRAP_TEMPLATE)) {
+    if (!sameValue(key.get(a.type), a.value)) {
+      throw new Pkcs11Error(
+        C.CKR_KEY_NOT_WRAPPABLE,
+        `the key does not match the wrapping key's CKA_WRAP_TEMPLATE (0x${a.type.toString(16)})`,
+      );
+    }
+  }
   const wrapped = runOnce(w.op(app.token.crypto, m, keyRef(app.token.crypto, w.key)), value);
   if (capacity === null) return { length: wrapped.length, bytes: null };
   if (capacity < wrapped.length) bufferTooSmall(wrapped.length);
@@ -102,7 +129,24 @@ export function unwrapKey(
 ): number {
   const session = app.requireSession(h);
   const u = wrappingKey(app, m, unwrapping, 'unwrap');
+  if (u.key.objectClass === C.CKO_SECRET_KEY && u.key.flag(C.CKA_ENCRYPT)) {
+    throw new Pkcs11Error(
+      C.CKR_KEY_FUNCTION_NOT_PERMITTED,
+      'an unwrapping key that can also encrypt would let anyone plant a key they know: clear CKA_ENCRYPT',
+    );
+  }
   const tmpl = normalizeTemplate(template);
+  // The unwrapping key's CKA_UNWRAP_TEMPLATE applies first; the caller's template may only agree with it.
+  for (const a of templateOf(u.key, C.CKA_UNWRAP_TEMPLATE)) {
+    const given = tmpl.get(a.type);
+    if (given !== undefined && !sameValue(given, a.value)) {
+      throw new Pkcs11Error(
+        C.CKR_TEMPLATE_INCONSISTENT,
+        `the template contradicts the unwrapping key's CKA_UNWRAP_TEMPLATE (0x${a.type.toString(16)})`,
+      );
+    }
+    tmpl.set(a.type, a.value);
+  }
   let value: Uint8Array;
   try {
     value = runOnce(u.op(app.token.crypto, m, keyRef(app.token.crypto, u.key)), wrapped);

@@ -270,6 +270,31 @@ for (const port of PAL_PORTS) {
       );
     });
 
+    it('CKA_ALWAYS_AUTHENTICATE has no footnote 8: set on creation, it cannot be switched off → CKR_ATTRIBUTE_READ_ONLY', () => {
+      const key = create(ecPrivateTemplate(ec, [{ type: C.CKA_ALWAYS_AUTHENTICATE, value: true }]));
+      assertRv(
+        () =>
+          m.p11.C_SetAttributeValue(s, key, [{ type: C.CKA_ALWAYS_AUTHENTICATE, value: false }]),
+        C.CKR_ATTRIBUTE_READ_ONLY,
+      );
+      assertRv(
+        () => m.p11.C_CopyObject(s, key, [{ type: C.CKA_ALWAYS_AUTHENTICATE, value: false }]),
+        C.CKR_ATTRIBUTE_READ_ONLY,
+      );
+      m.p11.C_SignInit(s, { mechanism: C.CKM_ECDSA_SHA256 }, key);
+      assertRv(() => m.p11.C_Sign(s, Buffer.from('x'), Buffer.alloc(64)), C.CKR_USER_NOT_LOGGED_IN);
+    });
+
+    it('a private key cannot be made public: C_SetAttributeValue or C_CopyObject with CKA_PRIVATE false → CKR_ATTRIBUTE_READ_ONLY', () => {
+      const key = create(ecPrivateTemplate(ec));
+      for (const call of [
+        () => m.p11.C_SetAttributeValue(s, key, [{ type: C.CKA_PRIVATE, value: false }]),
+        () => m.p11.C_CopyObject(s, key, [{ type: C.CKA_PRIVATE, value: false }]),
+      ]) {
+        assertRv(call, C.CKR_ATTRIBUTE_READ_ONLY);
+      }
+    });
+
     it('an object with CKA_MODIFIABLE false → CKR_ACTION_PROHIBITED for every change', () => {
       const o = create(dataTemplate('frozen', [{ type: C.CKA_MODIFIABLE, value: false }]));
       assertRv(() => set(o, [{ type: C.CKA_LABEL, value: 'thawed' }]), C.CKR_ACTION_PROHIBITED);

@@ -81,7 +81,7 @@ for (const port of PAL_PORTS) {
       m.p11.C_DestroyObject(s, copy);
     });
 
-    it('a copied key signs; C_CopyObject cannot weaken it (CKA_SENSITIVE→false, CKA_EXTRACTABLE→true, CKA_KEY_TYPE) → CKR_ATTRIBUTE_READ_ONLY', () => {
+    it('a copied key signs; C_CopyObject cannot weaken it (CKA_SENSITIVE→false, CKA_EXTRACTABLE→true, CKA_PRIVATE→false, CKA_ALWAYS_AUTHENTICATE→false, CKA_KEY_TYPE) → CKR_ATTRIBUTE_READ_ONLY', () => {
       const key = create(ecPrivateTemplate(ec));
       const copy = m.p11.C_CopyObject(s, key, [{ type: C.CKA_LABEL, value: 'copy' }]);
       assert.ok(
@@ -95,6 +95,9 @@ for (const port of PAL_PORTS) {
       for (const t of [
         [{ type: C.CKA_SENSITIVE, value: false }],
         [{ type: C.CKA_EXTRACTABLE, value: true }],
+        // a public copy would sign without a login and be stored unsealed
+        [{ type: C.CKA_PRIVATE, value: false }],
+        [{ type: C.CKA_ALWAYS_AUTHENTICATE, value: true }],
         [{ type: C.CKA_KEY_TYPE, value: C.CKK_RSA }],
         [{ type: C.CKA_CLASS, value: C.CKO_PUBLIC_KEY }],
         [{ type: C.CKA_VALUE, value: Buffer.alloc(32, 1) }],
