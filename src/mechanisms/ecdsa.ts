@@ -27,8 +27,9 @@ function signatureLength(key: KeyRef): number {
 }
 
 function ecdsaMechanism(type: number, scheme: SignScheme, singlePart: boolean): Mechanism {
+  // Only CKM_ECDSA's input is a digest; the hashed forms sign any message, the empty one included.
   const checkInput = (data: Uint8Array) => {
-    if (data.length === 0 || (singlePart && data.length > MAX_DIGEST)) {
+    if (singlePart && (data.length === 0 || data.length > MAX_DIGEST)) {
       throw new Pkcs11Error(C.CKR_DATA_LEN_RANGE, 'CKM_ECDSA signs a digest of 1..1024 bytes');
     }
   };
