@@ -132,7 +132,8 @@ function gcmCipher(
   let total = 0;
   return {
     updateBound: () => 0,
-    finishBound: () => (encrypt ? total + tagLength : Math.max(0, total - tagLength)),
+    finishBound: (pending) =>
+      encrypt ? total + pending + tagLength : Math.max(0, total + pending - tagLength),
     update(d) {
       input.add(d);
       total += d.length;
@@ -161,7 +162,10 @@ function keyWrapCipher(
   let total = 0;
   return {
     updateBound: () => 0,
-    finishBound: () => (wrap ? (pad ? Math.ceil(total / 8) * 8 + 8 : total + 8) : total),
+    finishBound: (pending) => {
+      const n = total + pending;
+      return wrap ? (pad ? Math.ceil(n / 8) * 8 + 8 : n + 8) : n;
+    },
     update(d) {
       input.add(d);
       total += d.length;
