@@ -14,6 +14,10 @@ import { Collected, requireNoParameter } from './common.js';
 import type { CipherOperation, KeyRef, Mechanism } from './types.js';
 
 const BLOCK = 16;
+/** Largest CKM_AES_GCM plaintext (GCM holds its whole input until the end; the tag comes on top). */
+export const MAX_GCM_INPUT = 64 * 1024 * 1024;
+/** Largest AES key-wrap input: keys, not bulk data. */
+const MAX_KEY_WRAP_INPUT = 64 * 1024;
 const SIZES = { minKeySize: 16, maxKeySize: 32 };
 /** Every AES mode can also wrap and unwrap secret keys (their value is what it encrypts). */
 const FLAGS = C.CKF_ENCRYPT | C.CKF_DECRYPT | C.CKF_WRAP | C.CKF_UNWRAP;
@@ -49,8 +53,12 @@ function ctrParam(m: RawMechanism): { counterBits: number; block: Uint8Array } {
   );
 }
 
+function lengthCode(encrypt: boolean): number {
+  return encrypt ? C.CKR_DATA_LEN_RANGE : C.CKR_ENCRYPTED_DATA_LEN_RANGE;
+}
+
 function lengthError(encrypt: boolean, why: string): Pkcs11Error {
-  return new Pkcs11Error(encrypt ? C.CKR_DATA_LEN_RANGE : C.CKR_ENCRYPTED_DATA_LEN_RANGE, why);
+  return new Pkcs11Error(lengthCode(encrypt), why);
 }
 
 /** ECB, CBC and CBC_PAD: a stream that checks block alignment where the mode has no padding. */
@@ -128,11 +136,15 @@ function gcmCipher(
   encrypt: boolean,
 ): CipherOperation {
   const { iv, aad, tagLength } = gcmParams(m);
-  const input = new Collected(64 * 1024 * 1024);
+  // GCM releases nothing before the tag is checked, so the whole input is held: bounded.
+  const input = encrypt
+    ? new Collected(MAX_GCM_INPUT)
+    : new Collected(MAX_GCM_INPUT + tagLength, C.CKR_ENCRYPTED_DATA_LEN_RANGE);
   let total = 0;
   return {
     updateBound: () => 0,
-    finishBound: () => (encrypt ? total + tagLength : Math.max(0, total - tagLength)),
+    finishBound: (pending) =>
+      encrypt ? total + pending + tagLength : Math.max(0, total + pending - tagLength),
     update(d) {
       input.add(d);
       total += d.length;
@@ -157,11 +169,14 @@ function keyWrapCipher(
   pad: boolean,
 ): CipherOperation {
   requireNoParameter(m);
-  const input = new Collected(64 * 1024);
+  const input = new Collected(MAX_KEY_WRAP_INPUT, lengthCode(wrap));
   let total = 0;
   return {
     updateBound: () => 0,
-    finishBound: () => (wrap ? (pad ? Math.ceil(total / 8) * 8 + 8 : total + 8) : total),
+    finishBound: (pending) => {
+      const n = total + pending;
+      return wrap ? (pad ? Math.ceil(n / 8) * 8 + 8 : n + 8) : n;
+    },
     update(d) {
       input.add(d);
       total += d.length;

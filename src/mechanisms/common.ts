@@ -1,9 +1,10 @@
 /**
- * Pieces the mechanism families share: parameter checks, hash and MGF tables, and operations that
- * collect their input and act once at the end. Layer L4.
+ * Pieces the mechanism families share: parameter checks, hash and MGF tables, operations that collect
+ * their (bounded) input and act once at the end, and hash-then-sign operations that hash as parts
+ * arrive. Layer L4.
  * @module
  */
-import type { Accumulator, HashName } from '../crypto/backend.js';
+import type { Accumulator, CryptoBackend, HashName } from '../crypto/backend.js';
 import { Pkcs11Error } from '../errors.js';
 import * as C from '../pkcs11/constants.js';
 import type { RawMechanism } from '../pkcs11/types.js';
@@ -35,35 +36,45 @@ export function requireNoParameter(m: RawMechanism): void {
   throw new Pkcs11Error(C.CKR_MECHANISM_PARAM_INVALID, 'this mechanism takes no parameter');
 }
 
-/** Input collected across C_*Update calls (or the one C_Sign/C_Verify call). */
+/**
+ * Input collected across C_*Update calls (or the one C_Sign/C_Verify/C_Encrypt call). Every user states
+ * its bound: a caller without a login can drive these operations, so none may grow without limit.
+ */
 export class Collected {
   #parts: Uint8Array[] = [];
   #length = 0;
   readonly maxLength: number;
-  constructor(maxLength = Number.MAX_SAFE_INTEGER) {
+  readonly #tooLong: number;
+  constructor(maxLength: number, tooLong: number = C.CKR_DATA_LEN_RANGE) {
     this.maxLength = maxLength;
+    this.#tooLong = tooLong;
   }
   add(d: Uint8Array): void {
-    this.#length += d.length;
-    if (this.#length > this.maxLength) {
-      throw new Pkcs11Error(C.CKR_DATA_LEN_RANGE, `input longer than ${this.maxLength} bytes`);
+    if (this.#length + d.length > this.maxLength) {
+      throw new Pkcs11Error(this.#tooLong, `input longer than ${this.maxLength} bytes`);
     }
+    this.#length += d.length;
     // A copy: the caller may reuse its buffer before the final call (Buffer#slice would be a view).
     this.#parts.push(new Uint8Array(d));
+  }
+  /** Bytes held (for tests and bounds). */
+  get length(): number {
+    return this.#length;
   }
   take(): Uint8Array {
     const all = this.#parts.length === 1 ? (this.#parts[0] as Uint8Array) : concat(...this.#parts);
     this.#parts = [];
+    this.#length = 0;
     return all;
   }
 }
 
-/** A sign operation that collects its input and signs it once at the end. */
+/** A sign operation of a single-part mechanism: its bounded input is signed once at the end. */
 export function collectingSign(
   length: number,
   signAll: (data: Uint8Array) => Uint8Array,
   signAllAsync: (data: Uint8Array) => Promise<Uint8Array>,
-  maxInput?: number,
+  maxInput: number,
 ): SignOperation {
   const input = new Collected(maxInput);
   return {
@@ -76,10 +87,72 @@ export function collectingSign(
 
 export function collectingVerify(
   verifyAll: (data: Uint8Array, signature: Uint8Array) => boolean,
-  maxInput?: number,
+  maxInput: number,
 ): VerifyOperation {
   const input = new Collected(maxInput);
   return { update: (d) => input.add(d), finish: (sig) => verifyAll(input.take(), sig) };
+}
+
+/** What a hash-then-sign operation ends with: its one part, whole, or the digest of all its parts. */
+export type HashedInput = { data: Uint8Array } | { digest: Uint8Array };
+
+/**
+ * The input of a hash-then-sign mechanism (CKM_ECDSA_SHA256, CKM_SHA256_RSA_PKCS, …) in bounded memory.
+ * One part is kept whole, so a single-part C_Sign/C_Verify takes the backend's one-shot path exactly as
+ * before; from the second part on, everything is hashed as it arrives and no part is kept.
+ */
+export class HashingInput {
+  readonly #backend: CryptoBackend;
+  readonly #hash: HashName;
+  #first: Uint8Array | undefined;
+  #acc: Accumulator | undefined;
+  constructor(backend: CryptoBackend, hash: HashName) {
+    this.#backend = backend;
+    this.#hash = hash;
+  }
+  add(d: Uint8Array): void {
+    if (this.#acc) {
+      this.#acc.update(d);
+    } else if (this.#first === undefined) {
+      // A copy: the caller may reuse its buffer before the next call.
+      this.#first = new Uint8Array(d);
+    } else {
+      this.#acc = this.#backend.createHash(this.#hash);
+      this.#acc.update(this.#first);
+      this.#first = undefined;
+      this.#acc.update(d);
+    }
+  }
+  /** Bytes held whole (0 once hashing has started): the memory the operation pins. */
+  get heldBytes(): number {
+    return this.#first?.length ?? 0;
+  }
+  take(): HashedInput {
+    if (this.#acc) return { digest: this.#acc.finish() };
+    return { data: this.#first ?? new Uint8Array(0) };
+  }
+}
+
+/** A hash-then-sign operation over HashingInput; `finish` receives the part or the digest. */
+export function hashingSign(
+  input: HashingInput,
+  length: number,
+  signInput: (input: HashedInput) => Uint8Array,
+  signInputAsync: (input: HashedInput) => Promise<Uint8Array>,
+): SignOperation {
+  return {
+    length,
+    update: (d) => input.add(d),
+    finish: () => signInput(input.take()),
+    finishAsync: () => signInputAsync(input.take()),
+  };
+}
+
+export function hashingVerify(
+  input: HashingInput,
+  verifyInput: (input: HashedInput, signature: Uint8Array) => boolean,
+): VerifyOperation {
+  return { update: (d) => input.add(d), finish: (sig) => verifyInput(input.take(), sig) };
 }
 
 /** A digest operation over a backend accumulator. */

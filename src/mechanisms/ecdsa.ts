@@ -11,6 +11,10 @@ import * as C from '../pkcs11/constants.js';
 import {
   collectingSign,
   collectingVerify,
+  type HashedInput,
+  HashingInput,
+  hashingSign,
+  hashingVerify,
   requireNoParameter,
   signatureLengthRange,
 } from './common.js';
@@ -20,22 +24,24 @@ const EC_FLAGS = C.CKF_EC_F_P | C.CKF_EC_NAMEDCURVE | C.CKF_EC_UNCOMPRESS;
 const SIZES = { minKeySize: 256, maxKeySize: 521 };
 /** CKM_ECDSA input: a digest; anything past 1 KiB is a caller error, not a digest. */
 const MAX_DIGEST = 1024;
+const PREHASHED: SignScheme = { type: 'ecdsa-prehashed' };
 
 function signatureLength(key: KeyRef): number {
   const handle = key.handle();
   return 2 * Math.ceil(handle.bits / 8);
 }
 
-function ecdsaMechanism(type: number, scheme: SignScheme, singlePart: boolean): Mechanism {
+function prehashedMechanism(): Mechanism {
+  const scheme = PREHASHED;
   const checkInput = (data: Uint8Array) => {
-    if (data.length === 0 || (singlePart && data.length > MAX_DIGEST)) {
+    if (data.length === 0 || data.length > MAX_DIGEST) {
       throw new Pkcs11Error(C.CKR_DATA_LEN_RANGE, 'CKM_ECDSA signs a digest of 1..1024 bytes');
     }
   };
   return {
-    type,
+    type: C.CKM_ECDSA,
     keyTypes: [C.CKK_EC],
-    singlePart,
+    singlePart: true,
     info: { ...SIZES, flags: C.CKF_SIGN | C.CKF_VERIFY | EC_FLAGS },
     sign(backend, m, key) {
       requireNoParameter(m);
@@ -48,7 +54,7 @@ function ecdsaMechanism(type: number, scheme: SignScheme, singlePart: boolean): 
         checkInput(data);
         return backend.signAsync(handle, scheme, data);
       };
-      return collectingSign(signatureLength(key), run, runAsync);
+      return collectingSign(signatureLength(key), run, runAsync, MAX_DIGEST);
     },
     verify(backend, m, key) {
       requireNoParameter(m);
@@ -58,6 +64,39 @@ function ecdsaMechanism(type: number, scheme: SignScheme, singlePart: boolean): 
         signatureLengthRange(length, sig.length);
         checkInput(data);
         return backend.verify(handle, scheme, data, sig);
+      }, MAX_DIGEST);
+    },
+  };
+}
+
+/**
+ * CKM_ECDSA_SHA*: any message, the empty one included. One part goes to the backend's hashed scheme;
+ * several are hashed as they arrive and their digest signed as CKM_ECDSA signs one.
+ */
+function hashedMechanism(type: number, hash: HashName): Mechanism {
+  const schemeOf = (input: HashedInput): [SignScheme, Uint8Array] =>
+    'digest' in input ? [PREHASHED, input.digest] : [{ type: 'ecdsa', hash }, input.data];
+  return {
+    type,
+    keyTypes: [C.CKK_EC],
+    info: { ...SIZES, flags: C.CKF_SIGN | C.CKF_VERIFY | EC_FLAGS },
+    sign(backend, m, key) {
+      requireNoParameter(m);
+      const handle = key.handle();
+      return hashingSign(
+        new HashingInput(backend, hash),
+        signatureLength(key),
+        (input) => backend.sign(handle, ...schemeOf(input)),
+        (input) => backend.signAsync(handle, ...schemeOf(input)),
+      );
+    },
+    verify(backend, m, key) {
+      requireNoParameter(m);
+      const handle = key.handle();
+      const length = signatureLength(key);
+      return hashingVerify(new HashingInput(backend, hash), (input, sig) => {
+        signatureLengthRange(length, sig.length);
+        return backend.verify(handle, ...schemeOf(input), sig);
       });
     },
   };
@@ -104,6 +143,6 @@ const keyPairGen: Mechanism = {
 
 export const EC_MECHANISMS: Mechanism[] = [
   keyPairGen,
-  ecdsaMechanism(C.CKM_ECDSA, { type: 'ecdsa-prehashed' }, true),
-  ...HASHED.map(([type, hash]) => ecdsaMechanism(type, { type: 'ecdsa', hash }, false)),
+  prehashedMechanism(),
+  ...HASHED.map(([type, hash]) => hashedMechanism(type, hash)),
 ];

@@ -47,7 +47,7 @@ function rsaCipher(
         ? k - 11
         : k
     : k;
-  const input = new Collected(k);
+  const input = new Collected(k, encrypt ? C.CKR_DATA_LEN_RANGE : C.CKR_ENCRYPTED_DATA_LEN_RANGE);
   return {
     updateBound: () => 0,
     finishBound: () => k,

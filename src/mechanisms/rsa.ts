@@ -11,11 +11,16 @@ import { Pkcs11Error } from '../errors.js';
 import * as C from '../pkcs11/constants.js';
 import type { RawMechanism, RsaPssParams } from '../pkcs11/types.js';
 import { decodeUlong } from '../util/bytes.js';
+import { encodeOid, encodeSequence, encodeTlv, TAG_NULL, TAG_OCTET_STRING } from '../util/der.js';
 import {
   collectingSign,
   collectingVerify,
   HASH_OF_DIGEST,
   HASH_OF_MGF,
+  type HashedInput,
+  HashingInput,
+  hashingSign,
+  hashingVerify,
   requireNoParameter,
   signatureLengthRange,
 } from './common.js';
@@ -57,12 +62,42 @@ function pssParams(m: RawMechanism): { hash: HashName; mgfHash: HashName; saltLe
 
 interface RsaVariant {
   type: number;
-  singlePart: boolean;
   scheme: (m: RawMechanism) => SignScheme;
   /** Largest single-part input for a k-byte modulus (undefined: any). */
   maxInput?: (k: number, scheme: SignScheme) => number;
   /** Exact single-part input length (prehashed PSS). */
   exactInput?: (scheme: SignScheme) => number;
+  /** Hash-then-sign forms (multi-part): the hash their input is fed to as it arrives. */
+  hash?: HashName;
+}
+
+/** SHA OIDs of the DigestInfo that PKCS#1 v1.5 signs (RFC 8017 §9.2). */
+const HASH_OID: Readonly<Record<HashName, string>> = {
+  sha1: '1.3.14.3.2.26',
+  sha224: '2.16.840.1.101.3.4.2.4',
+  sha256: '2.16.840.1.101.3.4.2.1',
+  sha384: '2.16.840.1.101.3.4.2.2',
+  sha512: '2.16.840.1.101.3.4.2.3',
+};
+
+function digestInfo(hash: HashName, digest: Uint8Array): Uint8Array {
+  const algorithm = encodeSequence(
+    encodeOid(HASH_OID[hash]),
+    encodeTlv(TAG_NULL, new Uint8Array(0)),
+  );
+  return encodeSequence(algorithm, encodeTlv(TAG_OCTET_STRING, digest));
+}
+
+/**
+ * The scheme and bytes that sign a hash-then-sign input: one whole part goes to the hashed scheme; a
+ * digest of many parts is signed as CKM_RSA_PKCS signs a DigestInfo, or as CKM_RSA_PKCS_PSS a digest.
+ */
+function overInput(scheme: SignScheme, input: HashedInput): [SignScheme, Uint8Array] {
+  if ('data' in input) return [scheme, input.data];
+  if (scheme.type === 'rsa-pkcs1')
+    return [{ type: 'rsa-pkcs1-raw' }, digestInfo(scheme.hash, input.digest)];
+  if (scheme.type === 'rsa-pss') return [{ ...scheme, prehashed: true }, input.digest];
+  throw new Pkcs11Error(C.CKR_GENERAL_ERROR, `scheme ${scheme.type} does not hash`);
 }
 
 function rsaMechanism(v: RsaVariant): Mechanism {
@@ -70,6 +105,11 @@ function rsaMechanism(v: RsaVariant): Mechanism {
     const scheme = v.scheme(m);
     const handle = key.handle();
     const k = Math.ceil(handle.bits / 8);
+    const checkKey = () => {
+      if (scheme.type === 'rsa-pss' && k < HASH_LENGTHS[scheme.hash] + scheme.saltLength + 2) {
+        throw new Pkcs11Error(C.CKR_KEY_SIZE_RANGE, 'key too small for this PSS hash and salt');
+      }
+    };
     const check = (data: Uint8Array) => {
       const max = v.maxInput?.(k, scheme);
       const exact = v.exactInput?.(scheme);
@@ -82,31 +122,43 @@ function rsaMechanism(v: RsaVariant): Mechanism {
           `input of ${data.length} bytes is out of range`,
         );
       }
-      if (scheme.type === 'rsa-pss' && k < HASH_LENGTHS[scheme.hash] + scheme.saltLength + 2) {
-        throw new Pkcs11Error(C.CKR_KEY_SIZE_RANGE, 'key too small for this PSS hash and salt');
-      }
+      checkKey();
     };
-    return { scheme, handle, k, check };
+    return { scheme, handle, k, check, checkKey };
   };
+  const hash = v.hash;
   return {
     type: v.type,
     keyTypes: [C.CKK_RSA],
-    singlePart: v.singlePart,
+    singlePart: hash === undefined,
     info: { ...SIGN_SIZES, flags: C.CKF_SIGN | C.CKF_VERIFY },
     sign(backend, m, key) {
-      const { scheme, handle, k, check } = prepare(m, key);
+      const { scheme, handle, k, check, checkKey } = prepare(m, key);
       const run = (data: Uint8Array) => {
         check(data);
         return signOrDataInvalid(() => backend.sign(handle, scheme, data));
       };
-      return collectingSign(k, run, async (data) => run(data));
+      if (hash === undefined) return collectingSign(k, run, async (data) => run(data), k);
+      const runInput = (input: HashedInput) => {
+        checkKey();
+        const [s, data] = overInput(scheme, input);
+        return signOrDataInvalid(() => backend.sign(handle, s, data));
+      };
+      return hashingSign(new HashingInput(backend, hash), k, runInput, async (i) => runInput(i));
     },
     verify(backend, m, key) {
-      const { scheme, handle, k, check } = prepare(m, key);
-      return collectingVerify((data, sig) => {
+      const { scheme, handle, k, check, checkKey } = prepare(m, key);
+      if (hash === undefined) {
+        return collectingVerify((data, sig) => {
+          signatureLengthRange(k, sig.length);
+          check(data);
+          return backend.verify(handle, scheme, data, sig);
+        }, k);
+      }
+      return hashingVerify(new HashingInput(backend, hash), (input, sig) => {
         signatureLengthRange(k, sig.length);
-        check(data);
-        return backend.verify(handle, scheme, data, sig);
+        checkKey();
+        return backend.verify(handle, ...overInput(scheme, input), sig);
       });
     },
   };
@@ -197,7 +249,6 @@ export const RSA_MECHANISMS: Mechanism[] = [
   keyPairGen,
   rsaMechanism({
     type: C.CKM_RSA_PKCS,
-    singlePart: true,
     scheme: (m) => {
       requireNoParameter(m);
       return { type: 'rsa-pkcs1-raw' };
@@ -206,7 +257,6 @@ export const RSA_MECHANISMS: Mechanism[] = [
   }),
   rsaMechanism({
     type: C.CKM_RSA_X_509,
-    singlePart: true,
     scheme: (m) => {
       requireNoParameter(m);
       return { type: 'rsa-x509' };
@@ -215,14 +265,13 @@ export const RSA_MECHANISMS: Mechanism[] = [
   }),
   rsaMechanism({
     type: C.CKM_RSA_PKCS_PSS,
-    singlePart: true,
     scheme: (m) => ({ type: 'rsa-pss', ...pssParams(m), prehashed: true }),
     exactInput: (s) => (s.type === 'rsa-pss' ? HASH_LENGTHS[s.hash] : 0),
   }),
   ...HASHED.flatMap(([pkcs, pss, hash]) => [
     rsaMechanism({
       type: pkcs,
-      singlePart: false,
+      hash,
       scheme: (m) => {
         requireNoParameter(m);
         return { type: 'rsa-pkcs1', hash };
@@ -230,7 +279,7 @@ export const RSA_MECHANISMS: Mechanism[] = [
     }),
     rsaMechanism({
       type: pss,
-      singlePart: false,
+      hash,
       scheme: (m) => {
         const p = pssParams(m);
         if (p.hash !== hash) {

@@ -39,11 +39,12 @@ export interface DigestOperation {
 
 /**
  * A running encryption or decryption. `update` returns the output ready so far, `finish` the rest; the
- * bounds give a length that is always enough (for C length queries).
+ * bounds give a length that is always enough (for C length queries, PKCS#11 §5.2).
  */
 export interface CipherOperation {
   updateBound(inputLength: number): number;
-  finishBound(): number;
+  /** Bound of finish's output once `pending` more input bytes have gone through update (single-part). */
+  finishBound(pending: number): number;
   update(data: Uint8Array): Uint8Array;
   finish(): Uint8Array;
 }

@@ -6,6 +6,7 @@
  */
 import { Pkcs11Error } from '../errors.js';
 import { mechanism, mechanismTypes } from '../mechanisms/registry.js';
+import type { TokenObject } from '../objects/object.js';
 import * as C from '../pkcs11/constants.js';
 import type {
   InitializeArgs,
@@ -202,12 +203,17 @@ export class Application implements Cryptoki, CryptokiAsync {
     const t = this.#app.token;
     t.sessionCount--;
     if (s.readWrite) t.rwSessionCount--;
+    const gone = new Set<TokenObject>();
     for (const [obj, owner] of this.#app.sessionObjects) {
       if (owner === h) {
         this.#app.sessionObjects.delete(obj);
         this.#app.forget(obj);
+        gone.add(obj);
       }
     }
+    // Its session objects are destroyed: other sessions' operations on them end, as C_DestroyObject's do.
+    if (gone.size > 0)
+      for (const x of this.#app.sessions.values()) x.endKeyedOperations((k) => gone.has(k));
     // Closing the last session logs the application out (v2.40 §5.6).
     if (this.#app.sessions.size === 0 && this.#app.login !== 'public') this.#logoutEffects();
   }

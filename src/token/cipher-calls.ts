@@ -45,8 +45,9 @@ export function cipherInit(
 }
 
 function bound(op: CipherOperation, call: Call, n: number): number {
-  if (call === 'single') return op.updateBound(n) + op.finishBound();
-  return call === 'update' ? op.updateBound(n) : op.finishBound();
+  // A single-part query comes before its input reaches the operation: finish must count it too.
+  if (call === 'single') return op.updateBound(n) + op.finishBound(n);
+  return call === 'update' ? op.updateBound(n) : op.finishBound(0);
 }
 
 function run(op: CipherOperation, call: Call, data: Uint8Array): Uint8Array {
