@@ -129,10 +129,11 @@ export class Application implements Cryptoki, CryptokiAsync {
       model: blankPadded('corePKCS11', 16),
       serialNumber: blankPadded(t.serial, 16),
       flags,
+      // v2.40: the counts and limits are this application's (another application's sessions are its own)
       maxSessionCount: t.options.maxSessions,
-      sessionCount: t.sessionCount,
+      sessionCount: this.#app.sessions.size,
       maxRwSessionCount: t.options.maxSessions,
-      rwSessionCount: t.rwSessionCount,
+      rwSessionCount: [...this.#app.sessions.values()].filter((x) => x.readWrite).length,
       maxPinLen: MAX_PIN_LENGTH,
       minPinLen: MIN_PIN_LENGTH,
       hardwareVersion: { ...LIBRARY_VERSION },
@@ -184,7 +185,10 @@ export class Application implements Cryptoki, CryptokiAsync {
     const rw = (flags & C.CKF_RW_SESSION) !== 0;
     if (!rw && this.#app.login === 'so') throw new Pkcs11Error(C.CKR_SESSION_READ_WRITE_SO_EXISTS);
     const t = this.#app.token;
-    if (t.sessionCount >= t.options.maxSessions) throw new Pkcs11Error(C.CKR_SESSION_COUNT);
+    // Per application, so that one RPC client cannot take every session from the others.
+    if (this.#app.sessions.size >= t.options.maxSessions) {
+      throw new Pkcs11Error(C.CKR_SESSION_COUNT, `at most ${t.options.maxSessions} sessions`);
+    }
     const s = new Session(
       this.#app.nextSession++,
       slotId,
@@ -192,7 +196,6 @@ export class Application implements Cryptoki, CryptokiAsync {
     );
     this.#app.sessions.set(s.handle, s);
     t.sessionCount++;
-    if (rw) t.rwSessionCount++;
     return s.handle;
   }
 
@@ -202,7 +205,6 @@ export class Application implements Cryptoki, CryptokiAsync {
     this.#app.sessions.delete(h);
     const t = this.#app.token;
     t.sessionCount--;
-    if (s.readWrite) t.rwSessionCount--;
     const gone = new Set<TokenObject>();
     for (const [obj, owner] of this.#app.sessionObjects) {
       if (owner === h) {

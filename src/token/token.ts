@@ -27,7 +27,7 @@ export interface TokenOptions {
   pinIterations?: number;
   /** Wrong PINs allowed before lockout (default 10). */
   maxPinTries?: number;
-  /** Most sessions open at once across all applications (default 1024). */
+  /** Most sessions one application may have open at once (default 1024). */
   maxSessions?: number;
   /** Receives storage problems found at load (damaged records). Default: stderr. */
   warn?: (message: string) => void;
@@ -54,7 +54,6 @@ export class Token {
   #seen: string | undefined;
   /** Sessions open on this token across all applications (C_InitToken needs none). */
   sessionCount = 0;
-  rwSessionCount = 0;
 
   constructor(pal: Pal, crypto: CryptoBackend, options: TokenOptions = {}) {
     this.crypto = crypto;

@@ -229,18 +229,22 @@ for (const port of PAL_PORTS) {
       assert.equal(info.flags & warnings, 0);
     });
 
-    it('C_GetTokenInfo counts the R/O and R/W sessions of every application → CKR_OK', () => {
+    it('C_GetTokenInfo counts the R/O and R/W sessions of the calling application (v2.40 CK_TOKEN_INFO) → CKR_OK', () => {
       const m = initialized();
       const b = m.another();
       const a1 = m.p11.C_OpenSession(m.slot, RO);
       m.p11.C_OpenSession(m.slot, RW);
       const b1 = b.C_OpenSession(m.slot, RW);
       let info = m.p11.C_GetTokenInfo(m.slot);
-      assert.deepEqual([info.sessionCount, info.rwSessionCount], [3, 2]);
-      assert.ok(info.maxSessionCount >= 3 && info.maxRwSessionCount >= 2);
+      assert.deepEqual([info.sessionCount, info.rwSessionCount], [2, 1]);
+      assert.ok(info.maxSessionCount >= 2 && info.maxRwSessionCount >= 1);
+      info = b.C_GetTokenInfo(m.slot);
+      assert.deepEqual([info.sessionCount, info.rwSessionCount], [1, 1]);
       m.p11.C_CloseSession(a1);
       b.C_CloseSession(b1);
       info = b.C_GetTokenInfo(m.slot);
+      assert.deepEqual([info.sessionCount, info.rwSessionCount], [0, 0]);
+      info = m.p11.C_GetTokenInfo(m.slot);
       assert.deepEqual([info.sessionCount, info.rwSessionCount], [1, 1]);
       m.p11.C_CloseAllSessions(m.slot);
       assert.equal(m.p11.C_GetTokenInfo(m.slot).sessionCount, 0);
@@ -337,11 +341,19 @@ for (const port of PAL_PORTS) {
       );
     });
 
-    it('more sessions than maxSessions → CKR_SESSION_COUNT', () => {
+    it('more sessions than maxSessions in one application → CKR_SESSION_COUNT; other applications have their own (counts too)', () => {
       const m = initialized({ ...TEST_TOKEN_OPTIONS, maxSessions: 2 });
       const s: Handle = m.p11.C_OpenSession(m.slot, RO);
-      m.another().C_OpenSession(m.slot, RO);
+      m.p11.C_OpenSession(m.slot, RW);
       assertRv(() => m.p11.C_OpenSession(m.slot, RO), C.CKR_SESSION_COUNT);
+      // v2.40 CK_TOKEN_INFO: ulSessionCount is the sessions this application has open
+      const other = m.another();
+      assert.equal(other.C_GetTokenInfo(m.slot).sessionCount, 0);
+      other.C_OpenSession(m.slot, RO);
+      other.C_OpenSession(m.slot, RO);
+      const info = other.C_GetTokenInfo(m.slot);
+      assert.deepEqual([info.sessionCount, info.rwSessionCount, info.maxSessionCount], [2, 0, 2]);
+      assert.equal(m.p11.C_GetTokenInfo(m.slot).rwSessionCount, 1);
       m.p11.C_CloseSession(s);
       m.p11.C_OpenSession(m.slot, RW);
     });

@@ -126,7 +126,8 @@ for (const port of PAL_PORTS) {
       for (const h of [a1, a2])
         assertRv(() => m.p11.C_GetSessionInfo(h), C.CKR_SESSION_HANDLE_INVALID);
       assert.equal(state(b, sb), C.CKS_RW_PUBLIC_SESSION);
-      assert.equal(m.p11.C_GetTokenInfo(m.slot).sessionCount, 1);
+      assert.equal(m.p11.C_GetTokenInfo(m.slot).sessionCount, 0);
+      assert.equal(b.C_GetTokenInfo(m.slot).sessionCount, 1);
     });
 
     it('C_CloseSession twice, an unknown handle, or a handle of another application → CKR_SESSION_HANDLE_INVALID', () => {
