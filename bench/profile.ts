@@ -25,8 +25,11 @@ const objects = Number(option('--objects', '10'));
 
 function pick(): { c: BenchCase; close: () => void } | undefined {
   const t = ours(port);
-  for (const c of cryptoCases(t, undefined))
-    if (c.op.includes(wanted)) return { c, close: t.close };
+  // Storage case names carry the port in brackets or name a storage operation.
+  if (!/\[|key pair|certificate|find|C_Initialize/.test(wanted)) {
+    for (const c of cryptoCases(t, undefined))
+      if (c.op.includes(wanted)) return { c, close: t.close };
+  }
   const targets = new Map([[port, t]]);
   const opts = { counts: [objects], softhsmMax: 0, progress: () => {} };
   for (const c of storageCases(targets, undefined, opts)) {

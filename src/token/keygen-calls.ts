@@ -18,7 +18,7 @@ import type { RawAttribute, RawMechanism } from '../pkcs11/types.js';
 import { encodeBool } from '../util/bytes.js';
 import type { AppState } from './app-state.js';
 import type { KeyPairHandles } from './cryptoki.js';
-import { checkKeyForUse, keyRef } from './keys.js';
+import { checkKeyForUse, keyRef, rememberEcPair } from './keys.js';
 import { admitObject } from './object-calls.js';
 import type { Session } from './session.js';
 
@@ -106,7 +106,9 @@ function admitPair(
   app.checkWrite(plan.session, privObj.isToken, privObj.isPrivate);
   const publicKey = admitObject(app, plan.session, pubObj);
   try {
-    return { publicKey, privateKey: admitObject(app, plan.session, privObj) };
+    const privateKey = admitObject(app, plan.session, privObj);
+    rememberEcPair(app, pubObj, privObj);
+    return { publicKey, privateKey };
   } catch (e) {
     if (pubObj.isToken) app.token.removeObject(pubObj);
     else app.sessionObjects.delete(pubObj);
