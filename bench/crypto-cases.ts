@@ -74,6 +74,10 @@ function operations(t: Target): Record<string, () => unknown> {
       p11.C_SignInit(s, { mechanism: C.CKM_ECDSA_SHA256 }, ec.privateKey);
       p11.C_Sign(s, MSG32, out64);
     },
+    'ECDSA P-256 verify (CKM_ECDSA_SHA256, 32 B)': () => {
+      p11.C_VerifyInit(s, { mechanism: C.CKM_ECDSA_SHA256 }, ec.publicKey);
+      p11.C_Verify(s, MSG32, ecSig);
+    },
     'RSA-2048 sign (CKM_RSA_PKCS)': () => {
       p11.C_SignInit(s, { mechanism: C.CKM_RSA_PKCS }, rsa.privateKey);
       p11.C_Sign(s, INFO, out256);
@@ -144,6 +148,8 @@ function baselines(): Record<string, () => unknown> {
     'ECDSA P-256 verify (CKM_ECDSA)': () =>
       verify('sha256', MSG32, { key: ec.publicKey, dsaEncoding: 'ieee-p1363' }, ecSig),
     'ECDSA P-256 sign (CKM_ECDSA_SHA256, 32 B)': ecSign,
+    'ECDSA P-256 verify (CKM_ECDSA_SHA256, 32 B)': () =>
+      verify('sha256', MSG32, { key: ec.publicKey, dsaEncoding: 'ieee-p1363' }, ecSig),
     'RSA-2048 sign (CKM_RSA_PKCS)': () =>
       privateEncrypt({ key: rsa.privateKey, padding: constants.RSA_PKCS1_PADDING }, INFO),
     'RSA-2048 verify (CKM_RSA_PKCS)': () =>
