@@ -120,8 +120,42 @@ const USAGE: Record<KeyUse, { flag: number; classes: number[]; wants: string }> 
   },
 };
 
+const USE_INDEX: Record<KeyUse, number> = {
+  sign: 0,
+  verify: 1,
+  encrypt: 2,
+  decrypt: 3,
+  derive: 4,
+  wrap: 5,
+  unwrap: 6,
+};
+
+/**
+ * (mechanism, use) pairs an imported key already passed checkKeyForUse for. The checks read only the
+ * object's attributes and the imported key, and any attribute change drops the object's imported key,
+ * so an approval recorded against that key can never outlive the attributes it was checked on.
+ */
+const approved = new WeakMap<KeyHandle, Set<number>>();
+
 /** Checks that `key` may be used with mechanism `mech` for `use`, with the spec's CKR for each failure. */
 export function checkKeyForUse(
+  crypto: CryptoBackend,
+  key: TokenObject,
+  mech: Mechanism,
+  use: KeyUse,
+): void {
+  const pair = mech.type * 8 + USE_INDEX[use];
+  const cached = key.cachedKey;
+  if (cached !== undefined && approved.get(cached)?.has(pair)) return;
+  checkUncached(crypto, key, mech, use);
+  const handle = key.cachedKey;
+  if (handle === undefined) return;
+  const set = approved.get(handle) ?? new Set<number>();
+  approved.set(handle, set);
+  set.add(pair);
+}
+
+function checkUncached(
   crypto: CryptoBackend,
   key: TokenObject,
   mech: Mechanism,
