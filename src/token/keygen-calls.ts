@@ -104,6 +104,12 @@ function admitPair(
   const privObj = build(plan.priv, gen.privateClass, gen.privateComputed);
   app.checkWrite(plan.session, pubObj.isToken, pubObj.isPrivate);
   app.checkWrite(plan.session, privObj.isToken, privObj.isPrivate);
+  if (pubObj.isToken && privObj.isToken) {
+    // Both halves in storage at once: one index update, and never half a pair.
+    app.token.addObjects([pubObj, privObj]);
+    rememberEcPair(app, pubObj, privObj);
+    return { publicKey: app.handleOf(pubObj), privateKey: app.handleOf(privObj) };
+  }
   const publicKey = admitObject(app, plan.session, pubObj);
   try {
     const privateKey = admitObject(app, plan.session, privObj);

@@ -119,6 +119,10 @@ export class Token {
   addObject(obj: TokenObject): void {
     this.#objects.add(obj);
   }
+  /** Stores several token objects with one index update (both halves of a key pair). */
+  addObjects(objs: readonly TokenObject[]): void {
+    this.#objects.addAll(objs);
+  }
   /** Persists changed attributes (all or nothing: the in-memory object changes only after the write). */
   updateObject(obj: TokenObject, changes: AttributeMap): void {
     this.#objects.update(obj, changes);
