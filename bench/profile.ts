@@ -26,7 +26,7 @@ const objects = Number(option('--objects', '10'));
 function pick(): { c: BenchCase; close: () => void } | undefined {
   const t = ours(port);
   // Storage case names carry the port in brackets or name a storage operation.
-  if (!/\[|key pair|certificate|find|C_Initialize/.test(wanted)) {
+  if (!/\[|objects|certificate|find|C_Initialize|cold/.test(wanted)) {
     for (const c of cryptoCases(t, undefined))
       if (c.op.includes(wanted)) return { c, close: t.close };
   }

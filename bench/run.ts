@@ -78,7 +78,7 @@ for (const c of cryptoCases(memoryTarget, hsm)) run(c);
 memoryTarget.close();
 
 // Filling stores to 10,000 objects takes a while: skip it when --only names no storage case.
-const storageNames = /\[|key pair|certificate|find|C_Initialize/;
+const storageNames = /\[|objects|certificate|find|C_Initialize|cold/;
 if (only.length === 0 || only.some((o) => storageNames.test(o))) {
   const targets = new Map(PORTS.map((p) => [p, ours(p)] as const));
   for (const c of storageCases(targets, hsm, { counts: COUNTS, softhsmMax: 1000, progress }))
