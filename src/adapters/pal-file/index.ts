@@ -204,6 +204,13 @@ export function createFilePal(dir: string, options: FilePalOptions = {}): Pal {
         throw ioError(`cannot delete ${label}`, e);
       }
     },
+    /**
+     * Durability at return: the token runs every storage change of an API call inside one section and
+     * returns to the application only after `exclusive` returns, which is after the directory fsync
+     * (files were fsynced before their rename), so an object reported as saved is on disk. A section
+     * that throws syncs too (its rollback must not be lost); a sync failure there is not reported over
+     * the section's own error, which already tells the caller that nothing was saved.
+     */
     exclusive<T>(fn: () => T): T {
       if (lockDepth === 0)
         release = acquireLock(join(dir, '.lock'), options.lockTimeoutMs ?? 10_000);

@@ -145,3 +145,32 @@ describe('a key pair into token objects', () => {
     assert.equal(tokenObjectCount(m, s), 2);
   });
 });
+
+describe('values read from a port', () => {
+  it('a port handing out Buffers and zeroing them at cleanup loses nothing (the store keeps copies)', () => {
+    const store = createMemoryPal();
+    const buffers = (inner: Pal): Pal => ({
+      ...inner,
+      getObjectValue(h) {
+        const v = inner.getObjectValue(h);
+        // A Buffer whose slice() is a view of the bytes the cleanup below zeroes.
+        return { data: Buffer.from(v.data), isPrivate: v.isPrivate };
+      },
+      getObjectValueCleanup(v) {
+        v.data.fill(0);
+      },
+    });
+    const port: PalPort = {
+      name: 'buffer-port',
+      create: () => ({ pal: buffers(store), reopen: () => buffers(store), cleanup() {} }),
+    };
+    const m = initializedModule(port);
+    tokenPair(m.p11, userSession(m), 'kept');
+    const again = m.restart();
+    const s = userSession(again);
+    assert.equal(tokenObjectCount(again, s), 2);
+    again.p11.C_FindObjectsInit(s, [{ type: C.CKA_LABEL, value: 'kept' }]);
+    assert.equal(again.p11.C_FindObjects(s, 10).length, 2);
+    again.p11.C_FindObjectsFinal(s);
+  });
+});

@@ -48,4 +48,18 @@ describe('random pool', () => {
     }
     assert.deepEqual(fills, [4096, 4096, 1000, 4096]);
   });
+
+  it('zeroes in the pool every byte it hands out, and never hands out a zeroed (spent) byte', () => {
+    let pool: Uint8Array | undefined;
+    let next = 1;
+    const random = new RandomPool((b) => {
+      pool = b;
+      for (let i = 0; i < b.length; i++) b[i] = (next++ % 255) + 1;
+    });
+    const out = random.bytes(40);
+    assert.ok(out.every((x) => x !== 0));
+    assert.ok(pool?.subarray(0, 40).every((x) => x === 0));
+    assert.ok(pool?.subarray(40).every((x) => x !== 0));
+    for (let i = 0; i < 200; i++) assert.ok(random.bytes(37).every((x) => x !== 0));
+  });
 });
