@@ -7,6 +7,7 @@
 import {
   constants,
   createHash,
+  createPrivateKey,
   createPublicKey,
   generateKeyPairSync,
   privateEncrypt,
@@ -25,6 +26,24 @@ const DIGEST_INFO = Buffer.from('3031300d060960864801650304020105000420', 'hex')
 const MSG32 = randomBytes(32);
 const DIGEST = createHash('sha256').update(MSG32).digest();
 const INFO = Buffer.concat([DIGEST_INFO, DIGEST]);
+
+/**
+ * A P-256 key whose private half the token never sees, for verification with a public key alone (the
+ * token otherwise verifies with the private half when it holds it). DER out of generateKeyPairSync: a
+ * fresh KeyObject exported as JWK can deadlock Node 20 (see crypto-node/rsa.ts).
+ */
+const FOREIGN = (() => {
+  const { publicKey, privateKey } = generateKeyPairSync('ec', {
+    namedCurve: 'P-256',
+    publicKeyEncoding: { type: 'spki', format: 'der' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'der' },
+  });
+  const key = createPrivateKey({ key: privateKey, format: 'der', type: 'pkcs8' });
+  return {
+    point: Buffer.concat([Buffer.from([0x04, 0x41]), publicKey.subarray(-65)]),
+    signature: sign('sha256', MSG32, { key, dsaEncoding: 'ieee-p1363' }),
+  };
+})();
 
 /** The operations of one target, keyed by case name. */
 function operations(t: Target): Record<string, () => unknown> {
@@ -61,6 +80,13 @@ function operations(t: Target): Record<string, () => unknown> {
   const ecSig = signWith(C.CKM_ECDSA, ec.privateKey, DIGEST, 64);
   const rsaSig = signWith(C.CKM_RSA_PKCS, rsa.privateKey, INFO, 256);
   checkSignatures(t, ec.publicKey, rsa.publicKey, ecSig, rsaSig);
+  const foreign = p11.C_CreateObject(s, [
+    { type: C.CKA_CLASS, value: C.CKO_PUBLIC_KEY },
+    { type: C.CKA_KEY_TYPE, value: C.CKK_EC },
+    { type: C.CKA_EC_PARAMS, value: P256 },
+    { type: C.CKA_EC_POINT, value: FOREIGN.point },
+    { type: C.CKA_VERIFY, value: true },
+  ]);
   const out64 = Buffer.alloc(64);
   const out256 = Buffer.alloc(256);
   const out32 = Buffer.alloc(32);
@@ -73,6 +99,18 @@ function operations(t: Target): Record<string, () => unknown> {
     'ECDSA P-256 sign (CKM_ECDSA_SHA256, 32 B)': () => {
       p11.C_SignInit(s, { mechanism: C.CKM_ECDSA_SHA256 }, ec.privateKey);
       p11.C_Sign(s, MSG32, out64);
+    },
+    'ECDSA P-256 verify (CKM_ECDSA_SHA256, 32 B)': () => {
+      p11.C_VerifyInit(s, { mechanism: C.CKM_ECDSA_SHA256 }, ec.publicKey);
+      p11.C_Verify(s, MSG32, ecSig);
+    },
+    'ECDSA P-256 verify, public key only (CKM_ECDSA)': () => {
+      p11.C_VerifyInit(s, { mechanism: C.CKM_ECDSA }, foreign);
+      p11.C_Verify(s, DIGEST, FOREIGN.signature);
+    },
+    'ECDSA P-256 verify, public key only (CKM_ECDSA_SHA256)': () => {
+      p11.C_VerifyInit(s, { mechanism: C.CKM_ECDSA_SHA256 }, foreign);
+      p11.C_Verify(s, MSG32, FOREIGN.signature);
     },
     'RSA-2048 sign (CKM_RSA_PKCS)': () => {
       p11.C_SignInit(s, { mechanism: C.CKM_RSA_PKCS }, rsa.privateKey);
@@ -139,11 +177,17 @@ function baselines(): Record<string, () => unknown> {
     INFO,
   );
   const ecSign = () => sign('sha256', MSG32, { key: ec.privateKey, dsaEncoding: 'ieee-p1363' });
+  const ecVerify = () =>
+    verify('sha256', MSG32, { key: ec.publicKey, dsaEncoding: 'ieee-p1363' }, ecSig);
   const base: Record<string, () => unknown> = {
     'ECDSA P-256 sign (CKM_ECDSA)': ecSign,
     'ECDSA P-256 verify (CKM_ECDSA)': () =>
       verify('sha256', MSG32, { key: ec.publicKey, dsaEncoding: 'ieee-p1363' }, ecSig),
     'ECDSA P-256 sign (CKM_ECDSA_SHA256, 32 B)': ecSign,
+    'ECDSA P-256 verify (CKM_ECDSA_SHA256, 32 B)': () =>
+      verify('sha256', MSG32, { key: ec.publicKey, dsaEncoding: 'ieee-p1363' }, ecSig),
+    'ECDSA P-256 verify, public key only (CKM_ECDSA)': ecVerify,
+    'ECDSA P-256 verify, public key only (CKM_ECDSA_SHA256)': ecVerify,
     'RSA-2048 sign (CKM_RSA_PKCS)': () =>
       privateEncrypt({ key: rsa.privateKey, padding: constants.RSA_PKCS1_PADDING }, INFO),
     'RSA-2048 verify (CKM_RSA_PKCS)': () =>

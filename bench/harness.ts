@@ -65,6 +65,11 @@ function usable(
   }
 }
 
+/**
+ * Each round measures every side back to back (the order rotating), so the ratio of a round compares
+ * sides that ran under the same machine load; the ratios reported are the medians of those per-round
+ * ratios, which other processes' bursts disturb far less than a ratio of two medians.
+ */
 export function measure(c: BenchCase, rounds: number, budgetMs: number): BenchResult {
   c.ours();
   const sides = [
@@ -82,17 +87,18 @@ export function measure(c: BenchCase, rounds: number, budgetMs: number): BenchRe
       if (fn) samples[i]?.push(opsPerSecond(fn, budgetMs));
     }
   }
-  const [o, b, h] = samples.map((xs) => (xs.length > 0 ? median(xs) : null));
-  const ours = o as number;
+  const [o, b, h] = samples as [number[], number[], number[]];
+  const ratioTo = (other: number[]) =>
+    other.length > 0 ? median(o.map((x, i) => x / (other[i] as number))) : null;
   const result: BenchResult = {
     op: c.op,
-    ops_per_s: ours,
-    baseline_ops_per_s: b ?? null,
-    ratio: b ? ours / b : null,
+    ops_per_s: median(o),
+    baseline_ops_per_s: b.length > 0 ? median(b) : null,
+    ratio: ratioTo(b),
   };
   if (c.softhsm) {
-    result.softhsm_ops_per_s = h ?? null;
-    result.vs_softhsm = h ? ours / h : null;
+    result.softhsm_ops_per_s = h.length > 0 ? median(h) : null;
+    result.vs_softhsm = ratioTo(h);
   }
   return result;
 }

@@ -1,7 +1,8 @@
 /**
  * Storage benchmark cases: key-pair generation into token objects, certificate create+destroy, and how
- * find-by-label and C_Initialize scale with the number of objects (10 / 1,000 / 10,000) on every PAL port;
- * SoftHSMv2's file store, when present, on the directory rows.
+ * find-by-label, C_GetAttributeValue, create+destroy, C_Initialize and a cold start scale with the number
+ * of objects (10 / 1,000 / 10,000) on every PAL port; SoftHSMv2's file store, when present, on the
+ * directory rows.
  * @module
  */
 import * as C from '../src/pkcs11/constants.js';
@@ -49,6 +50,8 @@ function certificateCreateDestroy(t: Target): () => unknown {
 
 /** Adds data objects labelled `object i` until the target holds `n`. */
 function fill(t: Target, from: number, n: number): void {
+  // A cold start case leaves SoftHSMv2's session logged out: creating token objects needs a login.
+  t.reinitialize();
   for (let i = from; i < n; i++) {
     t.p11.C_CreateObject(t.session, [
       { type: C.CKA_CLASS, value: C.CKO_DATA },
@@ -57,6 +60,16 @@ function fill(t: Target, from: number, n: number): void {
       { type: C.CKA_VALUE, value: Buffer.alloc(64, i & 0xff) },
     ]);
   }
+}
+
+/** C_GetAttributeValue(CKA_LABEL) of one token object among `n`. */
+function attributeOf(t: Target, n: number): () => unknown {
+  const label = `object ${Math.floor(n / 3)}`;
+  t.p11.C_FindObjectsInit(t.session, [{ type: C.CKA_LABEL, value: label }]);
+  const h = t.p11.C_FindObjects(t.session);
+  t.p11.C_FindObjectsFinal(t.session);
+  if (!h) throw new Error(`${t.name}: ${label} not found`);
+  return () => t.p11.C_GetAttributeValue(t.session, h, [{ type: C.CKA_LABEL }]);
 }
 
 function findByLabel(t: Target, n: number): () => unknown {
@@ -114,9 +127,26 @@ export function* storageCases(
         ...(onFile ? { softhsm: findByLabel(hsm, n) } : {}),
       };
       yield {
+        op: `C_GetAttributeValue, ${count} objects [${port}]`,
+        ours: attributeOf(t, n),
+        ...(onFile ? { softhsm: attributeOf(hsm, n) } : {}),
+      };
+      yield {
+        op: `create + destroy certificate, ${count} objects [${port}]`,
+        ours: certificateCreateDestroy(t),
+        ...(onFile ? { softhsm: certificateCreateDestroy(hsm) } : {}),
+        slow: true,
+      };
+      yield {
         op: `C_Initialize+C_Finalize, ${count} objects [${port}]`,
         ours: () => t.reinitialize(),
         ...(onFile ? { softhsm: () => hsm.reinitialize() } : {}),
+        slow: true,
+      };
+      yield {
+        op: `cold start, ${count} objects [${port}]`,
+        ours: () => t.coldOpen(),
+        ...(onFile ? { softhsm: () => hsm.coldOpen() } : {}),
         slow: true,
       };
     }

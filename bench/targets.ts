@@ -55,6 +55,13 @@ export interface Target {
   session: Handle;
   /** Re-opens the module (C_Finalize + C_Initialize + session + login), for C_Initialize costs. */
   reinitialize(): void;
+  /**
+   * A cold start over the same storage, as a new process sees it: a new token over a new PAL reads
+   * every object, then C_Initialize, a session, C_Finalize. No login, which would time the PIN
+   * derivation instead. (SoftHSMv2 re-reads its store on every C_Initialize: there it is C_Finalize +
+   * C_Initialize + C_OpenSession; the session stays open, not logged in.)
+   */
+  coldOpen(): void;
   close(): void;
 }
 
@@ -70,7 +77,7 @@ function palFor(port: Port, dir: string): Pal {
   });
 }
 
-function open(p11: P11, name: string, close: () => void): Target {
+function open(p11: P11, name: string, close: () => void, coldOpen?: () => void): Target {
   p11.C_Initialize();
   const slot = p11.C_GetSlotList(true)[0] as Handle;
   const t: Target = {
@@ -84,6 +91,13 @@ function open(p11: P11, name: string, close: () => void): Target {
       t.session = p11.C_OpenSession(slot, C.CKF_SERIAL_SESSION | C.CKF_RW_SESSION);
       p11.C_Login(t.session, C.CKU_USER, USER_PIN);
     },
+    coldOpen:
+      coldOpen ??
+      (() => {
+        p11.C_Finalize();
+        p11.C_Initialize();
+        t.session = p11.C_OpenSession(slot, C.CKF_SERIAL_SESSION | C.CKF_RW_SESSION);
+      }),
     close,
   };
   t.session = p11.C_OpenSession(slot, C.CKF_SERIAL_SESSION | C.CKF_RW_SESSION);
@@ -94,8 +108,9 @@ function open(p11: P11, name: string, close: () => void): Target {
 /** Our token over a fresh store on `port`, initialized, with a logged-in R/W session. */
 export function ours(port: Port): Target {
   const dir = mkdtempSync(join(tmpdir(), 'corepkcs11-bench-'));
+  const pal = palFor(port, dir);
   // 1,000 rounds: the benchmark measures operations, not PIN derivation
-  const token = new Token(palFor(port, dir), createNodeCrypto(), { pinIterations: 1000 });
+  const token = new Token(pal, createNodeCrypto(), { pinIterations: 1000 });
   const p11 = new PKCS11();
   p11.attach(new Application(token));
   p11.C_Initialize();
@@ -105,10 +120,27 @@ export function ours(port: Port): Target {
   p11.C_Login(so, C.CKU_SO, SO_PIN);
   p11.C_InitPIN(so, USER_PIN);
   p11.C_Finalize();
-  return open(p11, `corepkcs11 (${port})`, () => {
-    token.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const coldOpen = () => {
+    // The memory and flash stores live in this process: the same PAL instance is their "disk".
+    const again = new Token(port === 'file' ? createFilePal(dir) : pal, createNodeCrypto(), {
+      pinIterations: 1000,
+    });
+    const cold = new PKCS11();
+    cold.attach(new Application(again));
+    cold.C_Initialize();
+    cold.C_OpenSession(cold.C_GetSlotList(true)[0] as Handle, C.CKF_SERIAL_SESSION);
+    cold.C_Finalize();
+    if (port === 'file') again.close();
+  };
+  return open(
+    p11,
+    `corepkcs11 (${port})`,
+    () => {
+      token.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+    coldOpen,
+  );
 }
 
 const SOFTHSM_LIBS = [

@@ -55,6 +55,11 @@ export class AppState {
     return obj.storageId !== undefined ? this.token.hasObject(obj) : this.sessionObjects.has(obj);
   }
 
+  /** Whether `obj` exists for this application and it may see it (no handle needed). */
+  usable(obj: TokenObject): boolean {
+    return this.#alive(obj) && this.canSee(obj);
+  }
+
   /** The object behind a handle, or CKR_OBJECT_HANDLE_INVALID (unknown, destroyed or invisible). */
   requireObject(handle: number, code = C.CKR_OBJECT_HANDLE_INVALID): TokenObject {
     const obj = this.#handles.get(handle);

@@ -10,7 +10,7 @@ import { mechanism } from '../mechanisms/registry.js';
 import * as C from '../pkcs11/constants.js';
 import type { Output, RawMechanism } from '../pkcs11/types.js';
 import type { AppState } from './app-state.js';
-import { checkKeyForUse, type KeyUse, keyRef } from './keys.js';
+import { checkKeyForUse, type KeyUse, keyRef, rememberEcPrivate, verifyKeyRef } from './keys.js';
 import type { KeyedState, Session } from './session.js';
 
 type Kind = 'digest' | 'sign' | 'verify' | 'encrypt' | 'decrypt';
@@ -131,6 +131,7 @@ export function keyedInit(
   if (!mech[use]) throw new Pkcs11Error(C.CKR_MECHANISM_INVALID, `mechanism cannot ${use}`);
   const obj = app.requireObject(key, C.CKR_KEY_HANDLE_INVALID);
   checkKeyForUse(app.token.crypto, obj, mech, use);
+  if (use === 'sign') rememberEcPrivate(app, obj);
   const base: KeyedState = {
     key: obj,
     singlePart: mech.singlePart === true,
@@ -213,7 +214,7 @@ export function verifyInit(app: AppState, h: number, m: RawMechanism, key: numbe
   const op = (mech.verify as NonNullable<typeof mech.verify>)(
     app.token.crypto,
     m,
-    keyRef(app.token.crypto, obj),
+    verifyKeyRef(app, obj),
   );
   session.verify = { ...base, op };
 }

@@ -18,7 +18,7 @@ import type { RawAttribute, RawMechanism } from '../pkcs11/types.js';
 import { encodeBool } from '../util/bytes.js';
 import type { AppState } from './app-state.js';
 import type { KeyPairHandles } from './cryptoki.js';
-import { checkKeyForUse, keyRef } from './keys.js';
+import { checkKeyForUse, keyRef, rememberEcPair } from './keys.js';
 import { admitObject } from './object-calls.js';
 import type { Session } from './session.js';
 
@@ -104,9 +104,17 @@ function admitPair(
   const privObj = build(plan.priv, gen.privateClass, gen.privateComputed);
   app.checkWrite(plan.session, pubObj.isToken, pubObj.isPrivate);
   app.checkWrite(plan.session, privObj.isToken, privObj.isPrivate);
+  if (pubObj.isToken && privObj.isToken) {
+    // Both halves in storage at once: one index update, and never half a pair.
+    app.token.addObjects([pubObj, privObj]);
+    rememberEcPair(app, pubObj, privObj);
+    return { publicKey: app.handleOf(pubObj), privateKey: app.handleOf(privObj) };
+  }
   const publicKey = admitObject(app, plan.session, pubObj);
   try {
-    return { publicKey, privateKey: admitObject(app, plan.session, privObj) };
+    const privateKey = admitObject(app, plan.session, privObj);
+    rememberEcPair(app, pubObj, privObj);
+    return { publicKey, privateKey };
   } catch (e) {
     if (pubObj.isToken) app.token.removeObject(pubObj);
     else app.sessionObjects.delete(pubObj);

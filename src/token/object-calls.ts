@@ -20,7 +20,7 @@ import type { AttributeAnswer, AttributeQuery, RawAttribute } from '../pkcs11/ty
 import { encodeRecord } from '../storage/record.js';
 import type { AppState } from './app-state.js';
 import type { AttributeValues } from './cryptoki.js';
-import { importKey } from './keys.js';
+import { importKey, rememberEcPrivate } from './keys.js';
 import type { Session } from './session.js';
 
 /** Registers a new object (token or session) and returns its handle. */
@@ -44,7 +44,9 @@ export function createObject(app: AppState, h: number, template: RawAttribute[])
   const obj = new TokenObject(attrs);
   app.checkWrite(session, obj.isToken, obj.isPrivate);
   validateKey(app, obj);
-  return admitObject(app, session, obj);
+  const handle = admitObject(app, session, obj);
+  rememberEcPrivate(app, obj);
+  return handle;
 }
 
 export function copyObject(

@@ -52,6 +52,13 @@ export interface LoadResult {
 
 type Bucket = [number, string][];
 
+/** An object to insert: its CKA_LABEL, privacy, and its stored attributes for the id it gets. */
+export interface NewObject {
+  label: string;
+  isPrivate: boolean;
+  encode: (id: number) => StoredAttribute[];
+}
+
 export class ObjectStore {
   readonly #pal: Pal;
   readonly #random: () => number;
@@ -162,31 +169,59 @@ export class ObjectStore {
    * `encode` gives the stored attributes for the id chosen (sealed values are bound to it).
    */
   insert(label: string, isPrivate: boolean, encode: (id: number) => StoredAttribute[]): number {
+    return this.insertAll([{ label, isPrivate, encode }])[0] as number;
+  }
+
+  /**
+   * Stores new objects together (both halves of a key pair): every record is written first, then one
+   * index update names them all — their ids share a bucket — so a pair costs one index write, not two.
+   * All or nothing: if any step fails, the records already written are destroyed again.
+   */
+  insertAll(items: readonly NewObject[]): number[] {
     return this.#exclusive(() => {
-      let id: number;
-      do id = this.#random();
-      while (this.#where.has(id));
-      // A well-known label is used as the PAL label when free; the PAL knows other processes' objects too.
-      const ownSlot = WELL_KNOWN_LABELS.includes(label) && this.#pal.findObject(label) === 0;
-      const palLabel = ownSlot ? label : objectLabel(id);
-      this.#pal.saveObject(
-        palLabel,
-        encodeRecord({ id, flags: 0, attributes: encode(id) }),
-        isPrivate,
-      );
-      this.#where.set(id, palLabel);
+      const written: { id: number; palLabel: string; ownSlot: boolean }[] = [];
       try {
-        this.#updateBucket(id, (bucket) => [...bucket, [id, palLabel]]);
+        for (const item of items) {
+          const id = this.#newId(written[0] === undefined ? undefined : written[0].id % BUCKETS);
+          // A well-known label is used as the PAL label when free (the PAL knows other processes'
+          // objects too, and an earlier item of this call may just have taken it).
+          const ownSlot =
+            WELL_KNOWN_LABELS.includes(item.label) && this.#pal.findObject(item.label) === 0;
+          const palLabel = ownSlot ? item.label : objectLabel(id);
+          const record = encodeRecord({ id, flags: 0, attributes: item.encode(id) });
+          this.#pal.saveObject(palLabel, record, item.isPrivate);
+          this.#where.set(id, palLabel);
+          written.push({ id, palLabel, ownSlot });
+        }
+        const first = written[0];
+        if (first === undefined) return [];
+        this.#updateBucket(first.id, (bucket) => [
+          ...bucket,
+          ...written.map(({ id, palLabel }): [number, string] => [id, palLabel]),
+        ]);
       } catch (e) {
         // A port with only the fixed corePKCS11 slots cannot hold the index; objects in those slots
         // are found by probing them at load, so the index is not needed for them.
-        if (ownSlot && isPkcs11Error(e, CKR_DEVICE_MEMORY)) return id;
-        this.#where.delete(id);
-        this.#pal.destroyObject(this.#pal.findObject(palLabel));
+        const probed = written.length === items.length && written.every((w) => w.ownSlot);
+        if (probed && isPkcs11Error(e, CKR_DEVICE_MEMORY)) return written.map((w) => w.id);
+        for (const w of written) {
+          this.#where.delete(w.id);
+          const h = this.#pal.findObject(w.palLabel);
+          if (h !== 0) this.#pal.destroyObject(h);
+        }
         throw e;
       }
-      return id;
+      return written.map((w) => w.id);
     });
+  }
+
+  /** A fresh id, in `bucket` when given (the random low bits replaced). */
+  #newId(bucket?: number): number {
+    for (;;) {
+      const r = this.#random();
+      const id = bucket === undefined ? r : r - (r % BUCKETS) + bucket;
+      if (id > 0 && !this.#where.has(id)) return id;
+    }
   }
 
   #updateBucket(id: number, change: (b: Bucket) => Bucket): void {

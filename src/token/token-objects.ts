@@ -139,10 +139,22 @@ export class TokenObjects {
   }
 
   add(obj: TokenObject): void {
-    obj.storageId = this.#store.insert(obj.label, obj.isPrivate, (id) =>
-      this.#encode(id, obj.attrs, obj.isPrivate),
+    this.addAll([obj]);
+  }
+
+  /** Stores objects together (one index update for all of them, see ObjectStore.insertAll). */
+  addAll(objs: readonly TokenObject[]): void {
+    const ids = this.#store.insertAll(
+      objs.map((obj) => ({
+        label: obj.label,
+        isPrivate: obj.isPrivate,
+        encode: (id: number) => this.#encode(id, obj.attrs, obj.isPrivate),
+      })),
     );
-    this.#index(obj);
+    objs.forEach((obj, i) => {
+      obj.storageId = ids[i];
+      this.#index(obj);
+    });
   }
 
   /** Persists changed attributes; the object in memory changes only once the write succeeded. */

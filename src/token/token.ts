@@ -10,6 +10,7 @@ import { Pkcs11Error } from '../errors.js';
 import type { TokenObject } from '../objects/object.js';
 import * as C from '../pkcs11/constants.js';
 import type { Pal } from '../storage/pal.js';
+import { EcPartners } from './ec-partners.js';
 import { ObjectStore } from './object-store.js';
 import {
   DEFAULT_MAX_TRIES,
@@ -52,6 +53,8 @@ export class Token {
   readonly #warn: (message: string) => void;
   /** The store's generation when it was last read (refresh skips the reload while it holds). */
   #seen: string | undefined;
+  /** Private EC keys by public point, for verification with d (ec-partners.ts). */
+  readonly ecPartners = new EcPartners();
   /** Sessions open on this token across all applications (C_InitToken needs none). */
   sessionCount = 0;
 
@@ -114,6 +117,10 @@ export class Token {
   }
   addObject(obj: TokenObject): void {
     this.#objects.add(obj);
+  }
+  /** Stores several token objects with one index update (both halves of a key pair). */
+  addObjects(objs: readonly TokenObject[]): void {
+    this.#objects.addAll(objs);
   }
   /** Persists changed attributes (all or nothing: the in-memory object changes only after the write). */
   updateObject(obj: TokenObject, changes: AttributeMap): void {

@@ -3,16 +3,46 @@
  * CMAC is not exposed by Node, so it is built here from AES-ECB per NIST SP 800-38B.
  * @module
  */
-import { createCipheriv, createHash, createHmac } from 'node:crypto';
+import { createCipheriv, createHash, createHmac, type Hash, hash as oneShot } from 'node:crypto';
 import type { Accumulator, HashName } from '../../crypto/backend.js';
 
+/**
+ * First inputs up to this size are copied and hashed in one call at finish instead of streamed. 64 bytes
+ * is V8's limit for typed arrays on the JS heap: a larger copy needs an ArrayBuffer allocation, which
+ * costs more than the Hash object it saves (1 KiB: 1.1 µs to copy, 0.7 µs saved).
+ */
+const ONE_SHOT_MAX = 64;
+
+/** A digest as a plain Uint8Array: at most 64 bytes, so the copy lives on the JS heap (cheap). */
+const asBytes = (b: Buffer): Uint8Array => new Uint8Array(b);
+
+/**
+ * A running hash. Many digests are one C_Digest of a small input: keeping that input (a copy, as the
+ * caller may reuse its buffer) and hashing it with `crypto.hash` at finish skips the Hash object, which
+ * is half the cost of a 64-byte SHA-256 (0.76 vs 1.53 µs here). A second update, or a larger first one,
+ * streams through a Hash.
+ */
 export function hashAccumulator(hash: HashName): Accumulator {
-  const h = createHash(hash);
+  let h: Hash | undefined;
+  let first: Uint8Array | undefined;
+  const stream = (): Hash => {
+    h = createHash(hash);
+    if (first) h.update(first);
+    first = undefined;
+    return h;
+  };
   return {
     update: (d) => {
-      h.update(d);
+      if (h === undefined && first === undefined && d.length <= ONE_SHOT_MAX) {
+        first = new Uint8Array(d);
+        return;
+      }
+      (h ?? stream()).update(d);
     },
-    finish: () => new Uint8Array(h.digest()),
+    finish: () => {
+      if (h === undefined) return asBytes(oneShot(hash, first ?? new Uint8Array(0), 'buffer'));
+      return asBytes(h.digest());
+    },
   };
 }
 

@@ -3,13 +3,14 @@
  * imports node:crypto.
  * @module
  */
-import { pbkdf2, pbkdf2Sync, randomFillSync, timingSafeEqual } from 'node:crypto';
+import { pbkdf2, pbkdf2Sync, timingSafeEqual } from 'node:crypto';
 import type { CryptoBackend, KeyHandle, KeyMaterial, SignScheme } from '../../crypto/backend.js';
 import { hkdf, open, seal } from './aead.js';
 import { aesGcm, aesKeyWrap, createCipher } from './aes.js';
 import { cmacAccumulator, hashAccumulator, hmacAccumulator } from './digests.js';
 import { EcKey, ecPublicPoint, generateEc, type PrehashedFactory } from './ec.js';
 import { prehashedEcdsa } from './ecdsa-prehashed.js';
+import { RandomPool } from './random-pool.js';
 import {
   generateRsa,
   generateRsaAsync,
@@ -42,13 +43,9 @@ export function createNodeCrypto(options: NodeCryptoOptions = {}): CryptoBackend
     if (s.type === 'ecdsa') return asEc(key).signHashed(s.hash, data);
     return rsaSign(asRsa(key), s, data);
   };
+  const random = new RandomPool();
   return {
-    randomBytes(length) {
-      const out = new Uint8Array(length);
-      // randomFillSync is limited to 2^31-1 bytes per call; lengths are bounded far below that above us.
-      randomFillSync(out);
-      return out;
-    },
+    randomBytes: (length) => random.bytes(length),
     timingSafeEqual(a, b) {
       return a.length === b.length && timingSafeEqual(a, b);
     },

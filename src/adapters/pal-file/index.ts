@@ -4,6 +4,12 @@
  * lock file serializes the token's read-modify-write steps, and stale temp or lock files of dead
  * processes are cleaned up. The only module (besides the CLI) that touches node:fs.
  *
+ * Inside `exclusive` (one token operation: a record and its index update, a key pair) the directory is
+ * fsynced once, when the outermost section ends, instead of after every rename and unlink: each file's
+ * data is still fsynced before it is renamed into place, and everything the section did is durable
+ * before it returns. The crash-ordering argument is in the commit that introduced it (file systems that
+ * make rename atomic across a crash journal directory changes in order).
+ *
  * File layout: `o-<label, percent-encoded>.obj` holding one flag byte (1 = private) and the data. The
  * prefix keeps every object file apart from the temp and lock files, which start with a dot.
  * @module
@@ -53,8 +59,16 @@ function fsyncDir(dir: string): void {
   }
 }
 
-/** Writes `bytes` to `path` so that a crash leaves either the old file or the new one, whole. */
-export function writeFileAtomic(dir: string, name: string, bytes: Uint8Array): void {
+/**
+ * Writes `bytes` to `path` so that a crash leaves either the old file or the new one, whole. With
+ * `syncDir` false the rename is not yet durable: the caller fsyncs the directory later.
+ */
+export function writeFileAtomic(
+  dir: string,
+  name: string,
+  bytes: Uint8Array,
+  syncDir = true,
+): void {
   const tmp = join(dir, `.${name}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`);
   let fd: number | undefined;
   try {
@@ -65,7 +79,7 @@ export function writeFileAtomic(dir: string, name: string, bytes: Uint8Array): v
     closeSync(fd);
     fd = undefined;
     renameSync(tmp, join(dir, name));
-    fsyncDir(dir);
+    if (syncDir) fsyncDir(dir);
   } catch (e) {
     if (fd !== undefined) closeSync(fd);
     try {
@@ -88,6 +102,34 @@ export function createFilePal(dir: string, options: FilePalOptions = {}): Pal {
   let nextHandle = 1;
   let lockDepth = 0;
   let release: (() => void) | undefined;
+  /** Renames or unlinks done inside the current exclusive section whose directory entry is not synced. */
+  let dirPending = false;
+  /** Outside a section every change is made durable at once; inside, at the end of the section. */
+  const syncNow = () => {
+    if (lockDepth > 0) dirPending = true;
+    return lockDepth === 0;
+  };
+  /**
+   * Ends a section; the outermost one syncs the directory (also after a failure: what the section did,
+   * a rollback included, must not be lost) and releases the lock. Returns a sync failure, if any.
+   */
+  const leave = (): unknown => {
+    lockDepth--;
+    if (lockDepth > 0) return undefined;
+    let failure: unknown;
+    try {
+      if (dirPending) {
+        dirPending = false;
+        fsyncDir(dir);
+      }
+    } catch (e) {
+      failure = e;
+    } finally {
+      release?.();
+      release = undefined;
+    }
+    return failure;
+  };
   const handleFor = (label: string) => {
     let h = handles.get(label);
     if (h === undefined) {
@@ -120,8 +162,11 @@ export function createFilePal(dir: string, options: FilePalOptions = {}): Pal {
       const bytes = new Uint8Array(data.length + 1);
       bytes[0] = isPrivate ? 1 : 0;
       bytes.set(data, 1);
-      writeFileAtomic(dir, fileNameOf(label), bytes);
-      bytes.fill(0);
+      try {
+        writeFileAtomic(dir, fileNameOf(label), bytes, syncNow());
+      } finally {
+        bytes.fill(0);
+      }
       return handleFor(label);
     },
     findObject(label) {
@@ -151,7 +196,7 @@ export function createFilePal(dir: string, options: FilePalOptions = {}): Pal {
       const label = labelOf(handle);
       try {
         unlinkSync(join(dir, fileNameOf(label)));
-        fsyncDir(dir);
+        if (syncNow()) fsyncDir(dir);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
           throw new Pkcs11Error(CKR_OBJECT_HANDLE_INVALID, `${label} does not exist`);
@@ -159,19 +204,27 @@ export function createFilePal(dir: string, options: FilePalOptions = {}): Pal {
         throw ioError(`cannot delete ${label}`, e);
       }
     },
+    /**
+     * Durability at return: the token runs every storage change of an API call inside one section and
+     * returns to the application only after `exclusive` returns, which is after the directory fsync
+     * (files were fsynced before their rename), so an object reported as saved is on disk. A section
+     * that throws syncs too (its rollback must not be lost); a sync failure there is not reported over
+     * the section's own error, which already tells the caller that nothing was saved.
+     */
     exclusive<T>(fn: () => T): T {
       if (lockDepth === 0)
         release = acquireLock(join(dir, '.lock'), options.lockTimeoutMs ?? 10_000);
       lockDepth++;
+      let result: T;
       try {
-        return fn();
-      } finally {
-        lockDepth--;
-        if (lockDepth === 0) {
-          release?.();
-          release = undefined;
-        }
+        result = fn();
+      } catch (e) {
+        leave();
+        throw e;
       }
+      const failure = leave();
+      if (failure !== undefined) throw ioError(`cannot sync ${dir}`, failure);
+      return result;
     },
     generation() {
       // Every save renames into the directory and every destroy unlinks from it: either moves its mtime.

@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { cmacAccumulator, hmacAccumulator } from '../../../../src/adapters/crypto-node/digests.js';
+import {
+  cmacAccumulator,
+  hashAccumulator,
+  hmacAccumulator,
+} from '../../../../src/adapters/crypto-node/digests.js';
 import { fromHex, toHex } from '../../../../src/util/bytes.js';
 
 // RFC 4493 §4 (AES-128) and NIST SP 800-38B appendix D (AES-192, AES-256) examples.
@@ -59,5 +64,33 @@ describe('HMAC', () => {
       toHex(acc.finish()),
       '5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843',
     );
+  });
+});
+
+describe('hash accumulator', () => {
+  const data = new Uint8Array(randomBytes(10_000));
+  for (const hash of ['sha1', 'sha224', 'sha256', 'sha384', 'sha512'] as const) {
+    it(`${hash}: equals node:crypto for one-shot and streamed inputs, around the one-shot limit`, () => {
+      const splits = [[], [0], [64], [65], [4096], [1, 63], [64, 1], [5000, 5000], [0, 0, 10]];
+      for (const parts of splits) {
+        const acc = hashAccumulator(hash);
+        const ref = createHash(hash);
+        let off = 0;
+        for (const n of parts) {
+          acc.update(data.subarray(off, off + n));
+          ref.update(data.subarray(off, off + n));
+          off += n;
+        }
+        assert.equal(toHex(acc.finish()), ref.digest('hex'), `parts ${parts.join('+')}`);
+      }
+    });
+  }
+
+  it('a caller reusing its buffer after update does not change the digest', () => {
+    const buf = Buffer.from('first part');
+    const acc = hashAccumulator('sha256');
+    acc.update(buf);
+    buf.write('xxxxxxxxxx');
+    assert.equal(toHex(acc.finish()), createHash('sha256').update('first part').digest('hex'));
   });
 });

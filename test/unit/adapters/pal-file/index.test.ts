@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import fs, { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -109,6 +110,84 @@ function run(dir: string, tag: string, count: number): Promise<void> {
     );
   });
 }
+
+/** Runs `fn` counting fsync calls on directories and on files (the port imports fsyncSync by name). */
+function countingFsyncs(fn: () => void): { dirs: number; files: number } {
+  const counts = { dirs: 0, files: 0 };
+  const original = fs.fsyncSync;
+  fs.fsyncSync = (fd: number) => {
+    if (fs.fstatSync(fd).isDirectory()) counts.dirs++;
+    else counts.files++;
+    original(fd);
+  };
+  syncBuiltinESMExports();
+  try {
+    fn();
+  } finally {
+    fs.fsyncSync = original;
+    syncBuiltinESMExports();
+  }
+  return counts;
+}
+
+describe('file PAL durability', () => {
+  it('outside a section every save and destroy syncs its file and the directory', () => {
+    const pal = createFilePal(tempDir());
+    pal.initialize();
+    const counts = countingFsyncs(() => {
+      const h = pal.saveObject('one', bytes('1'), false);
+      pal.saveObject('two', bytes('2'), false);
+      pal.destroyObject(h);
+    });
+    assert.deepEqual(counts, { dirs: 3, files: 2 });
+  });
+
+  it('inside exclusive() each file is synced and the directory once, when the outermost section ends', () => {
+    const pal = createFilePal(tempDir());
+    pal.initialize();
+    let inside: { dirs: number; files: number } | undefined;
+    const counts = countingFsyncs(() => {
+      pal.exclusive?.(() => {
+        pal.saveObject('one', bytes('1'), false);
+        pal.exclusive?.(() => pal.saveObject('two', bytes('2'), false));
+        pal.destroyObject(pal.findObject('one'));
+        inside = countingFsyncs(() => pal.saveObject('three', bytes('3'), false));
+      });
+    });
+    assert.deepEqual(inside, { dirs: 0, files: 1 });
+    assert.deepEqual(counts, { dirs: 1, files: 3 });
+    assert.equal(pal.findObject('one'), 0);
+    assert.notEqual(pal.findObject('three'), 0);
+  });
+
+  it('a section that throws still syncs what it did, then releases the lock', () => {
+    const dir = tempDir();
+    const pal = createFilePal(dir);
+    pal.initialize();
+    const counts = countingFsyncs(() => {
+      assert.throws(() =>
+        pal.exclusive?.(() => {
+          pal.saveObject('kept', bytes('k'), false);
+          throw new Error('boom');
+        }),
+      );
+    });
+    assert.deepEqual(counts, { dirs: 1, files: 1 });
+    assert.ok(!readdirSync(dir).includes('.lock'));
+    assert.equal(
+      pal.exclusive?.(() => 'again'),
+      'again',
+    );
+  });
+
+  it('a section with nothing written syncs nothing', () => {
+    const pal = createFilePal(tempDir());
+    pal.initialize();
+    pal.saveObject('x', bytes('x'), false);
+    const counts = countingFsyncs(() => pal.exclusive?.(() => pal.findObject('x')));
+    assert.deepEqual(counts, { dirs: 0, files: 0 });
+  });
+});
 
 describe('file PAL shared by processes', () => {
   it('loses no object when three processes create objects in one directory at once', async () => {
