@@ -7,15 +7,9 @@
  * Usage: node dist/bench/ecdsa-prehashed.js [--curve P-256[,P-384,…]] [--reps 5] [--ms 500] [--json]
  * @module
  */
-import {
-  createHash,
-  generateKeyPairSync,
-  type KeyObject,
-  randomBytes,
-  sign,
-  verify,
-} from 'node:crypto';
+import { createHash, type KeyObject, randomBytes, sign, verify } from 'node:crypto';
 import { createEcdsaKey, type EcdsaCurve } from '../src/adapters/crypto-node/ecdsa/index.js';
+import { freshKeyPair } from '../test/helpers/keypair.js';
 
 const HASH: Record<EcdsaCurve, string> = {
   'P-256': 'sha256',
@@ -75,7 +69,7 @@ interface Pair {
 
 function pairsFor(curve: EcdsaCurve): Pair[] {
   const hash = HASH[curve];
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: curve });
+  const { privateKey, publicKey } = freshKeyPair('ec', { namedCurve: curve });
   const jwk = privateKey.export({ format: 'jwk' });
   const b64 = (s: string | undefined) => new Uint8Array(Buffer.from(s ?? '', 'base64url'));
   const point = new Uint8Array([0x04, ...b64(jwk.x), ...b64(jwk.y)]);

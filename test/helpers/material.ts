@@ -4,10 +4,11 @@
  * templates for every class the token supports, and short readers for attributes and find results.
  * @module
  */
-import { generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
+import { type KeyObject, sign } from 'node:crypto';
 import type { Handle, Template } from '../../src/api/convert.js';
 import type { PKCS11 } from '../../src/api/pkcs11.js';
 import * as C from '../../src/pkcs11/constants.js';
+import { freshKeyPair } from './keypair.js';
 import { EC_PARAMS } from './keys.js';
 
 /** The number inside an API handle (the engine's handle). */
@@ -64,7 +65,7 @@ export function makeCertificate(
   cn: string,
   opts: { serial?: Buffer; issuerCn?: string; issuerKey?: KeyObject } = {},
 ): Certificate {
-  const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const keys = freshKeyPair('ec', { namedCurve: 'P-256' });
   const subject = name(cn, 'corepkcs11 tests');
   const issuer = name(opts.issuerCn ?? cn, 'corepkcs11 tests');
   const serial = tlv(0x02, opts.serial ?? Buffer.from('0123456789abcdef01', 'hex'));
@@ -98,7 +99,7 @@ export interface EcMaterial {
 }
 
 export function ecMaterial(): EcMaterial {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const { privateKey, publicKey } = freshKeyPair('ec', { namedCurve: 'P-256' });
   const jwk = privateKey.export({ format: 'jwk' });
   const raw = Buffer.concat([Buffer.of(4), b64(jwk.x), b64(jwk.y)]);
   return {
@@ -127,7 +128,7 @@ let rsaCache: RsaMaterial | undefined;
 /** One RSA-2048 key per test process (generating it is the slow part). */
 export function rsaMaterial(): RsaMaterial {
   if (rsaCache) return rsaCache;
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const { privateKey, publicKey } = freshKeyPair('rsa', { modulusLength: 2048 });
   const j = privateKey.export({ format: 'jwk' });
   rsaCache = {
     privateKey,
@@ -175,7 +176,7 @@ export function privateExponentWith(m: RsaMaterial, twosWanted?: number): Buffer
 /** An RSA key (of `bits`) whose primes are both 3 mod 4, so a d with d·e − 1 ≡ 2 (mod 4) exists. */
 export function rsaMaterialWithPrimes3Mod4(bits: number): RsaMaterial {
   for (;;) {
-    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: bits });
+    const { privateKey, publicKey } = freshKeyPair('rsa', { modulusLength: bits });
     const j = privateKey.export({ format: 'jwk' });
     const m = {
       privateKey,

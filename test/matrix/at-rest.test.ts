@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createHmac, generateKeyPairSync } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { createNodeCrypto } from '../../src/adapters/crypto-node/index.js';
 import type { Handle } from '../../src/api/convert.js';
@@ -8,6 +8,7 @@ import type { Pal } from '../../src/storage/pal.js';
 import { decodeRecord, encodeRecord } from '../../src/storage/record.js';
 import { Application } from '../../src/token/application.js';
 import { Token } from '../../src/token/token.js';
+import { freshKeyPair } from '../helpers/keypair.js';
 import { assertRv, C, PAL_PORTS, SO_PIN, TEST_TOKEN_OPTIONS, USER_PIN } from '../helpers/token.js';
 
 /** Records every byte string the token writes, whatever the port. */
@@ -51,7 +52,7 @@ function provision(p11: PKCS11, slot: Handle): void {
   p11.C_CloseSession(s);
 }
 
-const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' });
+const ec = freshKeyPair('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' });
 const D = Buffer.from(ec.d as string, 'base64url');
 const SECRET = Buffer.from(
   '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff',

@@ -4,12 +4,12 @@ import {
   createCipheriv,
   createDecipheriv,
   createECDH,
-  generateKeyPairSync,
   privateDecrypt,
   publicEncrypt,
 } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Handle } from '../../src/api/convert.js';
+import { freshKeyPair } from '../helpers/keypair.js';
 import { EC_PARAMS, publicKeyOf } from '../helpers/keys.js';
 import {
   assertRv,
@@ -183,7 +183,7 @@ for (const port of PAL_PORTS) {
     });
 
     it('CKM_RSA_PKCS encrypts for node:crypto; its decryption is refused (Marvin) → CKR_MECHANISM_INVALID', () => {
-      const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+      const { privateKey } = freshKeyPair('rsa', { modulusLength: 2048 });
       const jwk = privateKey.export({ format: 'jwk' });
       const pub = m.p11.C_CreateObject(s, [
         { type: C.CKA_CLASS, value: C.CKO_PUBLIC_KEY },

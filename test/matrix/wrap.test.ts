@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { constants, createCipheriv, generateKeyPairSync, privateDecrypt } from 'node:crypto';
+import { constants, createCipheriv, privateDecrypt } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Handle } from '../../src/api/convert.js';
+import { freshKeyPair } from '../helpers/keypair.js';
 import {
   assertRv,
   C,
@@ -263,7 +264,7 @@ for (const port of PAL_PORTS) {
     });
 
     it('an RSA public key wraps with OAEP; node:crypto and the token private key unwrap it', () => {
-      const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+      const { privateKey } = freshKeyPair('rsa', { modulusLength: 2048 });
       const jwk = privateKey.export({ format: 'jwk' });
       const b = (v?: string) => Buffer.from(v as string, 'base64url');
       const pub = m.p11.C_CreateObject(s, [

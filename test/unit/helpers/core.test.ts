@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createHash, generateKeyPairSync, verify } from 'node:crypto';
+import { createHash, verify } from 'node:crypto';
 import { describe, it } from 'node:test';
 import {
   appendSha256AlgorithmIdentifierSequence,
@@ -11,6 +11,7 @@ import {
   initializePkcs11Token,
 } from '../../../src/helpers/core.js';
 import { provisionPrivateKey } from '../../../src/helpers/provision.js';
+import { freshKeyPair } from '../../helpers/keypair.js';
 import { assertRv, C, freshModule, PAL_PORTS, SO_PIN, USER_PIN } from '../../helpers/token.js';
 
 const memory = PAL_PORTS[0]!;
@@ -64,7 +65,7 @@ describe('corePKCS11 helper calls', () => {
     const m = freshModule(memory);
     initializePkcs11Token(m.p11, { soPin: SO_PIN, userPin: USER_PIN });
     const s = initializePkcs11Session(m.p11, { pin: USER_PIN });
-    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const { privateKey } = freshKeyPair('ec', { namedCurve: 'P-256' });
     const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }) as string;
     const k = provisionPrivateKey(m.p11, s, pem, { label: 'Device Priv TLS Key' });
     assert.deepEqual(
@@ -86,7 +87,7 @@ describe('corePKCS11 helper calls', () => {
     const m = freshModule(memory);
     initializePkcs11Token(m.p11, { soPin: SO_PIN, userPin: USER_PIN });
     const s = initializePkcs11Session(m.p11, { pin: USER_PIN });
-    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const { privateKey, publicKey } = freshKeyPair('rsa', { modulusLength: 2048 });
     const k = provisionPrivateKey(m.p11, s, privateKey.export({ format: 'der', type: 'pkcs1' }), {
       label: 'rsa',
     });

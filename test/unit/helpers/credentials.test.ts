@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { initializePkcs11Session, initializePkcs11Token } from '../../../src/helpers/core.js';
 import { readCredentials, readOne } from '../../../src/helpers/credentials.js';
 import { encodeSpki, type PrivateKeyData, parseSpki } from '../../../src/helpers/keys.js';
 import { base64Decode, base64Encode, decodePem, encodePem } from '../../../src/helpers/pem.js';
+import { freshKeyPair } from '../../helpers/keypair.js';
 import { assertRv, C, freshModule, PAL_PORTS, SO_PIN, USER_PIN } from '../../helpers/token.js';
 
 const b64u = (s: string | undefined) => Uint8Array.from(Buffer.from(s ?? '', 'base64url'));
@@ -80,7 +81,7 @@ describe('PEM and base64', () => {
 describe('reading credentials', () => {
   for (const curve of ['P-256', 'P-384', 'P-521']) {
     it(`reads ${curve} keys as PKCS#8 and SEC1, PEM and DER, and public keys as SPKI`, () => {
-      const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: curve });
+      const { privateKey, publicKey } = freshKeyPair('ec', { namedCurve: curve });
       for (const type of ['pkcs8', 'sec1'] as const) {
         for (const encoded of both(privateKey, type)) {
           const [c] = readCredentials(encoded);
@@ -99,7 +100,7 @@ describe('reading credentials', () => {
   }
 
   it('reads RSA keys as PKCS#8 and PKCS#1, and public keys as SPKI and PKCS#1', () => {
-    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const { privateKey, publicKey } = freshKeyPair('rsa', { modulusLength: 2048 });
     for (const type of ['pkcs8', 'pkcs1'] as const) {
       for (const encoded of both(privateKey, type)) {
         assertMatches(readOne(encoded, 'private-key').key, privateKey);
@@ -112,8 +113,8 @@ describe('reading credentials', () => {
   });
 
   const keys: Array<[string, () => KeyObject]> = [
-    ['EC', () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey],
-    ['RSA', () => generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey],
+    ['EC', () => freshKeyPair('ec', { namedCurve: 'P-256' }).privateKey],
+    ['RSA', () => freshKeyPair('rsa', { modulusLength: 2048 }).privateKey],
   ];
   for (const [kind, make] of keys) {
     it(`decrypts an encrypted PKCS#8 ${kind} key on the token with its passphrase`, () => {
@@ -147,7 +148,7 @@ describe('reading credentials', () => {
   }
 
   it('refuses an encrypted key with a wrong or missing passphrase → CKR_ARGUMENTS_BAD', () => {
-    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const { privateKey } = freshKeyPair('ec', { namedCurve: 'P-256' });
     const pem = privateKey.export({
       format: 'pem',
       type: 'pkcs8',
@@ -160,7 +161,7 @@ describe('reading credentials', () => {
   });
 
   it('refuses legacy OpenSSL-encrypted PEM, another curve, Ed25519 and garbage → CKR_ARGUMENTS_BAD / CKR_CURVE_NOT_SUPPORTED', () => {
-    const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey;
+    const rsa = freshKeyPair('rsa', { modulusLength: 1024 }).privateKey;
     const legacy = rsa.export({
       format: 'pem',
       type: 'pkcs1',
@@ -168,12 +169,12 @@ describe('reading credentials', () => {
       passphrase: 'x',
     });
     assertRv(() => readCredentials(legacy), C.CKR_ARGUMENTS_BAD);
-    const k1 = generateKeyPairSync('ec', { namedCurve: 'secp256k1' }).privateKey;
+    const k1 = freshKeyPair('ec', { namedCurve: 'secp256k1' }).privateKey;
     assertRv(
       () => readCredentials(k1.export({ format: 'der', type: 'pkcs8' })),
       C.CKR_CURVE_NOT_SUPPORTED,
     );
-    const ed = generateKeyPairSync('ed25519').privateKey;
+    const ed = freshKeyPair('ed25519').privateKey;
     assertRv(
       () => readCredentials(ed.export({ format: 'pem', type: 'pkcs8' })),
       C.CKR_ARGUMENTS_BAD,

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, sign, verify } from 'node:crypto';
+import { sign, verify } from 'node:crypto';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { isPkcs11Error } from '../../../src/errors.js';
@@ -11,6 +11,7 @@ import {
   ecdsaRawToDer,
 } from '../../../src/helpers/pki.js';
 import * as C from '../../../src/pkcs11/constants.js';
+import { freshKeyPair } from '../../helpers/keypair.js';
 import { assertRv } from '../../helpers/token.js';
 
 const CURVES: EcCurve[] = ['P-256', 'P-384', 'P-521'];
@@ -19,7 +20,7 @@ const hex = (s: string) => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'h
 describe('ECDSA signature conversions', () => {
   for (const curve of CURVES) {
     it(`converts node:crypto ${curve} signatures both ways and they still verify`, () => {
-      const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: curve });
+      const { privateKey, publicKey } = freshKeyPair('ec', { namedCurve: curve });
       for (let i = 0; i < 20; i++) {
         const msg = Buffer.from(`message ${i}`);
         const der = sign('sha256', msg, privateKey);
@@ -82,7 +83,7 @@ describe('ECDSA signature conversions', () => {
   });
 
   it('mutating one byte of a valid DER signature never yields a different accepted encoding', () => {
-    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const { privateKey } = freshKeyPair('ec', { namedCurve: 'P-256' });
     const der = Uint8Array.from(sign('sha256', Buffer.from('x'), privateKey));
     fc.assert(
       fc.property(fc.nat(der.length - 1), fc.integer({ min: 1, max: 255 }), (at, delta) => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, verify, X509Certificate } from 'node:crypto';
+import { verify, X509Certificate } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -21,6 +21,7 @@ import {
   provisionPublicKey,
   publicKeyTemplate,
 } from '../../../src/helpers/provision.js';
+import { freshKeyPair } from '../../helpers/keypair.js';
 import { assertRv, C, freshModule, PAL_PORTS, SO_PIN, USER_PIN } from '../../helpers/token.js';
 import { OPENSSL_MISSING, openssl, scratch, selfSigned } from './openssl.js';
 
@@ -46,7 +47,7 @@ const bool = (v: Buffer | undefined) => v?.[0] === 1;
 describe('provisioning', () => {
   it('imports an EC key pair: private, sensitive, not extractable, signs; the public key verifies; shared CKA_ID', () => {
     const t = token();
-    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-384' });
+    const { privateKey, publicKey } = freshKeyPair('ec', { namedCurve: 'P-384' });
     const k = provisionPrivateKey(
       t.p11,
       t.s,
@@ -93,7 +94,7 @@ describe('provisioning', () => {
 
   it('imports an RSA key with every CRT component and signs with it', () => {
     const t = token();
-    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const { privateKey, publicKey } = freshKeyPair('rsa', { modulusLength: 2048 });
     const k = provisionPrivateKey(t.p11, t.s, privateKey.export({ format: 'der', type: 'pkcs1' }), {
       label: 'rsa',
     });
@@ -107,7 +108,7 @@ describe('provisioning', () => {
 
   it('imports a public key alone, and one given as a private key file with publicKeyLabel null makes no public object', () => {
     const t = token();
-    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const { privateKey, publicKey } = freshKeyPair('ec', { namedCurve: 'P-256' });
     const p = provisionPublicKey(
       t.p11,
       t.s,
@@ -207,7 +208,7 @@ describe('provisioning', () => {
 
   it('creates several objects all-or-nothing: a failing template destroys the ones made before it', () => {
     const t = token();
-    const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const { publicKey } = freshKeyPair('ec', { namedCurve: 'P-256' });
     const spki = publicKey.export({ format: 'pem', type: 'spki' }) as string;
     const good = provisionPublicKey(t.p11, t.s, spki, { label: 'before' });
     const before = findObjects(t.p11, t.s, []).length;
@@ -227,11 +228,11 @@ describe('provisioning', () => {
 
   it("replaces objects under a label only after the new one is stored ('replace'), refuses with 'error'", () => {
     const t = token();
-    const one = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({
+    const one = freshKeyPair('ec', { namedCurve: 'P-256' }).publicKey.export({
       format: 'pem',
       type: 'spki',
     }) as string;
-    const two = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({
+    const two = freshKeyPair('ec', { namedCurve: 'P-256' }).publicKey.export({
       format: 'pem',
       type: 'spki',
     }) as string;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createHash, generateKeyPairSync, sign, verify } from 'node:crypto';
+import { createHash, sign, verify } from 'node:crypto';
 import { describe, it } from 'node:test';
 import {
   ecdsaDerToRaw,
@@ -21,6 +21,7 @@ import {
   RSA_PRIVATE_KEY,
   RSA_PUBLIC_KEY,
 } from '../../../src/qualification/test-credentials.js';
+import { freshKeyPair } from '../../helpers/keypair.js';
 
 const digestOf = (m: Buffer) => createHash('sha256').update(m).digest();
 
@@ -31,7 +32,7 @@ function flip(bytes: Uint8Array, at: number): Uint8Array {
 }
 
 describe('verify-kit ECDSA P-256 over a digest', () => {
-  const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const ec = freshKeyPair('ec', { namedCurve: 'P-256' });
   const pem = ec.privateKey.export({ format: 'pem', type: 'sec1' }).toString();
   const parts = parsePrivateKeyPem(pem);
   assert.equal(parts.type, 'ec');

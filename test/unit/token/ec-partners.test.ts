@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createHash, generateKeyPairSync, sign } from 'node:crypto';
+import { createHash, sign } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -11,6 +11,7 @@ import type { CryptoBackend } from '../../../src/crypto/backend.js';
 import { Application } from '../../../src/token/application.js';
 import { EcPartners, pointKey } from '../../../src/token/ec-partners.js';
 import { Token } from '../../../src/token/token.js';
+import { freshKeyPair } from '../../helpers/keypair.js';
 import { EC_PARAMS } from '../../helpers/keys.js';
 import { assertRv, C, SO_PIN, TEST_TOKEN_OPTIONS, USER_PIN } from '../../helpers/token.js';
 
@@ -103,7 +104,7 @@ describe('CKM_ECDSA verification with the private half (ec-partners)', () => {
 
   it('imported keys: OpenSSL signatures verify with d; CKM_ECDSA_SHA256 too → CKR_OK', () => {
     const { p11, s, usedPrivate } = spiedToken();
-    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const { privateKey, publicKey } = freshKeyPair('ec', { namedCurve: 'P-256' });
     const jwk = privateKey.export({ format: 'jwk' });
     const b = (x?: string) => Buffer.from(x ?? '', 'base64url');
     const point = Buffer.concat([Buffer.from([4]), b(jwk.x), b(jwk.y)]);

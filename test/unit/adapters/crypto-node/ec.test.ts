@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, sign } from 'node:crypto';
+import { sign } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { EcKey } from '../../../../src/adapters/crypto-node/ec.js';
 import { prehashedEcdsa } from '../../../../src/adapters/crypto-node/ecdsa-prehashed.js';
 import type { CurveName, HashName } from '../../../../src/crypto/backend.js';
+import { freshKeyPair } from '../../../helpers/keypair.js';
 
 const b64 = (s?: string) => new Uint8Array(Buffer.from(s ?? '', 'base64url'));
 
 function keys(curve: CurveName) {
-  const { privateKey } = generateKeyPairSync('ec', { namedCurve: curve });
+  const { privateKey } = freshKeyPair('ec', { namedCurve: curve });
   const jwk = privateKey.export({ format: 'jwk' });
   const point = new Uint8Array([4, ...b64(jwk.x), ...b64(jwk.y)]);
   return {

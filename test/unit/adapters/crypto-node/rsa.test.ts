@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { constants, createHash, createPublicKey, generateKeyPairSync, verify } from 'node:crypto';
+import { constants, createHash, createPublicKey, verify } from 'node:crypto';
 import { describe, it } from 'node:test';
 import {
   generateRsa,
@@ -8,6 +8,7 @@ import {
   rsaVerify,
 } from '../../../../src/adapters/crypto-node/rsa.js';
 import { recoverPrimes } from '../../../../src/adapters/crypto-node/rsa-math.js';
+import { freshKeyPair } from '../../../helpers/keypair.js';
 
 const material = generateRsa(2048, Uint8Array.of(1, 0, 1));
 const key = new RsaKey(material);
@@ -90,7 +91,7 @@ describe('RSA backend', () => {
   });
 
   it('recovers p and q from n, e, d (keys created without CRT parts)', () => {
-    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
+    const { privateKey } = freshKeyPair('rsa', { modulusLength: 1024 });
     const j = privateKey.export({ format: 'jwk' });
     const b = (s?: string) => new Uint8Array(Buffer.from(s ?? '', 'base64url'));
     const r = recoverPrimes(b(j.n), b(j.e), b(j.d));

@@ -3,7 +3,6 @@ import {
   createECDH,
   createHash,
   createPublicKey,
-  generateKeyPairSync,
   verify as nodeVerify,
   randomBytes,
   randomFillSync,
@@ -29,11 +28,12 @@ import {
   addPoints,
   encodeUncompressed,
 } from '../../../../../src/adapters/crypto-node/ecdsa/point.js';
+import { freshKeyPair } from '../../../../helpers/keypair.js';
 
 const hexOf = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 function keyMaterial(curve: EcdsaCurve): { d: Uint8Array; point: Uint8Array; dv: bigint } {
-  const jwk = generateKeyPairSync('ec', { namedCurve: curve }).privateKey.export({ format: 'jwk' });
+  const jwk = freshKeyPair('ec', { namedCurve: curve }).privateKey.export({ format: 'jwk' });
   const b = (s: string | undefined) => new Uint8Array(Buffer.from(s ?? '', 'base64url'));
   const d = b(jwk.d);
   return { d, point: new Uint8Array([0x04, ...b(jwk.x), ...b(jwk.y)]), dv: bytesToBigInt(d) };

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import {
   createECDH,
   createHash,
-  generateKeyPairSync,
   type KeyObject,
   sign as nodeSign,
   verify as nodeVerify,
@@ -18,6 +17,7 @@ import {
   CKR_CURVE_NOT_SUPPORTED,
   CKR_KEY_TYPE_INCONSISTENT,
 } from '../../../../../src/pkcs11/constants.js';
+import { freshKeyPair } from '../../../../helpers/keypair.js';
 
 interface TestKey {
   readonly privateKey: KeyObject;
@@ -27,7 +27,7 @@ interface TestKey {
 }
 
 function nodeKey(curve: EcdsaCurve): TestKey {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: curve });
+  const { privateKey, publicKey } = freshKeyPair('ec', { namedCurve: curve });
   const jwk = privateKey.export({ format: 'jwk' });
   const b = (s: string | undefined) => new Uint8Array(Buffer.from(s ?? '', 'base64url'));
   const point = new Uint8Array([0x04, ...b(jwk.x), ...b(jwk.y)]);
