@@ -80,7 +80,7 @@ ${PIN_HELP}
 ${COMMON_HELP}`;
 
 export async function signCommand(argv: string[]): Promise<number> {
-  const p = parseCommand(argv, { ...SELECT_OPTIONS, ...IO_OPTIONS }, SIGN_HELP);
+  const p = parseCommand(argv, { ...SELECT_OPTIONS, ...IO_OPTIONS }, SIGN_HELP, 'uri');
   if (!p) return EXIT.OK;
   const sel = selectionOf(p);
   const format = signatureFormat(p, false);
@@ -139,6 +139,7 @@ export async function verifyCommand(argv: string[]): Promise<number> {
       signature: { type: 'string' },
     },
     VERIFY_HELP,
+    'uri',
   );
   if (!p) return EXIT.OK;
   const sel = selectionOf(p);
@@ -222,7 +223,7 @@ N random bytes (default 32) from the token's generator, as hex or, with -o, bina
 ${COMMON_HELP}`;
 
 export async function randomCommand(argv: string[]): Promise<number> {
-  const p = parseCommand(argv, { output: { type: 'string', short: 'o' } }, RANDOM_HELP);
+  const p = parseCommand(argv, { output: { type: 'string', short: 'o' } }, RANDOM_HELP, { max: 1 });
   if (!p) return EXIT.OK;
   const n = Number(p.positionals[0] ?? '32');
   if (!Number.isInteger(n) || n < 1 || n > 1 << 20)

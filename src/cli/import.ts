@@ -120,7 +120,7 @@ function plan(t: Token, s: Buffer, p: Parsed, file: string, creds: Credential[])
 }
 
 export async function importCommand(argv: string[]): Promise<number> {
-  const p = parseCommand(argv, OPTIONS, HELP);
+  const p = parseCommand(argv, OPTIONS, HELP, 'files');
   if (!p) return EXIT.OK;
   const files = p.positionals;
   if (files.length === 0)

@@ -122,6 +122,7 @@ export async function csrCommand(argv: string[]): Promise<number> {
       output: { type: 'string', short: 'o' },
     },
     CSR_HELP,
+    'uri',
   );
   if (!p) return EXIT.OK;
   const sel = selectionOf(p);

@@ -58,6 +58,7 @@ export async function listCommand(argv: string[]): Promise<number> {
     argv,
     { ...SELECT_OPTIONS, login: { type: 'boolean', short: 'l' } },
     LIST_HELP,
+    'uri',
   );
   if (!p) return EXIT.OK;
   const sel = selectionOf(p);
@@ -98,6 +99,7 @@ export async function exportCommand(argv: string[]): Promise<number> {
       format: { type: 'string', short: 'f' },
     },
     EXPORT_HELP,
+    'uri',
   );
   if (!p) return EXIT.OK;
   const format = str(p, 'format') ?? 'pem';
@@ -159,7 +161,7 @@ ${PIN_HELP}
 ${COMMON_HELP}`;
 
 export async function deleteCommand(argv: string[]): Promise<number> {
-  const p = parseCommand(argv, { ...SELECT_OPTIONS, all: { type: 'boolean' } }, DELETE_HELP);
+  const p = parseCommand(argv, { ...SELECT_OPTIONS, all: { type: 'boolean' } }, DELETE_HELP, 'uri');
   if (!p) return EXIT.OK;
   const sel = selectionOf(p);
   if (sel.empty)

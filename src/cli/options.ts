@@ -23,10 +23,38 @@ export interface Parsed {
 }
 
 /**
- * Parses `argv` for a command; `--help` prints `help` and resolves to null (exit 0). Unknown options
- * and missing values are usage errors.
+ * What a command takes besides options: nothing, `pkcs11:` object URIs, at most N words, or any files.
+ * Anything else is a usage error, so a file named where `-i FILE` was meant is never silently ignored
+ * (the command would read stdin instead).
  */
-export function parseCommand(argv: string[], options: OptionSpec, help: string): Parsed | null {
+export type PositionalRule = 'none' | 'uri' | 'files' | { max: number };
+
+function checkPositionals(positionals: string[], rule: PositionalRule): void {
+  const extra =
+    rule === 'files'
+      ? []
+      : rule === 'uri'
+        ? positionals.filter((a) => !/^pkcs11:/i.test(a))
+        : positionals.slice(rule === 'none' ? 0 : rule.max);
+  if (extra[0] !== undefined) {
+    throw new CliError(
+      EXIT.USAGE,
+      `unexpected argument '${extra[0]}'`,
+      'see --help (input files go after -i)',
+    );
+  }
+}
+
+/**
+ * Parses `argv` for a command; `--help` prints `help` and resolves to null (exit 0). Unknown options,
+ * missing values and arguments the command does not take are usage errors.
+ */
+export function parseCommand(
+  argv: string[],
+  options: OptionSpec,
+  help: string,
+  positionals: PositionalRule = 'none',
+): Parsed | null {
   let parsed: Parsed;
   try {
     parsed = parseArgs({
@@ -46,6 +74,7 @@ export function parseCommand(argv: string[], options: OptionSpec, help: string):
     process.stdout.write(help.endsWith('\n') ? help : `${help}\n`);
     return null;
   }
+  checkPositionals(parsed.positionals, positionals);
   return parsed;
 }
 

@@ -4,7 +4,7 @@
  * Layer L9 (command line).
  * @module
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, fchmodSync, fstatSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { CliError, EXIT } from './errors.js';
 
 export const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -55,14 +55,23 @@ export function readInput(path: string | undefined, what = 'input'): Buffer {
   }
 }
 
-/** Writes to a file (mode 0600) or, without one, to stdout. */
+/**
+ * Writes to a file or, without one, to stdout. A regular file ends up 0600 even when it existed with a
+ * wider mode (what we write may be secret: random bytes); devices and pipes keep theirs.
+ */
 export function writeOutput(path: string | undefined, data: string | Uint8Array): void {
   if (path === undefined || path === '-') {
     process.stdout.write(data);
     return;
   }
   try {
-    writeFileSync(path, data, { mode: 0o600 });
+    const fd = openSync(path, 'w', 0o600);
+    try {
+      if (fstatSync(fd).isFile()) fchmodSync(fd, 0o600);
+      writeFileSync(fd, data);
+    } finally {
+      closeSync(fd);
+    }
   } catch (e) {
     throw new CliError(EXIT.INPUT, `cannot write ${path}: ${(e as Error).message}`);
   }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { chmodSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { OPENSSL_MISSING, openssl, scratch } from '../unit/helpers/openssl.js';
@@ -74,6 +74,24 @@ const CASES: Array<{
     code: 2,
     env: { COREPKCS11_PIN: '' },
     pattern: /user PIN is needed/,
+  },
+  {
+    name: 'a data file given without -i (it would have signed stdin)',
+    args: ['sign', '--label', 'device', 'data.txt'],
+    code: 2,
+    pattern: /unexpected argument 'data.txt'/,
+  },
+  {
+    name: 'a stray argument to a command that takes none',
+    args: ['digest', 'data.txt'],
+    code: 2,
+    pattern: /unexpected argument 'data.txt'/,
+  },
+  {
+    name: 'a second count to random',
+    args: ['random', '16', '32'],
+    code: 2,
+    pattern: /unexpected argument '32'/,
   },
   {
     name: 'an unknown label (sign)',
@@ -262,6 +280,16 @@ describe('bad input: one-line message, non-zero exit, store unchanged', {
       }
     });
   }
+
+  it('-o makes an existing output file 0600 (random bytes may be a secret)', () => {
+    const out = join(dir, 'old.bin');
+    writeFileSync(out, 'x', { mode: 0o644 });
+    chmodSync(out, 0o644);
+    const r = cli(['random', '--store', store, '32', '-o', out], { cwd: dir, env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(statSync(out).mode & 0o777, 0o600);
+    assert.equal(statSync(out).size, 32);
+  });
 
   it('refuses a store that does not exist with exit code 7', () => {
     const r = cli(['list', '--store', join(dir, 'nowhere')], { cwd: dir });
