@@ -27,6 +27,8 @@ export const CURVE_BYTES: Readonly<Record<CurveName, number>> = {
 export interface Accumulator {
   update(data: Uint8Array): void;
   finish(): Uint8Array;
+  /** Optional: update + finish over the whole input in one call, before any update (single-part C_Digest). */
+  once?(data: Uint8Array): Uint8Array;
 }
 
 /** RSA key components, big-endian unsigned. The CRT parts may be absent (then d is used directly). */

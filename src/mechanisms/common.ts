@@ -157,7 +157,9 @@ export function hashingVerify(
 
 /** A digest operation over a backend accumulator. */
 export function digestOperation(acc: Accumulator, length: number): DigestOperation {
-  return { length, update: (d) => acc.update(d), finish: () => acc.finish() };
+  const op: DigestOperation = { length, update: (d) => acc.update(d), finish: () => acc.finish() };
+  if (acc.once) op.once = acc.once;
+  return op;
 }
 
 export function signatureLengthRange(expected: number, got: number): void {

@@ -35,6 +35,8 @@ export interface DigestOperation {
   readonly length: number;
   update(data: Uint8Array): void;
   finish(): Uint8Array;
+  /** Optional: the digest of the whole input in one call, before any update. */
+  once?(data: Uint8Array): Uint8Array;
 }
 
 /**

@@ -76,6 +76,8 @@ export function digest(
   return guarded(session, 'digest', () => {
     checkSinglePartCall(st);
     const out = output(st.op.length, capacity, () => {
+      // Single-part: nothing was fed before, so the whole input can be hashed in one call.
+      if (st.op.once) return st.op.once(data);
       st.op.update(data);
       return st.op.finish();
     });

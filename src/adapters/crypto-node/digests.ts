@@ -43,6 +43,8 @@ export function hashAccumulator(hash: HashName): Accumulator {
       if (h === undefined) return asBytes(oneShot(hash, first ?? new Uint8Array(0), 'buffer'));
       return asBytes(h.digest());
     },
+    // No copy and no Hash object: the input is hashed before the call returns.
+    once: (d) => asBytes(oneShot(hash, d, 'buffer')),
   };
 }
 
