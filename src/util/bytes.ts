@@ -28,8 +28,11 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 
 /** Encodes a CK_ULONG as 8 little-endian bytes. */
 export function encodeUlong(v: number): Uint8Array {
+  if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`not a CK_ULONG: ${v}`);
   const out = new Uint8Array(ULONG_SIZE);
-  new DataView(out.buffer).setBigUint64(0, BigInt(v), true);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, v >>> 0, true);
+  dv.setUint32(4, Math.floor(v / 0x1_0000_0000) >>> 0, true);
   return out;
 }
 
@@ -41,8 +44,10 @@ export function decodeUlong(b: Uint8Array): number | undefined {
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   if (b.length === 4) return dv.getUint32(0, true);
   if (b.length !== ULONG_SIZE) return undefined;
-  const v = dv.getBigUint64(0, true);
-  return v > BigInt(Number.MAX_SAFE_INTEGER) ? undefined : Number(v);
+  // Two 32-bit halves, not a BigInt: this runs for every attribute read (CKA_CLASS on each access check).
+  const high = dv.getUint32(4, true);
+  if (high > 0x1fffff) return undefined; // beyond 2^53 - 1
+  return high * 0x1_0000_0000 + dv.getUint32(0, true);
 }
 
 export function encodeBool(v: boolean): Uint8Array {
