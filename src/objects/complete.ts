@@ -14,6 +14,7 @@ import * as C from '../pkcs11/constants.js';
 import { encodeUlong, equalBytes, stripLeadingZeros } from '../util/bytes.js';
 import { certificateFields } from './certificate.js';
 import { curveOf } from './key-material.js';
+import { GENERIC_SECRET_KEY_TYPES } from './tables.js';
 
 function completeCertificate(attrs: AttributeMap): void {
   const value = readBytes(attrs, C.CKA_VALUE) ?? new Uint8Array(0);
@@ -45,15 +46,8 @@ function completeSecretKey(attrs: AttributeMap, keyType: number): void {
   attrs.set(C.CKA_VALUE_LEN, encodeUlong(value.length));
 }
 
-/** Key types whose check value is the SHA-1 of the key (generic secret and the HMAC key types). */
-const HASH_CHECKED = new Set([
-  C.CKK_GENERIC_SECRET,
-  C.CKK_SHA_1_HMAC,
-  C.CKK_SHA224_HMAC,
-  C.CKK_SHA256_HMAC,
-  C.CKK_SHA384_HMAC,
-  C.CKK_SHA512_HMAC,
-]);
+/** Key types whose check value is the SHA-1 of the key: generic secrets and the HMAC key types. */
+const HASH_CHECKED = new Set(GENERIC_SECRET_KEY_TYPES);
 
 /**
  * The first three bytes of SHA-1 over a certificate's DER or a generic secret, or of an AES encryption
