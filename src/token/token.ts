@@ -186,8 +186,10 @@ export class Token {
 
   /** C_InitToken: (re)initializes the token, destroying every token object and the user PIN. */
   initToken(soPin: Uint8Array, label: string): void {
-    this.checkPinLength(soPin);
+    // Reinitializing checks the PIN against the current SO PIN (any mismatch, length included, is
+    // CKR_PIN_INCORRECT and spends a try); only a new token's first SO PIN is checked for length.
     if (this.initialized && this.pinRecord('so')) this.verifyPin('so', soPin);
+    else this.checkPinLength(soPin);
     for (const obj of this.#objects.all()) this.#objects.remove(obj);
     this.#recent.clear();
     const tokenKey = this.#record.initialize(soPin, label);

@@ -1,0 +1,41 @@
+/**
+ * Every failure the property suites found, kept as a plain test with the shrunk case (the suite, seed
+ * and path that found it are in the commit that fixed it).
+ * @module
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  assertRv,
+  C,
+  initializedModule,
+  PAL_PORTS,
+  SO_PIN,
+  type TestModule,
+} from '../helpers/token.js';
+
+const memory = PAL_PORTS[0] as (typeof PAL_PORTS)[number];
+
+function withModule(fn: (m: TestModule) => void): void {
+  const m = initializedModule(memory);
+  try {
+    fn(m);
+  } finally {
+    m.cleanup();
+  }
+}
+
+describe('regressions found by the property suites', () => {
+  it('C_InitToken on an initialized token with an SO PIN of the wrong length → CKR_PIN_INCORRECT, a try spent', () => {
+    withModule((m) => {
+      // api-memory: [C_CloseAllSessions, C_InitToken(slot, '', '')] answered CKR_PIN_LEN_RANGE,
+      // which v2.40 does not list for C_InitToken; the PIN is checked against the SO PIN it must match.
+      assertRv(() => m.p11.C_InitToken(m.slot, '', 'x'), C.CKR_PIN_INCORRECT);
+      assertRv(() => m.p11.C_InitToken(m.slot, 'x'.repeat(300), 'x'), C.CKR_PIN_INCORRECT);
+      const flags = m.p11.C_GetTokenInfo(m.slot).flags;
+      assert.equal(flags & C.CKF_SO_PIN_COUNT_LOW, C.CKF_SO_PIN_COUNT_LOW, 'tries were spent');
+      m.p11.C_InitToken(m.slot, SO_PIN, 'again');
+      assert.equal(m.p11.C_GetTokenInfo(m.slot).label.trimEnd(), 'again');
+    });
+  });
+});
