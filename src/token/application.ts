@@ -233,8 +233,12 @@ export class Application implements Cryptoki, CryptokiAsync {
   #checkLogin(h: number, userType: number): 'so' | 'user' | 'context' {
     const s = this.#app.requireSession(h);
     if (userType === C.CKU_CONTEXT_SPECIFIC) {
-      if (this.#app.login !== 'user') throw new Pkcs11Error(C.CKR_USER_NOT_LOGGED_IN);
-      if (!s.sign?.needsContextLogin && !s.decrypt?.needsContextLogin) {
+      // Only a user's operation on a CKA_ALWAYS_AUTHENTICATE key owes a context login; without a user
+      // login there is none (and v2.40 lists no CKR_USER_NOT_LOGGED_IN for C_Login).
+      if (
+        this.#app.login !== 'user' ||
+        (!s.sign?.needsContextLogin && !s.decrypt?.needsContextLogin)
+      ) {
         throw new Pkcs11Error(C.CKR_OPERATION_NOT_INITIALIZED);
       }
       return 'context';

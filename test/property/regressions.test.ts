@@ -12,6 +12,7 @@ import {
   PAL_PORTS,
   SO_PIN,
   type TestModule,
+  USER_PIN,
 } from '../helpers/token.js';
 
 const memory = PAL_PORTS[0] as (typeof PAL_PORTS)[number];
@@ -36,6 +37,23 @@ describe('regressions found by the property suites', () => {
       assert.equal(flags & C.CKF_SO_PIN_COUNT_LOW, C.CKF_SO_PIN_COUNT_LOW, 'tries were spent');
       m.p11.C_InitToken(m.slot, SO_PIN, 'again');
       assert.equal(m.p11.C_GetTokenInfo(m.slot).label.trimEnd(), 'again');
+    });
+  });
+
+  it('C_Login(CKU_CONTEXT_SPECIFIC) with nobody logged in → CKR_OPERATION_NOT_INITIALIZED', () => {
+    withModule((m) => {
+      // api-memory: [C_Logout(s), C_Login(s, CKU_CONTEXT_SPECIFIC, '1234')] answered
+      // CKR_USER_NOT_LOGGED_IN, which v2.40 does not list for C_Login.
+      const s = m.p11.C_OpenSession(m.slot, C.CKF_SERIAL_SESSION | C.CKF_RW_SESSION);
+      assertRv(
+        () => m.p11.C_Login(s, C.CKU_CONTEXT_SPECIFIC, USER_PIN),
+        C.CKR_OPERATION_NOT_INITIALIZED,
+      );
+      m.p11.C_Login(s, C.CKU_SO, SO_PIN);
+      assertRv(
+        () => m.p11.C_Login(s, C.CKU_CONTEXT_SPECIFIC, SO_PIN),
+        C.CKR_OPERATION_NOT_INITIALIZED,
+      );
     });
   });
 });
