@@ -1,0 +1,19 @@
+/**
+ * The property suites by name, loaded on demand (a worker loads only the one it runs).
+ * @module
+ */
+import type { Suite } from '../harness/suite.js';
+
+const LOADERS: Record<string, () => Promise<Suite>> = {
+  'api-memory': async () => (await import('./api.js')).apiSuite('memory'),
+  'api-file': async () => (await import('./api.js')).apiSuite('file'),
+  'api-flash': async () => (await import('./api.js')).apiSuite('flash'),
+};
+
+export const SUITES: readonly string[] = Object.keys(LOADERS);
+
+export function loadSuite(name: string): Promise<Suite> {
+  const load = LOADERS[name];
+  if (!load) throw new Error(`no property suite '${name}' (known: ${SUITES.join(', ')})`);
+  return load();
+}
