@@ -8,6 +8,9 @@ const LOADERS: Record<string, () => Promise<Suite>> = {
   'api-memory': async () => (await import('./api.js')).apiSuite('memory'),
   'api-file': async () => (await import('./api.js')).apiSuite('file'),
   'api-flash': async () => (await import('./api.js')).apiSuite('flash'),
+  'objects-memory': async () => (await import('./objects.js')).objectsSuite('memory'),
+  'objects-file': async () => (await import('./objects.js')).objectsSuite('file'),
+  'objects-flash': async () => (await import('./objects.js')).objectsSuite('flash'),
 };
 
 export const SUITES: readonly string[] = Object.keys(LOADERS);
