@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { encodePem, readCredentials } from '../../src/helpers/index.js';
 import {
   assertRv,
   C,
@@ -55,5 +56,16 @@ describe('regressions found by the property suites', () => {
         C.CKR_OPERATION_NOT_INITIALIZED,
       );
     });
+  });
+
+  it('a TRUSTED CERTIFICATE PEM block that is not DER → CKR_ARGUMENTS_BAD, not a DerError', () => {
+    // parsers: readCredentials threw DerError('multi-byte tags are not supported') from outside the
+    // parsers' error mapping for this one PEM label.
+    const pem = encodePem('TRUSTED CERTIFICATE', Buffer.from('ff8187020100', 'hex'));
+    assertRv(() => readCredentials(pem), C.CKR_ARGUMENTS_BAD);
+    assertRv(
+      () => readCredentials(encodePem('TRUSTED CERTIFICATE', Buffer.of(0x30))),
+      C.CKR_ARGUMENTS_BAD,
+    );
   });
 });
