@@ -5,7 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { encodePem, readCredentials } from '../../src/helpers/index.js';
+import {
+  encodePem,
+  parsePkcs11Uri,
+  readCredentials,
+  uriSelection,
+} from '../../src/helpers/index.js';
 import {
   assertRv,
   C,
@@ -67,5 +72,15 @@ describe('regressions found by the property suites', () => {
       () => readCredentials(encodePem('TRUSTED CERTIFICATE', Buffer.of(0x30))),
       C.CKR_ARGUMENTS_BAD,
     );
+  });
+
+  it('a URI naming type=constructor, __proto__ or toString → CKR_ARGUMENTS_BAD, not an object class that is a function', () => {
+    // parsers (URI text): 'pkcs11:type=constructor' parsed, and uriSelection gave Object as CKA_CLASS.
+    for (const type of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+      assertRv(() => parsePkcs11Uri(`pkcs11:type=${type}`), C.CKR_ARGUMENTS_BAD);
+      const sel = uriSelection({ path: [{ name: 'type', value: Buffer.from(type) }], query: [] });
+      assert.equal(sel.objectClass, undefined);
+    }
+    assert.equal(uriSelection(parsePkcs11Uri('pkcs11:type=cert')).objectClass, C.CKO_CERTIFICATE);
   });
 });
