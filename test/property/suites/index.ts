@@ -11,6 +11,7 @@ const LOADERS: Record<string, () => Promise<Suite>> = {
   'objects-memory': async () => (await import('./objects.js')).objectsSuite('memory'),
   'objects-file': async () => (await import('./objects.js')).objectsSuite('file'),
   'objects-flash': async () => (await import('./objects.js')).objectsSuite('flash'),
+  parsers: async () => (await import('./parsers.js')).parsersSuite,
 };
 
 export const SUITES: readonly string[] = Object.keys(LOADERS);
