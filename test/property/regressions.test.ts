@@ -11,6 +11,8 @@ import {
   readCredentials,
   uriSelection,
 } from '../../src/helpers/index.js';
+import { decodeRecord, encodeRecord } from '../../src/storage/record.js';
+import { crc32 } from '../../src/util/crc32.js';
 import {
   assertRv,
   C,
@@ -82,5 +84,16 @@ describe('regressions found by the property suites', () => {
       assert.equal(sel.objectClass, undefined);
     }
     assert.equal(uriSelection(parsePkcs11Uri('pkcs11:type=cert')).objectClass, C.CKO_CERTIFICATE);
+  });
+
+  it('a stored record whose object id is beyond 2^53 → CKR_DEVICE_ERROR, not read back as another id', () => {
+    // records (forged object records): one bit flipped in the id's top byte, CRC recomputed, decoded
+    // to 2^56 + 1 rounded to 2^56, which encodes back to different bytes.
+    const bytes = encodeRecord({ id: 1, flags: 0, attributes: [] });
+    bytes[8] = 1;
+    new DataView(bytes.buffer).setUint32(bytes.length - 4, crc32(bytes.subarray(0, -4)));
+    assertRv(() => decodeRecord(bytes), C.CKR_DEVICE_ERROR);
+    const top = encodeRecord({ id: Number.MAX_SAFE_INTEGER, flags: 0, attributes: [] });
+    assert.equal(decodeRecord(top).id, Number.MAX_SAFE_INTEGER);
   });
 });
