@@ -12,6 +12,7 @@ const LOADERS: Record<string, () => Promise<Suite>> = {
   'objects-file': async () => (await import('./objects.js')).objectsSuite('file'),
   'objects-flash': async () => (await import('./objects.js')).objectsSuite('flash'),
   parsers: async () => (await import('./parsers.js')).parsersSuite,
+  records: async () => (await import('./records.js')).recordsSuite,
 };
 
 export const SUITES: readonly string[] = Object.keys(LOADERS);
