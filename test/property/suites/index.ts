@@ -13,6 +13,7 @@ const LOADERS: Record<string, () => Promise<Suite>> = {
   'objects-flash': async () => (await import('./objects.js')).objectsSuite('flash'),
   parsers: async () => (await import('./parsers.js')).parsersSuite,
   records: async () => (await import('./records.js')).recordsSuite,
+  rpc: async () => (await import('./rpc.js')).rpcSuite,
 };
 
 export const SUITES: readonly string[] = Object.keys(LOADERS);
