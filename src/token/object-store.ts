@@ -11,7 +11,11 @@
  * @module
  */
 import { isPkcs11Error, Pkcs11Error } from '../errors.js';
-import { CKR_DEVICE_ERROR, CKR_DEVICE_MEMORY } from '../pkcs11/constants.js';
+import {
+  CKR_DEVICE_ERROR,
+  CKR_DEVICE_MEMORY,
+  CKR_OBJECT_HANDLE_INVALID,
+} from '../pkcs11/constants.js';
 import { decodeJsonRecord, encodeJsonRecord } from '../storage/json-record.js';
 import type { Pal } from '../storage/pal.js';
 import { decodeRecord, encodeRecord, type StoredAttribute } from '../storage/record.js';
@@ -236,10 +240,32 @@ export class ObjectStore {
   }
 
   update(id: number, isPrivate: boolean, attributes: StoredAttribute[]): void {
-    const label = this.#where.get(id);
-    if (label === undefined)
-      throw new Pkcs11Error(CKR_DEVICE_ERROR, `object ${id} is not in storage`);
-    this.#pal.saveObject(label, encodeRecord({ id, flags: 0, attributes }), isPrivate);
+    this.#exclusive(() => {
+      const label = this.#where.get(id);
+      if (label === undefined)
+        throw new Pkcs11Error(CKR_DEVICE_ERROR, `object ${id} is not in storage`);
+      // Another process may have destroyed the object since we read it: writing its record again would
+      // bring it back (a well-known label is probed at load) or leave an orphan record behind.
+      if (!this.#holds(label, id)) {
+        this.#where.delete(id);
+        throw new Pkcs11Error(
+          CKR_OBJECT_HANDLE_INVALID,
+          `object ${id} was destroyed by another process`,
+        );
+      }
+      this.#pal.saveObject(label, encodeRecord({ id, flags: 0, attributes }), isPrivate);
+    });
+  }
+
+  /** Whether the record under `label` is still object `id` (a damaged one counts as still there). */
+  #holds(label: string, id: number): boolean {
+    const bytes = this.#read(label);
+    if (!bytes) return false;
+    try {
+      return decodeRecord(bytes).id === id;
+    } catch {
+      return true;
+    }
   }
 
   remove(id: number): void {
