@@ -279,6 +279,31 @@ export class ObjectStore {
     });
   }
 
+  /**
+   * Destroys every stored object (C_InitToken): all the index lists, so also objects other processes
+   * stored since our last load, and the well-known slots. Index first, then the records.
+   */
+  clear(): void {
+    this.#exclusive(() => {
+      const labels = new Set<string>(WELL_KNOWN_LABELS);
+      for (let b = 0; b < BUCKETS; b++) {
+        try {
+          for (const [, label] of this.#readBucket(b)) labels.add(label);
+        } catch {
+          // a damaged bucket goes below; its records stay behind unreferenced
+        }
+      }
+      for (const label of [
+        ...Array.from({ length: BUCKETS }, (_, b) => bucketLabel(b)),
+        ...labels,
+      ]) {
+        const h = this.#pal.findObject(label);
+        if (h !== 0) this.#pal.destroyObject(h);
+      }
+      this.#where.clear();
+    });
+  }
+
   close(): void {
     this.#pal.close?.();
   }

@@ -175,6 +175,12 @@ export class TokenObjects {
     this.#index(obj);
   }
 
+  /** Destroys every stored object, this process's and any other's (C_InitToken). */
+  clear(): void {
+    this.#store.clear();
+    for (const obj of this.all()) this.#unindex(obj);
+  }
+
   remove(obj: TokenObject): void {
     this.#store.remove(obj.storageId as number);
     this.#unindex(obj);

@@ -190,9 +190,12 @@ export class Token {
     // CKR_PIN_INCORRECT and spends a try); only a new token's first SO PIN is checked for length.
     if (this.initialized && this.pinRecord('so')) this.verifyPin('so', soPin);
     else this.checkPinLength(soPin);
-    for (const obj of this.#objects.all()) this.#objects.remove(obj);
     this.#recent.clear();
-    const tokenKey = this.#record.initialize(soPin, label);
+    // One step under the storage lock: objects another process adds meanwhile cannot survive it.
+    const tokenKey = this.#store.exclusive(() => {
+      this.#objects.clear();
+      return this.#record.initialize(soPin, label);
+    });
     this.#objects.lock();
     this.#verified('so', soPin, tokenKey);
   }
