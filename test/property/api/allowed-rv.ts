@@ -372,6 +372,20 @@ export const DEVIATIONS: ReadonlyMap<string, ReadonlyMap<number, string>> = new 
   ...['C_EncryptUpdate', 'C_EncryptFinal', 'C_DecryptUpdate', 'C_DecryptFinal'].map(
     (fn) => [fn, new Map([[C.CKR_OPERATION_ACTIVE, REPEAT_BIGGER]])] as const,
   ),
+  ...['C_WrapKey', 'C_UnwrapKey'].map(
+    (fn) =>
+      [
+        fn,
+        new Map([
+          [
+            C.CKR_KEY_FUNCTION_NOT_PERMITTED,
+            'a wrapping key without CKA_WRAP/CKA_UNWRAP, or a wrapping key that may also decrypt ' +
+              '(it would reveal what it wraps): the general code for a key whose attributes forbid ' +
+              'the use (v2.40 §5.1.6), which SoftHSMv2 also answers here',
+          ],
+        ]),
+      ] as const,
+  ),
   [
     'C_InitToken',
     new Map([
