@@ -281,6 +281,10 @@ describe('RPC server over a real token under many clients', () => {
       );
     const request = frame('C_GenerateRandom', [s[0] as number, 200 * 1024]);
     const seed = frame('C_SeedRandom', [s[0] as number, new Uint8Array(200 * 1024)]);
+    // Before the fix every wait for 'drain' left a 'close' listener behind (MaxListenersExceededWarning).
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
     // 60 requests of 200 KiB out and 60 of 200 KiB in: ~24 MiB if nothing pushed back.
     const N = 60;
     let peak = 0;
@@ -314,6 +318,9 @@ describe('RPC server over a real token under many clients', () => {
     await all;
     for (let i = 0; i < 2 * N; i += 2) assert.equal(lengths[i], 200 * 1024, `reply ${i} whole`);
     clearInterval(sample);
+    await new Promise((r) => setImmediate(r));
+    process.off('warning', onWarning);
+    assert.deepEqual(warnings, [], 'no listener piled up on the connection');
     c.close();
     await served.stop();
     served = undefined;
