@@ -107,6 +107,11 @@ export class Application implements Cryptoki, CryptokiAsync {
     this.#app.requireSlot(slotId);
     const t = this.#app.token;
     const user = t.pinRecord('user');
+    const pool = t.options.maxStorageBytes;
+    const total = Number.isSafeInteger(pool) ? pool : C.CK_UNAVAILABLE_INFORMATION;
+    const free = Number.isSafeInteger(pool)
+      ? Math.max(0, pool - t.storageUsed)
+      : C.CK_UNAVAILABLE_INFORMATION;
     let flags =
       C.CKF_RNG | C.CKF_LOGIN_REQUIRED | C.CKF_RESTORE_KEY_NOT_NEEDED | C.CKF_CLOCK_ON_TOKEN;
     if (t.initialized) flags |= C.CKF_TOKEN_INITIALIZED;
@@ -139,10 +144,11 @@ export class Application implements Cryptoki, CryptokiAsync {
       hardwareVersion: { ...LIBRARY_VERSION },
       firmwareVersion: { ...LIBRARY_VERSION },
       utcTime: utcTime(),
-      totalPublicMemory: C.CK_UNAVAILABLE_INFORMATION,
-      freePublicMemory: C.CK_UNAVAILABLE_INFORMATION,
-      totalPrivateMemory: C.CK_UNAVAILABLE_INFORMATION,
-      freePrivateMemory: C.CK_UNAVAILABLE_INFORMATION,
+      // One pool for public and private objects: both report it.
+      totalPublicMemory: total,
+      freePublicMemory: free,
+      totalPrivateMemory: total,
+      freePrivateMemory: free,
     };
   }
 

@@ -68,10 +68,37 @@ export class ObjectStore {
   readonly #random: () => number;
   /** id → PAL label of every object this store knows. */
   readonly #where = new Map<number, string>();
+  /** id → bytes of its stored record, and their sum (the storage budget counts these). */
+  readonly #sizes = new Map<number, number>();
+  #used = 0;
+  readonly #maxBytes: number;
 
-  constructor(pal: Pal, random: () => number) {
+  constructor(pal: Pal, random: () => number, maxBytes = Number.POSITIVE_INFINITY) {
     this.#pal = pal;
     this.#random = random;
+    this.#maxBytes = maxBytes;
+  }
+
+  /** Bytes of the object records this store knows (as of its last load and its own writes). */
+  get usedBytes(): number {
+    return this.#used;
+  }
+
+  #setSize(id: number, bytes: number | undefined): void {
+    this.#used += (bytes ?? 0) - (this.#sizes.get(id) ?? 0);
+    if (bytes === undefined) this.#sizes.delete(id);
+    else this.#sizes.set(id, bytes);
+  }
+
+  /** CKR_DEVICE_MEMORY when replacing object `id`'s record by `bytes` bytes would break the budget. */
+  #checkBudget(id: number, bytes: number): void {
+    const after = this.#used - (this.#sizes.get(id) ?? 0) + bytes;
+    if (after > this.#maxBytes) {
+      throw new Pkcs11Error(
+        CKR_DEVICE_MEMORY,
+        `the token's storage is full: ${after} bytes of objects, maxStorageBytes ${this.#maxBytes}`,
+      );
+    }
   }
 
   #read(label: string): Uint8Array | undefined {
@@ -117,6 +144,8 @@ export class ObjectStore {
 
   load(): LoadResult {
     this.#where.clear();
+    this.#sizes.clear();
+    this.#used = 0;
     const damaged: string[] = [];
     const metaBytes = this.#read(TOKEN_LABEL);
     const meta = metaBytes ? decodeJsonRecord(metaBytes, TOKEN_LABEL) : undefined;
@@ -133,6 +162,7 @@ export class ObjectStore {
           }
           if (this.#where.has(rec.id)) return;
           this.#where.set(rec.id, label);
+          this.#setSize(rec.id, v.data.length);
           const dv = new DataView(v.data.buffer, v.data.byteOffset, v.data.byteLength);
           const checksum = dv.getUint32(v.data.length - 4);
           objects.push({
@@ -193,8 +223,11 @@ export class ObjectStore {
             WELL_KNOWN_LABELS.includes(item.label) && this.#pal.findObject(item.label) === 0;
           const palLabel = ownSlot ? item.label : objectLabel(id);
           const record = encodeRecord({ id, flags: 0, attributes: item.encode(id) });
+          this.#checkBudget(id, record.length);
+          const size = record.length;
           this.#pal.saveObject(palLabel, record, item.isPrivate);
           this.#where.set(id, palLabel);
+          this.#setSize(id, size);
           written.push({ id, palLabel, ownSlot });
         }
         const first = written[0];
@@ -210,6 +243,7 @@ export class ObjectStore {
         if (probed && isPkcs11Error(e, CKR_DEVICE_MEMORY)) return written.map((w) => w.id);
         for (const w of written) {
           this.#where.delete(w.id);
+          this.#setSize(w.id, undefined);
           const h = this.#pal.findObject(w.palLabel);
           if (h !== 0) this.#pal.destroyObject(h);
         }
@@ -248,12 +282,17 @@ export class ObjectStore {
       // bring it back (a well-known label is probed at load) or leave an orphan record behind.
       if (!this.#holds(label, id)) {
         this.#where.delete(id);
+        this.#setSize(id, undefined);
         throw new Pkcs11Error(
           CKR_OBJECT_HANDLE_INVALID,
           `object ${id} was destroyed by another process`,
         );
       }
-      this.#pal.saveObject(label, encodeRecord({ id, flags: 0, attributes }), isPrivate);
+      const record = encodeRecord({ id, flags: 0, attributes });
+      this.#checkBudget(id, record.length);
+      const size = record.length;
+      this.#pal.saveObject(label, record, isPrivate);
+      this.#setSize(id, size);
     });
   }
 
@@ -276,6 +315,7 @@ export class ObjectStore {
       const h = this.#pal.findObject(label);
       if (h !== 0) this.#pal.destroyObject(h);
       this.#where.delete(id);
+      this.#setSize(id, undefined);
     });
   }
 
@@ -301,6 +341,8 @@ export class ObjectStore {
         if (h !== 0) this.#pal.destroyObject(h);
       }
       this.#where.clear();
+      this.#sizes.clear();
+      this.#used = 0;
     });
   }
 
