@@ -11,6 +11,7 @@ import {
   readCredentials,
   uriSelection,
 } from '../../src/helpers/index.js';
+import { WireReader, WireWriter } from '../../src/rpc/wire.js';
 import { decodeRecord, encodeRecord } from '../../src/storage/record.js';
 import { crc32 } from '../../src/util/crc32.js';
 import {
@@ -95,5 +96,22 @@ describe('regressions found by the property suites', () => {
     assertRv(() => decodeRecord(bytes), C.CKR_DEVICE_ERROR);
     const top = encodeRecord({ id: Number.MAX_SAFE_INTEGER, flags: 0, attributes: [] });
     assert.equal(decodeRecord(top).id, Number.MAX_SAFE_INTEGER);
+  });
+
+  it('an RPC CK_ULONG just below 2^63 reads back the same after it is written again', () => {
+    // rpc (message bodies, seed 20261127): a C_GetTokenInfo reply with 0x7fffffffffffffff in a
+    // CK_ULONG field read as 2^63 (rounded), which wrote back as 0x8000000000000000 and read as -2^63.
+    const read = (bytes: Uint8Array) => new WireReader(bytes).uint64();
+    const write = (v: number) => new WireWriter(8).uint64(v).finish();
+    for (const hex of [
+      '7fffffffffffffff',
+      '7ffffffffffffe01',
+      '7ffffffffffffc00',
+      'ffffffffffffffff',
+    ]) {
+      const once = read(Buffer.from(hex, 'hex'));
+      assert.equal(read(write(once)), once, hex);
+      assert.ok(hex.startsWith('7') ? once > 0 : once === -1, `${hex} keeps its sign`);
+    }
   });
 });
