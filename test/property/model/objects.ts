@@ -240,11 +240,18 @@ export class Copy extends OnObject {
     const o = this.target(model);
     const label = `o${model.next++}`;
     const priv = model.loggedIn ? (this.priv ?? o.priv) : o.priv;
-    real.m.p11.C_CopyObject(s, handleOf(real, s, o.label), [
-      { type: C.CKA_TOKEN, value: this.token },
-      { type: C.CKA_LABEL, value: label },
-      ...(priv === o.priv ? [] : [{ type: C.CKA_PRIVATE, value: priv }]),
-    ]);
+    const copy = () =>
+      real.m.p11.C_CopyObject(s, handleOf(real, s, o.label), [
+        { type: C.CKA_TOKEN, value: this.token },
+        { type: C.CKA_LABEL, value: label },
+        ...(priv === o.priv ? [] : [{ type: C.CKA_PRIVATE, value: priv }]),
+      ]);
+    // A private or secret key's CKA_PRIVATE only goes to true, on copy too: nothing is made.
+    if (o.priv && !priv && (o.kind === 'ecPrivate' || o.kind === 'aes')) {
+      assert.throws(copy, (e: Error) => e.message === 'CKR_ATTRIBUTE_READ_ONLY');
+      return;
+    }
+    copy();
     const { owner: _, ...rest } = o;
     model.objects.push({
       ...rest,
