@@ -15,6 +15,7 @@ import {
   parseRsaPrivateKey,
   parseRsaPublicKey,
   parseSpki,
+  parsing,
 } from './keys.js';
 import { badInput, type Handle, type Pkcs11Module } from './module.js';
 import { decodePem, looksLikePem } from './pem.js';
@@ -65,7 +66,10 @@ function fromPemBlock(
       return { kind: 'certificate', certificate: parseCertificate(der) };
     case 'TRUSTED CERTIFICATE':
       // OpenSSL appends its trust settings after the certificate.
-      return { kind: 'certificate', certificate: parseCertificate(readTlv(der).encoded) };
+      return {
+        kind: 'certificate',
+        certificate: parseCertificate(parsing('trusted certificate', () => readTlv(der).encoded)),
+      };
     case 'PRIVATE KEY':
       return { kind: 'private-key', key: parsePrivateKeyInfo(der) };
     case 'ENCRYPTED PRIVATE KEY':

@@ -106,7 +106,8 @@ function checkValue(name: string, value: Uint8Array): void {
   } catch {
     throw bad(`${name} is not UTF-8`);
   }
-  if (name === 'type' && !(text in URI_OBJECT_TYPES)) {
+  // Own keys only: `in` would take 'constructor' or '__proto__' for an object type.
+  if (name === 'type' && !Object.hasOwn(URI_OBJECT_TYPES, text)) {
     throw bad(`type must be one of ${Object.keys(URI_OBJECT_TYPES).join(', ')}`);
   }
   if (name === 'library-version' && !/^\d+(\.\d+)?$/.test(text)) {
@@ -202,7 +203,8 @@ export function uriSelection(uri: Pkcs11Uri): UriSelection {
   const label = uriText(uri, 'object');
   if (label !== undefined) sel.label = label;
   if (id !== undefined) sel.id = id;
-  if (type !== undefined) sel.objectClass = URI_OBJECT_TYPES[type] as number;
+  if (type !== undefined && Object.hasOwn(URI_OBJECT_TYPES, type))
+    sel.objectClass = URI_OBJECT_TYPES[type] as number;
   const pinValue = uri.query.find((a) => a.name === 'pin-value');
   if (pinValue) sel.pinValue = new TextDecoder().decode(pinValue.value);
   const pinSource = uri.query.find((a) => a.name === 'pin-source');

@@ -7,6 +7,7 @@
  * @module
  */
 import type { Socket } from 'node:net';
+import { isPkcs11Error } from '../errors.js';
 import { type DispatchContext, type DispatchEvent, dispatch } from './dispatch.js';
 import { type Frame, FrameDecoder, type FrameLimits, HEADER_LENGTH, sealFrame } from './frame.js';
 import type { Application } from './handlers.js';
@@ -20,6 +21,11 @@ export interface ConnectionLimits extends FrameLimits, MessageLimits {
   maxOutput: number;
   /** Requests received and not yet answered before reading pauses. */
   maxQueuedFrames: number;
+  /**
+   * Bytes of requests received and not yet answered before reading pauses: with maxQueuedFrames alone,
+   * a client that never reads its replies could park maxQueuedFrames × maxBody bytes here.
+   */
+  maxQueuedBytes: number;
   /** Reply bytes waiting in the socket before processing pauses. */
   maxPendingWrite: number;
 }
@@ -39,6 +45,7 @@ export class Connection {
   readonly #events: ConnectionEvents;
   #ctx: DispatchContext | undefined;
   #queue: Frame[] = [];
+  #queuedBytes = 0;
   #running = false;
   #closed = false;
   #initialized = false;
@@ -69,6 +76,14 @@ export class Connection {
     socket.on('error', () => {
       // 'close' follows; a reset by a killed client is not an event worth more than that.
     });
+  }
+
+  /**
+   * Bytes this connection holds: a partial request, requests waiting to be answered and replies
+   * waiting to be sent. Bounded by about maxBody + maxQueuedBytes + maxPendingWrite + maxOutput.
+   */
+  get buffered(): number {
+    return this.#decoder.buffered + this.#queuedBytes + this.#socket.writableLength;
   }
 
   /** Resolves once the socket is closed and the application finalized. */
@@ -104,8 +119,16 @@ export class Connection {
     }
     if (frames.length === 0) return;
     this.#queue.push(...frames);
-    if (this.#queue.length >= this.#limits.maxQueuedFrames) this.#socket.pause();
+    for (const f of frames) this.#queuedBytes += f.body.length + f.options.length;
+    if (this.#full()) this.#socket.pause();
     if (!this.#running) void this.#run();
+  }
+
+  #full(): boolean {
+    return (
+      this.#queue.length >= this.#limits.maxQueuedFrames ||
+      this.#queuedBytes >= this.#limits.maxQueuedBytes
+    );
   }
 
   #context(version: number): DispatchContext {
@@ -127,15 +150,23 @@ export class Connection {
     try {
       while (!this.#closed && this.#queue.length > 0) {
         const frame = this.#queue.shift() as Frame;
-        if (this.#queue.length < this.#limits.maxQueuedFrames) this.#socket.resume();
         const result = dispatch(frame.body, ctx, HEADER_LENGTH);
         const reply = result instanceof Promise ? await result : result;
         if (this.#closed) break;
+        // The request is released only now: until it is answered, its bytes are still held.
+        this.#queuedBytes -= frame.body.length + frame.options.length;
+        if (!this.#full()) this.#socket.resume();
         const flushed = this.#socket.write(sealFrame(frame.serial, reply));
         if (!flushed && this.#socket.writableLength > this.#limits.maxPendingWrite) {
           await new Promise<void>((resolve) => {
-            this.#socket.once('drain', resolve);
-            this.#socket.once('close', resolve);
+            // Both listeners go once either fires: one left behind per wait would pile up.
+            const done = () => {
+              this.#socket.off('drain', done);
+              this.#socket.off('close', done);
+              resolve();
+            };
+            this.#socket.once('drain', done);
+            this.#socket.once('close', done);
           });
         }
       }
@@ -148,6 +179,7 @@ export class Connection {
   #onClose(): void {
     this.#closed = true;
     this.#queue = [];
+    this.#queuedBytes = 0;
     if (!this.#running) this.#finish();
   }
 
@@ -167,7 +199,12 @@ export class Connection {
   }
 
   #log(call: string, e: unknown): void {
-    const detail = e instanceof Error ? e.message : String(e);
+    // A Pkcs11Error's message is only its CKR name: the operator needs the detail (which limit, …).
+    const detail = isPkcs11Error(e)
+      ? `${e.message}${e.detail ? `: ${e.detail}` : ''}`
+      : e instanceof Error
+        ? e.message
+        : String(e);
     this.#events.log?.({ call, rv: 0, detail, error: e, connection: this.id });
   }
 }

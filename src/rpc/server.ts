@@ -40,6 +40,12 @@ export interface RpcServer {
   readonly address: string;
   /** Connections currently open. */
   readonly connections: number;
+  /**
+   * Bytes the open connections hold (partial and queued requests, unsent replies). Each connection's
+   * share is bounded by its limits (about maxBody + maxQueuedBytes + maxPendingWrite + maxOutput), and
+   * there are at most maxConnections of them.
+   */
+  readonly bufferedBytes: number;
   /** Stops accepting, closes every connection (finalizing its application) and removes the socket. */
   close(): Promise<void>;
 }
@@ -49,6 +55,7 @@ export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
   ...DEFAULT_MESSAGE_LIMITS,
   maxOutput: 16 * 1024 * 1024,
   maxQueuedFrames: 64,
+  maxQueuedBytes: 16 * 1024 * 1024,
   maxPendingWrite: 32 * 1024 * 1024,
 };
 
@@ -76,7 +83,12 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
   const accept = (socket: Socket): void => {
     const id = nextId++;
     if (open.size >= maxConnections) {
-      options.log?.({ call: 'accept', rv: 0, detail: 'too many connections', connection: id });
+      options.log?.({
+        call: 'accept',
+        rv: 0,
+        detail: `too many connections (${open.size} open, maxConnections ${maxConnections}): closed`,
+        connection: id,
+      });
       socket.destroy();
       return;
     }
@@ -108,6 +120,11 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
     address: serverAddress(options.socketPath),
     get connections() {
       return open.size;
+    },
+    get bufferedBytes() {
+      let n = 0;
+      for (const c of open) n += c.buffered;
+      return n;
     },
     close() {
       closing ??= (async () => {

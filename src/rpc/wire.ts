@@ -10,6 +10,9 @@ import { CKR_DEVICE_ERROR } from '../pkcs11/constants.js';
 
 const TWO_32 = 0x1_0000_0000;
 const TWO_64 = 2 ** 64;
+const TWO_63 = 2 ** 63;
+/** The largest double below 2^63. */
+const BELOW_TWO_63 = TWO_63 - 1024;
 /** A byte-array length of 0xffffffff encodes a NULL pointer. */
 export const NULL_LENGTH = 0xffff_ffff;
 /** p11-kit refuses byte-array lengths from 0x7fffffff up; so do we. */
@@ -61,14 +64,17 @@ export class WireReader {
   /**
    * A 64-bit CK_ULONG as a JS number. Values from 2^63 up read as negative (0xffff…ff is -1, the
    * project's CK_UNAVAILABLE_INFORMATION); values between 2^53 and 2^63 lose precision, which only a
-   * hostile peer can send and which then names no valid handle.
+   * hostile peer can send and which then names no valid handle. One just below 2^63 would round up
+   * to 2^63, which writes back as -2^63: it reads as the largest number below 2^63 instead, so that
+   * what is read writes back to bytes that read the same.
    */
   uint64(): number {
     this.#need(8, 'uint64');
     const hi = this.#view.getUint32(this.#pos);
     const lo = this.#view.getUint32(this.#pos + 4);
     this.#pos += 8;
-    return (hi >= 0x8000_0000 ? hi - TWO_32 : hi) * TWO_32 + lo;
+    const v = (hi >= 0x8000_0000 ? hi - TWO_32 : hi) * TWO_32 + lo;
+    return v >= TWO_63 ? BELOW_TWO_63 : v;
   }
 
   /** A 64-bit value kept exact, for attribute values that travel back unchanged. */

@@ -165,6 +165,8 @@ export function decodeRecord(bytes: Uint8Array): ObjectRecord {
   const version = bytes[4];
   if (version !== RECORD_VERSION) corrupt(`unsupported record version ${version}`);
   const flags = bytes[5] as number;
+  // Ids are below 2^53 (exact as a number); a larger one could only be read back as another id.
+  if (dv.getUint32(8) > 0x1f_ffff) corrupt('object id out of range');
   const id = dv.getUint32(8) * 2 ** 32 + dv.getUint32(12);
   const r = new Reader(bytes, HEADER, body);
   const attributes = readAttributes(r, dv.getUint32(16), body, 0);

@@ -107,6 +107,11 @@ export class Application implements Cryptoki, CryptokiAsync {
     this.#app.requireSlot(slotId);
     const t = this.#app.token;
     const user = t.pinRecord('user');
+    const pool = t.options.maxStorageBytes;
+    const total = Number.isSafeInteger(pool) ? pool : C.CK_UNAVAILABLE_INFORMATION;
+    const free = Number.isSafeInteger(pool)
+      ? Math.max(0, pool - t.storageUsed)
+      : C.CK_UNAVAILABLE_INFORMATION;
     let flags =
       C.CKF_RNG | C.CKF_LOGIN_REQUIRED | C.CKF_RESTORE_KEY_NOT_NEEDED | C.CKF_CLOCK_ON_TOKEN;
     if (t.initialized) flags |= C.CKF_TOKEN_INITIALIZED;
@@ -139,10 +144,11 @@ export class Application implements Cryptoki, CryptokiAsync {
       hardwareVersion: { ...LIBRARY_VERSION },
       firmwareVersion: { ...LIBRARY_VERSION },
       utcTime: utcTime(),
-      totalPublicMemory: C.CK_UNAVAILABLE_INFORMATION,
-      freePublicMemory: C.CK_UNAVAILABLE_INFORMATION,
-      totalPrivateMemory: C.CK_UNAVAILABLE_INFORMATION,
-      freePrivateMemory: C.CK_UNAVAILABLE_INFORMATION,
+      // One pool for public and private objects: both report it.
+      totalPublicMemory: total,
+      freePublicMemory: free,
+      totalPrivateMemory: total,
+      freePrivateMemory: free,
     };
   }
 
@@ -233,8 +239,12 @@ export class Application implements Cryptoki, CryptokiAsync {
   #checkLogin(h: number, userType: number): 'so' | 'user' | 'context' {
     const s = this.#app.requireSession(h);
     if (userType === C.CKU_CONTEXT_SPECIFIC) {
-      if (this.#app.login !== 'user') throw new Pkcs11Error(C.CKR_USER_NOT_LOGGED_IN);
-      if (!s.sign?.needsContextLogin && !s.decrypt?.needsContextLogin) {
+      // Only a user's operation on a CKA_ALWAYS_AUTHENTICATE key owes a context login; without a user
+      // login there is none (and v2.40 lists no CKR_USER_NOT_LOGGED_IN for C_Login).
+      if (
+        this.#app.login !== 'user' ||
+        (!s.sign?.needsContextLogin && !s.decrypt?.needsContextLogin)
+      ) {
         throw new Pkcs11Error(C.CKR_OPERATION_NOT_INITIALIZED);
       }
       return 'context';

@@ -19,7 +19,7 @@ import { encodeBool } from '../util/bytes.js';
 import type { AppState } from './app-state.js';
 import type { KeyPairHandles } from './cryptoki.js';
 import { checkKeyForUse, keyRef, rememberEcPair } from './keys.js';
-import { admitObject } from './object-calls.js';
+import { admitObject, checkObjectSize } from './object-calls.js';
 import type { Session } from './session.js';
 
 /** A new secret key object from a mechanism's output and the caller's template. */
@@ -106,6 +106,8 @@ function admitPair(
   app.checkWrite(plan.session, privObj.isToken, privObj.isPrivate);
   if (pubObj.isToken && privObj.isToken) {
     // Both halves in storage at once: one index update, and never half a pair.
+    checkObjectSize(app, pubObj.attrs);
+    checkObjectSize(app, privObj.attrs);
     app.token.addObjects([pubObj, privObj]);
     rememberEcPair(app, pubObj, privObj);
     return { publicKey: app.handleOf(pubObj), privateKey: app.handleOf(privObj) };

@@ -6,6 +6,7 @@
  */
 import type { AttributeMap } from '../attributes/values.js';
 import {
+  MAX_TEMPLATE_LENGTH,
   matchesTemplate,
   normalizeTemplate,
   normalizeValue,
@@ -23,10 +24,37 @@ import type { AttributeValues } from './cryptoki.js';
 import { importKey, rememberEcPrivate } from './keys.js';
 import type { Session } from './session.js';
 
+/** The size C_GetObjectSize reports: the object's record as stored. */
+function objectSize(attrs: AttributeMap): number {
+  return encodeRecord({
+    id: 0,
+    flags: 0,
+    attributes: [...attrs].map(([type, value]) => ({ type, value })),
+  }).length;
+}
+
+/** CKR_DEVICE_MEMORY for an object above maxObjectBytes. */
+export function checkObjectSize(app: AppState, attrs: AttributeMap): void {
+  const size = objectSize(attrs);
+  const max = app.token.options.maxObjectBytes;
+  if (size > max)
+    throw new Pkcs11Error(C.CKR_DEVICE_MEMORY, `object of ${size} bytes, maxObjectBytes ${max}`);
+}
+
 /** Registers a new object (token or session) and returns its handle. */
 export function admitObject(app: AppState, session: Session, obj: TokenObject): number {
+  checkObjectSize(app, obj.attrs);
   if (obj.isToken) app.token.addObject(obj);
-  else app.sessionObjects.set(obj, session.handle);
+  else {
+    const max = app.token.options.maxSessionObjects;
+    if (app.sessionObjects.size >= max) {
+      throw new Pkcs11Error(
+        C.CKR_DEVICE_MEMORY,
+        `${app.sessionObjects.size} session objects, maxSessionObjects ${max}`,
+      );
+    }
+    app.sessionObjects.set(obj, session.handle);
+  }
   return app.handleOf(obj);
 }
 
@@ -81,12 +109,7 @@ export function destroyObject(app: AppState, h: number, handle: number): void {
 
 export function getObjectSize(app: AppState, h: number, handle: number): number {
   app.requireSession(h);
-  const obj = app.requireObject(handle);
-  return encodeRecord({
-    id: 0,
-    flags: 0,
-    attributes: [...obj.attrs].map(([type, value]) => ({ type, value })),
-  }).length;
+  return objectSize(app.requireObject(handle).attrs);
 }
 
 /** §5.7 C_GetAttributeValue: every triple is processed; the worst outcome becomes the return value. */
@@ -130,6 +153,7 @@ export function setAttributeValue(
   const obj = app.requireObject(handle);
   app.checkWrite(session, obj.isToken, obj.isPrivate);
   const changes = checkChanges(obj, normalizeTemplate(template), 'set', app.login === 'so');
+  checkObjectSize(app, new Map([...obj.attrs, ...changes]));
   if (obj.isToken) app.token.updateObject(obj, changes);
   else obj.update(changes);
 }
@@ -150,6 +174,12 @@ function findTemplate(template: RawAttribute[]): AttributeMap | undefined {
 export function findObjectsInit(app: AppState, h: number, template: RawAttribute[]): void {
   const session = app.requireSession(h);
   if (session.find) throw new Pkcs11Error(C.CKR_OPERATION_ACTIVE, 'a find is already active');
+  if (template.length > MAX_TEMPLATE_LENGTH) {
+    throw new Pkcs11Error(
+      C.CKR_ATTRIBUTE_VALUE_INVALID,
+      `template longer than ${MAX_TEMPLATE_LENGTH}`,
+    );
+  }
   const tmpl = findTemplate(template);
   const results: number[] = [];
   if (tmpl) {

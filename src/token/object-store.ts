@@ -11,7 +11,11 @@
  * @module
  */
 import { isPkcs11Error, Pkcs11Error } from '../errors.js';
-import { CKR_DEVICE_ERROR, CKR_DEVICE_MEMORY } from '../pkcs11/constants.js';
+import {
+  CKR_DEVICE_ERROR,
+  CKR_DEVICE_MEMORY,
+  CKR_OBJECT_HANDLE_INVALID,
+} from '../pkcs11/constants.js';
 import { decodeJsonRecord, encodeJsonRecord } from '../storage/json-record.js';
 import type { Pal } from '../storage/pal.js';
 import { decodeRecord, encodeRecord, type StoredAttribute } from '../storage/record.js';
@@ -64,10 +68,37 @@ export class ObjectStore {
   readonly #random: () => number;
   /** id → PAL label of every object this store knows. */
   readonly #where = new Map<number, string>();
+  /** id → bytes of its stored record, and their sum (the storage budget counts these). */
+  readonly #sizes = new Map<number, number>();
+  #used = 0;
+  readonly #maxBytes: number;
 
-  constructor(pal: Pal, random: () => number) {
+  constructor(pal: Pal, random: () => number, maxBytes = Number.POSITIVE_INFINITY) {
     this.#pal = pal;
     this.#random = random;
+    this.#maxBytes = maxBytes;
+  }
+
+  /** Bytes of the object records this store knows (as of its last load and its own writes). */
+  get usedBytes(): number {
+    return this.#used;
+  }
+
+  #setSize(id: number, bytes: number | undefined): void {
+    this.#used += (bytes ?? 0) - (this.#sizes.get(id) ?? 0);
+    if (bytes === undefined) this.#sizes.delete(id);
+    else this.#sizes.set(id, bytes);
+  }
+
+  /** CKR_DEVICE_MEMORY when replacing object `id`'s record by `bytes` bytes would break the budget. */
+  #checkBudget(id: number, bytes: number): void {
+    const after = this.#used - (this.#sizes.get(id) ?? 0) + bytes;
+    if (after > this.#maxBytes) {
+      throw new Pkcs11Error(
+        CKR_DEVICE_MEMORY,
+        `the token's storage is full: ${after} bytes of objects, maxStorageBytes ${this.#maxBytes}`,
+      );
+    }
   }
 
   #read(label: string): Uint8Array | undefined {
@@ -113,6 +144,8 @@ export class ObjectStore {
 
   load(): LoadResult {
     this.#where.clear();
+    this.#sizes.clear();
+    this.#used = 0;
     const damaged: string[] = [];
     const metaBytes = this.#read(TOKEN_LABEL);
     const meta = metaBytes ? decodeJsonRecord(metaBytes, TOKEN_LABEL) : undefined;
@@ -129,6 +162,7 @@ export class ObjectStore {
           }
           if (this.#where.has(rec.id)) return;
           this.#where.set(rec.id, label);
+          this.#setSize(rec.id, v.data.length);
           const dv = new DataView(v.data.buffer, v.data.byteOffset, v.data.byteLength);
           const checksum = dv.getUint32(v.data.length - 4);
           objects.push({
@@ -189,8 +223,11 @@ export class ObjectStore {
             WELL_KNOWN_LABELS.includes(item.label) && this.#pal.findObject(item.label) === 0;
           const palLabel = ownSlot ? item.label : objectLabel(id);
           const record = encodeRecord({ id, flags: 0, attributes: item.encode(id) });
+          this.#checkBudget(id, record.length);
+          const size = record.length;
           this.#pal.saveObject(palLabel, record, item.isPrivate);
           this.#where.set(id, palLabel);
+          this.#setSize(id, size);
           written.push({ id, palLabel, ownSlot });
         }
         const first = written[0];
@@ -206,6 +243,7 @@ export class ObjectStore {
         if (probed && isPkcs11Error(e, CKR_DEVICE_MEMORY)) return written.map((w) => w.id);
         for (const w of written) {
           this.#where.delete(w.id);
+          this.#setSize(w.id, undefined);
           const h = this.#pal.findObject(w.palLabel);
           if (h !== 0) this.#pal.destroyObject(h);
         }
@@ -236,10 +274,37 @@ export class ObjectStore {
   }
 
   update(id: number, isPrivate: boolean, attributes: StoredAttribute[]): void {
-    const label = this.#where.get(id);
-    if (label === undefined)
-      throw new Pkcs11Error(CKR_DEVICE_ERROR, `object ${id} is not in storage`);
-    this.#pal.saveObject(label, encodeRecord({ id, flags: 0, attributes }), isPrivate);
+    this.#exclusive(() => {
+      const label = this.#where.get(id);
+      if (label === undefined)
+        throw new Pkcs11Error(CKR_DEVICE_ERROR, `object ${id} is not in storage`);
+      // Another process may have destroyed the object since we read it: writing its record again would
+      // bring it back (a well-known label is probed at load) or leave an orphan record behind.
+      if (!this.#holds(label, id)) {
+        this.#where.delete(id);
+        this.#setSize(id, undefined);
+        throw new Pkcs11Error(
+          CKR_OBJECT_HANDLE_INVALID,
+          `object ${id} was destroyed by another process`,
+        );
+      }
+      const record = encodeRecord({ id, flags: 0, attributes });
+      this.#checkBudget(id, record.length);
+      const size = record.length;
+      this.#pal.saveObject(label, record, isPrivate);
+      this.#setSize(id, size);
+    });
+  }
+
+  /** Whether the record under `label` is still object `id` (a damaged one counts as still there). */
+  #holds(label: string, id: number): boolean {
+    const bytes = this.#read(label);
+    if (!bytes) return false;
+    try {
+      return decodeRecord(bytes).id === id;
+    } catch {
+      return true;
+    }
   }
 
   remove(id: number): void {
@@ -250,6 +315,34 @@ export class ObjectStore {
       const h = this.#pal.findObject(label);
       if (h !== 0) this.#pal.destroyObject(h);
       this.#where.delete(id);
+      this.#setSize(id, undefined);
+    });
+  }
+
+  /**
+   * Destroys every stored object (C_InitToken): all the index lists, so also objects other processes
+   * stored since our last load, and the well-known slots. Index first, then the records.
+   */
+  clear(): void {
+    this.#exclusive(() => {
+      const labels = new Set<string>(WELL_KNOWN_LABELS);
+      for (let b = 0; b < BUCKETS; b++) {
+        try {
+          for (const [, label] of this.#readBucket(b)) labels.add(label);
+        } catch {
+          // a damaged bucket goes below; its records stay behind unreferenced
+        }
+      }
+      for (const label of [
+        ...Array.from({ length: BUCKETS }, (_, b) => bucketLabel(b)),
+        ...labels,
+      ]) {
+        const h = this.#pal.findObject(label);
+        if (h !== 0) this.#pal.destroyObject(h);
+      }
+      this.#where.clear();
+      this.#sizes.clear();
+      this.#used = 0;
     });
   }
 

@@ -163,10 +163,22 @@ export class TokenObjects {
     for (const [t, v] of changes) next.set(t, v);
     const isPrivate = new TokenObject(next).isPrivate;
     const id = obj.storageId as number;
-    this.#store.update(id, isPrivate, this.#encode(id, next, isPrivate));
+    try {
+      this.#store.update(id, isPrivate, this.#encode(id, next, isPrivate));
+    } catch (e) {
+      // Destroyed by another process: gone here too.
+      if (isPkcs11Error(e, C.CKR_OBJECT_HANDLE_INVALID)) this.#unindex(obj);
+      throw e;
+    }
     this.#unindex(obj);
     obj.update(changes);
     this.#index(obj);
+  }
+
+  /** Destroys every stored object, this process's and any other's (C_InitToken). */
+  clear(): void {
+    this.#store.clear();
+    for (const obj of this.all()) this.#unindex(obj);
   }
 
   remove(obj: TokenObject): void {

@@ -1,7 +1,17 @@
 /**
  * The token: one slot's persistent state shared by every application that opens it — the token record
  * (label, serial, PINs, the wrapped token key) and the token objects. Sessions and login state belong to
- * applications (application.ts), not to the token. Layer L5.
+ * applications (application.ts), not to the token.
+ *
+ * Resource limits (TokenOptions; each refusal names the limit in its detail): sessions per application
+ * (maxSessions → CKR_SESSION_COUNT, shown as ulMaxSessionCount and ulMaxRwSessionCount), token objects
+ * (maxObjects → CKR_DEVICE_MEMORY), session objects per application (maxSessionObjects →
+ * CKR_DEVICE_MEMORY), one object's size (maxObjectBytes → CKR_DEVICE_MEMORY) and the bytes of stored
+ * object records (maxStorageBytes → CKR_DEVICE_MEMORY, shown as ulTotal/ulFree Public and Private
+ * memory: one pool). Fixed below the token: an attribute value is at most 1 MiB and a template at
+ * most 256 attributes (CKR_ATTRIBUTE_VALUE_INVALID, attributes/values.ts), and every input an
+ * operation collects before acting has its stated bound (mechanisms/common.ts).
+ * Layer L5.
  * @module
  */
 import type { AttributeMap } from '../attributes/values.js';
@@ -28,8 +38,19 @@ export interface TokenOptions {
   pinIterations?: number;
   /** Wrong PINs allowed before lockout (default 10). */
   maxPinTries?: number;
-  /** Most sessions one application may have open at once (default 1024). */
+  /** Most sessions one application may have open at once: CKR_SESSION_COUNT (default 1024). */
   maxSessions?: number;
+  /** Most token objects: CKR_DEVICE_MEMORY (default 10,000). */
+  maxObjects?: number;
+  /** Most session objects per application: CKR_DEVICE_MEMORY (default 10,000). */
+  maxSessionObjects?: number;
+  /** Largest object, in C_GetObjectSize bytes: CKR_DEVICE_MEMORY (default 2 MiB). */
+  maxObjectBytes?: number;
+  /**
+   * Bytes of stored token object records: CKR_DEVICE_MEMORY (default 64 MiB). Reported in
+   * CK_TOKEN_INFO as ulTotalPublicMemory and ulTotalPrivateMemory (one pool shared by both).
+   */
+  maxStorageBytes?: number;
   /** Receives storage problems found at load (damaged records). Default: stderr. */
   warn?: (message: string) => void;
 }
@@ -64,11 +85,15 @@ export class Token {
       pinIterations: options.pinIterations ?? DEFAULT_PIN_ITERATIONS,
       maxPinTries: options.maxPinTries ?? DEFAULT_MAX_TRIES,
       maxSessions: options.maxSessions ?? 1024,
+      maxObjects: options.maxObjects ?? 10_000,
+      maxSessionObjects: options.maxSessionObjects ?? 10_000,
+      maxObjectBytes: options.maxObjectBytes ?? 2 * 1024 * 1024,
+      maxStorageBytes: options.maxStorageBytes ?? 64 * 1024 * 1024,
     };
     this.#processKey = crypto.randomBytes(32);
     this.#warn = options.warn ?? ((m: string) => process.stderr.write(`corepkcs11: ${m}\n`));
     pal.initialize();
-    this.#store = new ObjectStore(pal, randomId(crypto));
+    this.#store = new ObjectStore(pal, randomId(crypto), this.options.maxStorageBytes);
     this.#seen = this.#store.generation();
     const loaded = this.#store.load();
     for (const d of loaded.damaged) this.#warn(`damaged record ignored: ${d}`);
@@ -115,11 +140,26 @@ export class Token {
   get objectCount(): number {
     return this.#objects.size;
   }
+  /** Bytes of the stored object records (the share of maxStorageBytes in use). */
+  get storageUsed(): number {
+    return this.#store.usedBytes;
+  }
+  /** CKR_DEVICE_MEMORY when `n` more token objects would pass maxObjects. */
+  #checkRoom(n: number): void {
+    if (this.#objects.size + n > this.options.maxObjects) {
+      throw new Pkcs11Error(
+        C.CKR_DEVICE_MEMORY,
+        `the token holds ${this.#objects.size} objects, maxObjects ${this.options.maxObjects}`,
+      );
+    }
+  }
   addObject(obj: TokenObject): void {
+    this.#checkRoom(1);
     this.#objects.add(obj);
   }
   /** Stores several token objects with one index update (both halves of a key pair). */
   addObjects(objs: readonly TokenObject[]): void {
+    this.#checkRoom(objs.length);
     this.#objects.addAll(objs);
   }
   /** Persists changed attributes (all or nothing: the in-memory object changes only after the write). */
@@ -186,11 +226,16 @@ export class Token {
 
   /** C_InitToken: (re)initializes the token, destroying every token object and the user PIN. */
   initToken(soPin: Uint8Array, label: string): void {
-    this.checkPinLength(soPin);
+    // Reinitializing checks the PIN against the current SO PIN (any mismatch, length included, is
+    // CKR_PIN_INCORRECT and spends a try); only a new token's first SO PIN is checked for length.
     if (this.initialized && this.pinRecord('so')) this.verifyPin('so', soPin);
-    for (const obj of this.#objects.all()) this.#objects.remove(obj);
+    else this.checkPinLength(soPin);
     this.#recent.clear();
-    const tokenKey = this.#record.initialize(soPin, label);
+    // One step under the storage lock: objects another process adds meanwhile cannot survive it.
+    const tokenKey = this.#store.exclusive(() => {
+      this.#objects.clear();
+      return this.#record.initialize(soPin, label);
+    });
     this.#objects.lock();
     this.#verified('so', soPin, tokenKey);
   }
