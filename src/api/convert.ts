@@ -85,9 +85,9 @@ function valueBytes(a: Attribute): Uint8Array | RawAttribute[] {
   if (v === undefined || v === null) return new Uint8Array(0);
   if (attributeKind(a.type) === 'date') return dateValue(a);
   if (typeof v === 'number') {
-    if (!Number.isInteger(v) || v < 0)
+    if (!Number.isInteger(v) || v < 0 || v >= 2 ** 64)
       throw new TypeError(
-        `attribute 0x${a.type.toString(16)}: CK_ULONG must be a non-negative integer`,
+        `attribute 0x${a.type.toString(16)}: CK_ULONG must be an integer from 0 to 2^64 - 1`,
       );
     return encodeUlong(v);
   }

@@ -26,13 +26,17 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-/** Encodes a CK_ULONG as 8 little-endian bytes. */
+/** Encodes a CK_ULONG (an integer 0 ≤ v < 2^64) as 8 little-endian bytes. */
 export function encodeUlong(v: number): Uint8Array {
-  if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`not a CK_ULONG: ${v}`);
+  if (!Number.isInteger(v) || v < 0 || v >= 2 ** 64) throw new RangeError(`not a CK_ULONG: ${v}`);
   const out = new Uint8Array(ULONG_SIZE);
   const dv = new DataView(out.buffer);
+  if (v > Number.MAX_SAFE_INTEGER) {
+    dv.setBigUint64(0, BigInt(v), true); // rare: no two-halves split is exact up there
+    return out;
+  }
   dv.setUint32(0, v >>> 0, true);
-  dv.setUint32(4, Math.floor(v / 0x1_0000_0000) >>> 0, true);
+  dv.setUint32(4, Math.floor(v / 0x1_0000_0000), true);
   return out;
 }
 

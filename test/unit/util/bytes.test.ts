@@ -22,7 +22,15 @@ describe('CK_ULONG encoding', () => {
     assert.equal(decodeUlong(new Uint8Array(8).fill(0xff)), undefined);
   });
 
-  it('refuses what is not a CK_ULONG (negative, fractional, unsafe) with a RangeError', () => {
-    for (const v of [-1, 1.5, 2 ** 53, Number.NaN]) assert.throws(() => encodeUlong(v), RangeError);
+  it('encodes integers beyond 2^53 exactly (up to 2^64 − 2048, the largest double below 2^64)', () => {
+    for (const v of [2 ** 53, 2 ** 63, 2 ** 64 - 2048]) {
+      assert.equal(Buffer.from(encodeUlong(v)).readBigUInt64LE(), BigInt(v));
+    }
+  });
+
+  it('refuses what is not a CK_ULONG (negative, fractional, 2^64 and beyond) with a RangeError', () => {
+    for (const v of [-1, 1.5, 2 ** 64, Number.NaN, Number.POSITIVE_INFINITY]) {
+      assert.throws(() => encodeUlong(v), RangeError);
+    }
   });
 });
