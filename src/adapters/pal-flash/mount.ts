@@ -90,8 +90,8 @@ export function mountScan(device: FlashDevice, layout: Layout): MountResult {
     const s = emptySector(i);
     sectors.push(s);
     const h = decodeHeader(layout, device.read(i * sectorSize, slot));
-    if (h === 'foreign') {
-      throw new Pkcs11Error(CKR_DEVICE_ERROR, `flash sector ${i} has another format or geometry`);
+    if (typeof h === 'object' && 'foreign' in h) {
+      throw new Pkcs11Error(CKR_DEVICE_ERROR, `flash sector ${i} has another format: ${h.foreign}`);
     }
     if (h === 'erased' && device.isErased(i * sectorSize, sectorSize)) continue;
     if (typeof h === 'string') {
