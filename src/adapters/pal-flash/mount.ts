@@ -122,16 +122,14 @@ export function mountScan(device: FlashDevice, layout: Layout): MountResult {
     for (const e of s.entries) maxEntrySeq = Math.max(maxEntrySeq, e.seq);
   }
 
-  // Only the newest sector can be a GC destination whose copying was cut short: its copies duplicate
-  // entries still in the source, so it is erased and the collection redone later. (A cut while merging
-  // a further sector into it leaves harmless duplicates: same seq, same bytes.)
-  const live = sectors.filter((s) => s.state === 'used' && !dead.has(s.index));
-  const newest = live.reduce<SectorState | undefined>(
-    (a, s) => (a && a.seq > s.seq ? a : s),
-    undefined,
-  );
-  if (newest && newest.gcSource !== NONE && !markersIn.get(newest.index)?.has(newest.gcSource)) {
-    if (live.some((s) => s.seq === newest.gcSource)) dead.add(newest.index);
+  // A sector opened as a GC destination commits the marker for its source before anything but copies
+  // goes in. Without that marker its collection was cut short or failed: it holds only duplicates of
+  // entries still in the source (or, once the source is collected, in another destination), so it is
+  // dead, whether it is the newest sector or an older one whose erase failed. (A cut while merging a
+  // further sector into it leaves harmless duplicates: same seq, same bytes.)
+  for (const s of sectors) {
+    if (s.state !== 'used' || dead.has(s.index) || s.gcSource === NONE) continue;
+    if (!markersIn.get(s.index)?.has(s.gcSource)) dead.add(s.index);
   }
 
   const index = new Map<string, EntryRec>();
