@@ -1,9 +1,10 @@
 /**
  * The flash PAL's log-structured store (docs/flash-pal.md): append-only records, data programmed before
  * the commit entry, newest sequence number wins, tombstones for deletes, and FIFO garbage collection into
- * the spare sector with a "GC done" marker before the source is erased. Sectors are opened in ring order
- * and collected oldest-first, so every sector is erased in turn (wear levelling). Program failures close
- * the sector and retry elsewhere; sectors that fail are retired as bad. Power cuts propagate untouched.
+ * a spare sector with a "GC done" marker before the source is erased. Two spares are kept (from 5 good
+ * sectors), so a destination that fails is replaced by the other. Sectors are opened in ring order and
+ * collected oldest-first, so every sector is erased in turn (wear levelling). Program failures close the
+ * sector and retry elsewhere; sectors that fail are retired as bad. Power cuts propagate untouched.
  * @module
  */
 import { Pkcs11Error } from '../../errors.js';
@@ -30,6 +31,12 @@ import { payloadLen, SectorIo } from './sector-io.js';
 
 /** I/O failures tolerated within one save or destroy before it reports CKR_DEVICE_ERROR. */
 const MAX_IO_RETRIES = 3;
+/**
+ * Erased sectors kept in reserve (stores of 5 good sectors or more). With one, a GC destination that
+ * fails leaves no erased sector and every used one full: nothing can be collected again. The second lets
+ * the collection be redone elsewhere, and capacity counts it, so the live data always fits without it.
+ */
+const SPARE_SECTORS = 2;
 const MAX_SEQ = 0xfffffffe;
 
 export interface FlashLogStats {
@@ -43,7 +50,7 @@ export interface FlashLogStats {
   liveBytes: number;
   /** Bytes programmed in used sectors, live or dead (headers excluded). */
   usedBytes: number;
-  /** The most live bytes the store accepts (one sector is always kept erased for GC). */
+  /** The most live bytes the store accepts (one or two sectors are always kept erased for GC). */
   capacityBytes: number;
 }
 
@@ -174,7 +181,8 @@ export class FlashLog {
   }
 
   #ensureRoom(payloadLength: number): void {
-    const good = this.#sectors.filter((s) => s.state !== 'bad').length;
+    this.#restoreSpares();
+    const good = this.#good();
     for (let i = 0; i <= good + 1; i++) {
       if (this.#active && this.#io.fits(this.#active, payloadLength)) return;
       this.#openNext();
@@ -201,7 +209,7 @@ export class FlashLog {
         continue;
       }
       const oldest = this.#oldestUsed();
-      const source = candidates.length === 1 ? oldest : undefined;
+      const source = candidates.length <= this.#spares() ? oldest : undefined;
       const seq = this.#nextSectorSeq;
       const header = { seq, gcSource: source?.seq ?? NONE, oldestLive: oldest?.seq ?? seq };
       try {
@@ -221,7 +229,8 @@ export class FlashLog {
         this.#collect(source, target);
       } catch (e) {
         if (!(e instanceof FlashIoError)) throw e;
-        // The copies were never indexed: drop the destination, the source is still intact.
+        // The copies were never indexed: drop the destination, the source is still intact. Should the
+        // erase fail too, the mount still finds it dead: it holds no marker for its gcSource.
         this.#erase(target);
         target.state = 'bad';
         this.#active = previous;
@@ -236,6 +245,24 @@ export class FlashLog {
         target.failures++;
       }
       return;
+    }
+  }
+
+  /**
+   * A failure used up a spare: collect the oldest sector(s) into the active one while their live data
+   * fits, so the spares come back as soon as the live data allows, not a whole lap later. Sound like any
+   * merge: the source is the oldest sector, and a cut leaves only same-seq duplicates in the active one.
+   */
+  #restoreSpares(): void {
+    const active = this.#active;
+    if (!active || active.closed) return;
+    if (this.#sectors.filter((s) => s.state === 'erased').length >= this.#spares()) return;
+    try {
+      this.#mergeOldest(active);
+    } catch (e) {
+      if (!(e instanceof FlashIoError)) throw e;
+      active.closed = true;
+      active.failures++;
     }
   }
 
@@ -309,7 +336,7 @@ export class FlashLog {
   /** Whether `source`'s live entries and a GC marker fit in `dest`, keeping its reserved slot. */
   #liveFits(source: SectorState, dest: SectorState): boolean {
     let data = 0;
-    let slots = 1 + this.#markersToCarry(source).length;
+    let slots = 1 + this.#markersToCarry(source, dest).length;
     for (const e of source.entries) {
       if (e.type !== ENTRY_OBJECT || this.#index.get(e.label) !== e) continue;
       data += alignUp(payloadLen(e), this.#layout.writeSize);
@@ -324,7 +351,7 @@ export class FlashLog {
       if (e.type !== ENTRY_OBJECT || this.#index.get(e.label) !== e) continue;
       copies.push(this.#io.writeRecord(dest, e.label, e, this.#io.readPayload(e)));
     }
-    for (const m of this.#markersToCarry(source)) this.#io.writeMarker(m, dest);
+    for (const m of this.#markersToCarry(source, dest)) this.#io.writeMarker(m, dest);
     this.#io.writeMarker(source, dest);
     for (const rec of copies) this.#index.set(rec.label, rec);
     this.#erase(source);
@@ -333,10 +360,14 @@ export class FlashLog {
   /**
    * Markers of `source` naming a collected sector that failed to erase (bad, still holding a valid
    * header): they move with the collection, or that stale sector would look live at the next mount.
+   * Not into a `dest` whose header already declares it dead (its seq below dest's oldestLive), which is
+   * always so for a collection (the stale sector was collected before dest was opened): carrying them
+   * there would add a slot per generation and break "live entries plus a marker fit a fresh sector".
    */
-  #markersToCarry(source: SectorState): SectorRef[] {
+  #markersToCarry(source: SectorState, dest?: SectorState): SectorRef[] {
     return source.markers.filter((m) => {
       const t = this.#sectors[m.index];
+      if (dest && m.seq < dest.oldestLive) return false;
       return t !== undefined && t.state === 'bad' && t.seq === m.seq;
     });
   }
@@ -369,8 +400,20 @@ export class FlashLog {
     return this.#layout.sectorSize - 3 * this.#layout.slot;
   }
 
+  #good(): number {
+    return this.#sectors.filter((s) => s.state !== 'bad').length;
+  }
+
+  /**
+   * Two spares from 5 good sectors up (3 or more left for data); smaller stores keep one, so a failing
+   * GC destination there can still end writes (CKR_DEVICE_ERROR).
+   */
+  #spares(): number {
+    return this.#good() >= 5 ? SPARE_SECTORS : 1;
+  }
+
   #capacity(): number {
-    const good = this.#sectors.filter((s) => s.state !== 'bad').length;
-    return Math.max(0, good - 1) * (this.#layout.sectorSize - 2 * this.#layout.slot);
+    const usable = this.#good() - this.#spares();
+    return Math.max(0, usable) * (this.#layout.sectorSize - 2 * this.#layout.slot);
   }
 }

@@ -8,7 +8,12 @@
 import { crc32 } from '../../util/crc32.js';
 import type { FlashGeometry } from './flash-device.js';
 
-export const FORMAT_VERSION = 1;
+/**
+ * 2: the header records the write size (bytes 24–27), which sets the slot size and data alignment; an
+ * image written with another write size would otherwise be misread without an error. Version 1 images
+ * (no write size recorded) are refused like any other foreign format.
+ */
+export const FORMAT_VERSION = 2;
 /** 'CPF1' read as a little-endian u32. */
 const SECTOR_MAGIC = 0x31465043;
 /** "No value" in u32 header fields (the erased state, so it costs no programming). */
@@ -57,8 +62,12 @@ export interface SectorHeader {
   oldestLive: number;
 }
 
-/** 'foreign': a valid header written for another sector size or format version (refuse to mount). */
-export type HeaderRead = SectorHeader | 'erased' | 'invalid' | 'foreign';
+/** A valid header written for another format version or geometry: `what` says which (refuse to mount). */
+export interface ForeignHeader {
+  foreign: string;
+}
+
+export type HeaderRead = SectorHeader | 'erased' | 'invalid' | ForeignHeader;
 
 export function encodeHeader(layout: Layout, h: SectorHeader): Uint8Array {
   const out = new Uint8Array(layout.slot).fill(0xff);
@@ -69,6 +78,7 @@ export function encodeHeader(layout: Layout, h: SectorHeader): Uint8Array {
   v.setUint32(12, h.seq, true);
   v.setUint32(16, h.gcSource, true);
   v.setUint32(20, h.oldestLive, true);
+  v.setUint32(24, layout.writeSize, true);
   v.setUint32(28, crc32(out.subarray(0, 28)), true);
   return out;
 }
@@ -78,8 +88,19 @@ export function decodeHeader(layout: Layout, bytes: Uint8Array): HeaderRead {
   const v = view(bytes);
   if (v.getUint32(0, true) !== SECTOR_MAGIC) return 'invalid';
   if (v.getUint32(28, true) !== crc32(bytes.subarray(0, 28))) return 'invalid';
-  if (v.getUint8(4) !== FORMAT_VERSION || v.getUint32(8, true) !== layout.sectorSize) {
-    return 'foreign';
+  const version = v.getUint8(4);
+  if (version !== FORMAT_VERSION) {
+    return {
+      foreign: `format version ${version}, this build reads version ${FORMAT_VERSION} only`,
+    };
+  }
+  const sectorSize = v.getUint32(8, true);
+  if (sectorSize !== layout.sectorSize) {
+    return { foreign: `written with sector size ${sectorSize}, opened with ${layout.sectorSize}` };
+  }
+  const writeSize = v.getUint32(24, true);
+  if (writeSize !== layout.writeSize) {
+    return { foreign: `written with write size ${writeSize}, opened with ${layout.writeSize}` };
   }
   return {
     seq: v.getUint32(12, true),

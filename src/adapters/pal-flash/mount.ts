@@ -90,8 +90,8 @@ export function mountScan(device: FlashDevice, layout: Layout): MountResult {
     const s = emptySector(i);
     sectors.push(s);
     const h = decodeHeader(layout, device.read(i * sectorSize, slot));
-    if (h === 'foreign') {
-      throw new Pkcs11Error(CKR_DEVICE_ERROR, `flash sector ${i} has another format or geometry`);
+    if (typeof h === 'object' && 'foreign' in h) {
+      throw new Pkcs11Error(CKR_DEVICE_ERROR, `flash sector ${i} has another format: ${h.foreign}`);
     }
     if (h === 'erased' && device.isErased(i * sectorSize, sectorSize)) continue;
     if (typeof h === 'string') {
@@ -122,16 +122,14 @@ export function mountScan(device: FlashDevice, layout: Layout): MountResult {
     for (const e of s.entries) maxEntrySeq = Math.max(maxEntrySeq, e.seq);
   }
 
-  // Only the newest sector can be a GC destination whose copying was cut short: its copies duplicate
-  // entries still in the source, so it is erased and the collection redone later. (A cut while merging
-  // a further sector into it leaves harmless duplicates: same seq, same bytes.)
-  const live = sectors.filter((s) => s.state === 'used' && !dead.has(s.index));
-  const newest = live.reduce<SectorState | undefined>(
-    (a, s) => (a && a.seq > s.seq ? a : s),
-    undefined,
-  );
-  if (newest && newest.gcSource !== NONE && !markersIn.get(newest.index)?.has(newest.gcSource)) {
-    if (live.some((s) => s.seq === newest.gcSource)) dead.add(newest.index);
+  // A sector opened as a GC destination commits the marker for its source before anything but copies
+  // goes in. Without that marker its collection was cut short or failed: it holds only duplicates of
+  // entries still in the source (or, once the source is collected, in another destination), so it is
+  // dead, whether it is the newest sector or an older one whose erase failed. (A cut while merging a
+  // further sector into it leaves harmless duplicates: same seq, same bytes.)
+  for (const s of sectors) {
+    if (s.state !== 'used' || dead.has(s.index) || s.gcSource === NONE) continue;
+    if (!markersIn.get(s.index)?.has(s.gcSource)) dead.add(s.index);
   }
 
   const index = new Map<string, EntryRec>();

@@ -8,7 +8,9 @@ import {
   FlashDevice,
   PowerCutError,
 } from '../../../../src/adapters/pal-flash/index.js';
+import { isPkcs11Error } from '../../../../src/errors.js';
 import { CKR_DEVICE_ERROR, CKR_DEVICE_MEMORY } from '../../../../src/pkcs11/constants.js';
+import { crc32 } from '../../../../src/util/crc32.js';
 import { palConformance, throwsRv } from '../../storage/pal-conformance.js';
 
 const SMALL = { sectorSize: 8192, pageSize: 256, sectorCount: 6, writeSize: 8 };
@@ -101,6 +103,44 @@ describe('flash PAL', () => {
     });
     throwsRv(() => createFlashPal({ device: other }).initialize(), CKR_DEVICE_ERROR);
     assert.ok(createFlashPal({ device }).findObject('a') > 0);
+  });
+
+  for (const writeSize of [64, 8]) {
+    it(`an image written with write size 4, opened with ${writeSize} → CKR_DEVICE_ERROR, nothing lost`, () => {
+      const geometry = { sectorSize: 4096, pageSize: 256, sectorCount: 4, writeSize: 4 };
+      const device = new FlashDevice({ geometry });
+      const pal = createFlashPal({ device });
+      pal.saveObject('A', new Uint8Array(4).fill(1), false);
+      pal.saveObject('A', new Uint8Array(4).fill(2), false);
+      pal.saveObject('B', new Uint8Array(4).fill(3), false);
+      const other = new FlashDevice({ geometry: { ...geometry, writeSize }, image: device.image });
+      assert.throws(
+        () => createFlashPal({ device: other }).initialize(),
+        (e: unknown) =>
+          isPkcs11Error(e, CKR_DEVICE_ERROR) && /write size 4, opened with/.test(e.detail ?? ''),
+      );
+      const again = createFlashPal({ device });
+      assert.deepEqual(again.getObjectValue(again.findObject('A')).data, new Uint8Array(4).fill(2));
+      assert.deepEqual(again.getObjectValue(again.findObject('B')).data, new Uint8Array(4).fill(3));
+    });
+  }
+
+  it('an image of format version 1 (no write size recorded) → CKR_DEVICE_ERROR naming the version', () => {
+    const device = new FlashDevice({ geometry: SMALL });
+    createFlashPal({ device }).saveObject('a', new Uint8Array(4), false);
+    // Rewrite sector 0's header as version 1 wrote it: version byte 1, bytes 24–27 left erased.
+    const header = device.image.subarray(0, 32);
+    header[4] = 1;
+    header.fill(0xff, 24, 28);
+    new DataView(header.buffer, header.byteOffset).setUint32(
+      28,
+      crc32(header.subarray(0, 28)),
+      true,
+    );
+    assert.throws(
+      () => createFlashPal({ device }).initialize(),
+      (e: unknown) => isPkcs11Error(e, CKR_DEVICE_ERROR) && /format version 1/.test(e.detail ?? ''),
+    );
   });
 
   it('image file: created erased, sector count taken from its size, owner lock enforced', () => {
