@@ -105,12 +105,19 @@ function open(p11: P11, name: string, close: () => void, coldOpen?: () => void):
   return t;
 }
 
+/** 1,000 PIN rounds: the benchmark measures operations, not PIN derivation. */
+const BENCH_TOKEN_OPTIONS = {
+  pinIterations: 1000,
+  maxObjects: 100_000,
+  maxStorageBytes: 1024 * 1024 * 1024,
+};
+
 /** Our token over a fresh store on `port`, initialized, with a logged-in R/W session. */
 export function ours(port: Port): Target {
   const dir = mkdtempSync(join(tmpdir(), 'corepkcs11-bench-'));
   const pal = palFor(port, dir);
-  // 1,000 rounds: the benchmark measures operations, not PIN derivation
-  const token = new Token(pal, createNodeCrypto(), { pinIterations: 1000 });
+  // Above the default limits: the scaling cases hold 10,000 objects and then create more.
+  const token = new Token(pal, createNodeCrypto(), BENCH_TOKEN_OPTIONS);
   const p11 = new PKCS11();
   p11.attach(new Application(token));
   p11.C_Initialize();
@@ -123,7 +130,7 @@ export function ours(port: Port): Target {
   const coldOpen = () => {
     // The memory and flash stores live in this process: the same PAL instance is their "disk".
     const again = new Token(port === 'file' ? createFilePal(dir) : pal, createNodeCrypto(), {
-      pinIterations: 1000,
+      ...BENCH_TOKEN_OPTIONS,
     });
     const cold = new PKCS11();
     cold.attach(new Application(again));
