@@ -72,7 +72,13 @@ function tryCreate(path: string, content: string): boolean {
     } finally {
       closeSync(fd);
     }
-    linkSync(mine, path);
+    try {
+      linkSync(mine, path);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw e;
+      return createInPlace(path, content); // a file system without hard links (FAT, some mounts)
+    }
     return true;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
@@ -80,6 +86,23 @@ function tryCreate(path: string, content: string): boolean {
   } finally {
     unlinkQuietly(mine);
   }
+}
+
+/**
+ * The lock created by O_EXCL and then written: a crash between the two leaves an empty lock, which is
+ * broken once stale (isStale). Only where hard links are refused.
+ */
+function createInPlace(path: string, content: string): boolean {
+  const fd = openSync(path, 'wx', 0o600);
+  try {
+    writeSync(fd, content);
+  } catch (e) {
+    closeSync(fd);
+    unlinkQuietly(path);
+    throw e;
+  }
+  closeSync(fd);
+  return true;
 }
 
 interface Owner {
