@@ -124,13 +124,11 @@ export interface RsaMaterial {
   qi: Buffer;
 }
 
-let rsaCache: RsaMaterial | undefined;
-/** One RSA-2048 key per test process (generating it is the slow part). */
-export function rsaMaterial(): RsaMaterial {
-  if (rsaCache) return rsaCache;
-  const { privateKey, publicKey } = freshKeyPair('rsa', { modulusLength: 2048 });
+/** A new RSA key of `bits` with its components. */
+function freshRsaMaterial(bits: number): RsaMaterial {
+  const { privateKey, publicKey } = freshKeyPair('rsa', { modulusLength: bits });
   const j = privateKey.export({ format: 'jwk' });
-  rsaCache = {
+  return {
     privateKey,
     publicKey,
     n: b64(j.n),
@@ -142,6 +140,12 @@ export function rsaMaterial(): RsaMaterial {
     dq: b64(j.dq),
     qi: b64(j.qi),
   };
+}
+
+let rsaCache: RsaMaterial | undefined;
+/** One RSA-2048 key per test process (generating it is the slow part). */
+export function rsaMaterial(): RsaMaterial {
+  rsaCache ??= freshRsaMaterial(2048);
   return rsaCache;
 }
 
@@ -176,20 +180,7 @@ export function privateExponentWith(m: RsaMaterial, twosWanted?: number): Buffer
 /** An RSA key (of `bits`) whose primes are both 3 mod 4, so a d with d·e − 1 ≡ 2 (mod 4) exists. */
 export function rsaMaterialWithPrimes3Mod4(bits: number): RsaMaterial {
   for (;;) {
-    const { privateKey, publicKey } = freshKeyPair('rsa', { modulusLength: bits });
-    const j = privateKey.export({ format: 'jwk' });
-    const m = {
-      privateKey,
-      publicKey,
-      n: b64(j.n),
-      e: b64(j.e),
-      d: b64(j.d),
-      p: b64(j.p),
-      q: b64(j.q),
-      dp: b64(j.dp),
-      dq: b64(j.dq),
-      qi: b64(j.qi),
-    };
+    const m = freshRsaMaterial(bits);
     if (big(m.p) % 4n === 3n && big(m.q) % 4n === 3n) return m;
   }
 }

@@ -9,13 +9,15 @@ import * as C from '../../../src/pkcs11/constants.js';
 import {
   certTemplate,
   dataTemplate,
+  ecMaterial,
   ecPrivateTemplate,
   ecPublicTemplate,
+  makeCertificate,
+  rsaMaterial,
   rsaPrivateTemplate,
   rsaPublicTemplate,
   secretTemplate,
 } from '../../helpers/material.js';
-import { ecMaterial, makeCertificate, rsaMaterial } from '../support/material.js';
 
 export const FIXTURES = [
   'data',

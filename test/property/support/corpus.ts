@@ -1,11 +1,12 @@
 /**
  * Valid encodings to mutate: private keys (PKCS#8, SEC1, PKCS#1, encrypted PKCS#8), public keys
  * (SubjectPublicKeyInfo, PKCS#1), a certificate, EC parameters and points, ECDSA signatures, made once
- * per process from node:crypto (without the generateKeyPairSync deadlock, support/material.ts).
+ * per process from node:crypto (without the generateKeyPairSync deadlock: helpers/keypair.ts).
  * @module
  */
 import { createPrivateKey, sign } from 'node:crypto';
-import { keyPair, makeCertificate } from './material.js';
+import { freshKeyPair } from '../../helpers/keypair.js';
+import { makeCertificate } from '../../helpers/material.js';
 
 export interface Corpus {
   /** DER of every credential form readCredentials takes. */
@@ -40,7 +41,7 @@ export function corpus(): Corpus {
     pem.push([label, new Uint8Array(bytes)]);
   };
   for (const [curve, name] of CURVES) {
-    const { privateKey, publicKey } = keyPair('ec', { namedCurve: name });
+    const { privateKey, publicKey } = freshKeyPair('ec', { namedCurve: name });
     add('PRIVATE KEY', privateKey.export({ type: 'pkcs8', format: 'der' }));
     add('EC PRIVATE KEY', privateKey.export({ type: 'sec1', format: 'der' }));
     const spki = publicKey.export({ type: 'spki', format: 'der' });
@@ -55,7 +56,7 @@ export function corpus(): Corpus {
     ecPoints.push([curve, Uint8Array.from([0x04, ...len, ...point])]);
     signatures.push([curve, new Uint8Array(sign('sha256', Buffer.from(curve), privateKey))]);
   }
-  const rsa = keyPair('rsa', { modulusLength: 1024 });
+  const rsa = freshKeyPair('rsa', { modulusLength: 1024 });
   add('PRIVATE KEY', rsa.privateKey.export({ type: 'pkcs8', format: 'der' }));
   add('RSA PRIVATE KEY', rsa.privateKey.export({ type: 'pkcs1', format: 'der' }));
   add('PUBLIC KEY', rsa.publicKey.export({ type: 'spki', format: 'der' }));
