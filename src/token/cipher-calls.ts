@@ -26,20 +26,6 @@ export function cipherInit(
   key: number,
 ): void {
   const { session, mech, obj, base } = keyedInit(app, h, m, key, dir);
-  // wrap-calls.ts: a secret key that wraps may not decrypt (it would reveal the keys it wrapped), one
-  // that unwraps may not encrypt (it would plant keys the caller knows)
-  if (dir === 'decrypt' && obj.objectClass === C.CKO_SECRET_KEY && obj.flag(C.CKA_WRAP)) {
-    throw new Pkcs11Error(
-      C.CKR_KEY_FUNCTION_NOT_PERMITTED,
-      'a key that can wrap may not decrypt: clear CKA_WRAP',
-    );
-  }
-  if (dir === 'encrypt' && obj.objectClass === C.CKO_SECRET_KEY && obj.flag(C.CKA_UNWRAP)) {
-    throw new Pkcs11Error(
-      C.CKR_KEY_FUNCTION_NOT_PERMITTED,
-      'a key that can unwrap may not encrypt: clear CKA_UNWRAP',
-    );
-  }
   const make = mech[dir] as NonNullable<Mechanism['encrypt']>;
   session[dir] = { ...base, op: make(app.token.crypto, m, keyRef(app.token.crypto, obj)) };
 }

@@ -4,9 +4,10 @@
  * CKA_WRAP_WITH_TRUSTED): a secret key that can decrypt may not wrap, and one that can wrap may not be
  * used to decrypt — otherwise wrapping a sensitive key and decrypting the result reveals it (the Tookan
  * "wrap/decrypt" attack, Clulow 2003); likewise a secret key that can unwrap may not encrypt (encrypting
- * known bytes and unwrapping them would plant a key the caller knows). The roles are granted when a key is
- * made and can only be taken away later (objects/tables.ts), so no sequence of C_SetAttributeValue or
- * C_CopyObject calls gives one key both. CKA_WRAP_TEMPLATE and CKA_UNWRAP_TEMPLATE are enforced as
+ * known bytes and unwrapping them would plant a key the caller knows). Those conflicts are checked with
+ * every key use (token/keys.ts); the roles are granted when a key is made and can only be taken away
+ * later (objects/tables.ts), so no sequence of C_SetAttributeValue or C_CopyObject calls gives one key
+ * both. CKA_WRAP_TEMPLATE and CKA_UNWRAP_TEMPLATE are enforced as
  * v2.40 §4.8 says. Layer L5.
  * @module
  */
@@ -87,12 +88,6 @@ export function wrapKey(
 ): Output {
   app.requireSession(h);
   const w = wrappingKey(app, m, wrapping, 'wrap');
-  if (w.key.objectClass === C.CKO_SECRET_KEY && w.key.flag(C.CKA_DECRYPT)) {
-    throw new Pkcs11Error(
-      C.CKR_KEY_FUNCTION_NOT_PERMITTED,
-      'a wrapping key that can also decrypt would reveal what it wraps: clear CKA_DECRYPT',
-    );
-  }
   const key = app.requireObject(handle, C.CKR_KEY_HANDLE_INVALID);
   const value = readBytes(key.attrs, C.CKA_VALUE);
   if (key.objectClass !== C.CKO_SECRET_KEY || !value) {
@@ -129,12 +124,6 @@ export function unwrapKey(
 ): number {
   const session = app.requireSession(h);
   const u = wrappingKey(app, m, unwrapping, 'unwrap');
-  if (u.key.objectClass === C.CKO_SECRET_KEY && u.key.flag(C.CKA_ENCRYPT)) {
-    throw new Pkcs11Error(
-      C.CKR_KEY_FUNCTION_NOT_PERMITTED,
-      'an unwrapping key that can also encrypt would let anyone plant a key they know: clear CKA_ENCRYPT',
-    );
-  }
   const tmpl = normalizeTemplate(template);
   // The unwrapping key's CKA_UNWRAP_TEMPLATE applies first; the caller's template may only agree with it.
   for (const a of templateOf(u.key, C.CKA_UNWRAP_TEMPLATE)) {
