@@ -29,12 +29,9 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { Pkcs11Error } from '../../errors.js';
-import {
-  CKR_DEVICE_ERROR,
-  CKR_DEVICE_MEMORY,
-  CKR_OBJECT_HANDLE_INVALID,
-} from '../../pkcs11/constants.js';
+import { CKR_DEVICE_ERROR, CKR_OBJECT_HANDLE_INVALID } from '../../pkcs11/constants.js';
 import type { Pal, PalHandle, PalObjectValue } from '../../storage/pal.js';
+import { ioError } from './io-error.js';
 import { acquireLock, isAlive } from './lock.js';
 
 const SUFFIX = '.obj';
@@ -42,12 +39,6 @@ const SUFFIX = '.obj';
 /** A file name for a label: safe characters kept, everything else percent-encoded. */
 export function fileNameOf(label: string): string {
   return `o-${encodeURIComponent(label).replace(/[!'()*~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}${SUFFIX}`;
-}
-
-function ioError(what: string, e: unknown): Pkcs11Error {
-  const code = (e as NodeJS.ErrnoException).code;
-  const ckr = code === 'ENOSPC' || code === 'EDQUOT' ? CKR_DEVICE_MEMORY : CKR_DEVICE_ERROR;
-  return new Pkcs11Error(ckr, `${what}: ${(e as Error).message}`, { cause: e });
 }
 
 function fsyncDir(dir: string): void {

@@ -16,7 +16,8 @@ import {
   writeSync,
 } from 'node:fs';
 import { Pkcs11Error } from '../../errors.js';
-import { CKR_DEVICE_ERROR, CKR_DEVICE_MEMORY } from '../../pkcs11/constants.js';
+import { CKR_DEVICE_ERROR } from '../../pkcs11/constants.js';
+import { ioError } from './io-error.js';
 
 /**
  * A lock file without a pid in it (made by an older version killed between create and write) is stale
@@ -48,12 +49,6 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-function lockError(e: unknown): Pkcs11Error {
-  const code = (e as NodeJS.ErrnoException).code;
-  const ckr = code === 'ENOSPC' || code === 'EDQUOT' ? CKR_DEVICE_MEMORY : CKR_DEVICE_ERROR;
-  return new Pkcs11Error(ckr, `cannot lock the store: ${(e as Error).message}`, { cause: e });
-}
-
 /**
  * A name beside the lock for our own files: `.tmp-PID-` marks it as a temp file the store removes at
  * start-up once PID is dead (see initialize in index.ts).
@@ -82,7 +77,7 @@ function tryCreate(path: string, content: string): boolean {
     return true;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw lockError(e);
+    throw ioError('cannot lock the store', e);
   } finally {
     unlinkQuietly(mine);
   }
