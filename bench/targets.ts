@@ -129,9 +129,11 @@ export function ours(port: Port): Target {
   p11.C_Finalize();
   const coldOpen = () => {
     // The memory and flash stores live in this process: the same PAL instance is their "disk".
-    const again = new Token(port === 'file' ? createFilePal(dir) : pal, createNodeCrypto(), {
-      ...BENCH_TOKEN_OPTIONS,
-    });
+    const again = new Token(
+      port === 'file' ? createFilePal(dir) : pal,
+      createNodeCrypto(),
+      BENCH_TOKEN_OPTIONS,
+    );
     const cold = new PKCS11();
     cold.attach(new Application(again));
     cold.C_Initialize();
