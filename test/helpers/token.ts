@@ -82,6 +82,8 @@ export interface TestModule {
   another(): PKCS11;
   /** Closes the token and opens the same storage again, as after a restart. */
   restart(): TestModule;
+  /** A second PAL over the same storage (what another process would open). */
+  reopen(): Pal;
   cleanup(): void;
 }
 
@@ -111,6 +113,7 @@ function moduleOver(
     slot,
     another: () => open(),
     restart: () => moduleOver(reopen(), reopen, cleanup, options, dir),
+    reopen,
     cleanup,
   };
 }
