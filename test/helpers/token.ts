@@ -22,7 +22,11 @@ import { Token, type TokenOptions } from '../../src/token/token.js';
 export const SO_PIN = '87654321';
 export const USER_PIN = '1234';
 /** Fast PIN derivation for tests (production default is 600,000). */
-export const TEST_TOKEN_OPTIONS: TokenOptions = { pinIterations: 10, warn: () => {} };
+export const TEST_TOKEN_OPTIONS: TokenOptions = {
+  pinIterations: 10,
+  allowWeakPinIterations: true,
+  warn: () => {},
+};
 
 export interface PalPort {
   name: string;
