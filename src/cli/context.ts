@@ -11,6 +11,7 @@ import { PKCS11 } from '../create.js';
 import { firstSlot, initializePkcs11, initializePkcs11Session } from '../helpers/core.js';
 import type { Handle } from '../helpers/module.js';
 import type { UriSelection } from '../helpers/uri.js';
+import type { Profile } from '../objects/profile.js';
 import * as C from '../pkcs11/constants.js';
 import type { TokenInfo } from '../pkcs11/types.js';
 import { CliError, EXIT } from './errors.js';
@@ -49,7 +50,7 @@ function pinIterations(): number | undefined {
 export async function withToken<T>(
   p: Parsed,
   fn: (t: Token) => Promise<T> | T,
-  options: { create?: boolean } = {},
+  options: { create?: boolean; profile?: Profile } = {},
 ): Promise<T> {
   const store = storeOf(p);
   if (!options.create && store !== 'memory:') {
@@ -75,6 +76,7 @@ export async function withToken<T>(
   try {
     p11 = new PKCS11(store, {
       ...(iterations ? { pinIterations: iterations } : {}),
+      ...(options.profile ? { profile: options.profile } : {}),
       allowWeakPinIterations: process.env.COREPKCS11_ALLOW_WEAK_PIN_ITERATIONS === '1',
       warn: (m) => warnings.push(m),
     });

@@ -154,12 +154,12 @@ export class Application implements Cryptoki, CryptokiAsync {
 
   getMechanismList(slotId: number): number[] {
     this.#app.requireSlot(slotId);
-    return mechanismTypes();
+    return mechanismTypes(this.#app.token.profile);
   }
 
   getMechanismInfo(slotId: number, type: number): MechanismInfo {
     this.#app.requireSlot(slotId);
-    return { ...mechanism(type).info };
+    return { ...mechanism(type, this.#app.token.profile).info };
   }
 
   initToken(slotId: number, soPin: Uint8Array, label: Uint8Array): void {

@@ -60,7 +60,7 @@ export function checkContextLogin(st: KeyedState): void {
 export function digestInit(app: AppState, h: number, m: RawMechanism): void {
   const session = app.requireSession(h);
   if (session.digest) throw new Pkcs11Error(C.CKR_OPERATION_ACTIVE);
-  const mech = mechanism(m.mechanism);
+  const mech = mechanism(m.mechanism, app.token.profile);
   if (!mech.digest) throw new Pkcs11Error(C.CKR_MECHANISM_INVALID, 'not a digest mechanism');
   session.digest = { op: mech.digest(app.token.crypto, m), multi: false };
 }
@@ -129,7 +129,7 @@ export function keyedInit(
 ) {
   const session = app.requireSession(h);
   if (session[use]) throw new Pkcs11Error(C.CKR_OPERATION_ACTIVE);
-  const mech = mechanism(m.mechanism);
+  const mech = mechanism(m.mechanism, app.token.profile);
   if (!mech[use]) throw new Pkcs11Error(C.CKR_MECHANISM_INVALID, `mechanism cannot ${use}`);
   const obj = app.requireObject(key, C.CKR_KEY_HANDLE_INVALID);
   checkKeyForUse(app.token.crypto, obj, mech, use);

@@ -37,7 +37,7 @@ function secretKey(
     computed: gen.computed,
     ...(mechanismType === undefined ? {} : { mechanism: mechanismType }),
   });
-  completeAttributes(attrs, app.token.crypto);
+  completeAttributes(attrs, app.token.crypto, app.token.profile);
   return new TokenObject(attrs);
 }
 
@@ -48,7 +48,7 @@ export function generateKey(
   template: RawAttribute[],
 ): number {
   const session = app.requireSession(h);
-  const mech = mechanism(m.mechanism);
+  const mech = mechanism(m.mechanism, app.token.profile);
   if (!mech.generateKey)
     throw new Pkcs11Error(C.CKR_MECHANISM_INVALID, 'not a key generation mechanism');
   const tmpl = normalizeTemplate(template);
@@ -73,7 +73,7 @@ function planPair(
   privT: RawAttribute[],
 ): PairPlan {
   const session = app.requireSession(h);
-  const mech = mechanism(m.mechanism);
+  const mech = mechanism(m.mechanism, app.token.profile);
   if (!mech.generateKeyPair)
     throw new Pkcs11Error(C.CKR_MECHANISM_INVALID, 'not a key-pair generation mechanism');
   const pub = normalizeTemplate(pubT);
@@ -97,7 +97,7 @@ function admitPair(
       computed,
       mechanism: m.mechanism,
     });
-    completeAttributes(attrs, app.token.crypto);
+    completeAttributes(attrs, app.token.crypto, app.token.profile);
     return new TokenObject(attrs);
   };
   const pubObj = build(plan.pub, gen.publicClass, gen.publicComputed);
@@ -155,7 +155,7 @@ export function generateKeyPair(
 ): KeyPairHandles {
   const plan = planPair(app, h, m, pubT, privT);
   precheck(app, m, plan);
-  const mech = mechanism(m.mechanism);
+  const mech = mechanism(m.mechanism, app.token.profile);
   const gen = (mech.generateKeyPair as NonNullable<typeof mech.generateKeyPair>)(
     app.token.crypto,
     m,
@@ -174,7 +174,7 @@ export async function generateKeyPairAsync(
 ): Promise<KeyPairHandles> {
   const plan = planPair(app, h, m, pubT, privT);
   precheck(app, m, plan);
-  const mech = mechanism(m.mechanism);
+  const mech = mechanism(m.mechanism, app.token.profile);
   const gen = mech.generateKeyPairAsync
     ? await mech.generateKeyPairAsync(app.token.crypto, m, plan.pub, plan.priv)
     : (mech.generateKeyPair as NonNullable<typeof mech.generateKeyPair>)(
@@ -200,7 +200,7 @@ export function deriveKey(
   template: RawAttribute[],
 ): number {
   const session = app.requireSession(h);
-  const mech = mechanism(m.mechanism);
+  const mech = mechanism(m.mechanism, app.token.profile);
   if (!mech.derive)
     throw new Pkcs11Error(C.CKR_MECHANISM_INVALID, 'not a key derivation mechanism');
   const base = app.requireObject(baseKey, C.CKR_KEY_HANDLE_INVALID);
