@@ -28,7 +28,8 @@ export function storeOf(p: Parsed): string {
   return str(p, 'store') ?? process.env.COREPKCS11_STORE ?? '.token';
 }
 
-function pinIterations(): number | undefined {
+/** PBKDF2 iterations for new PINs from $COREPKCS11_PIN_ITERATIONS, or undefined for the default. */
+export function pinIterations(): number | undefined {
   const v = process.env.COREPKCS11_PIN_ITERATIONS;
   if (v === undefined || v === '') return undefined;
   const n = Number(v);
@@ -42,6 +43,29 @@ function pinIterations(): number | undefined {
 }
 
 /**
+ * Fails with exit code 7 unless `store` names an existing directory or flash image (or memory:): a typo
+ * must not make a new empty token.
+ */
+export function requireStore(store: string): void {
+  if (store === 'memory:') return;
+  const path = store.replace(/^(file|flash):/, '');
+  if (!existsSync(path)) {
+    throw new CliError(
+      EXIT.TOKEN,
+      `no token store at ${path}`,
+      'create one with corepkcs11 init-token --store …',
+    );
+  }
+  if (!store.startsWith('flash:') && !statSync(path).isDirectory()) {
+    throw new CliError(
+      EXIT.TOKEN,
+      `${path} is not a token directory`,
+      'for a flash image use --store flash:FILE',
+    );
+  }
+}
+
+/**
  * Opens the store and runs `fn` with it, finalising and closing the module afterwards. Unless `create`,
  * a directory or flash image that does not exist is an error (a typo must not make a new empty token).
  */
@@ -51,23 +75,7 @@ export async function withToken<T>(
   options: { create?: boolean } = {},
 ): Promise<T> {
   const store = storeOf(p);
-  if (!options.create && store !== 'memory:') {
-    const path = store.replace(/^(file|flash):/, '');
-    if (!existsSync(path)) {
-      throw new CliError(
-        EXIT.TOKEN,
-        `no token store at ${path}`,
-        'create one with corepkcs11 init-token --store …',
-      );
-    }
-    if (!store.startsWith('flash:') && !statSync(path).isDirectory()) {
-      throw new CliError(
-        EXIT.TOKEN,
-        `${path} is not a token directory`,
-        'for a flash image use --store flash:FILE',
-      );
-    }
-  }
+  if (!options.create) requireStore(store);
   const iterations = pinIterations();
   const warnings: string[] = [];
   let p11: PKCS11;
