@@ -73,7 +73,8 @@ function pause(): void {
 }
 
 export async function remoteCommand(argv: string[]): Promise<number> {
-  reserveStdout();
+  // Only --help is for a person reading stdout.
+  if (!argv.includes('--help') && !argv.includes('-h')) reserveStdout();
   const p = parseCommand(argv, { log: { type: 'string' } }, HELP);
   if (!p) return EXIT.OK;
   const store = storeOf(p);
