@@ -133,7 +133,7 @@ async function remoteEventLoop(store: string): Promise<void> {
   const { openTarget } = await import('../src/create.js');
   const { Connection } = await import('../src/rpc/connection.js');
   const { DEFAULT_CONNECTION_LIMITS } = await import('../src/rpc/server.js');
-  const { app, close } = openTarget(store, { pinIterations: 1000 });
+  const { app, close } = openTarget(store, { pinIterations: 1000, allowWeakPinIterations: true });
   const socket = new Socket({ fd: 0, readable: true, writable: true });
   const conn = new Connection(1, socket, app, DEFAULT_CONNECTION_LIMITS, 2, {});
   await conn.done;
@@ -258,6 +258,7 @@ const TARGETS: Target[] = [
         env: {
           P11_KIT_SERVER_ADDRESS: `|${process.execPath} ${CLI} remote --store ${store}`,
           COREPKCS11_PIN_ITERATIONS: '1000',
+          COREPKCS11_ALLOW_WEAK_PIN_ITERATIONS: '1',
         },
       };
     },

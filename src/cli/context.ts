@@ -7,7 +7,7 @@
  * @module
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { PKCS11 } from '../create.js';
+import { openStore, PKCS11 } from '../create.js';
 import { firstSlot, initializePkcs11, initializePkcs11Session } from '../helpers/core.js';
 import type { Handle } from '../helpers/module.js';
 import type { UriSelection } from '../helpers/uri.js';
@@ -30,7 +30,7 @@ export function storeOf(p: Parsed): string {
 }
 
 /** PBKDF2 iterations for new PINs from $COREPKCS11_PIN_ITERATIONS, or undefined for the default. */
-export function pinIterations(): number | undefined {
+function pinIterations(): number | undefined {
   const v = process.env.COREPKCS11_PIN_ITERATIONS;
   if (v === undefined || v === '') return undefined;
   const n = Number(v);
@@ -41,6 +41,34 @@ export function pinIterations(): number | undefined {
     );
   }
   return n;
+}
+
+/**
+ * Token options the environment sets: PBKDF2 iterations for new PINs, and whether a count below the floor
+ * is accepted ($COREPKCS11_ALLOW_WEAK_PIN_ITERATIONS=1, for tests).
+ */
+export function envTokenOptions(): { pinIterations?: number; allowWeakPinIterations: boolean } {
+  const iterations = pinIterations();
+  return {
+    ...(iterations ? { pinIterations: iterations } : {}),
+    allowWeakPinIterations: process.env.COREPKCS11_ALLOW_WEAK_PIN_ITERATIONS === '1',
+  };
+}
+
+/**
+ * Opens the token store for a command that serves it (remote, serve): a refused option (a weak
+ * $COREPKCS11_PIN_ITERATIONS, an unknown store scheme) is a usage error, exit 2.
+ */
+export function openServedStore(
+  store: string,
+  warn?: (m: string) => void,
+): ReturnType<typeof openStore> {
+  try {
+    return openStore(store, { ...envTokenOptions(), ...(warn ? { warn } : {}) });
+  } catch (e) {
+    if (e instanceof TypeError) throw new CliError(EXIT.USAGE, e.message);
+    throw e;
+  }
 }
 
 /**
@@ -77,15 +105,10 @@ export async function withToken<T>(
 ): Promise<T> {
   const store = storeOf(p);
   if (!options.create) requireStore(store);
-  const iterations = pinIterations();
   const warnings: string[] = [];
   let p11: PKCS11;
   try {
-    p11 = new PKCS11(store, {
-      ...(iterations ? { pinIterations: iterations } : {}),
-      allowWeakPinIterations: process.env.COREPKCS11_ALLOW_WEAK_PIN_ITERATIONS === '1',
-      warn: (m) => warnings.push(m),
-    });
+    p11 = new PKCS11(store, { ...envTokenOptions(), warn: (m) => warnings.push(m) });
   } catch (e) {
     if (e instanceof TypeError) throw new CliError(EXIT.USAGE, e.message);
     throw e;

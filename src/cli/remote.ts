@@ -7,12 +7,12 @@
  * @module
  */
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
-import { openTarget } from '../create.js';
 import { ckrName } from '../errors.js';
 import { serveBlocking } from '../rpc/blocking.js';
 import type { DispatchEvent } from '../rpc/dispatch.js';
 import { DEFAULT_CONNECTION_LIMITS } from '../rpc/server.js';
-import { pinIterations, requireStore, storeOf } from './context.js';
+import { Application } from '../token/application.js';
+import { openServedStore, requireStore, storeOf } from './context.js';
 import { EXIT } from './errors.js';
 import { parseCommand, str } from './options.js';
 
@@ -81,11 +81,10 @@ export async function remoteCommand(argv: string[]): Promise<number> {
   requireStore(store);
   const logPath = str(p, 'log');
   const logFd = logPath === undefined ? undefined : openSync(logPath, 'a', 0o600);
-  const iterations = pinIterations();
-  const { app, close } = openTarget(store, {
-    ...(iterations ? { pinIterations: iterations } : {}),
-    warn: (m) => process.stderr.write(`corepkcs11 remote: warning: ${m}\n`),
-  });
+  const { token, close } = openServedStore(store, (m) =>
+    process.stderr.write(`corepkcs11 remote: warning: ${m}\n`),
+  );
+  const app = new Application(token);
   const log = (e: DispatchEvent) => {
     const rv = e.rv === 0 ? '' : ` → ${ckrName(e.rv)}`;
     const line = `corepkcs11 remote[${process.pid}]: ${e.call}${rv}: ${e.detail}\n`;

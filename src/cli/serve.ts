@@ -10,10 +10,9 @@
 import { chmodSync, lstatSync, mkdirSync, readFileSync, readlinkSync, unlinkSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import { openStore } from '../create.js';
 import { isListening, startRpcServer } from '../rpc/server.js';
 import { Application } from '../token/application.js';
-import { pinIterations, storeOf } from './context.js';
+import { openServedStore, storeOf } from './context.js';
 import { CliError, EXIT } from './errors.js';
 import { parseCommand, str } from './options.js';
 
@@ -140,8 +139,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
       : (boundPath(fd) ?? defaultSocketPath());
   if (fd === undefined) await prepareSocketPath(socket);
 
-  const iterations = pinIterations();
-  const { token, close } = openStore(store, iterations ? { pinIterations: iterations } : {});
+  const { token, close } = openServedStore(store);
   let server: Awaited<ReturnType<typeof startRpcServer>>;
   try {
     server = await startRpcServer({

@@ -19,7 +19,7 @@ describe('corepkcs11 register / unregister', {
   skip: typeof user === 'string' ? user : false,
 }, () => {
   const u = user as User;
-  const env = { COREPKCS11_PIN_ITERATIONS: '1000' };
+  const env = { COREPKCS11_PIN_ITERATIONS: '1000', COREPKCS11_ALLOW_WEAK_PIN_ITERATIONS: '1' };
   const cli = (args: string[], extra: Record<string, string> = {}) =>
     u.run(process.execPath, [CLI_PATH, ...args], { ...env, ...extra });
   const modules = join(u.home, '.config', 'pkcs11', 'modules');
