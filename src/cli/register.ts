@@ -14,6 +14,7 @@ import { printJson, say } from './output.js';
 import {
   absoluteStore,
   isRoot,
+  remoteCommandLine,
   moduleField,
   moduleFileText,
   STORE_KEY,
@@ -136,6 +137,11 @@ export async function registerCommand(argv: string[]): Promise<number> {
     return EXIT.OK;
   }
   if (target.why) say(`Note: ${target.why}.`);
+  if (/[/\\]_npx[/\\]/.test(remoteCommandLine(store))) {
+    say(
+      "Note: this corepkcs11 runs from npx's cache, which npm may clean: npm install -g corepkcs11, then register again.",
+    );
+  }
   say(`Registered ${store} with p11-kit as module '${name}': ${file}`);
   if (previous !== undefined && previous !== store) say(`(it named ${previous} before)`);
   say(

@@ -10,7 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -19,6 +19,7 @@ import {
   PROXY,
   registryMissing,
   remotesServing,
+  systemModuleFiles,
   testUser,
   type User,
   uniqueName,
@@ -42,9 +43,8 @@ describe('npm pack → npm install -g → init-token → register → C programs
     '/usr/bin',
     '/bin',
   ].join(':');
-  // register makes these as root; the test removes what it made (if nothing else was put there since).
-  const made = [SYSTEM_DIR, dirname(SYSTEM_DIR)].filter((d) => !existsSync(d));
   const written: string[] = [];
+  const cleanup = systemModuleFiles(written);
 
   before(() => {
     chmodSync(tmp, 0o755);
@@ -73,14 +73,7 @@ describe('npm pack → npm install -g → init-token → register → C programs
   });
 
   after(() => {
-    for (const file of written) rmSync(file, { force: true });
-    for (const d of made) {
-      try {
-        rmdirSync(d);
-      } catch {
-        // Not empty: another run registered something meanwhile; leave the directory to it.
-      }
-    }
+    cleanup();
     rmSync(tmp, { recursive: true, force: true });
   });
 

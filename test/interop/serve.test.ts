@@ -1,6 +1,8 @@
 /**
- * `corepkcs11 serve` as a process: the printed address, the socket's mode, the default path, stale and
- * busy sockets, a token directory that survives a SIGTERM/SIGINT restart, and pkcs11-tool through it.
+ * `corepkcs11 serve` as a process: the printed address, the socket's mode, the default path (and its
+ * fallback without a runtime directory, where the client finds it unaided), stale and busy sockets, errors
+ * that name the fix, systemd socket activation with docs/systemd's units, a token directory that survives
+ * a SIGTERM/SIGINT restart, and pkcs11-tool through it.
  * (The test for src/cli/serve.ts lives here, not in test/unit/cli/, because it drives real processes.)
  * @module
  */

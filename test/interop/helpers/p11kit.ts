@@ -5,7 +5,7 @@
  * no parallel run shares, and a check that no `corepkcs11 remote` outlived its client.
  * @module
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import {
   chmodSync,
   chownSync,
@@ -13,6 +13,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  rmdirSync,
   rmSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -57,6 +58,8 @@ export interface User {
   home: string;
   /** Runs a program as the user with a clean environment (PATH, HOME and `env` only). */
   run(cmd: string, args: string[], env?: Record<string, string>, cwd?: string): Promise<RunResult>;
+  /** Starts a program as the user the same way, without waiting for it (stdout and stderr piped). */
+  start(cmd: string, args: string[], env?: Record<string, string>): ChildProcess;
   cleanup(): void;
 }
 
@@ -81,6 +84,13 @@ export function testUser(kind: 'root' | 'unprivileged', path: string): User | st
     wrap = ['setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--'];
   }
   const home = mkdtempSync(join(tmpdir(), `corepkcs11-${kind}-`));
+  const clean = (env: Record<string, string>) => [
+    'env',
+    '-i',
+    `HOME=${home}`,
+    `PATH=${path}`,
+    ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
+  ];
   chmodSync(home, 0o755);
   if (IS_ROOT) chownSync(home, uid, gid);
   return {
@@ -89,14 +99,14 @@ export function testUser(kind: 'root' | 'unprivileged', path: string): User | st
     gid,
     home,
     run(cmd, args, env = {}, cwd = home) {
-      const all = [
-        'env',
-        '-i',
-        `HOME=${home}`,
-        `PATH=${path}`,
-        ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
-      ];
-      return runArgv([...wrap, ...all, cmd, ...args], cwd);
+      return runArgv([...wrap, ...clean(env), cmd, ...args], cwd);
+    },
+    start(cmd, args, env = {}) {
+      const argv = [...wrap, ...clean(env), cmd, ...args];
+      return spawn(argv[0] as string, argv.slice(1), {
+        cwd: home,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
     },
     cleanup: () => rmSync(home, { recursive: true, force: true }),
   };
@@ -122,6 +132,45 @@ function runArgv(argv: string[], cwd: string): Promise<RunResult> {
       });
     });
   });
+}
+
+/**
+ * Removes module files a killed test run left in the system directory (named by uniqueName with the pid
+ * of a process that is gone): every p11-kit program on the machine would try to start them.
+ */
+function sweepStaleModules(): void {
+  if (!IS_ROOT) return;
+  let names: string[];
+  try {
+    names = readdirSync('/etc/pkcs11/modules');
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = /^(?:cpk|readme|ssh)-(\d+)-[a-z0-9]+\.module$/.exec(name)?.[1];
+    if (pid !== undefined && !existsSync(`/proc/${pid}`))
+      rmSync(`/etc/pkcs11/modules/${name}`, { force: true });
+  }
+}
+
+/**
+ * As root, module files go to /etc/pkcs11/modules, which register makes when missing: returns the
+ * cleanup that removes `files` and the directories that did not exist when this was called (unless
+ * something else was put there meanwhile).
+ */
+export function systemModuleFiles(files: string[]): () => void {
+  sweepStaleModules();
+  const dirs = ['/etc/pkcs11/modules', '/etc/pkcs11'].filter((d) => IS_ROOT && !existsSync(d));
+  return () => {
+    for (const f of files) rmSync(f, { force: true });
+    for (const d of dirs) {
+      try {
+        rmdirSync(d);
+      } catch {
+        // Not empty (another run registered something) or already gone.
+      }
+    }
+  };
 }
 
 /** Command lines of running `corepkcs11 remote` processes serving `store`. */
