@@ -14,9 +14,9 @@ import { printJson, say } from './output.js';
 import {
   absoluteStore,
   isRoot,
-  remoteCommandLine,
   moduleField,
   moduleFileText,
+  remoteCommandLine,
   STORE_KEY,
   SYSTEM_MODULE_DIR,
   userModuleDir,
