@@ -16,6 +16,8 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
+  engineCsr,
+  listsToken,
   PROXY,
   registryMissing,
   remotesServing,
@@ -129,7 +131,7 @@ describe('npm pack → npm install -g → init-token → register → C programs
     );
 
     const modules = await ok('p11-kit', ['list-modules']);
-    assert.match(modules, new RegExp(`${label}: .*\\n(.*\\n)*?\\s+token: ${label}\\n`));
+    assert.match(modules, listsToken(label, label));
     const objects = await ok('pkcs11-tool', [
       '--module',
       PROXY as string,
@@ -144,20 +146,7 @@ describe('npm pack → npm install -g → init-token → register → C programs
     const listed = await ok('p11tool', ['--list-all', `pkcs11:token=${label}`]);
     assert.match(listed, new RegExp(`URL: pkcs11:.*token=${label};.*object=dev;type=public`));
     const key = `pkcs11:token=${label};object=dev;type=private;pin-value=${PIN}`;
-    await ok('openssl', [
-      'req',
-      '-new',
-      '-engine',
-      'pkcs11',
-      '-keyform',
-      'engine',
-      '-key',
-      key,
-      '-subj',
-      `/CN=${label}`,
-      '-out',
-      'dev.csr',
-    ]);
+    await ok('openssl', engineCsr(key, `/CN=${label}`, 'dev.csr'));
     assert.match(await ok('openssl', ['req', '-verify', '-in', 'dev.csr', '-noout']), /verify OK/);
     assert.deepEqual(
       remotesServing(join(user.home, '.token')),

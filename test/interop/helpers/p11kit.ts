@@ -44,6 +44,29 @@ export function registryMissing(): string | false {
   return false;
 }
 
+/** openssl's arguments for a CSR signed through its pkcs11 engine (libp11: it loads p11-kit-proxy). */
+export function engineCsr(keyUri: string, subject: string, out: string): string[] {
+  return [
+    'req',
+    '-new',
+    '-engine',
+    'pkcs11',
+    '-keyform',
+    'engine',
+    '-key',
+    keyUri,
+    '-subj',
+    subject,
+    '-out',
+    out,
+  ];
+}
+
+/** Matches `p11-kit list-modules` output that shows module `name` with the token `label`. */
+export function listsToken(name: string, label: string): RegExp {
+  return new RegExp(`${name}: \\(null\\)\\n(.*\\n)*?\\s+token: ${label}\\n`);
+}
+
 /** A module name of this run only: tests in parallel runs must not see each other's tokens. */
 export function uniqueName(prefix: string): string {
   return `${prefix}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
