@@ -4,7 +4,7 @@
  * frames and refuses, before buffering them, lengths above the configured limits. Layer L7.
  * @module
  */
-import { malformed } from './wire.js';
+import { malformed, readU32, writeU32 } from './wire.js';
 
 export const HEADER_LENGTH = 12;
 
@@ -33,10 +33,9 @@ export function encodeFrame(
   options: Uint8Array = EMPTY,
 ): Uint8Array {
   const out = new Uint8Array(HEADER_LENGTH + options.length + body.length);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, serial >>> 0);
-  view.setUint32(4, options.length);
-  view.setUint32(8, body.length);
+  writeU32(out, 0, serial >>> 0);
+  writeU32(out, 4, options.length);
+  writeU32(out, 8, body.length);
   out.set(options, HEADER_LENGTH);
   out.set(body, HEADER_LENGTH + options.length);
   return out;
@@ -44,10 +43,9 @@ export function encodeFrame(
 
 /** Writes the header of a reply built with HEADER_LENGTH free bytes in front of its body. */
 export function sealFrame(serial: number, buf: Uint8Array): Uint8Array {
-  const view = new DataView(buf.buffer, buf.byteOffset, HEADER_LENGTH);
-  view.setUint32(0, serial >>> 0);
-  view.setUint32(4, 0);
-  view.setUint32(8, buf.length - HEADER_LENGTH);
+  writeU32(buf, 0, serial >>> 0);
+  writeU32(buf, 4, 0);
+  writeU32(buf, 8, buf.length - HEADER_LENGTH);
   return buf;
 }
 
@@ -191,9 +189,8 @@ export class FrameDecoder {
   }
 
   #frameLength(head: Uint8Array): number {
-    const view = new DataView(head.buffer, head.byteOffset, HEADER_LENGTH);
-    const optionsLength = view.getUint32(4);
-    const bodyLength = view.getUint32(8);
+    const optionsLength = readU32(head, 4);
+    const bodyLength = readU32(head, 8);
     if (optionsLength > this.#limits.maxOptions) {
       throw malformed(`frame options length ${optionsLength} exceeds ${this.#limits.maxOptions}`);
     }
@@ -205,10 +202,9 @@ export class FrameDecoder {
 }
 
 function split(bytes: Uint8Array): Frame {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, HEADER_LENGTH);
-  const optionsLength = view.getUint32(4);
+  const optionsLength = readU32(bytes, 4);
   return {
-    serial: view.getUint32(0),
+    serial: readU32(bytes, 0),
     options: bytes.subarray(HEADER_LENGTH, HEADER_LENGTH + optionsLength),
     body: bytes.subarray(HEADER_LENGTH + optionsLength),
   };
