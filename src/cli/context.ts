@@ -12,6 +12,7 @@ import type { Handle } from '../helpers/module.js';
 import type { UriSelection } from '../helpers/uri.js';
 import * as C from '../pkcs11/constants.js';
 import type { TokenInfo } from '../pkcs11/types.js';
+import { DAMAGE_WARNING } from '../token/storage-health.js';
 import { CliError, EXIT } from './errors.js';
 import { type Parsed, str } from './options.js';
 import { canPrompt, promptSecret } from './prompt.js';
@@ -21,6 +22,8 @@ export interface Token {
   slot: Handle;
   store: string;
   info(): TokenInfo;
+  /** What the token warned about when it opened the store (damage, unreadable records). */
+  warnings: string[];
 }
 
 /** The --store value: flag, $COREPKCS11_STORE, or `.token`. */
@@ -41,6 +44,26 @@ function pinIterations(): number | undefined {
   return n;
 }
 
+/** Refuses a directory or flash image that does not exist (a typo must not make a new empty token). */
+export function requireStore(store: string): void {
+  if (store === 'memory:') return;
+  const path = store.replace(/^(file|flash):/, '');
+  if (!existsSync(path)) {
+    throw new CliError(
+      EXIT.TOKEN,
+      `no token store at ${path}`,
+      'create one with corepkcs11 init-token --store …',
+    );
+  }
+  if (!store.startsWith('flash:') && !statSync(path).isDirectory()) {
+    throw new CliError(
+      EXIT.TOKEN,
+      `${path} is not a token directory`,
+      'for a flash image use --store flash:FILE',
+    );
+  }
+}
+
 /**
  * Opens the store and runs `fn` with it, finalising and closing the module afterwards. Unless `create`,
  * a directory or flash image that does not exist is an error (a typo must not make a new empty token).
@@ -51,23 +74,7 @@ export async function withToken<T>(
   options: { create?: boolean } = {},
 ): Promise<T> {
   const store = storeOf(p);
-  if (!options.create && store !== 'memory:') {
-    const path = store.replace(/^(file|flash):/, '');
-    if (!existsSync(path)) {
-      throw new CliError(
-        EXIT.TOKEN,
-        `no token store at ${path}`,
-        'create one with corepkcs11 init-token --store …',
-      );
-    }
-    if (!store.startsWith('flash:') && !statSync(path).isDirectory()) {
-      throw new CliError(
-        EXIT.TOKEN,
-        `${path} is not a token directory`,
-        'for a flash image use --store flash:FILE',
-      );
-    }
-  }
+  if (!options.create) requireStore(store);
   const iterations = pinIterations();
   const warnings: string[] = [];
   let p11: PKCS11;
@@ -84,7 +91,7 @@ export async function withToken<T>(
   try {
     initializePkcs11(p11);
     const slot = firstSlot(p11);
-    return await fn({ p11, slot, store, info: () => p11.C_GetTokenInfo(slot) });
+    return await fn({ p11, slot, store, info: () => p11.C_GetTokenInfo(slot), warnings });
   } finally {
     try {
       p11.C_Finalize();
@@ -95,9 +102,26 @@ export async function withToken<T>(
   }
 }
 
-/** Fails with exit code 7 and a hint when the token has not been initialised yet. */
+/** The token's damage reports, without their prefix. */
+export function damageOf(t: Token): string[] {
+  const mine = t.warnings.filter((w) => w.startsWith(DAMAGE_WARNING));
+  return mine.map((w) => w.slice(DAMAGE_WARNING.length));
+}
+
+/**
+ * Fails with exit code 7 and a hint when the token has not been initialised yet, or when its record
+ * cannot be read because the store is damaged (then the hint is fsck, never init-token).
+ */
 export function requireInitialized(t: Token): TokenInfo {
   const info = t.info();
+  const damage = damageOf(t);
+  if (!(info.flags & C.CKF_TOKEN_INITIALIZED) && damage.length > 0) {
+    throw new CliError(
+      EXIT.TOKEN,
+      `the token in ${t.store} is damaged: ${damage[0]}`,
+      `corepkcs11 fsck --store ${t.store} reports it; fsck --repair rewrites what can be read`,
+    );
+  }
   if (!(info.flags & C.CKF_TOKEN_INITIALIZED)) {
     throw new CliError(
       EXIT.TOKEN,

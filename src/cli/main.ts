@@ -7,6 +7,7 @@
 import { digestCommand, randomCommand, signCommand, verifyCommand } from './crypto-commands.js';
 import { demoCommand } from './demo.js';
 import { describeError, EXIT } from './errors.js';
+import { fsckCommand } from './fsck.js';
 import { importCommand } from './import.js';
 import { csrCommand, keygenCommand } from './key-commands.js';
 import { deleteCommand, exportCommand, listCommand } from './object-commands.js';
@@ -38,6 +39,7 @@ const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promi
   digest: { summary: 'hash a file on the token', run: digestCommand },
   random: { summary: 'random bytes from the token', run: randomCommand },
   delete: { summary: 'destroy objects on the token', run: deleteCommand },
+  fsck: { summary: 'check the token store for damage (--repair rewrites it)', run: fsckCommand },
   provision: {
     summary: "provision a device's credentials (FreeRTOS dev-mode flow)",
     run: provisionCommand,

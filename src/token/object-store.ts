@@ -19,25 +19,15 @@ import {
 import { decodeJsonRecord, encodeJsonRecord } from '../storage/json-record.js';
 import type { Pal } from '../storage/pal.js';
 import { decodeRecord, encodeRecord, type StoredAttribute } from '../storage/record.js';
+import {
+  BUCKETS,
+  bucketLabel,
+  objectLabel,
+  TOKEN_LABEL,
+  WELL_KNOWN_LABELS,
+} from './store-labels.js';
 
-/** The corePKCS11 labels (core_pkcs11_config_defaults.h). */
-export const WELL_KNOWN_LABELS: readonly string[] = [
-  'Device Priv TLS Key',
-  'Device Pub TLS Key',
-  'Device Cert',
-  'Code Verify Key',
-  'HMAC Key',
-  'CMAC Key',
-  'Claim Key',
-  'Claim Cert',
-  'Root Cert',
-  'JITP Cert',
-];
-
-export const TOKEN_LABEL = 'corepkcs11.token';
-const BUCKETS = 64;
-const bucketLabel = (b: number) => `corepkcs11.idx.${b}`;
-const objectLabel = (id: number) => `corepkcs11.obj.${id.toString(16)}`;
+export { TOKEN_LABEL, WELL_KNOWN_LABELS } from './store-labels.js';
 
 export interface StoredObject {
   id: number;
@@ -56,6 +46,13 @@ export interface LoadResult {
 
 type Bucket = [number, string][];
 
+/** What the last load could not read: a record (by PAL label), or an index entry naming nothing. */
+interface Unreadable {
+  label?: string;
+  id?: number | undefined;
+  entryOnly?: boolean;
+}
+
 /** An object to insert: its CKA_LABEL, privacy, and its stored attributes for the id it gets. */
 export interface NewObject {
   label: string;
@@ -72,6 +69,7 @@ export class ObjectStore {
   readonly #sizes = new Map<number, number>();
   #used = 0;
   readonly #maxBytes: number;
+  #unreadable: Unreadable[] = [];
 
   constructor(pal: Pal, random: () => number, maxBytes = Number.POSITIVE_INFINITY) {
     this.#pal = pal;
@@ -137,6 +135,16 @@ export class ObjectStore {
     return v as Bucket;
   }
 
+  /** Damage the PAL found and kept as it was (none for ports that do not report any). */
+  palDamage(): string[] {
+    return this.#pal.damage?.() ?? [];
+  }
+
+  /** The PAL's explicit repair (nothing for ports without one). */
+  palRepair(): string[] {
+    return this.#exclusive(() => this.#pal.repair?.() ?? []);
+  }
+
   /** The PAL's change marker, or undefined when it has none (then every load reads everything). */
   generation(): string | undefined {
     return this.#pal.generation?.();
@@ -147,17 +155,30 @@ export class ObjectStore {
     this.#sizes.clear();
     this.#used = 0;
     const damaged: string[] = [];
-    const metaBytes = this.#read(TOKEN_LABEL);
-    const meta = metaBytes ? decodeJsonRecord(metaBytes, TOKEN_LABEL) : undefined;
+    const unreadable: Unreadable[] = [];
+    this.#unreadable = unreadable;
+    const why = (e: unknown) => (isPkcs11Error(e) ? (e.detail ?? e.message) : String(e));
+    let meta: unknown;
+    try {
+      meta = this.readMeta();
+    } catch (e) {
+      // Reported, and the token treats its record as lost, not absent (storage-health.ts).
+      damaged.push(`${TOKEN_LABEL}: ${why(e)}`);
+      unreadable.push({ label: TOKEN_LABEL });
+    }
     const objects: StoredObject[] = [];
     const readObject = (label: string, expectedId?: number) => {
       try {
         const h = this.#pal.findObject(label);
-        if (h === 0) return void damaged.push(`${label}: listed in the index but missing`);
+        if (h === 0) {
+          unreadable.push({ id: expectedId, entryOnly: true });
+          return void damaged.push(`${label}: listed in the index but missing`);
+        }
         const v = this.#pal.getObjectValue(h);
         try {
           const rec = decodeRecord(v.data);
           if (expectedId !== undefined && rec.id !== expectedId) {
+            unreadable.push({ id: expectedId, entryOnly: true });
             return void damaged.push(`${label}: holds object ${rec.id}, index says ${expectedId}`);
           }
           if (this.#where.has(rec.id)) return;
@@ -175,7 +196,8 @@ export class ObjectStore {
           this.#pal.getObjectValueCleanup(v);
         }
       } catch (e) {
-        damaged.push(`${label}: ${isPkcs11Error(e) ? (e.detail ?? e.message) : String(e)}`);
+        damaged.push(`${label}: ${why(e)}`);
+        unreadable.push({ label, id: expectedId });
       }
     };
     for (let b = 0; b < BUCKETS; b++) {
@@ -192,6 +214,29 @@ export class ObjectStore {
     for (const label of WELL_KNOWN_LABELS)
       if (!taken.has(label) && this.#pal.findObject(label) !== 0) readObject(label);
     return { meta, objects, damaged };
+  }
+
+  /**
+   * Part of the explicit repair (`corepkcs11 fsck --repair`): removes the records the last load could
+   * not read by any means (the PAL's own repair has run first), and index entries naming records that
+   * are gone. Nothing readable is removed. Returns one line per removal.
+   */
+  removeUnreadable(): string[] {
+    return this.#exclusive(() => {
+      const done: string[] = [];
+      for (const u of this.#unreadable) {
+        if (u.id !== undefined) this.#updateBucket(u.id, (b) => b.filter(([i]) => i !== u.id));
+        const h = u.entryOnly || !u.label ? 0 : this.#pal.findObject(u.label);
+        if (h !== 0) this.#pal.destroyObject(h);
+        done.push(
+          u.entryOnly
+            ? `index entry of object ${u.id} removed (no such record)`
+            : `${u.label}: unreadable, removed`,
+        );
+      }
+      this.#unreadable = [];
+      return done;
+    });
   }
 
   saveMeta(meta: unknown): void {
