@@ -1,12 +1,13 @@
 /**
  * What every command stands on: the token store named by --store (directory, flash:IMAGE, memory:),
- * opened with PIN iterations from $COREPKCS11_PIN_ITERATIONS; PINs from the flag, a PKCS#11 URI, the
+ * opened with PIN iterations from $COREPKCS11_PIN_ITERATIONS (below the token's floor of 10,000 only with
+ * $COREPKCS11_ALLOW_WEAK_PIN_ITERATIONS=1, for tests); PINs from the flag, a PKCS#11 URI, the
  * environment or a no-echo prompt; logged-in sessions; and the module finalised and closed afterwards.
  * Layer L9 (command line).
  * @module
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { PKCS11 } from '../create.js';
+import { openStore, PKCS11 } from '../create.js';
 import { firstSlot, initializePkcs11, initializePkcs11Session } from '../helpers/core.js';
 import type { Handle } from '../helpers/module.js';
 import type { UriSelection } from '../helpers/uri.js';
@@ -31,6 +32,7 @@ export function storeOf(p: Parsed): string {
   return str(p, 'store') ?? process.env.COREPKCS11_STORE ?? '.token';
 }
 
+/** PBKDF2 iterations for new PINs from $COREPKCS11_PIN_ITERATIONS, or undefined for the default. */
 function pinIterations(): number | undefined {
   const v = process.env.COREPKCS11_PIN_ITERATIONS;
   if (v === undefined || v === '') return undefined;
@@ -44,7 +46,38 @@ function pinIterations(): number | undefined {
   return n;
 }
 
-/** Refuses a directory or flash image that does not exist (a typo must not make a new empty token). */
+/**
+ * Token options the environment sets: PBKDF2 iterations for new PINs, and whether a count below the floor
+ * is accepted ($COREPKCS11_ALLOW_WEAK_PIN_ITERATIONS=1, for tests).
+ */
+export function envTokenOptions(): { pinIterations?: number; allowWeakPinIterations: boolean } {
+  const iterations = pinIterations();
+  return {
+    ...(iterations ? { pinIterations: iterations } : {}),
+    allowWeakPinIterations: process.env.COREPKCS11_ALLOW_WEAK_PIN_ITERATIONS === '1',
+  };
+}
+
+/**
+ * Opens the token store for a command that serves it (remote, serve): a refused option (a weak
+ * $COREPKCS11_PIN_ITERATIONS, an unknown store scheme) is a usage error, exit 2.
+ */
+export function openServedStore(
+  store: string,
+  warn?: (m: string) => void,
+): ReturnType<typeof openStore> {
+  try {
+    return openStore(store, { ...envTokenOptions(), ...(warn ? { warn } : {}) });
+  } catch (e) {
+    if (e instanceof TypeError) throw new CliError(EXIT.USAGE, e.message);
+    throw e;
+  }
+}
+
+/**
+ * Fails with exit code 7 unless `store` names an existing directory or flash image (or memory:): a typo
+ * must not make a new empty token.
+ */
 export function requireStore(store: string): void {
   if (store === 'memory:') return;
   const path = store.replace(/^(file|flash):/, '');
@@ -75,14 +108,10 @@ export async function withToken<T>(
 ): Promise<T> {
   const store = storeOf(p);
   if (!options.create) requireStore(store);
-  const iterations = pinIterations();
   const warnings: string[] = [];
   let p11: PKCS11;
   try {
-    p11 = new PKCS11(store, {
-      ...(iterations ? { pinIterations: iterations } : {}),
-      warn: (m) => warnings.push(m),
-    });
+    p11 = new PKCS11(store, { ...envTokenOptions(), warn: (m) => warnings.push(m) });
   } catch (e) {
     if (e instanceof TypeError) throw new CliError(EXIT.USAGE, e.message);
     throw e;

@@ -5,7 +5,7 @@
  * too. Only `--repair` writes: it rewrites what can be read and removes what cannot. Layer L9.
  * @module
  */
-import { openTarget } from '../create.js';
+import { openStore } from '../create.js';
 import { utf8 } from '../util/bytes.js';
 import { requireStore, resolvePin, storeOf } from './context.js';
 import { EXIT } from './errors.js';
@@ -40,9 +40,8 @@ export async function fsckCommand(argv: string[]): Promise<number> {
   if (!p) return EXIT.OK;
   const store = storeOf(p);
   requireStore(store);
-  const { app, close } = openTarget(store, { warn: () => {} });
+  const { token, close } = openStore(store, { warn: () => {} });
   try {
-    const token = app.token;
     const pin = await resolvePin(p, 'user', undefined, true);
     if (pin !== null && token.initialized) token.verifyPin('user', utf8(pin));
     const repaired = flag(p, 'repair') ? token.repairStorage() : [];

@@ -26,32 +26,13 @@ import {
   TOKEN_LABEL,
   WELL_KNOWN_LABELS,
 } from './store-labels.js';
+import { type LoadResult, type ReadPass, readStore, type Unreadable } from './store-reader.js';
 
 export { TOKEN_LABEL, WELL_KNOWN_LABELS } from './store-labels.js';
 
-export interface StoredObject {
-  id: number;
-  isPrivate: boolean;
-  attributes: StoredAttribute[];
-  /** The record's checksum: equal checksums mean the stored object did not change. */
-  checksum: number;
-}
-
-export interface LoadResult {
-  meta: unknown;
-  objects: StoredObject[];
-  /** Records that could not be read (damaged storage); reported, never silently dropped. */
-  damaged: string[];
-}
+export type { LoadResult, StoredObject } from './store-reader.js';
 
 type Bucket = [number, string][];
-
-/** What the last load could not read: a record (by PAL label), or an index entry naming nothing. */
-interface Unreadable {
-  label?: string;
-  id?: number | undefined;
-  entryOnly?: boolean;
-}
 
 /** An object to insert: its CKA_LABEL, privacy, and its stored attributes for the id it gets. */
 export interface NewObject {
@@ -150,70 +131,32 @@ export class ObjectStore {
     return this.#pal.generation?.();
   }
 
+  /**
+   * Reads every object the index names. The first pass takes no lock (readers do not hold up writers or
+   * each other), so it can fall between two steps of another process's change: an index entry read just
+   * before that process destroyed or replaced its record. Such a pass is read again under the storage
+   * lock, where a record the index names and storage lacks is damage, reported as such.
+   */
   load(): LoadResult {
+    const first = this.#loadOnce();
+    if (!first.raced) return first.result;
+    return this.#exclusive(() => this.#loadOnce().result);
+  }
+
+  /** One pass of load (store-reader.ts); `raced` when an entry did not match its record. */
+  #loadOnce(): ReadPass {
+    const pass = readStore({
+      pal: this.#pal,
+      readMeta: () => this.readMeta(),
+      readBucket: (b) => this.#readBucket(b),
+    });
     this.#where.clear();
     this.#sizes.clear();
     this.#used = 0;
-    const damaged: string[] = [];
-    const unreadable: Unreadable[] = [];
-    this.#unreadable = unreadable;
-    const why = (e: unknown) => (isPkcs11Error(e) ? (e.detail ?? e.message) : String(e));
-    let meta: unknown;
-    try {
-      meta = this.readMeta();
-    } catch (e) {
-      // Reported, and the token treats its record as lost, not absent (storage-health.ts).
-      damaged.push(`${TOKEN_LABEL}: ${why(e)}`);
-      unreadable.push({ label: TOKEN_LABEL });
-    }
-    const objects: StoredObject[] = [];
-    const readObject = (label: string, expectedId?: number) => {
-      try {
-        const h = this.#pal.findObject(label);
-        if (h === 0) {
-          unreadable.push({ id: expectedId, entryOnly: true });
-          return void damaged.push(`${label}: listed in the index but missing`);
-        }
-        const v = this.#pal.getObjectValue(h);
-        try {
-          const rec = decodeRecord(v.data);
-          if (expectedId !== undefined && rec.id !== expectedId) {
-            unreadable.push({ id: expectedId, entryOnly: true });
-            return void damaged.push(`${label}: holds object ${rec.id}, index says ${expectedId}`);
-          }
-          if (this.#where.has(rec.id)) return;
-          this.#where.set(rec.id, label);
-          this.#setSize(rec.id, v.data.length);
-          const dv = new DataView(v.data.buffer, v.data.byteOffset, v.data.byteLength);
-          const checksum = dv.getUint32(v.data.length - 4);
-          objects.push({
-            id: rec.id,
-            isPrivate: v.isPrivate,
-            attributes: rec.attributes,
-            checksum,
-          });
-        } finally {
-          this.#pal.getObjectValueCleanup(v);
-        }
-      } catch (e) {
-        damaged.push(`${label}: ${why(e)}`);
-        unreadable.push({ label, id: expectedId });
-      }
-    };
-    for (let b = 0; b < BUCKETS; b++) {
-      let bucket: Bucket;
-      try {
-        bucket = this.#readBucket(b);
-      } catch (e) {
-        damaged.push(`${bucketLabel(b)}: ${(e as Error).message}`);
-        continue;
-      }
-      for (const [id, label] of bucket) readObject(label, id);
-    }
-    const taken = new Set(this.#where.values());
-    for (const label of WELL_KNOWN_LABELS)
-      if (!taken.has(label) && this.#pal.findObject(label) !== 0) readObject(label);
-    return { meta, objects, damaged };
+    for (const [id, label] of pass.where) this.#where.set(id, label);
+    for (const [id, size] of pass.sizes) this.#setSize(id, size);
+    this.#unreadable = pass.unreadable;
+    return pass;
   }
 
   /**
