@@ -40,7 +40,7 @@ function layerOf(rel: string): number {
 
 /** Built-ins allowed only under these src/ prefixes. */
 const FENCES: Record<string, string[]> = {
-  'node:crypto': ['adapters/crypto-node/'],
+  'node:crypto': ['adapters/crypto-node/', 'helpers/host-crypto.ts'],
   'node:fs': [
     'adapters/fs-common/',
     'adapters/pal-file/',

@@ -8,6 +8,7 @@
 import { Pkcs11Error } from '../errors.js';
 import * as C from '../pkcs11/constants.js';
 import type { Cryptoki, CryptokiAsync } from '../token/cryptoki.js';
+import { equalBytes } from '../util/bytes.js';
 import { type Args, capacity, fixed, outUlongs, withOutput, withOutputSync } from './args.js';
 import { isTemplateType } from './attribute-kinds.js';
 import { fromAnswers, toQueries } from './attributes.js';
@@ -25,6 +26,11 @@ export interface HandlerContext {
   maxOutput: number;
   /** Called after a successful C_Initialize / C_Finalize, so the connection knows what to clean up. */
   onInitialized(initialized: boolean): void;
+  /**
+   * Use the engine's synchronous calls even where it has async forms: a server with one client has
+   * nothing to overlap, and the async forms cost a trip through the thread pool.
+   */
+  sync?: boolean;
 }
 
 export type Handler = (a: Args, c: HandlerContext) => Arg[] | Promise<Arg[]>;
@@ -37,10 +43,6 @@ function empty(_done: unknown): Arg[] {
   return NONE;
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
-
 /** The 32-byte blank-padded label from a NUL-terminated C string (C_InitToken, protocol 0). */
 function labelFromCString(z: Uint8Array): Uint8Array {
   const out = new Uint8Array(32).fill(0x20);
@@ -51,7 +53,7 @@ function labelFromCString(z: Uint8Array): Uint8Array {
 const H: Record<string, Handler> = {
   C_Initialize: (a, c) => {
     const handshake = a.raw(0);
-    if (!(handshake instanceof Uint8Array) || !sameBytes(handshake, HANDSHAKE)) {
+    if (!(handshake instanceof Uint8Array) || !equalBytes(handshake, HANDSHAKE)) {
       throw new Pkcs11Error(C.CKR_GENERAL_ERROR, 'invalid RPC handshake string');
     }
     c.app.initialize({ flags: C.CKF_OS_LOCKING_OK, reservedIsNull: a.num(1) === 0 });
@@ -123,7 +125,7 @@ const H: Record<string, Handler> = {
   C_InitPIN: (a, c) => empty(c.app.initPin(a.num(0), a.bytes(1))),
   C_SetPIN: (a, c) => empty(c.app.setPin(a.num(0), a.bytes(1), a.bytes(2))),
   C_Login: async (a, c) => {
-    if (c.app.loginAsync) await c.app.loginAsync(a.num(0), a.num(1), a.bytes(2));
+    if (c.app.loginAsync && !c.sync) await c.app.loginAsync(a.num(0), a.num(1), a.bytes(2));
     else c.app.login(a.num(0), a.num(1), a.bytes(2));
     return NONE;
   },
@@ -177,16 +179,17 @@ const H: Record<string, Handler> = {
   C_SignInit: (a, c) => empty(c.app.signInit(a.num(0), a.mechanism(1), a.num(2))),
   C_Sign: async (a, c) => {
     const { app } = c;
-    const run = app.signAsync
-      ? (k: number | null) => app.signAsync!(a.num(0), a.bytes(1), k)
-      : (k: number | null) => app.sign(a.num(0), a.bytes(1), k);
+    const run =
+      app.signAsync && !c.sync
+        ? (k: number | null) => app.signAsync!(a.num(0), a.bytes(1), k)
+        : (k: number | null) => app.sign(a.num(0), a.bytes(1), k);
     return [await withOutput(a.num(2), run)];
   },
   C_SignUpdate: (a, c) => empty(c.app.signUpdate(a.num(0), a.bytes(1))),
   C_SignFinal: (a, c) => [withOutputSync(a.num(1), (k) => c.app.signFinal(a.num(0), k))],
   C_VerifyInit: (a, c) => empty(c.app.verifyInit(a.num(0), a.mechanism(1), a.num(2))),
   C_Verify: async (a, c) => {
-    if (c.app.verifyAsync) await c.app.verifyAsync(a.num(0), a.bytes(1), a.bytes(2));
+    if (c.app.verifyAsync && !c.sync) await c.app.verifyAsync(a.num(0), a.bytes(1), a.bytes(2));
     else c.app.verify(a.num(0), a.bytes(1), a.bytes(2));
     return NONE;
   },
@@ -197,9 +200,10 @@ const H: Record<string, Handler> = {
   C_GenerateKeyPair: async (a, c) => {
     const { app } = c;
     const args = [a.num(0), a.mechanism(1), a.template(2), a.template(3)] as const;
-    const pair = app.generateKeyPairAsync
-      ? await app.generateKeyPairAsync(...args)
-      : app.generateKeyPair(...args);
+    const pair =
+      app.generateKeyPairAsync && !c.sync
+        ? await app.generateKeyPairAsync(...args)
+        : app.generateKeyPair(...args);
     return [pair.publicKey, pair.privateKey];
   },
   C_WrapKey: (a, c) => [
