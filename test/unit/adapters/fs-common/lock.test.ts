@@ -36,6 +36,8 @@ function lockPath(): string {
 }
 const children: ChildProcess[] = [];
 after(() => {
+  // a holder behind unshare is its child: kill it first, or its pipes keep this file running
+  for (const c of children) spawnSync('pkill', ['-KILL', '-P', String(c.pid)]);
   for (const c of children) c.kill('SIGKILL');
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
@@ -95,9 +97,9 @@ function unshareMissing(args: string[]): string | false {
 const asRoot = process.getuid?.() === 0;
 /** A user namespace mapping us to root where we are not root already (no privilege needed). */
 const userNs = asRoot ? [] : ['-r'];
-const PID_NS = [...userNs, '--pid', '--fork'];
+const PID_NS = [...userNs, '--pid', '--fork', '--kill-child'];
 const noPidNs = unshareMissing(PID_NS);
-const CONTAINER = [...userNs, '--pid', '--fork', '--mount-proc'];
+const CONTAINER = [...userNs, '--pid', '--fork', '--mount-proc', '--kill-child'];
 const noContainer = unshareMissing(CONTAINER);
 const notInitNs =
   selfHolder().pidNs === 0xeffffffc
