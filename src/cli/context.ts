@@ -74,6 +74,7 @@ export async function withToken<T>(
   try {
     p11 = new PKCS11(store, {
       ...(iterations ? { pinIterations: iterations } : {}),
+      ...(options.create ? { create: true } : {}),
       warn: (m) => warnings.push(m),
     });
   } catch (e) {

@@ -9,15 +9,18 @@ import { lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createFilePal } from '../adapters/pal-file/index.js';
+import { storePathProblem } from '../adapters/pal-file/store-path.js';
 import { createToken } from '../create.js';
 import { isListening, startRpcServer } from '../rpc/server.js';
 import { Application } from '../token/application.js';
+import { EXIT } from './errors.js';
 
 const HELP = `usage: corepkcs11 serve [--store DIR|memory:] [--socket PATH] [--max-connections N]
 
 Serve the token over the p11-kit RPC protocol. Point a PKCS#11 program at p11-kit-client.so and export
 the printed P11_KIT_SERVER_ADDRESS (the default socket is where the client looks by itself).
-  --store DIR|memory:    token directory (created if missing; default .token), or memory:
+  --store DIR|memory:    token directory (default $COREPKCS11_STORE, else .token), or memory:;
+                         it must exist (corepkcs11 init-token makes one)
   --socket PATH          unix socket to create (default $XDG_RUNTIME_DIR/p11-kit/pkcs11), mode 0600
   --max-connections N    connections served at once (default 256)
   -q, --quiet            no log of refused requests on stderr
@@ -55,7 +58,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      store: { type: 'string', default: '.token' },
+      store: { type: 'string' },
       socket: { type: 'string' },
       'max-connections': { type: 'string', default: '256' },
       quiet: { type: 'boolean', short: 'q' },
@@ -75,11 +78,17 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const maxConnections = Number(values['max-connections']);
   if (!Number.isInteger(maxConnections) || maxConnections < 1) return fail('bad --max-connections');
 
-  const store = values.store;
-  const token =
-    store === 'memory:'
-      ? createToken()
-      : createToken({ pal: createFilePal(resolve(store.replace(/^file:/, ''))) });
+  const store = values.store ?? process.env.COREPKCS11_STORE ?? '.token';
+  const dir = resolve(store.replace(/^file:/, ''));
+  const problem = store === 'memory:' ? undefined : storePathProblem(dir, 'directory');
+  if (problem) {
+    // As every other command: never a new, empty token for a mistyped path.
+    process.stderr.write(
+      `corepkcs11 serve: no token store at ${dir}: ${problem} (hint: create one with corepkcs11 init-token --store …)\n`,
+    );
+    return EXIT.TOKEN;
+  }
+  const token = store === 'memory:' ? createToken() : createToken({ pal: createFilePal(dir) });
   let server: Awaited<ReturnType<typeof startRpcServer>>;
   try {
     await prepareSocketPath(socket);
