@@ -9,10 +9,10 @@ import { createNodeCrypto } from '../../../src/adapters/crypto-node/index.js';
 import { createMemoryPal } from '../../../src/adapters/pal-memory/index.js';
 import * as C from '../../../src/pkcs11/constants.js';
 import type { Application as RpcApplication } from '../../../src/rpc/handlers.js';
-import { Pkcs11jsModule } from '../../../src/rpc/pkcs11js-backend.js';
 import { type RpcServer, startRpcServer } from '../../../src/rpc/server.js';
 import { Application } from '../../../src/token/application.js';
 import { Token } from '../../../src/token/token.js';
+import { Pkcs11jsModule } from '../../helpers/pkcs11js-backend.js';
 import { softhsmToken, startP11KitServer, type Tools, type Workdir } from './env.js';
 
 export interface Target {
@@ -31,6 +31,7 @@ const utf8 = (s: string) => new TextEncoder().encode(s);
 export function initializedToken(): Token {
   const token = new Token(createMemoryPal(), createNodeCrypto(), {
     pinIterations: 1000,
+    allowWeakPinIterations: true,
     warn: () => {},
   });
   const app = new Application(token);
