@@ -114,6 +114,7 @@ describe('corepkcs11 serve', () => {
   it('keeps a token directory across a SIGTERM and a restart', async () => {
     const sock = dir.file('t.sock');
     const store = dir.file('store');
+    mkdirSync(store); // serve opens a store, never creates one: an empty directory is a new token
     const first = await serve(['--store', store, '--socket', sock]);
     const c = await RpcClient.open(sock);
     await c.call('C_Initialize', [HANDSHAKE, 0, new Uint8Array(1)]);
