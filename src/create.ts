@@ -43,15 +43,18 @@ export interface OpenOptions extends TokenOptions {
 const shared = new Map<string, { token: Token; refs: number }>();
 
 /**
- * Opens `target` as a new application: 'memory:' (a fresh token), 'flash:IMAGE' (the simulated NOR-flash
- * port over an image file) or a directory ('file:DIR' or a plain path), sharing the Token per directory
- * or image. The directory or image must exist (an empty directory is an uninitialized token) unless
- * `options.create`, which makes it (the image erased).
+ * Opens the token store `target`: 'memory:' (a fresh token), 'flash:IMAGE' (the simulated NOR-flash port
+ * over an image file) or a directory ('file:DIR' or a plain path). The directory or image must exist (an
+ * empty directory is an uninitialized token) unless `options.create`, which makes it (the image erased).
+ * The Token is shared per directory or image within the process; `close` releases this reference.
  */
-export function openTarget(target: string, options: OpenOptions = {}): ReturnType<TokenOpener> {
+export function openStore(
+  target: string,
+  options: OpenOptions = {},
+): { token: Token; close: () => void } {
   if (target === 'memory:') {
     const token = createToken(options);
-    return { app: new Application(token), close: () => token.close() };
+    return { token, close: () => token.close() };
   }
   const flash = target.startsWith('flash:');
   if (/^[a-z]+:/.test(target) && !target.startsWith('file:') && !flash) {
@@ -79,7 +82,7 @@ export function openTarget(target: string, options: OpenOptions = {}): ReturnTyp
   const e = entry;
   let closed = false;
   return {
-    app: new Application(e.token),
+    token: e.token,
     close: () => {
       if (closed) return;
       closed = true;
@@ -89,6 +92,12 @@ export function openTarget(target: string, options: OpenOptions = {}): ReturnTyp
       }
     },
   };
+}
+
+/** Opens `target` (see openStore) as a new application. */
+export function openTarget(target: string, options: OpenOptions = {}): ReturnType<TokenOpener> {
+  const { token, close } = openStore(target, options);
+  return { app: new Application(token), close };
 }
 
 /**
