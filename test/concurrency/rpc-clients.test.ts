@@ -310,7 +310,9 @@ describe('RPC server over a real token under many clients', () => {
           const { call, args } = decodeMessage(f.body, 'reply', { version: c.version });
           lengths.push(
             // C_SeedRandom's reply has no argument; C_GenerateRandom's carries the bytes
-            call.id === 0 ? -(args[0] as number) : ((args[0] as Uint8Array | undefined)?.length ?? 0),
+            call.id === 0
+              ? -(args[0] as number)
+              : ((args[0] as Uint8Array | undefined)?.length ?? 0),
           );
           if (lengths.length === 2 * N) resolve();
         }

@@ -52,8 +52,10 @@ describe('the packed npm package', () => {
       const dir = join(tmp.dir, resolution);
       mkdirSync(join(dir, 'node_modules'), { recursive: true });
       symlinkSync(ROOT, join(dir, 'node_modules', 'corepkcs11'));
+      // node16: an ES module consumer (the package is ESM); node10: the CommonJS era's resolution.
+      const file = resolution === 'node10' ? 'use.ts' : 'use.mts';
       writeFileSync(
-        join(dir, 'use.ts'),
+        join(dir, file),
         [
           "import { PKCS11, CKM_SHA256 } from 'corepkcs11';",
           "import { parsePkcs11Uri } from 'corepkcs11/helpers';",
@@ -81,7 +83,7 @@ describe('the packed npm package', () => {
           resolution,
           '--ignoreDeprecations',
           '6.0',
-          'use.ts',
+          file,
         ],
         { cwd: dir, encoding: 'utf8' },
       );

@@ -60,12 +60,18 @@ describe('RPC: NULL where a buffer is required → CKR_ARGUMENTS_BAD', () => {
   it('C_Login with a NULL PIN → CKR_ARGUMENTS_BAD, no try spent; C_SetPIN and C_InitPIN the same', async () => {
     const { c, session } = await connect();
     for (let i = 0; i < 12; i++) {
-      assert.equal((await c.call('C_Login', [session, C.CKU_USER, NULL_PTR])).rv, C.CKR_ARGUMENTS_BAD);
+      assert.equal(
+        (await c.call('C_Login', [session, C.CKU_USER, NULL_PTR])).rv,
+        C.CKR_ARGUMENTS_BAD,
+      );
     }
     assert.equal((await c.call('C_SetPIN', [session, NULL_PTR, PIN])).rv, C.CKR_ARGUMENTS_BAD);
     assert.equal(await userFlags(c), 0, 'no try spent');
     // An empty (non-NULL) PIN is a PIN: checked, wrong, counted.
-    assert.equal((await c.call('C_Login', [session, C.CKU_USER, new Uint8Array(0)])).rv, C.CKR_PIN_INCORRECT);
+    assert.equal(
+      (await c.call('C_Login', [session, C.CKU_USER, new Uint8Array(0)])).rv,
+      C.CKR_PIN_INCORRECT,
+    );
     assert.equal(await userFlags(c), C.CKF_USER_PIN_COUNT_LOW);
     assert.equal((await c.call('C_Login', [session, C.CKU_USER, PIN])).rv, C.CKR_OK);
     assert.equal(await userFlags(c), 0);
