@@ -217,13 +217,15 @@ describe('RPC handlers over the fake engine', () => {
     });
   });
 
-  it('C_GenerateRandom: the requested bytes; a NULL buffer → CKR_ARGUMENTS_BAD; beyond the output limit → CKR_DEVICE_MEMORY', async () => {
+  it('C_GenerateRandom: the requested bytes, none for a 0-byte buffer; beyond the output limit → CKR_DEVICE_MEMORY', async () => {
     const { client, session } = await s.session();
     assert.equal(
       ((await client.call('C_GenerateRandom', [session, 48])).args[0] as Uint8Array).length,
       48,
     );
-    assert.equal((await client.call('C_GenerateRandom', [session, 0])).rv, C.CKR_ARGUMENTS_BAD);
+    // Room 0: NULL, or (p11-kit before 0.25) a non-NULL buffer of length 0, which pkcs11-tool --test
+    // sends and expects CKR_OK for: the two cannot be told apart, so it asks for nothing.
+    assert.deepEqual((await client.call('C_GenerateRandom', [session, 0])).args, [null]);
     const huge = await client.call('C_GenerateRandom', [session, 0xffff_fffe]);
     assert.equal(huge.rv, C.CKR_DEVICE_MEMORY);
     // p11-kit 0.25+: room 0xffffffff is a non-NULL buffer of length 0 (pkcs11-tool --test asks that).

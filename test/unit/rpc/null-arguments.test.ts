@@ -1,8 +1,7 @@
 /**
- * NULL pointers over RPC where the spec requires a buffer: a NULL PIN (p11-kit-client sends a byte array
- * with no data) is CKR_ARGUMENTS_BAD and spends no PIN try (it used to be checked as an empty, wrong
- * PIN); C_GenerateRandom into a NULL buffer is CKR_ARGUMENTS_BAD, as p11-kit's server in front of
- * SoftHSMv2 answers.
+ * A NULL PIN over RPC (p11-kit-client sends a byte array with no data) is CKR_ARGUMENTS_BAD and spends
+ * no PIN try: it used to be checked as an empty, wrong PIN. (C_GenerateRandom into a NULL buffer cannot
+ * be told from a zero-length one for p11-kit clients before 0.25: rpc/handlers.ts answers it as that.)
  * @module
  */
 import assert from 'node:assert/strict';
@@ -20,7 +19,7 @@ const SO = utf8('87654321');
 const PIN = utf8('1234');
 const NULL_PTR = { lengthOnly: 0 };
 
-describe('RPC: NULL where a buffer is required → CKR_ARGUMENTS_BAD', () => {
+describe('RPC: a NULL PIN → CKR_ARGUMENTS_BAD', () => {
   const dir = socketDir();
   let token: Token;
   let server: RpcServer;
@@ -78,15 +77,6 @@ describe('RPC: NULL where a buffer is required → CKR_ARGUMENTS_BAD', () => {
     assert.equal((await c.call('C_Logout', [session])).rv, C.CKR_OK);
     assert.equal((await c.call('C_Login', [session, C.CKU_SO, SO])).rv, C.CKR_OK);
     assert.equal((await c.call('C_InitPIN', [session, NULL_PTR])).rv, C.CKR_ARGUMENTS_BAD);
-    c.close();
-  });
-
-  it('C_GenerateRandom into a NULL buffer → CKR_ARGUMENTS_BAD; into a buffer, the bytes', async () => {
-    const { c, session } = await connect();
-    assert.equal((await c.call('C_GenerateRandom', [session, 0])).rv, C.CKR_ARGUMENTS_BAD);
-    const r = await c.call('C_GenerateRandom', [session, 16]);
-    assert.equal(r.rv, C.CKR_OK);
-    assert.equal((r.args[0] as Uint8Array).length, 16);
     c.close();
   });
 });
