@@ -6,6 +6,7 @@
  * @module
  */
 import { NativeError } from '../errors.js';
+import type { Profile } from '../objects/profile.js';
 import type { Application } from '../token/application.js';
 import { ARGUMENTS, checkArguments } from './arguments.js';
 import { type Callback, call, callAsync, deliver } from './call.js';
@@ -78,6 +79,14 @@ class Pkcs11Impl {
   close(): void {
     this.#loaded?.close();
     this.#loaded = undefined;
+  }
+
+  /**
+   * corepkcs11's own (pkcs11js has no such call): the loaded token's profile, `compatible` or `strict`,
+   * recorded when it was initialized (`new PKCS11(target, { profile })` chooses it for C_InitToken).
+   */
+  tokenProfile(): Profile {
+    return call('tokenProfile', () => this.#engine().token.profile);
   }
 
   /** The loaded token. Before load(), pkcs11js's NativeError 'PKCS11 module not loaded yet'. */

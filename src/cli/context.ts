@@ -11,6 +11,7 @@ import { openStore, PKCS11 } from '../create.js';
 import { firstSlot, initializePkcs11, initializePkcs11Session } from '../helpers/core.js';
 import type { Handle } from '../helpers/module.js';
 import type { UriSelection } from '../helpers/uri.js';
+import type { Profile } from '../objects/profile.js';
 import * as C from '../pkcs11/constants.js';
 import type { TokenInfo } from '../pkcs11/types.js';
 import { CliError, EXIT } from './errors.js';
@@ -101,7 +102,7 @@ export function requireStore(store: string): void {
 export async function withToken<T>(
   p: Parsed,
   fn: (t: Token) => Promise<T> | T,
-  options: { create?: boolean } = {},
+  options: { create?: boolean; profile?: Profile } = {},
 ): Promise<T> {
   const store = storeOf(p);
   if (!options.create) requireStore(store);
@@ -111,6 +112,7 @@ export async function withToken<T>(
     p11 = new PKCS11(store, {
       ...envTokenOptions(),
       ...(options.create ? { create: true } : {}),
+      ...(options.profile ? { profile: options.profile } : {}),
       warn: (m) => warnings.push(m),
     });
   } catch (e) {
