@@ -29,6 +29,8 @@ interface Report {
   store: string;
   storage: string[];
   records: string[];
+  /** With a PIN: records that failed authentication (never used), private objects gone. */
+  rejected: string[];
   objects: number;
   tokenRecord: 'ok' | 'absent' | 'lost';
   repaired: string[];
@@ -50,10 +52,15 @@ export async function fsckCommand(argv: string[]): Promise<number> {
       store,
       storage: [...h.storage],
       records: [...h.records],
+      rejected: [...(h.rejected ?? [])],
       objects: h.objects,
       tokenRecord: token.initialized ? 'ok' : h.recordLost ? 'lost' : 'absent',
       repaired,
-      healthy: h.storage.length === 0 && h.records.length === 0 && !h.recordLost,
+      healthy:
+        h.storage.length === 0 &&
+        h.records.length === 0 &&
+        (h.rejected ?? []).length === 0 &&
+        !h.recordLost,
     };
     if (flag(p, 'json')) printJson(report);
     else printReport(report);
@@ -67,6 +74,7 @@ function printReport(r: Report): void {
   for (const line of r.repaired) say(`repaired: ${line}`);
   for (const line of r.storage) say(`storage: ${line}`);
   for (const line of r.records) say(`record: ${line}`);
+  for (const line of r.rejected) say(`authentication: ${line}`);
   say(
     `token record: ${r.tokenRecord === 'lost' ? 'lost (missing, yet the store holds objects or damage)' : r.tokenRecord}`,
   );

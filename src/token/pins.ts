@@ -33,9 +33,21 @@ export interface PinRecord {
   maxTries: number;
   /** The PIN was set by someone else (C_InitPIN) and its owner should change it. */
   toBeChanged: boolean;
+  /**
+   * 2: the token key is wrapped for a store whose records carry MACs (record-auth.ts). Absent: a PIN set
+   * before records had them; its first login migrates the store and wraps the key again. The field
+   * picks the AAD of the unwrap, so claiming the other format makes the PIN fail, never migrates.
+   */
+  wrap?: 2;
 }
 
-const wrapAad = (owner: PinOwner) => utf8(`corepkcs11 token key for ${owner}`);
+const wrapAad = (owner: PinOwner, wrap: 2 | undefined) =>
+  utf8(wrap === 2 ? `corepkcs11 token key v2 for ${owner}` : `corepkcs11 token key for ${owner}`);
+
+/** A PIN record from before stored records were authenticated (its login migrates the store). */
+export function isLegacyWrap(rec: PinRecord | undefined): boolean {
+  return rec !== undefined && rec.wrap !== 2;
+}
 
 export function makePinRecord(
   crypto: CryptoBackend,
@@ -47,7 +59,7 @@ export function makePinRecord(
 ): PinRecord {
   const salt = crypto.randomBytes(16);
   const kek = crypto.pbkdf2(pin, salt, iterations, 32);
-  const wrapped = crypto.seal(kek, tokenKey, wrapAad(owner));
+  const wrapped = crypto.seal(kek, tokenKey, wrapAad(owner, 2));
   kek.fill(0);
   return {
     kdf: 'pbkdf2-sha256',
@@ -57,11 +69,12 @@ export function makePinRecord(
     triesLeft: maxTries,
     maxTries,
     toBeChanged: false,
+    wrap: 2,
   };
 }
 
 function unwrapWith(crypto: CryptoBackend, owner: PinOwner, rec: PinRecord, kek: Uint8Array) {
-  const key = crypto.open(kek, fromHex(rec.wrappedKey), wrapAad(owner));
+  const key = crypto.open(kek, fromHex(rec.wrappedKey), wrapAad(owner, rec.wrap));
   kek.fill(0);
   return key?.length === TOKEN_KEY_LENGTH ? key : undefined;
 }

@@ -25,10 +25,12 @@ import { ObjectStore } from './object-store.js';
 import {
   DEFAULT_MAX_TRIES,
   DEFAULT_PIN_ITERATIONS,
+  isLegacyWrap,
   MIN_PIN_ITERATIONS,
   type PinOwner,
   type PinRecord,
 } from './pins.js';
+import { RecordSigner } from './record-auth.js';
 import {
   assessStorage,
   checkReinitializable,
@@ -99,6 +101,10 @@ export class Token {
   readonly #record: TokenRecord;
   readonly #objects: TokenObjects;
   readonly #warn: (message: string) => void;
+  /** The record MAC key, derived when a PIN unlocks the token key (record-auth.ts). */
+  readonly #signer: RecordSigner;
+  /** Some stored record or index bucket is authenticated: the store is not a pre-MAC one. */
+  #storeAuthenticated = false;
   /** Damage found in storage at the last load (storage-health.ts). */
   #health: StorageHealth;
   /** The store's generation when it was last read (refresh skips the reload while it holds). */
@@ -122,7 +128,13 @@ export class Token {
     this.#processKey = crypto.randomBytes(32);
     this.#warn = options.warn ?? ((m: string) => process.stderr.write(`corepkcs11: ${m}\n`));
     pal.initialize();
-    this.#store = new ObjectStore(pal, randomId(crypto), this.options.maxStorageBytes);
+    this.#signer = new RecordSigner(crypto);
+    this.#store = new ObjectStore(
+      pal,
+      randomId(crypto),
+      this.#signer,
+      this.options.maxStorageBytes,
+    );
     this.#seen = this.#store.generation();
     const loaded = this.#store.load();
     this.#health = assessStorage(loaded, this.#store.palDamage());
@@ -130,8 +142,9 @@ export class Token {
     this.#record = new TokenRecord(this.#store, crypto, this.options, this.#warn, loaded.meta, {
       persistNew: !this.#health.recordLost,
     });
-    this.#objects = new TokenObjects(this.#store, crypto, this.#warn);
-    this.#objects.merge(loaded.objects);
+    this.#objects = new TokenObjects(this.#store, crypto, this.#warn, this.#signer);
+    this.#storeAuthenticated = loaded.authenticated;
+    this.#objects.merge(loaded);
   }
 
   /**
@@ -147,23 +160,32 @@ export class Token {
     this.#health = assessStorage(loaded, this.#store.palDamage());
     for (const d of loaded.damaged) this.#warn(`${DAMAGE_WARNING}${d}`);
     this.#record.replace(loaded.meta);
-    this.#objects.merge(loaded.objects);
+    this.#storeAuthenticated ||= loaded.authenticated;
+    this.#objects.merge(loaded);
   }
 
-  /** Damage found in storage at the last load: what `corepkcs11 fsck` reports. */
+  /** Damage found in storage at the last load, and records refused since: what `fsck` reports. */
   get storageHealth(): Readonly<StorageHealth> {
-    return this.#health;
+    return { ...this.#health, rejected: [...this.#objects.rejected] };
   }
 
   /**
    * The explicit repair (`corepkcs11 fsck --repair`): the PAL rewrites what it reported damaged, then
-   * storage is read again. Returns one line per thing rewritten.
+   * what no repair can read is removed, and (after a login) the records that failed authentication.
+   * Returns one line per thing rewritten or removed.
    */
   repairStorage(): string[] {
     const done = this.#store.palRepair();
     this.#seen = undefined;
     this.refresh();
     done.push(...this.#store.removeUnreadable());
+    // Records a login refused are never used; with the PIN given, the repair removes them too.
+    for (const id of this.#objects.rejectedIds) {
+      this.#store.remove(id);
+      done.push(`object ${id.toString(16)}: failed authentication, removed`);
+    }
+    this.#objects.rejectedIds.clear();
+    this.#objects.rejected.length = 0;
     this.#seen = undefined;
     this.refresh();
     return done;
@@ -252,7 +274,12 @@ export class Token {
   }
 
   #verified(owner: PinOwner, pin: Uint8Array, tokenKey: Uint8Array): void {
-    this.#objects.unlock(tokenKey);
+    // A PIN set before records had MACs: the first such login of a store that has none migrates it
+    // (every record adopted as it is), and that PIN's wrap is renewed so it never migrates again.
+    const legacy = isLegacyWrap(this.pinRecord(owner));
+    this.#objects.unlock(tokenKey, { migrate: legacy && !this.#storeAuthenticated });
+    this.#storeAuthenticated = true;
+    if (legacy) this.#record.setPin(owner, pin, tokenKey, this.pinRecord(owner)?.toBeChanged);
     this.#recent.set(owner, {
       fingerprint: this.#fingerprint(pin),
       salt: this.pinRecord(owner)?.salt ?? '',

@@ -9,6 +9,9 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { createFilePal } from '../../src/adapters/pal-file/index.js';
+import * as C from '../../src/pkcs11/constants.js';
+import { editRecord, setAttr, storedLabelOf } from '../helpers/tamper.js';
 import { scratch } from '../unit/helpers/openssl.js';
 import { type CliResult, cli, storeFingerprint } from './cli-harness.js';
 
@@ -136,6 +139,33 @@ describe('`fsck` on a directory store', () => {
     const before = storeFingerprint(dir);
     assert.match(ok(run('fsck', '--pin', PIN), 'fsck').stdout, /healthy/);
     assert.deepEqual(storeFingerprint(dir), before);
+  });
+
+  it('with the PIN, a record edited outside the token (CRC fixed) → "authentication:", exit 7; --repair removes it', () => {
+    const label = storedLabelOf(createFilePal(dir), 'device', C.CKO_PRIVATE_KEY);
+    editRecord(createFilePal(dir), label, setAttr(C.CKA_EXTRACTABLE, Uint8Array.of(1)));
+    const before = storeFingerprint(dir);
+    const r = run('fsck', '--pin', PIN);
+    assert.equal(r.code, 7, r.stdout + r.stderr);
+    assert.match(
+      r.stdout,
+      /authentication: object [0-9a-f]+ \("device"\) is not used: it fails its MAC/,
+    );
+    assert.equal(
+      run('list', '--pin', PIN).stdout.match(/private\s+device/),
+      null,
+      'the edited key is used',
+    );
+    assert.deepEqual(
+      storeFingerprint(dir),
+      before,
+      'a login that refuses a record writes nothing over it',
+    );
+    assert.match(
+      ok(run('fsck', '--pin', PIN, '--repair'), 'fsck --repair').stdout,
+      /failed authentication, removed/,
+    );
+    assert.match(ok(run('fsck', '--pin', PIN), 'fsck').stdout, /healthy/);
   });
 
   it('an object file with a damaged byte → reported, exit 7, nothing written', () => {
