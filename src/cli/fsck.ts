@@ -31,6 +31,8 @@ interface Report {
   records: string[];
   /** With a PIN: records that failed authentication (never used), private objects gone. */
   rejected: string[];
+  /** Whether records were authenticated: 'checked', 'pre-mac' (migrated at the first login), 'no PIN'. */
+  authentication: 'checked' | 'pre-mac' | 'no PIN';
   objects: number;
   tokenRecord: 'ok' | 'absent' | 'lost';
   repaired: string[];
@@ -45,7 +47,7 @@ export async function fsckCommand(argv: string[]): Promise<number> {
   const { token, close } = openStore(store, { warn: () => {} });
   try {
     const pin = await resolvePin(p, 'user', undefined, true);
-    if (pin !== null && token.initialized) token.verifyPin('user', utf8(pin));
+    const audit = pin !== null && token.initialized ? token.auditRecords(utf8(pin)) : 'no PIN';
     const repaired = flag(p, 'repair') ? token.repairStorage() : [];
     const h = token.storageHealth;
     const report: Report = {
@@ -56,6 +58,7 @@ export async function fsckCommand(argv: string[]): Promise<number> {
       objects: h.objects,
       tokenRecord: token.initialized ? 'ok' : h.recordLost ? 'lost' : 'absent',
       repaired,
+      authentication: audit,
       healthy:
         h.storage.length === 0 &&
         h.records.length === 0 &&
@@ -75,6 +78,12 @@ function printReport(r: Report): void {
   for (const line of r.storage) say(`storage: ${line}`);
   for (const line of r.records) say(`record: ${line}`);
   for (const line of r.rejected) say(`authentication: ${line}`);
+  const auth = {
+    checked: 'every record checked',
+    'pre-mac': 'not yet (a store from before record MACs: its first login migrates it)',
+    'no PIN': 'not checked (give --pin to check every record’s MAC)',
+  }[r.authentication];
+  say(`record authentication: ${auth}`);
   say(
     `token record: ${r.tokenRecord === 'lost' ? 'lost (missing, yet the store holds objects or damage)' : r.tokenRecord}`,
   );

@@ -110,12 +110,16 @@ export class TokenObjects {
    * Makes the token key available: every stored record is authenticated (those that fail are dropped),
    * records a public session wrote are adopted, pending sealed values are opened; the same happens on
    * every later load. `migrate`: the first login of a pre-MAC store adopts every record as it is.
+   * `adopt` false (fsck): nothing is written, adoption waits for a real login.
    */
-  unlock(tokenKey: Uint8Array, { migrate = false }: { migrate?: boolean } = {}): void {
+  unlock(
+    tokenKey: Uint8Array,
+    { migrate = false, adopt = true }: { migrate?: boolean; adopt?: boolean } = {},
+  ): void {
     this.#tokenKey = tokenKey;
     this.#signer.unlock(tokenKey);
     this.#authenticate(migrate);
-    this.#adopt();
+    if (adopt) this.#adopt();
     this.#openPending();
   }
 

@@ -303,6 +303,18 @@ export class Token {
     this.#verified(owner, pin, await this.#record.verifyAsync(owner, pin));
   }
 
+  /**
+   * `corepkcs11 fsck --pin`: checks the user PIN and authenticates every stored record, writing nothing
+   * but the PIN's try counter (no adoption, no migration). 'pre-mac': a store from before record MACs,
+   * which its first real login migrates (nothing to check until then).
+   */
+  auditRecords(pin: Uint8Array): 'checked' | 'pre-mac' {
+    const key = this.#record.verify('user', pin);
+    if (isLegacyWrap(this.pinRecord('user')) && !this.#storeAuthenticated) return 'pre-mac';
+    this.#objects.unlock(key, { adopt: false });
+    return 'checked';
+  }
+
   /** C_InitToken: (re)initializes the token, destroying every token object and the user PIN. */
   initToken(soPin: Uint8Array, label: string): void {
     // Reinitializing checks the PIN against the current SO PIN (any mismatch, length included, is

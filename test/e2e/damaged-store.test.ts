@@ -6,9 +6,10 @@
  * @module
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { createFilePal } from '../../src/adapters/pal-file/index.js';
 import * as C from '../../src/pkcs11/constants.js';
 import { editRecord, setAttr, storedLabelOf } from '../helpers/tamper.js';
@@ -135,10 +136,37 @@ describe('`fsck` on a directory store', () => {
   const { tmp, path: dir, run } = storeWithKey('directory');
   after(() => tmp.cleanup());
 
-  it('a healthy store → "healthy", exit 0, nothing written', () => {
-    const before = storeFingerprint(dir);
-    assert.match(ok(run('fsck', '--pin', PIN), 'fsck').stdout, /healthy/);
-    assert.deepEqual(storeFingerprint(dir), before);
+  it('a healthy store → "healthy", every record checked, exit 0, nothing written but the try counter', () => {
+    const objects = () => {
+      const all = storeFingerprint(dir);
+      delete all['o-corepkcs11.token.obj'];
+      return all;
+    };
+    const before = objects();
+    const out = ok(run('fsck', '--pin', PIN), 'fsck').stdout;
+    assert.match(out, /record authentication: every record checked/);
+    assert.match(out, /healthy/);
+    assert.deepEqual(objects(), before);
+  });
+
+  it('a store from before record MACs: fsck --pin says so and does not migrate it', () => {
+    const old = join(tmp.dir, 'pre-mac');
+    cpSync(
+      fileURLToPath(new URL('../../../test/fixtures/pre-mac-store/directory', import.meta.url)),
+      old,
+      {
+        recursive: true,
+      },
+    );
+    const before = storeFingerprint(old);
+    const r = cli(['fsck', '--store', old, '--pin', '246810'], { cwd: tmp.dir });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /from before record MACs: its first login migrates it/);
+    const after = storeFingerprint(old);
+    for (const [name, hash] of Object.entries(before)) {
+      if (name !== 'o-corepkcs11.token.obj')
+        assert.equal(after[name], hash, `${name} was rewritten`);
+    }
   });
 
   it('with the PIN, a record edited outside the token (CRC fixed) → "authentication:", exit 7; --repair removes it', () => {
