@@ -38,6 +38,11 @@ const MAX_IO_RETRIES = 3;
  */
 const SPARE_SECTORS = 2;
 const MAX_SEQ = 0xfffffffe;
+/**
+ * Bytes of capacity only writes that do not grow the live data may use (replacing a value by one no
+ * larger, tombstones): the room a log needs to write a new version before the old one can be collected.
+ */
+const HEADROOM = 1024;
 
 export interface FlashLogStats {
   sectorCount: number;
@@ -107,7 +112,13 @@ export class FlashLog {
     if (alignUp(payload.length, this.#layout.writeSize) > this.#maxPayload()) {
       throw new Pkcs11Error(CKR_DEVICE_MEMORY, `object of ${value.length} bytes exceeds a sector`);
     }
-    if (this.#liveBytes + size > this.#capacity()) {
+    // A new version of a label frees the old one. Writes that store more stop HEADROOM short of the
+    // capacity; one that stores no more may use it, so a full flash still takes a PIN try counter, a
+    // smaller index or a tombstone (issue 16 §3), and garbage collection always finds the room.
+    const old = this.#index.get(label);
+    const freed = old ? this.#io.footprint(payloadLen(old)) : 0;
+    const limit = size > freed ? this.#capacity() - HEADROOM : this.#capacity();
+    if (this.#liveBytes - freed + size > limit) {
       throw new Pkcs11Error(CKR_DEVICE_MEMORY, 'flash full');
     }
     const fields = {
@@ -119,8 +130,7 @@ export class FlashLog {
       valueCrc: crc32(value),
     };
     const rec = this.#append(label, fields, payload);
-    const old = this.#index.get(label);
-    if (old) this.#liveBytes -= this.#io.footprint(payloadLen(old));
+    this.#liveBytes -= freed;
     this.#index.set(label, rec);
     this.#liveBytes += size;
     return rec;
