@@ -11,8 +11,10 @@ import { openStore, PKCS11 } from '../create.js';
 import { firstSlot, initializePkcs11, initializePkcs11Session } from '../helpers/core.js';
 import type { Handle } from '../helpers/module.js';
 import type { UriSelection } from '../helpers/uri.js';
+import type { Profile } from '../objects/profile.js';
 import * as C from '../pkcs11/constants.js';
 import type { TokenInfo } from '../pkcs11/types.js';
+import { DAMAGE_WARNING } from '../token/storage-health.js';
 import { CliError, EXIT } from './errors.js';
 import { type Parsed, str } from './options.js';
 import { canPrompt, promptSecret } from './prompt.js';
@@ -22,6 +24,8 @@ export interface Token {
   slot: Handle;
   store: string;
   info(): TokenInfo;
+  /** What the token warned about when it opened the store (damage, unreadable records). */
+  warnings: string[];
 }
 
 /** The --store value: flag, $COREPKCS11_STORE, or `.token`. */
@@ -101,14 +105,18 @@ export function requireStore(store: string): void {
 export async function withToken<T>(
   p: Parsed,
   fn: (t: Token) => Promise<T> | T,
-  options: { create?: boolean } = {},
+  options: { create?: boolean; profile?: Profile } = {},
 ): Promise<T> {
   const store = storeOf(p);
   if (!options.create) requireStore(store);
   const warnings: string[] = [];
   let p11: PKCS11;
   try {
-    p11 = new PKCS11(store, { ...envTokenOptions(), warn: (m) => warnings.push(m) });
+    p11 = new PKCS11(store, {
+      ...envTokenOptions(),
+      ...(options.profile ? { profile: options.profile } : {}),
+      warn: (m) => warnings.push(m),
+    });
   } catch (e) {
     if (e instanceof TypeError) throw new CliError(EXIT.USAGE, e.message);
     throw e;
@@ -117,7 +125,7 @@ export async function withToken<T>(
   try {
     initializePkcs11(p11);
     const slot = firstSlot(p11);
-    return await fn({ p11, slot, store, info: () => p11.C_GetTokenInfo(slot) });
+    return await fn({ p11, slot, store, info: () => p11.C_GetTokenInfo(slot), warnings });
   } finally {
     try {
       p11.C_Finalize();
@@ -128,9 +136,26 @@ export async function withToken<T>(
   }
 }
 
-/** Fails with exit code 7 and a hint when the token has not been initialised yet. */
+/** The token's damage reports, without their prefix. */
+export function damageOf(t: Token): string[] {
+  const mine = t.warnings.filter((w) => w.startsWith(DAMAGE_WARNING));
+  return mine.map((w) => w.slice(DAMAGE_WARNING.length));
+}
+
+/**
+ * Fails with exit code 7 and a hint when the token has not been initialised yet, or when its record
+ * cannot be read because the store is damaged (then the hint is fsck, never init-token).
+ */
 export function requireInitialized(t: Token): TokenInfo {
   const info = t.info();
+  const damage = damageOf(t);
+  if (!(info.flags & C.CKF_TOKEN_INITIALIZED) && damage.length > 0) {
+    throw new CliError(
+      EXIT.TOKEN,
+      `the token in ${t.store} is damaged: ${damage[0]}`,
+      `corepkcs11 fsck --store ${t.store} reports it; fsck --repair rewrites what can be read`,
+    );
+  }
   if (!(info.flags & C.CKF_TOKEN_INITIALIZED)) {
     throw new CliError(
       EXIT.TOKEN,

@@ -12,6 +12,7 @@
  */
 import type { CryptoBackend } from '../crypto/backend.js';
 import { isPkcs11Error, Pkcs11Error } from '../errors.js';
+import type { Profile } from '../objects/profile.js';
 import * as C from '../pkcs11/constants.js';
 import { toHex } from '../util/bytes.js';
 import type { ObjectStore } from './object-store.js';
@@ -31,13 +32,17 @@ export interface TokenMeta {
   label: string;
   serial: string;
   initialized: boolean;
+  /** Chosen at C_InitToken (objects/profile.ts); absent in records made before profiles existed. */
+  profile?: Profile;
   so?: PinRecord;
   user?: PinRecord;
 }
 
+/** What C_InitToken records for a new token: the PIN policy and the profile. */
 export interface PinPolicy {
   pinIterations: number;
   maxPinTries: number;
+  profile: Profile;
 }
 
 /** settle's answer when the PIN was changed by another process during the derivation. */
@@ -59,6 +64,7 @@ export class TokenRecord {
     policy: PinPolicy,
     warn: (m: string) => void,
     stored: unknown,
+    { persistNew = true }: { persistNew?: boolean } = {},
   ) {
     this.#store = store;
     this.#crypto = crypto;
@@ -71,7 +77,8 @@ export class TokenRecord {
       serial: toHex(crypto.randomBytes(8)),
       initialized: false,
     };
-    if (!stored) this.#saveFirst(this.#meta);
+    // A record lost to damage is not replaced by a fresh one: that would make the loss final.
+    if (!stored && persistNew) this.#saveFirst(this.#meta);
   }
 
   get meta(): Readonly<TokenMeta> {
@@ -224,12 +231,22 @@ export class TokenRecord {
     }
   }
 
-  /** C_InitToken: a new token key and SO PIN; the user PIN is gone. Returns the new token key. */
+  /**
+   * C_InitToken: a new token key, SO PIN and profile; the user PIN is gone. Returns the new token key.
+   */
   initialize(soPin: Uint8Array, label: string): Uint8Array {
     const tokenKey = this.#crypto.randomBytes(TOKEN_KEY_LENGTH);
     const so = this.#pinRecord('so', soPin, tokenKey);
+    const profile = this.#policy.profile;
     this.#store.exclusive(() => {
-      this.#mutate((meta) => ({ v: 1, label, serial: meta.serial, initialized: true, so }));
+      this.#mutate((meta) => ({
+        v: 1,
+        label,
+        serial: meta.serial,
+        initialized: true,
+        profile,
+        so,
+      }));
       this.#prepareTries('so', so);
     });
     return tokenKey;

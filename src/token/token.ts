@@ -18,6 +18,7 @@ import type { AttributeMap } from '../attributes/values.js';
 import type { CryptoBackend } from '../crypto/backend.js';
 import { Pkcs11Error } from '../errors.js';
 import type { TokenObject } from '../objects/object.js';
+import { DEFAULT_PROFILE, isProfile, LEGACY_PROFILE, type Profile } from '../objects/profile.js';
 import * as C from '../pkcs11/constants.js';
 import type { Pal } from '../storage/pal.js';
 import { EcPartners } from './ec-partners.js';
@@ -33,12 +34,25 @@ import {
   type PinOwner,
   type PinRecord,
 } from './pins.js';
+import {
+  assessStorage,
+  checkReinitializable,
+  DAMAGE_WARNING,
+  damageWarnings,
+  type StorageHealth,
+} from './storage-health.js';
 import { TokenObjects } from './token-objects.js';
 import { pinLengthOk, STALE, TokenRecord } from './token-record.js';
 
 export type { PinOwner } from './pins.js';
 
 export interface TokenOptions {
+  /**
+   * The profile C_InitToken records for the token (objects/profile.ts; default `compatible`). A token
+   * keeps the profile it was initialized with: opening it with another changes nothing until the next
+   * C_InitToken.
+   */
+  profile?: Profile;
   /**
    * PBKDF2 iterations for new PINs (default 600,000). Below MIN_PIN_ITERATIONS (10,000) the token refuses
    * to open (TypeError) unless allowWeakPinIterations is set.
@@ -82,6 +96,13 @@ function checkPinIterations(options: TokenOptions): number {
 /** Derivations for a PIN that other processes keep changing, before the last one runs under the lock. */
 const STALE_ROUNDS = 4;
 
+function checkProfile(options: TokenOptions): Profile {
+  const p = options.profile ?? DEFAULT_PROFILE;
+  if (!isProfile(p))
+    throw new TypeError(`profile must be 'compatible' or 'strict', not ${String(p)}`);
+  return p;
+}
+
 function randomId(crypto: CryptoBackend): () => number {
   return () => {
     const b = crypto.randomBytes(6);
@@ -101,6 +122,8 @@ export class Token {
   readonly #pins: PinMemory;
   readonly #objects: TokenObjects;
   readonly #warn: (message: string) => void;
+  /** Damage found in storage at the last load (storage-health.ts). */
+  #health: StorageHealth;
   /** The store's generation when it was last read (refresh skips the reload while it holds). */
   #seen: string | undefined;
   /** Private EC keys by public point, for verification with d (ec-partners.ts). */
@@ -111,6 +134,7 @@ export class Token {
   constructor(pal: Pal, crypto: CryptoBackend, options: TokenOptions = {}) {
     this.crypto = crypto;
     this.options = {
+      profile: checkProfile(options),
       pinIterations: checkPinIterations(options),
       maxPinTries: options.maxPinTries ?? DEFAULT_MAX_TRIES,
       maxSessions: options.maxSessions ?? 1024,
@@ -125,7 +149,8 @@ export class Token {
     this.#store = new ObjectStore(pal, randomId(crypto), this.options.maxStorageBytes);
     this.#seen = this.#store.generation();
     const loaded = this.#store.load();
-    for (const d of loaded.damaged) this.#warn(`damaged record ignored: ${d}`);
+    this.#health = assessStorage(loaded, this.#store.palDamage());
+    for (const w of damageWarnings(this.#health)) this.#warn(w);
     const tries = new PinTries(pal, this.#warn);
     this.#record = new TokenRecord(
       this.#store,
@@ -134,6 +159,7 @@ export class Token {
       this.options,
       this.#warn,
       loaded.meta,
+      { persistNew: !this.#health.recordLost },
     );
     this.#objects = new TokenObjects(this.#store, crypto, this.#warn);
     this.#objects.merge(loaded.objects);
@@ -153,9 +179,29 @@ export class Token {
     }
     const loaded = this.#store.load();
     this.#seen = generation;
-    for (const d of loaded.damaged) this.#warn(`damaged record ignored: ${d}`);
+    this.#health = assessStorage(loaded, this.#store.palDamage());
+    for (const d of loaded.damaged) this.#warn(`${DAMAGE_WARNING}${d}`);
     this.#record.replace(loaded.meta);
     this.#objects.merge(loaded.objects);
+  }
+
+  /** Damage found in storage at the last load: what `corepkcs11 fsck` reports. */
+  get storageHealth(): Readonly<StorageHealth> {
+    return this.#health;
+  }
+
+  /**
+   * The explicit repair (`corepkcs11 fsck --repair`): the PAL rewrites what it reported damaged, then
+   * storage is read again. Returns one line per thing rewritten.
+   */
+  repairStorage(): string[] {
+    const done = this.#store.palRepair();
+    this.#seen = undefined;
+    this.refresh();
+    done.push(...this.#store.removeUnreadable());
+    this.#seen = undefined;
+    this.refresh();
+    return done;
   }
 
   get label(): string {
@@ -166,6 +212,15 @@ export class Token {
   }
   get initialized(): boolean {
     return this.#record.meta.initialized;
+  }
+  /**
+   * The profile in force: the one recorded at C_InitToken (a record from before profiles existed
+   * keeps the strict choices it was made under); before initialization, the one C_InitToken would record.
+   */
+  get profile(): Profile {
+    const meta = this.#record.meta;
+    if (!meta.initialized) return this.options.profile;
+    return isProfile(meta.profile) ? meta.profile : LEGACY_PROFILE;
   }
   pinRecord(owner: PinOwner): PinRecord | undefined {
     return this.#record.meta[owner];
@@ -283,7 +338,10 @@ export class Token {
     // Reinitializing checks the PIN against the current SO PIN (any mismatch, length included, is
     // CKR_PIN_INCORRECT and spends a try); only a new token's first SO PIN is checked for length.
     if (this.initialized && this.pinRecord('so')) this.verifyPin('so', soPin);
-    else this.checkPinLength(soPin);
+    else {
+      checkReinitializable(this.#health);
+      this.checkPinLength(soPin);
+    }
     this.#pins.forget();
     // One step under the storage lock: objects another process adds meanwhile cannot survive it.
     const tokenKey = this.#store.exclusive(() => {
