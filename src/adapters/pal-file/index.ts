@@ -153,7 +153,6 @@ export function createFilePal(dir: string, options: FilePalOptions = {}): Pal {
       } catch (e) {
         throw ioError(`cannot open store ${dir}`, e);
       }
-      reserve.ensure();
     },
     saveObject(label, data, isPrivate) {
       lock?.heartbeat();
@@ -169,6 +168,8 @@ export function createFilePal(dir: string, options: FilePalOptions = {}): Pal {
       } finally {
         bytes.fill(0);
       }
+      // Made by the first write of a process, not by opening: reading a store writes nothing.
+      reserve.ensureOnce();
       return handleFor(label);
     },
     overwrite(label, data) {

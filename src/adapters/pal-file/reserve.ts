@@ -4,7 +4,7 @@
  * is written before the old one goes — and a user told to free space with `delete` must be able to. The
  * store gives the reserve up only for a write that does not grow what it stores (a value replaced by one
  * no longer) or to take its lock, and takes it back as soon as there is room again (after that write,
- * after a delete, at the next start). Writes that store more never touch it: they fail with
+ * after a delete, at a process's first write; opening a store to read it writes nothing). Writes that store more never touch it: they fail with
  * CKR_DEVICE_MEMORY, and the reserve stays for the delete that follows.
  * @module
  */
@@ -27,6 +27,15 @@ export class SpaceReserve {
   constructor(dir: string) {
     this.#dir = dir;
     this.#path = join(dir, RESERVE_NAME);
+  }
+
+  #tried = false;
+
+  /** ensure, the first time only: a store a process writes to gets its reserve. */
+  ensureOnce(): void {
+    if (this.#tried) return;
+    this.#tried = true;
+    this.ensure();
   }
 
   /** Makes the reserve when it is missing and the file system has room for it; never fails. */
