@@ -17,7 +17,7 @@ import {
   CKR_OBJECT_HANDLE_INVALID,
 } from '../pkcs11/constants.js';
 import { decodeJsonRecord, encodeJsonRecord } from '../storage/json-record.js';
-import type { Pal } from '../storage/pal.js';
+import { type Pal, readLabel } from '../storage/pal.js';
 import { decodeStoredRecord, type StoredAttribute } from '../storage/record.js';
 import { type Bucket, type BucketEntry, decodeBucket, encodeBucket } from './index-buckets.js';
 import type { RecordSigner } from './record-auth.js';
@@ -94,15 +94,7 @@ export class ObjectStore {
   }
 
   #read(label: string): Uint8Array | undefined {
-    const h = this.#pal.findObject(label);
-    if (h === 0) return undefined;
-    const v = this.#pal.getObjectValue(h);
-    try {
-      // A copy that survives the cleanup below, also when a port hands out a Buffer (whose slice is a view).
-      return new Uint8Array(v.data);
-    } finally {
-      this.#pal.getObjectValueCleanup(v);
-    }
+    return readLabel(this.#pal, label);
   }
 
   #exclusive<T>(fn: () => T): T {
