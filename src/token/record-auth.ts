@@ -4,7 +4,8 @@
  * sealed values included) and the PAL label it lives under (what the index entry naming it says), so
  * no attribute can be edited, no record moved to another object's place, and no record of another
  * token passed off, without the PIN. The index buckets' authenticated id sets (index-buckets.ts) are
- * tagged the same way. The key exists only while a PIN has unlocked the token key. Layer L5.
+ * tagged the same way. The key exists only while a PIN has unlocked the token key — which is why the PIN
+ * try counters (pin-tries.ts) carry none: a try is read and spent before the PIN is checked. Layer L5.
  * @module
  */
 import type { CryptoBackend } from '../crypto/backend.js';
