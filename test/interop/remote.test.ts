@@ -2,8 +2,8 @@
  * `corepkcs11 remote` as p11-kit runs it: pkcs11-tool through p11-kit-client.so with the address
  * `|corepkcs11 remote --store DIR` (the form a module file's `remote:` line takes), a store path that
  * needs p11-kit's quoting, a flash image (one program at a time), and the process on its own: only
- * protocol bytes on stdout, EOF ends it,
- * refusals in --log, a missing store refused before any byte is written.
+ * protocol bytes on stdout, EOF ends it, refusals in --log, a missing store refused before any byte is
+ * written.
  * @module
  */
 import assert from 'node:assert/strict';
