@@ -186,7 +186,7 @@ describe('corepkcs11 remote', () => {
       holder.stdin.end('x');
       await new Promise((r) => holder.on('close', r));
       assert.notEqual(second.code, 0);
-      assert.match(second.stderr, /flash image in use by process \d+/);
+      assert.match(second.stderr, /flash image in use: the store is locked by process \d+/);
       assert.match(second.stdout + second.stderr, /CKR_DEVICE_ERROR/);
     });
 
