@@ -10,7 +10,7 @@
  */
 import { Pkcs11Error } from '../errors.js';
 import * as C from '../pkcs11/constants.js';
-import type { Output } from '../pkcs11/types.js';
+import type { Output, RawMechanism } from '../pkcs11/types.js';
 import type { Application } from '../token/application.js';
 import {
   type AttributeResult,
@@ -24,6 +24,7 @@ import {
   pinArg,
   type Template,
   toHandle,
+  toInitMechanism,
   toMechanism,
   toResult,
   toTemplate,
@@ -63,6 +64,16 @@ async function intoAsync(
 ): Promise<Buffer> {
   const out = outBuffer(buffer);
   return fill(out, await run(capacityOf(out)));
+}
+
+/** A keyed C_*Init: with a null mechanism (a 3.0 cancel) the key is not looked at, as in C. */
+function keyedInit(
+  mechanism: unknown,
+  k: Handle | undefined,
+  init: (m: RawMechanism | null, key: number) => void,
+): void {
+  const m = toInitMechanism(mechanism);
+  init(m, m === null ? 0 : key(k as Handle));
 }
 
 function required(pin: unknown, what: string): Uint8Array {
@@ -173,25 +184,26 @@ export const PLAIN = {
     );
   },
 
-  C_DigestInit: (e: E, s: Handle, mechanism: Mechanism): void =>
-    e.digestInit(session(s), toMechanism(mechanism)),
+  /** A null mechanism (PKCS#11 3.0) ends the active operation of that kind; so for every C_*Init. */
+  C_DigestInit: (e: E, s: Handle, mechanism: Mechanism | null): void =>
+    e.digestInit(session(s), toInitMechanism(mechanism)),
   C_DigestUpdate: (e: E, s: Handle, inData: Buffer): void =>
     e.digestUpdate(session(s), bytesArg(inData, 'inData')),
   C_DigestKey: (e: E, s: Handle, k: Handle): void => e.digestKey(session(s), key(k)),
-  C_SignInit: (e: E, s: Handle, mechanism: Mechanism, k: Handle): void =>
-    e.signInit(session(s), toMechanism(mechanism), key(k)),
+  C_SignInit: (e: E, s: Handle, mechanism: Mechanism | null, k?: Handle): void =>
+    keyedInit(mechanism, k, (m, h) => e.signInit(session(s), m, h)),
   C_SignUpdate: (e: E, s: Handle, inData: Buffer): void =>
     e.signUpdate(session(s), bytesArg(inData, 'inData')),
-  C_VerifyInit: (e: E, s: Handle, mechanism: Mechanism, k: Handle): void =>
-    e.verifyInit(session(s), toMechanism(mechanism), key(k)),
+  C_VerifyInit: (e: E, s: Handle, mechanism: Mechanism | null, k?: Handle): void =>
+    keyedInit(mechanism, k, (m, h) => e.verifyInit(session(s), m, h)),
   C_VerifyUpdate: (e: E, s: Handle, inData: Buffer): void =>
     e.verifyUpdate(session(s), bytesArg(inData, 'inData')),
-  C_EncryptInit: (e: E, s: Handle, mechanism: Mechanism, k: Handle): void =>
-    e.encryptInit(session(s), toMechanism(mechanism), key(k)),
+  C_EncryptInit: (e: E, s: Handle, mechanism: Mechanism | null, k?: Handle): void =>
+    keyedInit(mechanism, k, (m, h) => e.encryptInit(session(s), m, h)),
   C_EncryptUpdate: (e: E, s: Handle, inData: Buffer, outData: Buffer): Buffer =>
     into(outData, (c) => e.encryptUpdate(session(s), bytesArg(inData, 'inData'), c)),
-  C_DecryptInit: (e: E, s: Handle, mechanism: Mechanism, k: Handle): void =>
-    e.decryptInit(session(s), toMechanism(mechanism), key(k)),
+  C_DecryptInit: (e: E, s: Handle, mechanism: Mechanism | null, k?: Handle): void =>
+    keyedInit(mechanism, k, (m, h) => e.decryptInit(session(s), m, h)),
   C_DecryptUpdate: (e: E, s: Handle, inData: Buffer, outData: Buffer): Buffer =>
     into(outData, (c) => e.decryptUpdate(session(s), bytesArg(inData, 'inData'), c)),
   C_SeedRandom(e: E, s: Handle, buf: Buffer): Buffer {

@@ -10,7 +10,8 @@ import type { Profile } from '../objects/profile.js';
 import * as C from '../pkcs11/constants.js';
 import type { Application } from '../token/application.js';
 import { type Callback, call, callAsync, deliver } from './call.js';
-import { PLAIN, THREADED } from './calls.js';
+import { PLAIN as PLAIN_240, THREADED } from './calls.js';
+import { PLAIN_V3 } from './calls-v3.js';
 import { fromHandle, type Handle, toHandle } from './convert.js';
 
 export type { InitializeOptions, KeyPair, SessionInfoResult } from './calls.js';
@@ -29,6 +30,8 @@ type WithCallback<F> = F extends (e: Application, ...args: infer A) => infer R
 type Async<F> = F extends (e: Application, ...args: infer A) => infer R
   ? (...args: A) => Promise<Awaited<R>>
   : never;
+/** pkcs11js's calls and the PKCS#11 3.0 ones, named as the C functions. */
+const PLAIN = { ...PLAIN_240, ...PLAIN_V3 };
 type Plain = typeof PLAIN;
 type Threaded = typeof THREADED;
 

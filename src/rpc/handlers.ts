@@ -7,7 +7,7 @@
  */
 import { Pkcs11Error } from '../errors.js';
 import * as C from '../pkcs11/constants.js';
-import type { Cryptoki, CryptokiAsync } from '../token/cryptoki.js';
+import type { Cryptoki240, CryptokiAsync, V3Call } from '../token/cryptoki.js';
 import { equalBytes } from '../util/bytes.js';
 import { type Args, capacity, fixed, outUlongs, withOutput, withOutputSync } from './args.js';
 import { isTemplateType } from './attribute-kinds.js';
@@ -15,8 +15,8 @@ import { fromAnswers, toQueries } from './attributes.js';
 import { CALL_ID } from './calls.js';
 import type { Arg } from './message.js';
 
-/** What the server drives: one PKCS#11 application per connection. */
-export type Application = Cryptoki & Partial<CryptokiAsync>;
+/** What the server drives: one PKCS#11 application per connection (a 2.40 one lacks the 3.0 calls). */
+export type Application = Cryptoki240 & Partial<Omit<CryptokiAsync, 'loginUserAsync'>>;
 
 export interface HandlerContext {
   app: Application;
@@ -48,6 +48,18 @@ function labelFromCString(z: Uint8Array): Uint8Array {
   const out = new Uint8Array(32).fill(0x20);
   out.set(z.subarray(0, 32));
   return out;
+}
+
+/**
+ * The application's 3.0 calls, bound to it; an application without them (a 2.40 module) answers
+ * CKR_FUNCTION_NOT_SUPPORTED, as p11-kit's server does for a module without a 3.0 interface.
+ */
+function v3<K extends V3Call>(app: Application, name: K): NonNullable<Application[K]> {
+  const f = app[name] as unknown;
+  if (typeof f !== 'function') {
+    throw new Pkcs11Error(C.CKR_FUNCTION_NOT_SUPPORTED, `the module has no ${name} (PKCS#11 2.40)`);
+  }
+  return f.bind(app) as NonNullable<Application[K]>;
 }
 
 const H: Record<string, Handler> = {
@@ -130,6 +142,15 @@ const H: Record<string, Handler> = {
     return NONE;
   },
   C_Logout: (a, c) => empty(c.app.logout(a.num(0))),
+  C_LoginUser: async (a, c) => {
+    const { app } = c;
+    const username = a.bytes(3); // NULL (flag 1, length 0xffffffff) and empty are both no name
+    if (app.loginUserAsync && !c.sync) {
+      await app.loginUserAsync(a.num(0), a.num(1), a.bytes(2), username);
+    } else v3(app, 'loginUser')(a.num(0), a.num(1), a.bytes(2), username);
+    return NONE;
+  },
+  C_SessionCancel: (a, c) => empty(v3(c.app, 'sessionCancel')(a.num(0), a.num(1))),
 
   C_CreateObject: (a, c) => [c.app.createObject(a.num(0), a.template(1))],
   C_CopyObject: (a, c) => [c.app.copyObject(a.num(0), a.num(1), a.template(2))],
@@ -157,26 +178,26 @@ const H: Record<string, Handler> = {
   },
   C_FindObjectsFinal: (a, c) => empty(c.app.findObjectsFinal(a.num(0))),
 
-  C_EncryptInit: (a, c) => empty(c.app.encryptInit(a.num(0), a.mechanism(1), a.num(2))),
+  C_EncryptInit: (a, c) => empty(c.app.encryptInit(a.num(0), a.initMechanism(1), a.num(2))),
   C_Encrypt: (a, c) => [withOutputSync(a.num(2), (k) => c.app.encrypt(a.num(0), a.bytes(1), k))],
   C_EncryptUpdate: (a, c) => [
     withOutputSync(a.num(2), (k) => c.app.encryptUpdate(a.num(0), a.bytes(1), k)),
   ],
   C_EncryptFinal: (a, c) => [withOutputSync(a.num(1), (k) => c.app.encryptFinal(a.num(0), k))],
-  C_DecryptInit: (a, c) => empty(c.app.decryptInit(a.num(0), a.mechanism(1), a.num(2))),
+  C_DecryptInit: (a, c) => empty(c.app.decryptInit(a.num(0), a.initMechanism(1), a.num(2))),
   C_Decrypt: (a, c) => [withOutputSync(a.num(2), (k) => c.app.decrypt(a.num(0), a.bytes(1), k))],
   C_DecryptUpdate: (a, c) => [
     withOutputSync(a.num(2), (k) => c.app.decryptUpdate(a.num(0), a.bytes(1), k)),
   ],
   C_DecryptFinal: (a, c) => [withOutputSync(a.num(1), (k) => c.app.decryptFinal(a.num(0), k))],
 
-  C_DigestInit: (a, c) => empty(c.app.digestInit(a.num(0), a.mechanism(1))),
+  C_DigestInit: (a, c) => empty(c.app.digestInit(a.num(0), a.initMechanism(1))),
   C_Digest: (a, c) => [withOutputSync(a.num(2), (k) => c.app.digest(a.num(0), a.bytes(1), k))],
   C_DigestUpdate: (a, c) => empty(c.app.digestUpdate(a.num(0), a.bytes(1))),
   C_DigestKey: (a, c) => empty(c.app.digestKey(a.num(0), a.num(1))),
   C_DigestFinal: (a, c) => [withOutputSync(a.num(1), (k) => c.app.digestFinal(a.num(0), k))],
 
-  C_SignInit: (a, c) => empty(c.app.signInit(a.num(0), a.mechanism(1), a.num(2))),
+  C_SignInit: (a, c) => empty(c.app.signInit(a.num(0), a.initMechanism(1), a.num(2))),
   C_Sign: async (a, c) => {
     const { app } = c;
     const run =
@@ -187,7 +208,7 @@ const H: Record<string, Handler> = {
   },
   C_SignUpdate: (a, c) => empty(c.app.signUpdate(a.num(0), a.bytes(1))),
   C_SignFinal: (a, c) => [withOutputSync(a.num(1), (k) => c.app.signFinal(a.num(0), k))],
-  C_VerifyInit: (a, c) => empty(c.app.verifyInit(a.num(0), a.mechanism(1), a.num(2))),
+  C_VerifyInit: (a, c) => empty(c.app.verifyInit(a.num(0), a.initMechanism(1), a.num(2))),
   C_Verify: async (a, c) => {
     if (c.app.verifyAsync && !c.sync) await c.app.verifyAsync(a.num(0), a.bytes(1), a.bytes(2));
     else c.app.verify(a.num(0), a.bytes(1), a.bytes(2));

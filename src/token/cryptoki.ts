@@ -17,12 +17,14 @@ import * as wrap from './wrap-calls.js';
 
 export type { AttributeValues, KeyPairHandles } from '../pkcs11/types.js';
 
-/** Every C function the token implements, in the order of v2.40 §5.4–5.15. */
+/** Every C function the token implements, in the order of v2.40 §5.4–5.15 (3.0's beside their kin). */
 export const CALLS = {
   // General purpose (§5.4), slot and token management (§5.5)
   initialize: slot.initialize,
   finalize: slot.finalize,
   getInfo: slot.getInfo,
+  getInterfaceList: slot.getInterfaceList,
+  getInterface: slot.getInterface,
   getSlotList: slot.getSlotList,
   getSlotInfo: slot.getSlotInfo,
   getTokenInfo: slot.getTokenInfo,
@@ -38,7 +40,10 @@ export const CALLS = {
   getSessionInfo: sessions.getSessionInfo,
   login: sessions.login,
   loginAsync: sessions.loginAsync,
+  loginUser: sessions.loginUser,
+  loginUserAsync: sessions.loginUserAsync,
   logout: sessions.logout,
+  sessionCancel: sessions.sessionCancel,
   // Object management (§5.7)
   createObject: objects.createObject,
   copyObject: objects.copyObject,
@@ -99,8 +104,27 @@ export type Engine = { readonly [K in keyof typeof CALLS]: Bound<(typeof CALLS)[
  */
 export type CryptokiAsync = Pick<
   Engine,
-  'signAsync' | 'verifyAsync' | 'generateKeyPairAsync' | 'loginAsync'
+  'signAsync' | 'verifyAsync' | 'generateKeyPairAsync' | 'loginAsync' | 'loginUserAsync'
 >;
 
 /** The synchronous C API one PKCS#11 application offers. */
 export type Cryptoki = Omit<Engine, keyof CryptokiAsync>;
+
+/**
+ * The calls PKCS#11 3.0 added (§5.4 interfaces, C_LoginUser, C_SessionCancel, the message-based API).
+ * This engine has them all; a 2.40 module driven through the same interface (a pkcs11js-loaded .so
+ * behind the RPC server in tests) does not, and the RPC server answers CKR_FUNCTION_NOT_SUPPORTED.
+ */
+export type V3Call = Extract<
+  keyof Engine,
+  | 'getInterfaceList'
+  | 'getInterface'
+  | 'loginUser'
+  | 'loginUserAsync'
+  | 'sessionCancel'
+  | `message${string}`
+  | `${string}Message${string}`
+>;
+
+/** The 2.40 C API, with the 3.0 calls where the application has them. */
+export type Cryptoki240 = Omit<Cryptoki, V3Call> & Partial<Pick<Engine, V3Call>>;

@@ -1,6 +1,7 @@
 /**
  * A session: its flags, the state it reports, and its active operations — one per kind (find, digest,
- * sign, verify), so a find may run while a sign is pending. Layer L5.
+ * sign, verify, encrypt, decrypt, and PKCS#11 3.0's message-based encrypt, decrypt, sign and verify), so
+ * a find may run while a sign is pending, and a message-based encryption beside a C_Encrypt. Layer L5.
  * @module
  */
 import type {
@@ -13,6 +14,14 @@ import type { TokenObject } from '../objects/object.js';
 import * as C from '../pkcs11/constants.js';
 
 export type LoginState = 'public' | 'user' | 'so';
+
+export const MESSAGE_KINDS = [
+  'messageEncrypt',
+  'messageDecrypt',
+  'messageSign',
+  'messageVerify',
+] as const;
+export type MessageKind = (typeof MESSAGE_KINDS)[number];
 
 export interface FindState {
   results: number[];
@@ -47,6 +56,19 @@ export interface CipherState extends KeyedState {
   pending?: { call: 'single' | 'update' | 'final'; input: Uint8Array; output: Uint8Array };
 }
 
+/**
+ * A message-based operation (PKCS#11 3.0 §5.13–5.16): what C_Message*Init bound for every message, and
+ * the multi-part message in progress (C_*MessageBegin until the part flagged the last).
+ */
+export interface MessageState<Bound, Part> {
+  key: TokenObject;
+  bound: Bound;
+  /** CKA_ALWAYS_AUTHENTICATE: a C_Login(CKU_CONTEXT_SPECIFIC) is owed before each message. */
+  alwaysAuthenticate: boolean;
+  needsContextLogin: boolean;
+  current: Part | undefined;
+}
+
 export interface DigestState {
   op: DigestOperation;
   multi: boolean;
@@ -62,6 +84,10 @@ export class Session {
   verify: VerifyState | undefined;
   encrypt: CipherState | undefined;
   decrypt: CipherState | undefined;
+  messageEncrypt: MessageState<unknown, unknown> | undefined;
+  messageDecrypt: MessageState<unknown, unknown> | undefined;
+  messageSign: MessageState<() => SignOperation, SignOperation> | undefined;
+  messageVerify: MessageState<() => VerifyOperation, VerifyOperation> | undefined;
 
   constructor(handle: number, slotId: number, flags: number) {
     this.handle = handle;
@@ -85,6 +111,10 @@ export class Session {
     if (this.verify && predicate(this.verify.key)) this.verify = undefined;
     if (this.encrypt && predicate(this.encrypt.key)) this.encrypt = undefined;
     if (this.decrypt && predicate(this.decrypt.key)) this.decrypt = undefined;
+    for (const kind of MESSAGE_KINDS) {
+      const st = this[kind];
+      if (st && predicate(st.key)) this[kind] = undefined;
+    }
   }
 
   endAll(): void {
@@ -94,5 +124,6 @@ export class Session {
     this.verify = undefined;
     this.encrypt = undefined;
     this.decrypt = undefined;
+    for (const kind of MESSAGE_KINDS) this[kind] = undefined;
   }
 }
