@@ -7,12 +7,13 @@
  */
 import { Pkcs11Error } from '../errors.js';
 import * as C from '../pkcs11/constants.js';
-import type { Cryptoki240, CryptokiAsync, V3Call } from '../token/cryptoki.js';
+import type { Cryptoki240, CryptokiAsync } from '../token/cryptoki.js';
 import { equalBytes } from '../util/bytes.js';
 import { type Args, capacity, fixed, outUlongs, withOutput, withOutputSync } from './args.js';
 import { isTemplateType } from './attribute-kinds.js';
 import { fromAnswers, toQueries } from './attributes.js';
 import { CALL_ID } from './calls.js';
+import { V3_HANDLERS } from './handlers-v3.js';
 import type { Arg } from './message.js';
 
 /** What the server drives: one PKCS#11 application per connection (a 2.40 one lacks the 3.0 calls). */
@@ -48,18 +49,6 @@ function labelFromCString(z: Uint8Array): Uint8Array {
   const out = new Uint8Array(32).fill(0x20);
   out.set(z.subarray(0, 32));
   return out;
-}
-
-/**
- * The application's 3.0 calls, bound to it; an application without them (a 2.40 module) answers
- * CKR_FUNCTION_NOT_SUPPORTED, as p11-kit's server does for a module without a 3.0 interface.
- */
-function v3<K extends V3Call>(app: Application, name: K): NonNullable<Application[K]> {
-  const f = app[name] as unknown;
-  if (typeof f !== 'function') {
-    throw new Pkcs11Error(C.CKR_FUNCTION_NOT_SUPPORTED, `the module has no ${name} (PKCS#11 2.40)`);
-  }
-  return f.bind(app) as NonNullable<Application[K]>;
 }
 
 const H: Record<string, Handler> = {
@@ -142,15 +131,6 @@ const H: Record<string, Handler> = {
     return NONE;
   },
   C_Logout: (a, c) => empty(c.app.logout(a.num(0))),
-  C_LoginUser: async (a, c) => {
-    const { app } = c;
-    const username = a.bytes(3); // NULL (flag 1, length 0xffffffff) and empty are both no name
-    if (app.loginUserAsync && !c.sync) {
-      await app.loginUserAsync(a.num(0), a.num(1), a.bytes(2), username);
-    } else v3(app, 'loginUser')(a.num(0), a.num(1), a.bytes(2), username);
-    return NONE;
-  },
-  C_SessionCancel: (a, c) => empty(v3(c.app, 'sessionCancel')(a.num(0), a.num(1))),
 
   C_CreateObject: (a, c) => [c.app.createObject(a.num(0), a.template(1))],
   C_CopyObject: (a, c) => [c.app.copyObject(a.num(0), a.num(1), a.template(2))],
@@ -257,7 +237,7 @@ const H: Record<string, Handler> = {
 /** Handlers indexed by call id. */
 export const HANDLERS: readonly (Handler | undefined)[] = (() => {
   const table: (Handler | undefined)[] = [];
-  for (const [name, h] of Object.entries(H)) {
+  for (const [name, h] of Object.entries({ ...H, ...V3_HANDLERS })) {
     const id = CALL_ID[name];
     if (id === undefined) throw new Error(`rpc: no call named ${name}`);
     table[id] = h;

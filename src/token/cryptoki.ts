@@ -10,6 +10,8 @@ import type { AppState } from './app-state.js';
 import * as cipher from './cipher-calls.js';
 import * as crypto from './crypto-calls.js';
 import * as keygen from './keygen-calls.js';
+import * as message from './message-calls.js';
+import * as messageSign from './message-sign-calls.js';
 import * as objects from './object-calls.js';
 import * as sessions from './session-calls.js';
 import * as slot from './slot-calls.js';
@@ -80,6 +82,27 @@ export const CALLS = {
   verifyAsync: crypto.verifyAsync,
   verifyUpdate: crypto.verifyUpdate,
   verifyFinal: crypto.verifyFinal,
+  // Message-based encryption and decryption (3.0 §5.13–5.14), signing and verification (§5.15–5.16)
+  messageEncryptInit: message.messageEncryptInit,
+  encryptMessage: message.encryptMessage,
+  encryptMessageBegin: message.encryptMessageBegin,
+  encryptMessageNext: message.encryptMessageNext,
+  messageEncryptFinal: message.messageEncryptFinal,
+  messageDecryptInit: message.messageDecryptInit,
+  decryptMessage: message.decryptMessage,
+  decryptMessageBegin: message.decryptMessageBegin,
+  decryptMessageNext: message.decryptMessageNext,
+  messageDecryptFinal: message.messageDecryptFinal,
+  messageSignInit: messageSign.messageSignInit,
+  signMessage: messageSign.signMessage,
+  signMessageBegin: messageSign.signMessageBegin,
+  signMessageNext: messageSign.signMessageNext,
+  messageSignFinal: messageSign.messageSignFinal,
+  messageVerifyInit: messageSign.messageVerifyInit,
+  verifyMessage: messageSign.verifyMessage,
+  verifyMessageBegin: messageSign.verifyMessageBegin,
+  verifyMessageNext: messageSign.verifyMessageNext,
+  messageVerifyFinal: messageSign.messageVerifyFinal,
   // Key management (§5.14)
   generateKey: keygen.generateKey,
   generateKeyPair: keygen.generateKeyPair,

@@ -38,7 +38,7 @@ export function output(length: number, capacity: number | null, produce: () => U
 }
 
 /** CKA_ALWAYS_AUTHENTICATE: refuses the call until C_Login(CKU_CONTEXT_SPECIFIC). */
-export function checkContextLogin(st: KeyedState): void {
+export function checkContextLogin(st: { needsContextLogin: boolean }): void {
   if (st.needsContextLogin) {
     throw new Pkcs11Error(
       C.CKR_USER_NOT_LOGGED_IN,

@@ -4,6 +4,8 @@
  * a find may run while a sign is pending, and a message-based encryption beside a C_Encrypt. Layer L5.
  * @module
  */
+import type { Collected } from '../mechanisms/common.js';
+import type { MessageCall, MessageMode } from '../mechanisms/message-params.js';
 import type {
   CipherOperation,
   DigestOperation,
@@ -67,6 +69,21 @@ export interface MessageState<Bound, Part> {
   alwaysAuthenticate: boolean;
   needsContextLogin: boolean;
   current: Part | undefined;
+  /** Sign and verify: the mechanism takes its data in one call only (no message in parts). */
+  singlePart?: boolean;
+}
+
+/** What C_MessageEncryptInit / C_MessageDecryptInit bound: the mode, and one message as a C_Encrypt. */
+export interface MessageCipher {
+  mode: MessageMode;
+  run(m: MessageCall['mechanism'], data: Uint8Array): Uint8Array;
+}
+
+/** A message in parts: its parameter and AAD, the call (encryption: made at Begin), the input held. */
+export interface CipherMessage {
+  aad: Uint8Array;
+  call: MessageCall | undefined;
+  input: Collected;
 }
 
 export interface DigestState {
@@ -84,8 +101,8 @@ export class Session {
   verify: VerifyState | undefined;
   encrypt: CipherState | undefined;
   decrypt: CipherState | undefined;
-  messageEncrypt: MessageState<unknown, unknown> | undefined;
-  messageDecrypt: MessageState<unknown, unknown> | undefined;
+  messageEncrypt: MessageState<MessageCipher, CipherMessage> | undefined;
+  messageDecrypt: MessageState<MessageCipher, CipherMessage> | undefined;
   messageSign: MessageState<() => SignOperation, SignOperation> | undefined;
   messageVerify: MessageState<() => VerifyOperation, VerifyOperation> | undefined;
 

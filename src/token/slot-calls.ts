@@ -5,7 +5,9 @@
  * @module
  */
 import { Pkcs11Error } from '../errors.js';
+import { messageMode } from '../mechanisms/message-params.js';
 import { mechanism, mechanismTypes } from '../mechanisms/registry.js';
+import type { Mechanism } from '../mechanisms/types.js';
 import * as C from '../pkcs11/constants.js';
 import type {
   InitializeArgs,
@@ -183,9 +185,23 @@ export function getMechanismList(app: AppState, slotId: number): number[] {
   return mechanismTypes(app.token.profile);
 }
 
+/**
+ * The PKCS#11 3.0 message-based flags a mechanism has here: an AEAD mode with a message form encrypts and
+ * decrypts messages, whole or in parts; a signature or MAC mechanism signs and verifies them, in parts
+ * unless it is single-part.
+ */
+function messageFlags(mech: Mechanism): number {
+  if (messageMode(mech.type)) {
+    return C.CKF_MESSAGE_ENCRYPT | C.CKF_MESSAGE_DECRYPT | C.CKF_MULTI_MESSAGE;
+  }
+  const flags = (mech.sign ? C.CKF_MESSAGE_SIGN : 0) | (mech.verify ? C.CKF_MESSAGE_VERIFY : 0);
+  return flags !== 0 && !mech.singlePart ? flags | C.CKF_MULTI_MESSAGE : flags;
+}
+
 export function getMechanismInfo(app: AppState, slotId: number, type: number): MechanismInfo {
   app.requireSlot(slotId);
-  return { ...mechanism(type, app.token.profile).info };
+  const mech = mechanism(type, app.token.profile);
+  return { ...mech.info, flags: mech.info.flags | messageFlags(mech) };
 }
 
 export function initToken(
