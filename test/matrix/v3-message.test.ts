@@ -21,6 +21,7 @@ import {
   initializedModule,
   PAL_PORTS,
   type TestModule,
+  USER_PIN,
   userSession,
 } from '../helpers/token.js';
 
@@ -272,6 +273,34 @@ for (const port of PAL_PORTS) {
       m.p11.C_MessageSignFinal(s);
     });
 
+    it('a CKA_ALWAYS_AUTHENTICATE key owes a context login before each message → CKR_USER_NOT_LOGGED_IN', () => {
+      const ec = ecMaterial();
+      const priv = m.p11.C_CreateObject(
+        s,
+        ecPrivateTemplate(ec, [
+          { type: C.CKA_SIGN, value: true },
+          { type: C.CKA_ALWAYS_AUTHENTICATE, value: true },
+        ]),
+      );
+      m.p11.C_MessageSignInit(s, { mechanism: C.CKM_ECDSA_SHA256 }, priv);
+      assertRv(
+        () => m.p11.C_SignMessage(s, null, PLAIN, Buffer.alloc(64)),
+        C.CKR_USER_NOT_LOGGED_IN,
+      );
+      m.p11.C_Login(s, C.CKU_CONTEXT_SPECIFIC, USER_PIN);
+      const sig = m.p11.C_SignMessage(s, null, PLAIN, Buffer.alloc(64));
+      assert.ok(verify('sha256', PLAIN, { key: ec.publicKey, dsaEncoding: 'ieee-p1363' }, sig));
+      assertRv(
+        () => m.p11.C_SignMessage(s, null, PLAIN, Buffer.alloc(64)),
+        C.CKR_USER_NOT_LOGGED_IN,
+      );
+      m.p11.C_MessageSignFinal(s);
+      assertRv(
+        () => m.p11.C_Login(s, C.CKU_CONTEXT_SPECIFIC, USER_PIN),
+        C.CKR_OPERATION_NOT_INITIALIZED,
+      );
+    });
+
     it('C_GetMechanismInfo → CKR_OK: AES-GCM has CKF_MESSAGE_ENCRYPT/DECRYPT, HMAC CKF_MESSAGE_SIGN/VERIFY, CBC neither', () => {
       const flags = (t: number) => m.p11.C_GetMechanismInfo(m.slot, t).flags;
       const enc = C.CKF_MESSAGE_ENCRYPT | C.CKF_MESSAGE_DECRYPT | C.CKF_MULTI_MESSAGE;
@@ -319,6 +348,27 @@ for (const port of PAL_PORTS) {
       d.setAAD(AAD, { plaintextLength: PLAIN.length });
       d.setAuthTag(tag);
       assert.deepEqual(Buffer.concat([d.update(out), d.final()]), PLAIN);
+    });
+
+    // Last: the logout ends the user login of every session here, and with it the private handles.
+    it('C_Logout ends a message operation on a private key → CKR_OPERATION_NOT_INITIALIZED', () => {
+      const other = m.p11.C_OpenSession(m.slot, C.CKF_SERIAL_SESSION | C.CKF_RW_SESSION);
+      const ec = ecMaterial();
+      const priv = m.p11.C_CreateObject(
+        other,
+        ecPrivateTemplate(ec, [
+          { type: C.CKA_SIGN, value: true },
+          { type: C.CKA_TOKEN, value: false },
+        ]),
+      );
+      m.p11.C_MessageSignInit(other, { mechanism: C.CKM_ECDSA_SHA256 }, priv);
+      m.p11.C_Logout(other);
+      assertRv(
+        () => m.p11.C_SignMessage(other, null, PLAIN, Buffer.alloc(64)),
+        C.CKR_OPERATION_NOT_INITIALIZED,
+      );
+      m.p11.C_Login(other, C.CKU_USER, USER_PIN);
+      m.p11.C_CloseSession(other);
     });
   });
 }
