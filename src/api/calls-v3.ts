@@ -13,10 +13,18 @@
  */
 import { Pkcs11Error } from '../errors.js';
 import * as C from '../pkcs11/constants.js';
-import type { InterfaceInfo, Output, Version } from '../pkcs11/types.js';
+import type { InterfaceInfo, Output, RawMechanism, Version } from '../pkcs11/types.js';
 import type { Application } from '../token/application.js';
-import { into, keyedInit, threaded } from './calls.js';
-import { bytesArg, fromHandle, type Handle, type Mechanism, outBuffer, pinArg } from './convert.js';
+import { into, threaded } from './calls.js';
+import {
+  bytesArg,
+  fromHandle,
+  type Handle,
+  type Mechanism,
+  outBuffer,
+  pinArg,
+  toInitMechanism,
+} from './convert.js';
 
 type E = Application;
 const session = (h: Handle) => fromHandle(h, 'session');
@@ -38,6 +46,16 @@ function flagsArg(flags: unknown, name = 'flags'): number {
     throw new TypeError(`${name} must be an integer from 0 to 2^32 - 1`);
   }
   return flags as number;
+}
+
+/** A C_Message*Init: with a null mechanism (a 3.0 cancel) the key is not looked at, as in C. */
+function keyedInit(
+  mechanism: unknown,
+  k: Handle | undefined,
+  init: (m: RawMechanism | null, key: number) => void,
+): void {
+  const m = toInitMechanism(mechanism);
+  init(m, m === null ? 0 : fromHandle(k, 'key'));
 }
 
 /** The calls without a callback form. */

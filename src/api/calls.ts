@@ -10,7 +10,7 @@
  */
 import { Pkcs11Error } from '../errors.js';
 import * as C from '../pkcs11/constants.js';
-import type { Output, RawMechanism } from '../pkcs11/types.js';
+import type { Output, TokenInfo } from '../pkcs11/types.js';
 import type { Application } from '../token/application.js';
 import {
   type AttributeResult,
@@ -24,7 +24,6 @@ import {
   pinArg,
   type Template,
   toHandle,
-  toInitMechanism,
   toMechanism,
   toResult,
   toTemplate,
@@ -70,16 +69,6 @@ async function intoAsync(
   return fill(out, await run(capacityOf(out)));
 }
 
-/** A keyed C_*Init: with a null mechanism (a 3.0 cancel) the key is not looked at, as in C. */
-export function keyedInit(
-  mechanism: unknown,
-  k: Handle | undefined,
-  init: (m: RawMechanism | null, key: number) => void,
-): void {
-  const m = toInitMechanism(mechanism);
-  init(m, m === null ? 0 : key(k as Handle));
-}
-
 function required(pin: unknown, what: string): Uint8Array {
   const p = pinArg(pin);
   if (!p) throw new Pkcs11Error(C.CKR_ARGUMENTS_BAD, what);
@@ -92,6 +81,25 @@ function notSupported(): never {
 
 function pair(r: { privateKey: number; publicKey: number }): KeyPair {
   return { privateKey: toHandle(r.privateKey), publicKey: toHandle(r.publicKey) };
+}
+
+/** CK_ULONG as the native addon hands it out: unsigned (CK_UNAVAILABLE_INFORMATION is 2^64 - 1). */
+const ulong64 = (n: number): bigint => BigInt.asUintN(64, BigInt(n));
+
+/**
+ * CK_TOKEN_INFO as pkcs11js returns it: the four memory fields are BigInts at run time (its native
+ * addon makes them with napi_create_bigint_uint64) while its declarations say number. They are declared
+ * number here as well, so code typed against pkcs11js (graphene's Token) compiles against this package.
+ */
+function withBigIntMemory(i: TokenInfo): TokenInfo {
+  const big = (n: number) => ulong64(n) as unknown as number;
+  return {
+    ...i,
+    totalPublicMemory: big(i.totalPublicMemory),
+    freePublicMemory: big(i.freePublicMemory),
+    totalPrivateMemory: big(i.totalPrivateMemory),
+    freePrivateMemory: big(i.freePrivateMemory),
+  };
 }
 
 /** The calls without a callback form. */
@@ -107,7 +115,7 @@ export const PLAIN = {
   C_GetSlotList: (e: E, tokenPresent = false): Handle[] =>
     e.getSlotList(tokenPresent).map(toHandle),
   C_GetSlotInfo: (e: E, slotId: Handle) => e.getSlotInfo(slot(slotId)),
-  C_GetTokenInfo: (e: E, slotId: Handle) => e.getTokenInfo(slot(slotId)),
+  C_GetTokenInfo: (e: E, slotId: Handle) => withBigIntMemory(e.getTokenInfo(slot(slotId))),
   C_GetMechanismList: (e: E, slotId: Handle): number[] => e.getMechanismList(slot(slotId)),
   C_GetMechanismInfo: (e: E, slotId: Handle, type: number) =>
     e.getMechanismInfo(slot(slotId), type),
@@ -188,26 +196,25 @@ export const PLAIN = {
     );
   },
 
-  /** A null mechanism (PKCS#11 3.0) ends the active operation of that kind; so for every C_*Init. */
-  C_DigestInit: (e: E, s: Handle, mechanism: Mechanism | null): void =>
-    e.digestInit(session(s), toInitMechanism(mechanism)),
+  C_DigestInit: (e: E, s: Handle, mechanism: Mechanism): void =>
+    e.digestInit(session(s), toMechanism(mechanism)),
   C_DigestUpdate: (e: E, s: Handle, inData: Buffer): void =>
     e.digestUpdate(session(s), bytesArg(inData, 'inData')),
   C_DigestKey: (e: E, s: Handle, k: Handle): void => e.digestKey(session(s), key(k)),
-  C_SignInit: (e: E, s: Handle, mechanism: Mechanism | null, k?: Handle): void =>
-    keyedInit(mechanism, k, (m, h) => e.signInit(session(s), m, h)),
+  C_SignInit: (e: E, s: Handle, mechanism: Mechanism, k: Handle): void =>
+    e.signInit(session(s), toMechanism(mechanism), key(k)),
   C_SignUpdate: (e: E, s: Handle, inData: Buffer): void =>
     e.signUpdate(session(s), bytesArg(inData, 'inData')),
-  C_VerifyInit: (e: E, s: Handle, mechanism: Mechanism | null, k?: Handle): void =>
-    keyedInit(mechanism, k, (m, h) => e.verifyInit(session(s), m, h)),
+  C_VerifyInit: (e: E, s: Handle, mechanism: Mechanism, k: Handle): void =>
+    e.verifyInit(session(s), toMechanism(mechanism), key(k)),
   C_VerifyUpdate: (e: E, s: Handle, inData: Buffer): void =>
     e.verifyUpdate(session(s), bytesArg(inData, 'inData')),
-  C_EncryptInit: (e: E, s: Handle, mechanism: Mechanism | null, k?: Handle): void =>
-    keyedInit(mechanism, k, (m, h) => e.encryptInit(session(s), m, h)),
+  C_EncryptInit: (e: E, s: Handle, mechanism: Mechanism, k: Handle): void =>
+    e.encryptInit(session(s), toMechanism(mechanism), key(k)),
   C_EncryptUpdate: (e: E, s: Handle, inData: Buffer, outData: Buffer): Buffer =>
     into(outData, (c) => e.encryptUpdate(session(s), bytesArg(inData, 'inData'), c)),
-  C_DecryptInit: (e: E, s: Handle, mechanism: Mechanism | null, k?: Handle): void =>
-    keyedInit(mechanism, k, (m, h) => e.decryptInit(session(s), m, h)),
+  C_DecryptInit: (e: E, s: Handle, mechanism: Mechanism, k: Handle): void =>
+    e.decryptInit(session(s), toMechanism(mechanism), key(k)),
   C_DecryptUpdate: (e: E, s: Handle, inData: Buffer, outData: Buffer): Buffer =>
     into(outData, (c) => e.decryptUpdate(session(s), bytesArg(inData, 'inData'), c)),
   C_SeedRandom(e: E, s: Handle, buf: Buffer): Buffer {
@@ -234,8 +241,8 @@ export const PLAIN = {
     _e: E,
     _s: Handle,
     _state: Buffer,
-    _encryptionKey?: number,
-    _authenticationKey?: number,
+    _encryptionKey: Handle,
+    _authenticationKey: Handle,
   ): void => notSupported(),
 };
 

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import type { Handle } from '../../src/api/convert.js';
 import type { PKCS11 } from '../../src/api/pkcs11.js';
-import { secretTemplate } from '../helpers/material.js';
+import { num, secretTemplate } from '../helpers/material.js';
 import {
   assertRv,
   C,
@@ -165,29 +165,38 @@ for (const port of PAL_PORTS) {
       assert.equal(m.p11.C_DigestFinal(s, Buffer.alloc(32)).length, 32);
     });
 
-    it('C_*Init with a null mechanism ends that operation → CKR_OK; then → CKR_OPERATION_NOT_INITIALIZED', () => {
+    it('C_*Init with a NULL mechanism (the engine, as RPC drives it) ends that operation → CKR_OK', () => {
       const m = initialized();
       const s = userSession(m);
       const { aes, mac } = keys(m.p11, s);
+      const e = m.engine;
+      const h = num(s);
       m.p11.C_SignInit(s, HMAC, mac);
       m.p11.C_VerifyInit(s, HMAC, mac);
       m.p11.C_EncryptInit(s, ECB, aes);
       m.p11.C_DecryptInit(s, ECB, aes);
       m.p11.C_DigestInit(s, { mechanism: C.CKM_SHA256 });
-      m.p11.C_SignInit(s, null);
-      m.p11.C_VerifyInit(s, null);
-      m.p11.C_EncryptInit(s, null);
-      m.p11.C_DecryptInit(s, null);
-      m.p11.C_DigestInit(s, null);
+      e.signInit(h, null, 0);
+      e.verifyInit(h, null, 0);
+      e.encryptInit(h, null, 0);
+      e.decryptInit(h, null, 0);
+      e.digestInit(h, null);
       assertRv(() => m.p11.C_SignUpdate(s, DATA), C.CKR_OPERATION_NOT_INITIALIZED);
       assertRv(() => m.p11.C_VerifyUpdate(s, DATA), C.CKR_OPERATION_NOT_INITIALIZED);
       assertRv(() => m.p11.C_Encrypt(s, DATA, Buffer.alloc(16)), C.CKR_OPERATION_NOT_INITIALIZED);
       assertRv(() => m.p11.C_Decrypt(s, DATA, Buffer.alloc(16)), C.CKR_OPERATION_NOT_INITIALIZED);
       assertRv(() => m.p11.C_DigestUpdate(s, DATA), C.CKR_OPERATION_NOT_INITIALIZED);
       // nothing active: still CKR_OK; and a new operation starts
-      m.p11.C_SignInit(s, null);
+      e.signInit(h, null, 0);
       m.p11.C_SignInit(s, HMAC, mac);
       assert.equal(m.p11.C_Sign(s, DATA, Buffer.alloc(32)).length, 32);
+      assertRv(() => e.signInit(999, null, 0), C.CKR_SESSION_HANDLE_INVALID);
+    });
+
+    it("pkcs11js's C_SignInit keeps its TypeError for a null mechanism (C_SessionCancel ends it)", () => {
+      const m = initialized();
+      const s = userSession(m);
+      assert.throws(() => m.p11.C_SignInit(s, null as never, s), TypeError);
     });
   });
 }
