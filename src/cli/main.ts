@@ -1,15 +1,18 @@
 #!/usr/bin/env node
 /**
  * The `corepkcs11` command line: dispatches to one module per command. Errors end as one line on
- * stderr naming the CKR code with a hint, and an exit code that says what failed (errors.ts).
+ * stderr naming the CKR code with a hint (with --json also as a JSON object on stdout), and an exit
+ * code that says what failed (errors.ts).
  * @module
  */
 import { digestCommand, randomCommand, signCommand, verifyCommand } from './crypto-commands.js';
 import { demoCommand } from './demo.js';
-import { describeError, EXIT } from './errors.js';
+import { CliError, describeError, EXIT } from './errors.js';
+import { exportCommand } from './export.js';
 import { importCommand } from './import.js';
 import { csrCommand, keygenCommand } from './key-commands.js';
-import { deleteCommand, exportCommand, listCommand } from './object-commands.js';
+import { deleteCommand, listCommand } from './object-commands.js';
+import { printJson, warnLine } from './output.js';
 import { provisionCommand } from './provision.js';
 import { qualifyCommand } from './qualify.js';
 import { serveCommand } from './serve.js';
@@ -57,6 +60,25 @@ function usage(): string {
   return lines.join('\n');
 }
 
+/** `--json` anywhere among the options (before a `--` that ends them). */
+function wantsJson(argv: string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end < 0 ? argv : argv.slice(0, end)).includes('--json');
+}
+
+/**
+ * A failure: one line on stderr, and with --json also one JSON object on stdout (so a script that
+ * reads stdout always has one document to parse), with the same exit code either way.
+ */
+function fail(command: string, e: unknown, json: boolean): number {
+  const r = describeError(e);
+  warnLine(`corepkcs11${command ? ` ${command}` : ''}: ${r.message}`);
+  if (json) {
+    printJson({ command, error: r.error, ckr: r.ckr, hint: r.hint, exitCode: r.exitCode });
+  }
+  return r.exitCode;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
@@ -65,15 +87,18 @@ async function main(argv: string[]): Promise<number> {
   }
   const command = COMMANDS[name];
   if (!command) {
-    process.stderr.write(`corepkcs11: unknown command '${name}'\n${usage()}\n`);
-    return EXIT.USAGE;
+    const code = fail(
+      '',
+      new CliError(EXIT.USAGE, `unknown command '${name}'`, 'corepkcs11 --help lists them'),
+      wantsJson(rest),
+    );
+    if (!wantsJson(rest)) process.stderr.write(`${usage()}\n`);
+    return code;
   }
   try {
     return await command.run(rest);
   } catch (e) {
-    const { exitCode, message } = describeError(e);
-    process.stderr.write(`corepkcs11 ${name}: ${message}\n`);
-    return exitCode;
+    return fail(name, e, wantsJson(rest));
   }
 }
 
