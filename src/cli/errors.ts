@@ -110,15 +110,14 @@ export interface ErrorReport {
   message: string;
 }
 
+/** `error` and `hint` as given: strings they quote keep their newlines (printing escapes them). */
 function report(exitCode: number, error: string, hint?: string, rv?: number): ErrorReport {
-  const e = oneLine(error);
-  const h = hint ? oneLine(hint) : null;
   return {
     exitCode,
-    error: e,
+    error,
     ckr: rv === undefined ? null : { name: ckrName(rv), code: rv },
-    hint: h,
-    message: h ? `${e} (hint: ${h})` : e,
+    hint: hint ?? null,
+    message: hint ? `${error} (hint: ${hint})` : error,
   };
 }
 
@@ -131,8 +130,11 @@ export function describeError(e: unknown): ErrorReport {
     const method = (e as { method?: unknown }).method;
     const why = typeof detail === 'string' && detail ? `: ${detail}` : '';
     const where = typeof method === 'string' && method ? ` in ${method}` : '';
-    return report(exitCodeOf(rv), `${ckrName(rv)}${where}${why}`, HINTS.get(rv), rv);
+    // The token's details may span lines; they are ours, not quoted input: join them.
+    return report(exitCodeOf(rv), oneLine(`${ckrName(rv)}${where}${why}`), HINTS.get(rv), rv);
   }
-  if (e instanceof TypeError && /token store/.test(e.message)) return report(EXIT.USAGE, e.message);
-  return report(EXIT.FAILED, e instanceof Error ? e.message : String(e));
+  if (e instanceof TypeError && /token store/.test(e.message)) {
+    return report(EXIT.USAGE, oneLine(e.message));
+  }
+  return report(EXIT.FAILED, oneLine(e instanceof Error ? e.message : String(e)));
 }

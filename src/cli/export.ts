@@ -19,6 +19,7 @@ import { COMMON_HELP, flag, PIN_HELP, parseCommand, quiet, str } from './options
 import { hex, printJson, writeOutput } from './output.js';
 import {
   checkTokenMatches,
+  describeNarrowing,
   describeSelection,
   SELECT_HELP,
   SELECT_OPTIONS,
@@ -96,7 +97,7 @@ function publicKeyFor(t: Token, s: Handle, sel: Selection, loggedIn: boolean): E
   if (findObjects(t.p11, s, templateOf(sel, C.CKO_PRIVATE_KEY)).length === 0) {
     throw new CliError(
       EXIT.NOT_FOUND,
-      `no public key or private key matches ${describeSelection(sel)}`,
+      `no public or private key ${describeNarrowing(sel)} on the token`,
       loggedIn
         ? '`corepkcs11 list` shows the objects'
         : 'give --pin: a private key is listed only when logged in',
@@ -107,8 +108,9 @@ function publicKeyFor(t: Token, s: Handle, sel: Selection, loggedIn: boolean): E
   if (!key) {
     throw new CliError(
       EXIT.NOT_FOUND,
-      `the EC private key ${describeSelection(sel)} does not hold its public key (no ` +
-        'CKA_PUBLIC_KEY_INFO), and no public key or certificate with its CKA_ID is on the token',
+      `the ${describeSelection(sel, C.CKO_PRIVATE_KEY)} does not hold its public key (an EC ` +
+        'private key has no point; it has no CKA_PUBLIC_KEY_INFO), and no public key or ' +
+        'certificate with its CKA_ID is on the token',
       'import its public key or certificate with the same --id',
     );
   }

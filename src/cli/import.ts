@@ -280,13 +280,8 @@ export async function importCommand(argv: string[]): Promise<number> {
         })),
       });
     } else {
-      say(
-        table(
-          ['FILE', 'CLASS', 'LABEL', 'ID'],
-          done.map((d) => [d.file ?? '', d.type, d.label, hex(d.id)]),
-          flag(p, 'wide'),
-        ),
-      );
+      const rows = done.map((d) => [d.file ?? '', d.type, d.label, hex(d.id)]);
+      for (const l of table(['FILE', 'CLASS', 'LABEL', 'ID'], rows, flag(p, 'wide'))) say(l);
       say(`Imported ${done.length} object${done.length === 1 ? '' : 's'}`);
     }
     return EXIT.OK;

@@ -116,7 +116,12 @@ export async function listCommand(argv: string[]): Promise<number> {
       return EXIT.OK;
     }
     if (objects.length > 0) {
-      say(table(['CLASS', 'LABEL', 'ID', 'KEY', 'FLAGS'], objects.map(row), flag(p, 'wide')));
+      for (const l of table(
+        ['CLASS', 'LABEL', 'ID', 'KEY', 'FLAGS'],
+        objects.map(row),
+        flag(p, 'wide'),
+      ))
+        say(l);
     }
     const note = inside ? '' : ' (public objects only: give --pin or -l to see private ones)';
     say(`${objects.length} object${objects.length === 1 ? '' : 's'}${note}`);

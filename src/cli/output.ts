@@ -11,14 +11,17 @@ import { CELL_WIDTH, cell, charLength, ID_WIDTH, safeJson, safeText } from './te
 
 export const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
-/** A line on stdout, each of its lines made safe. */
+/**
+ * One line on stdout, made safe: a newline inside it (from a label, say) is shown as `\x0a`, never
+ * breaks the line. Print several lines with several calls.
+ */
 export function say(line = ''): void {
-  process.stdout.write(`${line.split('\n').map(safeText).join('\n')}\n`);
+  process.stdout.write(`${safeText(line)}\n`);
 }
 
-/** A line on stderr (warnings, errors, confirmations), made safe. */
+/** One line on stderr (warnings, errors, confirmations), made safe like `say`. */
 export function warnLine(line: string): void {
-  process.stderr.write(`${line.split('\n').map(safeText).join('\n')}\n`);
+  process.stderr.write(`${safeText(line)}\n`);
 }
 
 /** Prints `value` as JSON: Uint8Array → hex string, Date → ISO text, Buffers (handles) omitted. */
@@ -37,10 +40,11 @@ export function printJson(value: unknown): void {
 }
 
 /**
- * A left-aligned text table. Cells are made safe and, unless `wide`, cut with an ellipsis to
- * CELL_WIDTH characters (ID_WIDTH in an `ID` column), so one long label cannot widen every row.
+ * A left-aligned text table, as lines to `say`. Cells are made safe and, unless `wide`, cut with an
+ * ellipsis to CELL_WIDTH characters (ID_WIDTH in an `ID` column), so one long label cannot widen
+ * every row.
  */
-export function table(headers: string[], rows: string[][], wide = false): string {
+export function table(headers: string[], rows: string[][], wide = false): string[] {
   const width = headers.map((h) => (h === 'ID' ? ID_WIDTH : CELL_WIDTH));
   const cells = rows.map((r) =>
     r.map((c, i) => (wide ? safeText(c) : cell(c, width[i] ?? CELL_WIDTH))),
@@ -55,7 +59,7 @@ export function table(headers: string[], rows: string[][], wide = false): string
       )
       .join('  ')
       .trimEnd();
-  return [line(headers), ...cells.map(line)].join('\n');
+  return [line(headers), ...cells.map(line)];
 }
 
 /** A file a command wrote, as `--json` output reports it. */

@@ -248,16 +248,12 @@ export async function infoCommand(argv: string[]): Promise<number> {
     say(`Sessions:     ${info.sessionCount} open (${info.rwSessionCount} read/write)`);
     if (mechs.length > 0) {
       say();
-      say(
-        table(
-          ['MECHANISM', 'KEY SIZES', 'USES'],
-          mechs.map((m) => [
-            m.name,
-            m.maxKeySize ? `${m.minKeySize}–${m.maxKeySize}` : '',
-            names(m.flags, MECH_FLAGS).join(','),
-          ]),
-        ),
-      );
+      const rows = mechs.map((m) => [
+        m.name,
+        m.maxKeySize ? `${m.minKeySize}–${m.maxKeySize}` : '',
+        names(m.flags, MECH_FLAGS).join(','),
+      ]);
+      for (const l of table(['MECHANISM', 'KEY SIZES', 'USES'], rows)) say(l);
     }
     return EXIT.OK;
   });
