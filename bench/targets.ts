@@ -108,6 +108,7 @@ function open(p11: P11, name: string, close: () => void, coldOpen?: () => void):
 /** 1,000 PIN rounds: the benchmark measures operations, not PIN derivation. */
 const BENCH_TOKEN_OPTIONS = {
   pinIterations: 1000,
+  allowWeakPinIterations: true,
   maxObjects: 100_000,
   maxStorageBytes: 1024 * 1024 * 1024,
 };

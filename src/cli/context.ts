@@ -1,6 +1,7 @@
 /**
  * What every command stands on: the token store named by --store (directory, flash:IMAGE, memory:),
- * opened with PIN iterations from $COREPKCS11_PIN_ITERATIONS; PINs from the flag, a PKCS#11 URI, the
+ * opened with PIN iterations from $COREPKCS11_PIN_ITERATIONS (below the token's floor of 10,000 only with
+ * $COREPKCS11_ALLOW_WEAK_PIN_ITERATIONS=1, for tests); PINs from the flag, a PKCS#11 URI, the
  * environment or a no-echo prompt; logged-in sessions; and the module finalised and closed afterwards.
  * Layer L9 (command line).
  * @module
@@ -74,6 +75,7 @@ export async function withToken<T>(
   try {
     p11 = new PKCS11(store, {
       ...(iterations ? { pinIterations: iterations } : {}),
+      allowWeakPinIterations: process.env.COREPKCS11_ALLOW_WEAK_PIN_ITERATIONS === '1',
       warn: (m) => warnings.push(m),
     });
   } catch (e) {

@@ -142,7 +142,21 @@ export class ObjectStore {
     return this.#pal.generation?.();
   }
 
+  /**
+   * Reads every object the index names. The first pass takes no lock (readers do not hold up writers or
+   * each other), so it can fall between two steps of another process's change: an index entry read just
+   * before that process destroyed or replaced its record. Such a pass is read again under the storage
+   * lock, where a record the index names and storage lacks is damage, reported as such.
+   */
   load(): LoadResult {
+    const first = this.#loadOnce();
+    if (!first.raced) return first.result;
+    return this.#exclusive(() => this.#loadOnce().result);
+  }
+
+  /** One pass of load; `raced` when an entry did not match its record (missing or another object). */
+  #loadOnce(): { result: LoadResult; raced: boolean } {
+    let raced = false;
     this.#where.clear();
     this.#sizes.clear();
     this.#used = 0;
@@ -153,11 +167,15 @@ export class ObjectStore {
     const readObject = (label: string, expectedId?: number) => {
       try {
         const h = this.#pal.findObject(label);
-        if (h === 0) return void damaged.push(`${label}: listed in the index but missing`);
+        if (h === 0) {
+          raced = true;
+          return void damaged.push(`${label}: listed in the index but missing`);
+        }
         const v = this.#pal.getObjectValue(h);
         try {
           const rec = decodeRecord(v.data);
           if (expectedId !== undefined && rec.id !== expectedId) {
+            raced = true;
             return void damaged.push(`${label}: holds object ${rec.id}, index says ${expectedId}`);
           }
           if (this.#where.has(rec.id)) return;
@@ -175,6 +193,8 @@ export class ObjectStore {
           this.#pal.getObjectValueCleanup(v);
         }
       } catch (e) {
+        // Gone between the lookup and the read: the same race as a missing record.
+        if (isPkcs11Error(e, CKR_OBJECT_HANDLE_INVALID)) raced = true;
         damaged.push(`${label}: ${isPkcs11Error(e) ? (e.detail ?? e.message) : String(e)}`);
       }
     };
@@ -191,7 +211,7 @@ export class ObjectStore {
     const taken = new Set(this.#where.values());
     for (const label of WELL_KNOWN_LABELS)
       if (!taken.has(label) && this.#pal.findObject(label) !== 0) readObject(label);
-    return { meta, objects, damaged };
+    return { result: { meta, objects, damaged }, raced };
   }
 
   saveMeta(meta: unknown): void {

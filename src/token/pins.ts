@@ -11,6 +11,11 @@ import type { CryptoBackend } from '../crypto/backend.js';
 import { fromHex, toHex, utf8 } from '../util/bytes.js';
 
 export const DEFAULT_PIN_ITERATIONS = 600_000;
+/**
+ * The fewest PBKDF2 iterations a new PIN may get (NSS's count for its key database): below it a stolen
+ * store gives up its PINs to brute force in minutes. Only tests go lower, and say so (TokenOptions).
+ */
+export const MIN_PIN_ITERATIONS = 10_000;
 export const DEFAULT_MAX_TRIES = 10;
 export const MIN_PIN_LENGTH = 4;
 export const MAX_PIN_LENGTH = 255;

@@ -25,6 +25,7 @@ import { ObjectStore } from './object-store.js';
 import {
   DEFAULT_MAX_TRIES,
   DEFAULT_PIN_ITERATIONS,
+  MIN_PIN_ITERATIONS,
   type PinOwner,
   type PinRecord,
 } from './pins.js';
@@ -34,8 +35,13 @@ import { TokenRecord } from './token-record.js';
 export type { PinOwner } from './pins.js';
 
 export interface TokenOptions {
-  /** PBKDF2 iterations for new PINs (default 600,000; tests may lower it). */
+  /**
+   * PBKDF2 iterations for new PINs (default 600,000). Below MIN_PIN_ITERATIONS (10,000) the token refuses
+   * to open (TypeError) unless allowWeakPinIterations is set.
+   */
   pinIterations?: number;
+  /** For tests only: accept pinIterations below MIN_PIN_ITERATIONS, so that PIN checks are fast. */
+  allowWeakPinIterations?: boolean;
   /** Wrong PINs allowed before lockout (default 10). */
   maxPinTries?: number;
   /** Most sessions one application may have open at once: CKR_SESSION_COUNT (default 1024). */
@@ -55,6 +61,20 @@ export interface TokenOptions {
   warn?: (message: string) => void;
 }
 
+/** The iteration count for new PINs; a weak one is refused unless the options say it is a test. */
+function checkPinIterations(options: TokenOptions): number {
+  const n = options.pinIterations ?? DEFAULT_PIN_ITERATIONS;
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new TypeError(`pinIterations must be a positive integer, not ${n}`);
+  if (n < MIN_PIN_ITERATIONS && options.allowWeakPinIterations !== true) {
+    throw new TypeError(
+      `pinIterations ${n} is below the floor of ${MIN_PIN_ITERATIONS}: PINs would fall to brute force ` +
+        '(allowWeakPinIterations: true is for tests only)',
+    );
+  }
+  return n;
+}
+
 function randomId(crypto: CryptoBackend): () => number {
   return () => {
     const b = crypto.randomBytes(6);
@@ -67,7 +87,7 @@ function randomId(crypto: CryptoBackend): () => number {
 
 export class Token {
   readonly crypto: CryptoBackend;
-  readonly options: Required<Omit<TokenOptions, 'warn'>>;
+  readonly options: Required<Omit<TokenOptions, 'warn' | 'allowWeakPinIterations'>>;
   readonly #store: ObjectStore;
   readonly #record: TokenRecord;
   readonly #objects: TokenObjects;
@@ -82,7 +102,7 @@ export class Token {
   constructor(pal: Pal, crypto: CryptoBackend, options: TokenOptions = {}) {
     this.crypto = crypto;
     this.options = {
-      pinIterations: options.pinIterations ?? DEFAULT_PIN_ITERATIONS,
+      pinIterations: checkPinIterations(options),
       maxPinTries: options.maxPinTries ?? DEFAULT_MAX_TRIES,
       maxSessions: options.maxSessions ?? 1024,
       maxObjects: options.maxObjects ?? 10_000,

@@ -44,7 +44,13 @@ after(() => rmSync(work, { recursive: true, force: true }));
 function open(warn: (m: string) => void = () => {}): PKCS11 {
   const p = new PKCS11();
   p.attach(
-    new Application(new Token(createFilePal(dir), createNodeCrypto(), { pinIterations: 10, warn })),
+    new Application(
+      new Token(createFilePal(dir), createNodeCrypto(), {
+        pinIterations: 10,
+        allowWeakPinIterations: true,
+        warn,
+      }),
+    ),
   );
   p.C_Initialize();
   return p;

@@ -36,6 +36,7 @@ const until = async (cond: () => boolean, what: string) => {
 function provisionedToken() {
   const token = new Token(createMemoryPal(), createNodeCrypto(), {
     pinIterations: 10,
+    allowWeakPinIterations: true,
     warn: () => {},
   });
   const app = new Application(token);

@@ -199,6 +199,13 @@ const CASES: Array<{
   },
   { name: 'a bad byte count', args: ['random', 'lots'], code: 2 },
   {
+    name: 'a PIN change with PIN iterations below the floor (issue 16 §8)',
+    args: ['change-pin', '--new-pin', 'weakened'],
+    env: { COREPKCS11_PIN_ITERATIONS: '1', COREPKCS11_ALLOW_WEAK_PIN_ITERATIONS: '0' },
+    code: 2,
+    pattern: /pinIterations 1 is below the floor of 10000/,
+  },
+  {
     name: 'exporting a private key',
     args: ['export', '--type', 'privkey', '--label', 'device'],
     code: 2,

@@ -31,6 +31,7 @@ export function baseEnv(): Record<string, string> {
     if (v !== undefined && !k.startsWith('COREPKCS11_')) env[k] = v;
   }
   env.COREPKCS11_PIN_ITERATIONS = '10';
+  env.COREPKCS11_ALLOW_WEAK_PIN_ITERATIONS = '1';
   return env;
 }
 

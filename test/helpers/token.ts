@@ -22,7 +22,11 @@ import { Token, type TokenOptions } from '../../src/token/token.js';
 export const SO_PIN = '87654321';
 export const USER_PIN = '1234';
 /** Fast PIN derivation for tests (production default is 600,000). */
-export const TEST_TOKEN_OPTIONS: TokenOptions = { pinIterations: 10, warn: () => {} };
+export const TEST_TOKEN_OPTIONS: TokenOptions = {
+  pinIterations: 10,
+  allowWeakPinIterations: true,
+  warn: () => {},
+};
 
 export interface PalPort {
   name: string;
@@ -82,6 +86,8 @@ export interface TestModule {
   another(): PKCS11;
   /** Closes the token and opens the same storage again, as after a restart. */
   restart(): TestModule;
+  /** A second PAL over the same storage (what another process would open). */
+  reopen(): Pal;
   cleanup(): void;
 }
 
@@ -111,6 +117,7 @@ function moduleOver(
     slot,
     another: () => open(),
     restart: () => moduleOver(reopen(), reopen, cleanup, options, dir),
+    reopen,
     cleanup,
   };
 }

@@ -31,6 +31,7 @@ describe('the qualification suite over p11-kit RPC', () => {
       // a fresh, uninitialized token: the suite initializes it through RPC as corePKCS11's helper would
       const token = new Token(createMemoryPal(), createNodeCrypto(), {
         pinIterations: 1000,
+        allowWeakPinIterations: true,
         warn: () => {},
       });
       const server = await startRpcServer({

@@ -48,6 +48,7 @@ export function runActor(job: ActorJob): ActorReport {
   const warnings: string[] = [];
   const token = new Token(createFilePal(job.dir), createNodeCrypto(), {
     pinIterations: 10,
+    allowWeakPinIterations: true,
     warn: (m) => warnings.push(m),
   });
   const p11 = new PKCS11();

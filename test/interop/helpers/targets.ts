@@ -31,6 +31,7 @@ const utf8 = (s: string) => new TextEncoder().encode(s);
 export function initializedToken(): Token {
   const token = new Token(createMemoryPal(), createNodeCrypto(), {
     pinIterations: 1000,
+    allowWeakPinIterations: true,
     warn: () => {},
   });
   const app = new Application(token);

@@ -25,6 +25,7 @@ export function apiSuite(portName: string) {
         const warnings: string[] = [];
         const m: TestModule = initializedModule(port, {
           pinIterations: 10,
+          allowWeakPinIterations: true,
           warn: (w) => warnings.push(w),
         });
         try {

@@ -19,7 +19,11 @@ export function objectsSuite(portName: string) {
       fc.commands(objectCommands, { maxCommands: 30, size: 'max' }),
       (cmds) => {
         const warnings: string[] = [];
-        const m = initializedModule(port, { pinIterations: 10, warn: (w) => warnings.push(w) });
+        const m = initializedModule(port, {
+          pinIterations: 10,
+          allowWeakPinIterations: true,
+          warn: (w) => warnings.push(w),
+        });
         const real: Real = { m, sessions: [userSession(m)], restarts: 0 };
         const model: Model = { objects: [], sessions: [true], loggedIn: true, next: 0 };
         try {

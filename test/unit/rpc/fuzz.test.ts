@@ -114,6 +114,7 @@ describe('fuzzing the dispatcher with mutated captured requests', () => {
   }, async () => {
     const token = new Token(createMemoryPal(), createNodeCrypto(), {
       pinIterations: 10,
+      allowWeakPinIterations: true,
       warn() {},
     });
     const app = new TokenApplication(token);

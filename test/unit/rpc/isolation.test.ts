@@ -23,6 +23,7 @@ describe('RPC connections are separate applications', () => {
   before(async () => {
     token = new Token(createMemoryPal(), createNodeCrypto(), {
       pinIterations: 1000,
+      allowWeakPinIterations: true,
       warn: () => {},
     });
     const app = new Application(token);
