@@ -5,7 +5,7 @@ import { closeSync, createReadStream, openSync, writeFileSync, writeSync } from 
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { scratch } from '../unit/helpers/openssl.js';
-import { CLI_PATH, cli, cliMeasured } from './cli-harness.js';
+import { baseEnv, CLI_PATH, cli, cliMeasured } from './cli-harness.js';
 
 const SO = '87654321';
 const PIN = '246810';
@@ -184,7 +184,7 @@ describe('digest, sign and verify stream their input in bounded memory', () => {
       spawnSync(
         'script',
         ['-qec', `"${process.execPath}" "${CLI_PATH}" digest -i large.bin ${extra}`, '/dev/null'],
-        { cwd: dir, env: { ...process.env, ...env }, encoding: 'utf8' },
+        { cwd: dir, env: { ...baseEnv(), ...env }, encoding: 'utf8' },
       ).stdout;
     const shown = onTty('');
     // The line is rewritten in place (CR, erase line) and cleared before the digest is printed.
