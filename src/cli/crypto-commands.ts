@@ -1,6 +1,7 @@
 /**
- * `corepkcs11 sign`, `verify`, `digest` and `random`: the token's crypto on files. Signatures are DER
- * by default (what `openssl dgst -verify` takes; ECDSA r‖s converted) or raw with --format raw.
+ * `corepkcs11 sign`, `verify`, `digest` and `random`: the token's crypto on files of any size, streamed
+ * through the multi-part calls (input.ts). Signatures are DER by default (what `openssl dgst -verify`
+ * takes; ECDSA r‖s converted) or raw with --format raw.
  * Layer L9 (command line).
  * @module
  */
@@ -89,12 +90,14 @@ const OUT_BYTES = 2048;
 
 const SIGN_HELP = `usage: corepkcs11 sign (--label L | --id HEX | pkcs11:URI) [-m MECH] [-i IN] [-o OUT] [options]
 
-Sign a file with a private key on the token. ECDSA signatures are written as DER (for openssl dgst
--verify) unless --format raw asks for PKCS#11's r‖s.
+Sign a file of any size (streamed to the token in parts) with a private key on the token. ECDSA
+signatures are written as DER (for openssl dgst -verify) unless --format raw asks for PKCS#11's r‖s.
+ECDSA, RSA-PKCS, RSA-PKCS-PSS and RSA-X-509 sign a digest or block made for the key, in one part of
+at most 1 MiB.
 ${SELECT_HELP}
   -m, --mechanism M  ECDSA-SHA256 (EC default), SHA256-RSA-PKCS (RSA default), ECDSA (input is a
                    digest), SHA256-RSA-PKCS-PSS, RSA-PKCS-PSS, … (see info --mechanisms)
-  -i, --input F    data to sign (default: stdin)
+  -i, --input F    data to sign, any size (default: stdin)
   -o, --output F   signature file (default: stdout, hex on a terminal)
   -f, --format F   der (default) or raw (ECDSA only)
 ${PIN_HELP}
@@ -148,11 +151,12 @@ function rawEcdsa(sig: Uint8Array, curve: EcCurve, format: 'der' | 'raw' | 'auto
 const VERIFY_HELP = `usage: corepkcs11 verify (--label L | --id HEX | pkcs11:URI) -m MECH -i IN --signature-file SIG [options]
 
 Verify a signature with a public key on the token (the key pair's public key when the selection
-names a private key). Exit status 0 when it verifies, 6 when it does not.
+names a private key) over data of any size (streamed in parts). Exit status 0 when it verifies, 6
+when it does not.
 ${SELECT_HELP}
   -m, --mechanism M      as for sign (default by key type)
-  -i, --input F          the signed data (default: stdin)
-  -s, --signature-file F the signature
+  -i, --input F          the signed data, any size (default: stdin)
+  -s, --signature-file F the signature (at most 64 KiB)
   -f, --format F         auto (default: DER, or raw r‖s by its length), der or raw
 ${PIN_HELP}
 ${COMMON_HELP}`;
@@ -232,8 +236,8 @@ function verifyStream(
 
 const DIGEST_HELP = `usage: corepkcs11 digest [-m SHA256] [-i IN] [-o OUT] [options]
 
-Hash a file on the token: SHA-1, SHA224, SHA256 (default), SHA384, SHA512. Prints hex, or writes the
-binary digest with -o.
+Hash a file of any size on the token (streamed in parts): SHA-1, SHA224, SHA256 (default), SHA384,
+SHA512. Prints hex, or writes the binary digest with -o.
   -m, --mechanism M  the hash
   -i, --input F      data (default: stdin)
   -o, --output F     binary digest file

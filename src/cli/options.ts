@@ -129,7 +129,7 @@ export function hexId(text: string): Uint8Array {
   return Uint8Array.from(Buffer.from(clean, 'hex'));
 }
 
-/** Output options every command shares: --json, and --quiet (or --json) for stderr chatter. */
+/** --quiet: no confirmation lines ("wrote FILE …") on stderr. */
 export function quiet(p: Parsed): boolean {
   return flag(p, 'quiet');
 }
