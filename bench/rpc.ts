@@ -116,7 +116,7 @@ async function client(module: string, quick: boolean): Promise<void> {
 // ---- server processes --------------------------------------------------------------------------------
 
 async function serveSoftHsm(socket: string, library: string): Promise<void> {
-  const { Pkcs11jsModule } = await import('../src/rpc/pkcs11js-backend.js');
+  const { Pkcs11jsModule } = await import('../test/helpers/pkcs11js-backend.js');
   const { startRpcServer } = await import('../src/rpc/server.js');
   const module = await Pkcs11jsModule.load(library);
   await startRpcServer({ socketPath: socket, createApplication: () => module.application() });

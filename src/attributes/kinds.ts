@@ -1,7 +1,7 @@
 /**
  * The attribute-kind registry: how each CKA_ value is laid out in bytes (CK_ULONG, CK_BBOOL, CK_DATE,
  * UTF-8, big integer, byte string, CK_MECHANISM_TYPE array, nested template). One table serves input
- * validation, the API's JS conversions and the RPC wire encoding. Layer L2.
+ * validation and the API's JS conversions (the RPC wire has its own, rpc/attribute-kinds.ts). Layer L2.
  * @module
  */
 import * as C from '../pkcs11/constants.js';

@@ -8,7 +8,7 @@
 import { findPublicKeyFor, isPrivateKey } from '../helpers/keygen.js';
 import { curveOfEcParams } from '../helpers/keys.js';
 import { readUlongAttribute } from '../helpers/module.js';
-import { curveOfRawLength, type EcCurve, ecdsaDerToRaw, ecdsaRawToDer } from '../helpers/pki.js';
+import { EC_COMPONENT_BYTES, type EcCurve, ecdsaDerToRaw, ecdsaRawToDer } from '../helpers/pki.js';
 import * as C from '../pkcs11/constants.js';
 import { loggedIn, maybeLoggedIn, type Token, withToken } from './context.js';
 import { CliError, EXIT } from './errors.js';
@@ -143,7 +143,7 @@ function rawEcdsa(sig: Uint8Array, curve: EcCurve, format: 'der' | 'raw' | 'auto
   try {
     return ecdsaDerToRaw(sig, curve);
   } catch (e) {
-    if (format === 'auto' && curveOfRawLength(sig.length) === curve) return sig;
+    if (format === 'auto' && sig.length === 2 * EC_COMPONENT_BYTES[curve]) return sig;
     throw e;
   }
 }

@@ -3,6 +3,7 @@
  * with a hint, printed as one line or (with --json) one JSON object. Layer L9 (command line).
  * @module
  */
+import { curveList } from '../crypto/curves.js';
 import { ckrName } from '../errors.js';
 import * as C from '../pkcs11/constants.js';
 
@@ -82,7 +83,7 @@ const HINTS = new Map<number, string>([
   ],
   [C.CKR_SESSION_READ_WRITE_SO_EXISTS, 'an SO session is open elsewhere on this store'],
   [C.CKR_TOKEN_NOT_RECOGNIZED, 'initialise the token: corepkcs11 init-token'],
-  [C.CKR_CURVE_NOT_SUPPORTED, 'the token supports P-256, P-384 and P-521'],
+  [C.CKR_CURVE_NOT_SUPPORTED, `the token supports ${curveList()}`],
   [C.CKR_DATA_LEN_RANGE, 'the input has the wrong length for this mechanism'],
 ]);
 

@@ -120,7 +120,7 @@ function plan(t: Token, s: Buffer, p: Parsed, file: string, creds: Credential[])
       });
       continue;
     }
-    // readCredentials computed the point of an EC key that left it out (it had a session).
+    // readCredentials computed the point of an EC key that left it out (given a session).
     const pub = c.kind === 'private-key' ? publicKeyOf(c.key) : c.key;
     if (!pub) throw new CliError(EXIT.INPUT, `${file}: the EC key does not carry its public key`);
     const id = givenId ?? keyIdOf(t.p11, s, pub);

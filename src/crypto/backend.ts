@@ -5,8 +5,10 @@
  * @module
  */
 
+import type { CurveName } from './curves.js';
+
+export type { CurveName } from './curves.js';
 export type HashName = 'sha1' | 'sha224' | 'sha256' | 'sha384' | 'sha512';
-export type CurveName = 'P-256' | 'P-384' | 'P-521';
 
 export const HASH_LENGTHS: Readonly<Record<HashName, number>> = {
   sha1: 20,
@@ -14,13 +16,6 @@ export const HASH_LENGTHS: Readonly<Record<HashName, number>> = {
   sha256: 32,
   sha384: 48,
   sha512: 64,
-};
-
-/** Byte length of a field element / scalar of each curve. */
-export const CURVE_BYTES: Readonly<Record<CurveName, number>> = {
-  'P-256': 32,
-  'P-384': 48,
-  'P-521': 66,
 };
 
 /** A running hash or MAC. `finish` may be called once. */
@@ -58,6 +53,8 @@ export interface KeyHandle {
   readonly isPrivate: boolean;
   /** RSA: modulus bits; EC: order bits. */
   readonly bits: number;
+  /** EC keys: the curve. */
+  readonly curve?: CurveName;
 }
 
 /** Signature schemes, in the backend's own terms. */

@@ -1,11 +1,10 @@
 /**
  * What a PEM or DER input holds: certificates, private keys (PKCS#8, encrypted PKCS#8, SEC1, PKCS#1) and
  * public keys (SubjectPublicKeyInfo, PKCS#1), detected from the PEM label or, for DER, by trying each
- * form. Nothing here touches a token except decrypting an encrypted key. Layer L7.
+ * form. Nothing here touches a token. Layer L7.
  * @module
  */
 import { readTlv } from '../util/der.js';
-import { withPublicPoint } from './ec-point.js';
 import { decryptPrivateKeyInfo, isEncryptedPrivateKeyInfo } from './encrypted-key.js';
 import {
   type PrivateKeyData,
@@ -16,6 +15,7 @@ import {
   parseRsaPublicKey,
   parseSpki,
   parsing,
+  withPublicPoint,
 } from './keys.js';
 import { badInput, type Handle, type Pkcs11Module } from './module.js';
 import { decodePem, looksLikePem } from './pem.js';
@@ -31,8 +31,8 @@ export type CredentialInput = string | Uint8Array;
 
 export interface ReadOptions {
   /**
-   * For encrypted PKCS#8: the passphrase and a session on the token that decrypts it. With a session,
-   * EC private keys stored without their public point get it computed on the token.
+   * For encrypted PKCS#8: the passphrase. With a token session (p11 and session), EC private keys
+   * stored without their public point get it computed, as provisioning needs it.
    */
   passphrase?: string;
   p11?: Pkcs11Module;
@@ -43,10 +43,7 @@ function decrypt(der: Uint8Array, options: ReadOptions): PrivateKeyData {
   if (options.passphrase === undefined) {
     throw badInput('the private key is encrypted: a passphrase is needed');
   }
-  if (!options.p11 || !options.session) {
-    throw badInput('decrypting a private key needs a token session (p11 and session)');
-  }
-  return decryptPrivateKeyInfo(options.p11, options.session, der, options.passphrase);
+  return decryptPrivateKeyInfo(der, options.passphrase);
 }
 
 function fromPemBlock(
@@ -138,13 +135,12 @@ export function readCredentials(input: CredentialInput, options: ReadOptions = {
   return complete([fromDer(input, options)], options);
 }
 
-/** EC keys without their public point get it from the token, when a session is at hand. */
+/** EC keys without their public point get it computed, when the caller reads for a token session. */
 function complete(creds: Credential[], options: ReadOptions): Credential[] {
-  const { p11, session } = options;
-  if (!p11 || !session) return creds;
+  if (!options.p11 || !options.session) return creds;
   return creds.map((c) =>
-    c.kind === 'private-key' && c.key.kind === 'ec' && !c.key.point
-      ? { kind: 'private-key', key: withPublicPoint(p11, session, c.key) }
+    c.kind === 'private-key' && c.key.kind === 'ec'
+      ? { kind: 'private-key', key: withPublicPoint(c.key) }
       : c,
   );
 }

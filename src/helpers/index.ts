@@ -59,6 +59,7 @@ export {
   type RsaPrivateKeyData,
   type RsaPublicKeyData,
   samePublicKey,
+  withPublicPoint,
 } from './keys.js';
 export * from './labels.js';
 export { hasRv, type Pkcs11Module } from './module.js';

@@ -4,6 +4,7 @@
  * key's public half back from the token. Layer L7.
  * @module
  */
+import { CURVES, curveNamed } from '../crypto/curves.js';
 import {
   CKA_CLASS,
   CKA_DECRYPT,
@@ -45,34 +46,20 @@ import { keyIdOf } from './provision.js';
 
 export type KeyTypeSpec = { kind: 'ec'; curve: EcCurve } | { kind: 'rsa'; bits: number };
 
-const CURVE_NAMES: Record<string, EcCurve> = {
-  prime256v1: 'P-256',
-  secp256r1: 'P-256',
-  'p-256': 'P-256',
-  p256: 'P-256',
-  secp384r1: 'P-384',
-  'p-384': 'P-384',
-  p384: 'P-384',
-  secp521r1: 'P-521',
-  'p-521': 'P-521',
-  p521: 'P-521',
-};
-
-/** `EC:prime256v1`, `EC:secp384r1`, `EC:secp521r1` (or P-256…), `rsa:2048` (1024–16384, whole bytes). */
+/** `EC:` and a curve name or alias of the curve table (`EC:prime256v1`, `EC:P-384`), `rsa:2048` (1024–16384, whole bytes). */
 export function parseKeyType(spec: string): KeyTypeSpec {
   const m = /^(ec|rsa):(.+)$/i.exec(spec.trim());
   const kind = m?.[1]?.toLowerCase();
   const arg = m?.[2] ?? '';
   if (kind === 'ec') {
-    const curve = CURVE_NAMES[arg.toLowerCase()];
-    if (curve) return { kind: 'ec', curve };
+    const curve = curveNamed(arg);
+    if (curve?.family === 'weierstrass') return { kind: 'ec', curve: curve.name };
   } else if (kind === 'rsa' && /^\d+$/.test(arg)) {
     const bits = Number(arg);
     if (bits >= 1024 && bits <= 16384 && bits % 8 === 0) return { kind: 'rsa', bits };
   }
-  throw badInput(
-    `unknown key type '${spec}' (EC:prime256v1, EC:secp384r1, EC:secp521r1, rsa:2048, rsa:3072, rsa:4096)`,
-  );
+  const curves = CURVES.filter((c) => c.family === 'weierstrass').map((c) => `EC:${c.openssl}`);
+  throw badInput(`unknown key type '${spec}' (${curves.join(', ')}, rsa:2048, rsa:3072, rsa:4096)`);
 }
 
 export interface GenerateOptions {

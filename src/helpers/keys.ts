@@ -5,6 +5,7 @@
  * unsupported input is CKR_ARGUMENTS_BAD (CKR_CURVE_NOT_SUPPORTED for another curve). Layer L7.
  * @module
  */
+import { curveList, curveOfOid as curveOfTableOid, curve as curveRow } from '../crypto/curves.js';
 import { Pkcs11Error } from '../errors.js';
 import { CKR_CURVE_NOT_SUPPORTED } from '../pkcs11/constants.js';
 import { concat } from '../util/bytes.js';
@@ -26,17 +27,12 @@ import {
   TAG_SEQUENCE,
   type Tlv,
 } from '../util/der.js';
+import { ecPublicPoint } from './host-crypto.js';
 import { badInput } from './module.js';
-import { EC_COMPONENT_BYTES, type EcCurve } from './pki.js';
+import type { EcCurve } from './pki.js';
 
 export const OID_RSA_ENCRYPTION = '1.2.840.113549.1.1.1';
 export const OID_EC_PUBLIC_KEY = '1.2.840.10045.2.1';
-
-const CURVE_OIDS: Readonly<Record<EcCurve, string>> = {
-  'P-256': '1.2.840.10045.3.1.7',
-  'P-384': '1.3.132.0.34',
-  'P-521': '1.3.132.0.35',
-};
 
 /** Names other tools give the algorithms we cannot store, for a clearer refusal. */
 const OTHER_ALGORITHMS: Record<string, string> = {
@@ -105,19 +101,19 @@ function smallInt(tlv: Tlv | undefined, what: string): number {
 }
 
 export function curveOfOid(oid: string): EcCurve {
-  const c = (Object.keys(CURVE_OIDS) as EcCurve[]).find((k) => CURVE_OIDS[k] === oid);
+  const c = curveOfTableOid(oid);
   if (!c) {
     throw new Pkcs11Error(
       CKR_CURVE_NOT_SUPPORTED,
-      `curve ${oid} is not supported (P-256, P-384, P-521)`,
+      `curve ${oid} is not supported (${curveList()})`,
     );
   }
-  return c;
+  return c.name;
 }
 
 /** CKA_EC_PARAMS (DER namedCurve OID) of a curve. */
 export function ecParamsOf(curve: EcCurve): Uint8Array {
-  return encodeOid(CURVE_OIDS[curve]);
+  return curveRow(curve).ecParams;
 }
 
 /** The curve CKA_EC_PARAMS names. */
@@ -126,7 +122,7 @@ export function curveOfEcParams(params: Uint8Array): EcCurve {
 }
 
 function checkPoint(point: Uint8Array, curve: EcCurve): Uint8Array {
-  if (point.length !== 2 * EC_COMPONENT_BYTES[curve] + 1 || point[0] !== 0x04) {
+  if (point.length !== 2 * curveRow(curve).fieldBytes + 1 || point[0] !== 0x04) {
     throw badInput(`the ${curve} public key is not an uncompressed point (04‖X‖Y)`);
   }
   return Uint8Array.from(point);
@@ -185,7 +181,7 @@ export function parseEcPrivateKey(der: Uint8Array, curve?: EcCurve): EcPrivateKe
       }
     }
     if (!c) throw badInput('the EC private key does not name its curve');
-    const width = EC_COMPONENT_BYTES[c];
+    const width = curveRow(c).orderBytes;
     let i = 0;
     while (d.length - i > width && d[i] === 0) i++;
     if (d.length - i > width) throw badInput(`the private value is longer than a ${c} scalar`);
@@ -254,6 +250,14 @@ export function publicKeyOf(key: PrivateKeyData): PublicKeyData | undefined {
   return key.point ? { kind: 'ec', curve: key.curve, point: key.point } : undefined;
 }
 
+/**
+ * `key` with its public point, computed on the host when the encoding left it out (SEC1 and PKCS#8
+ * make it optional; `openssl ec -no_public` and some Java tools omit it).
+ */
+export function withPublicPoint(key: EcPrivateKeyData): EcPrivateKeyData {
+  return key.point ? key : { ...key, point: ecPublicPoint(key.curve, key.d) };
+}
+
 /** Same key? (Compares the public halves.) */
 export function samePublicKey(a: PublicKeyData, b: PublicKeyData): boolean {
   const x = subjectPublicKeyBits(a);
@@ -263,7 +267,7 @@ export function samePublicKey(a: PublicKeyData, b: PublicKeyData): boolean {
 
 /** Key size in bits: the modulus length for RSA, the curve size for EC. */
 export function keyBits(key: PublicKeyData | PrivateKeyData): number {
-  if (key.kind === 'ec') return { 'P-256': 256, 'P-384': 384, 'P-521': 521 }[key.curve];
+  if (key.kind === 'ec') return curveRow(key.curve).orderBits;
   const n = key.n;
   let i = 0;
   while (i < n.length && n[i] === 0) i++;

@@ -1,43 +1,31 @@
 /**
  * ECDSA signature forms (corePKCS11's core_pki_utils.c, generalised): DER `SEQUENCE { INTEGER r,
  * INTEGER s }` as X.509, TLS and `openssl dgst` use it, and PKCS#11's raw r‖s with each half as wide as
- * the curve order. Both directions for P-256, P-384 and P-521. Only minimal DER is read or written, so a
- * signature has exactly one DER form and conversions round-trip. Layer L7.
+ * the curve order, for every curve of the curve table. The conversions are util/der.ts's; this module
+ * gives them corePKCS11's names and CKR codes. Layer L7.
  * @module
  */
+import { CURVES, type CurveName, curveNamed, curveOfSignatureLength } from '../crypto/curves.js';
 import { Pkcs11Error } from '../errors.js';
 import { CKR_SIGNATURE_INVALID, CKR_SIGNATURE_LEN_RANGE } from '../pkcs11/constants.js';
-import {
-  DerError,
-  decodeUnsignedInteger,
-  encodeSequence,
-  encodeUnsignedInteger,
-  readChildren,
-  readSingle,
-  TAG_INTEGER,
-  TAG_SEQUENCE,
-} from '../util/der.js';
+import { DerError, ecdsaSignatureToDer, ecdsaSignatureToRaw } from '../util/der.js';
 
-export type EcCurve = 'P-256' | 'P-384' | 'P-521';
+export type EcCurve = CurveName;
 
 /** Bytes of each of r and s in PKCS#11's raw form. */
-export const EC_COMPONENT_BYTES: Readonly<Record<EcCurve, number>> = {
-  'P-256': 32,
-  'P-384': 48,
-  'P-521': 66,
-};
+export const EC_COMPONENT_BYTES: Readonly<Record<EcCurve, number>> = Object.fromEntries(
+  CURVES.map((c) => [c.name, c.orderBytes]),
+) as Record<EcCurve, number>;
 
-function widthOf(curve: EcCurve): number {
-  const n = EC_COMPONENT_BYTES[curve];
-  if (n === undefined) throw new TypeError(`unknown curve ${String(curve)}`);
-  return n;
+function widthOf(c: EcCurve): number {
+  const row = curveNamed(c);
+  if (row?.name !== c) throw new TypeError(`unknown curve ${String(c)}`);
+  return row.orderBytes;
 }
 
 /** The curve whose raw signatures are `length` bytes, if any. */
 export function curveOfRawLength(length: number): EcCurve | undefined {
-  return (Object.keys(EC_COMPONENT_BYTES) as EcCurve[]).find(
-    (c) => 2 * EC_COMPONENT_BYTES[c] === length,
-  );
+  return curveOfSignatureLength(length)?.name;
 }
 
 /**
@@ -47,46 +35,28 @@ export function curveOfRawLength(length: number): EcCurve | undefined {
  */
 export function ecdsaDerToRaw(der: Uint8Array, curve: EcCurve): Uint8Array {
   const width = widthOf(curve);
-  const invalid = (why: string) =>
-    new Pkcs11Error(CKR_SIGNATURE_INVALID, `not a DER ECDSA ${curve} signature: ${why}`);
-  let parts: Uint8Array[];
   try {
-    const items = readChildren(readSingle(der, TAG_SEQUENCE).value);
-    if (items.length !== 2) throw invalid(`the SEQUENCE holds ${items.length} values, not 2`);
-    parts = items.map((item, i) => {
-      if (item.tag !== TAG_INTEGER) throw invalid(`${i === 0 ? 'r' : 's'} is not an INTEGER`);
-      return decodeUnsignedInteger(item.value);
-    });
+    return ecdsaSignatureToRaw(der, width);
   } catch (e) {
-    if (e instanceof DerError) throw invalid(e.message);
-    throw e;
+    if (!(e instanceof DerError)) throw e;
+    throw new Pkcs11Error(
+      CKR_SIGNATURE_INVALID,
+      `not a DER ECDSA ${curve} signature: ${e.message}`,
+    );
   }
-  const out = new Uint8Array(2 * width);
-  parts.forEach((v, i) => {
-    const value = v.length === 1 && v[0] === 0 ? v.subarray(1) : v;
-    if (value.length > width) {
-      throw invalid(`${i === 0 ? 'r' : 's'} is ${value.length} bytes, more than ${width}`);
-    }
-    out.set(value, (i + 1) * width - value.length);
-  });
-  return out;
 }
 
 /**
- * PKI_pkcs11SignatureTombedTLSSignature: raw r‖s → minimal DER. The curve follows from the length
- * (64, 96 or 132 bytes) unless given; a length that fits no curve is CKR_SIGNATURE_LEN_RANGE.
+ * PKI_pkcs11SignatureTombedTLSSignature: raw r‖s → minimal DER. The length must be that of the curve's
+ * signatures when one is given, of some curve's otherwise; else CKR_SIGNATURE_LEN_RANGE.
  */
 export function ecdsaRawToDer(raw: Uint8Array, curve?: EcCurve): Uint8Array {
-  const c = curve ?? curveOfRawLength(raw.length);
-  if (c === undefined || raw.length !== 2 * widthOf(c)) {
+  const fits = curve === undefined ? curveOfRawLength(raw.length) : undefined;
+  if (curve === undefined ? fits === undefined : raw.length !== 2 * widthOf(curve)) {
     throw new Pkcs11Error(
       CKR_SIGNATURE_LEN_RANGE,
-      `a raw ECDSA signature is 64, 96 or 132 bytes (r‖s), not ${raw.length}`,
+      `a raw ECDSA signature is r‖s of the curve's size, not ${raw.length} bytes`,
     );
   }
-  const half = raw.length / 2;
-  return encodeSequence(
-    encodeUnsignedInteger(raw.subarray(0, half)),
-    encodeUnsignedInteger(raw.subarray(half)),
-  );
+  return ecdsaSignatureToDer(raw);
 }

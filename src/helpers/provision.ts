@@ -47,13 +47,13 @@ import {
 import { encodeTlv, TAG_OCTET_STRING } from '../util/der.js';
 import { findObjects } from './core.js';
 import { type CredentialInput, type ReadOptions, readOne } from './credentials.js';
-import { withPublicPoint } from './ec-point.js';
 import {
   ecParamsOf,
   type PrivateKeyData,
   type PublicKeyData,
   publicKeyOf,
   subjectPublicKeyBits,
+  withPublicPoint,
 } from './keys.js';
 import { badInput, type Handle, outputBuffer, type Pkcs11Module, type Template } from './module.js';
 import type { CertificateInfo } from './x509.js';
@@ -242,7 +242,7 @@ export function provisionPrivateKey(
   const read = isKeyData(input)
     ? input
     : readOne(input, 'private-key', { ...options, p11, session }).key;
-  const key = read.kind === 'ec' ? withPublicPoint(p11, session, read) : read;
+  const key = read.kind === 'ec' ? withPublicPoint(read) : read;
   const pub = publicKeyOf(key);
   const id = options.id ?? keyIdOf(p11, session, pub as PublicKeyData);
   const templates = [privateKeyTemplate(key, options, id)];

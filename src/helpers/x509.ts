@@ -5,8 +5,9 @@
  * @module
  */
 
+import { Pkcs11Error } from '../errors.js';
 import { fromUtf8 } from '../util/bytes.js';
-import { readChildren, readSingle, TAG_INTEGER, TAG_SEQUENCE, type Tlv } from '../util/der.js';
+import { DerError, readCertificate, readChildren, type Tlv } from '../util/der.js';
 import { type PublicKeyData, parseSpki, parsing } from './keys.js';
 import { badInput } from './module.js';
 
@@ -43,33 +44,22 @@ function time(tlv: Tlv | undefined): Date {
 /** Reads a DER X.509 certificate; CKR_ARGUMENTS_BAD when it is not one. */
 export function parseCertificate(der: Uint8Array): CertificateInfo {
   return parsing('X.509 certificate', () => {
-    const top = readChildren(readSingle(der, TAG_SEQUENCE).value);
-    const tbs = top[0];
-    if (top.length !== 3 || tbs?.tag !== TAG_SEQUENCE) throw badInput('not an X.509 certificate');
-    const f = readChildren(tbs.value);
-    const at = f[0]?.tag === 0xa0 ? 1 : 0;
-    const [serial, , issuer, validity, subject, spki] = f.slice(at);
-    if (
-      serial?.tag !== TAG_INTEGER ||
-      issuer?.tag !== TAG_SEQUENCE ||
-      validity?.tag !== TAG_SEQUENCE ||
-      subject?.tag !== TAG_SEQUENCE ||
-      spki?.tag !== TAG_SEQUENCE
-    ) {
-      throw badInput('not an X.509 certificate (TBSCertificate fields out of place)');
-    }
-    const [notBefore, notAfter] = readChildren(validity.value);
+    const c = readCertificate(der);
+    const spki = c.subjectPublicKeyInfo;
+    if (!c.validity || !spki) throw new DerError('TBSCertificate fields out of place');
+    const [notBefore, notAfter] = readChildren(c.validity.value);
     let publicKey: PublicKeyData | undefined;
     try {
       publicKey = parseSpki(spki.encoded);
-    } catch {
+    } catch (e) {
+      if (!(e instanceof Pkcs11Error)) throw e;
       publicKey = undefined;
     }
     return {
       der,
-      serialNumber: serial.encoded,
-      issuer: issuer.encoded,
-      subject: subject.encoded,
+      serialNumber: c.serialNumber.encoded,
+      issuer: c.issuer.encoded,
+      subject: c.subject.encoded,
       notBefore: time(notBefore),
       notAfter: time(notAfter),
       spki: spki.encoded,

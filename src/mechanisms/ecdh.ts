@@ -5,7 +5,8 @@
  */
 import { readUlong } from '../attributes/values.js';
 import type { CryptoBackend, HashName } from '../crypto/backend.js';
-import { CURVE_BYTES, HASH_LENGTHS } from '../crypto/backend.js';
+import { HASH_LENGTHS } from '../crypto/backend.js';
+import { curve as curveRow, keySizes } from '../crypto/curves.js';
 import { Pkcs11Error } from '../errors.js';
 import { decodeEcPoint } from '../objects/key-material.js';
 import { GENERIC_SECRET_KEY_TYPES } from '../objects/tables.js';
@@ -72,14 +73,14 @@ export const ECDH_MECHANISMS: Mechanism[] = [
     type: C.CKM_ECDH1_DERIVE,
     keyTypes: [C.CKK_EC],
     info: {
-      minKeySize: 256,
-      maxKeySize: 521,
+      ...keySizes('weierstrass'),
       flags: C.CKF_DERIVE | C.CKF_EC_F_P | C.CKF_EC_NAMEDCURVE | C.CKF_EC_UNCOMPRESS,
     },
     derive(backend, m, base, template) {
       const p = params(m);
       const handle = base.handle();
-      const curve = handle.bits === 256 ? 'P-256' : handle.bits === 384 ? 'P-384' : 'P-521';
+      const curve = handle.curve;
+      if (curve === undefined) throw new Pkcs11Error(C.CKR_KEY_TYPE_INCONSISTENT, 'not an EC key');
       const peer = decodeEcPoint(p.publicData, curve);
       let z: Uint8Array;
       try {
@@ -99,7 +100,8 @@ export const ECDH_MECHANISMS: Mechanism[] = [
         );
       }
       const length =
-        readUlong(template, C.CKA_VALUE_LEN) ?? (keyType === C.CKK_AES ? 32 : CURVE_BYTES[curve]);
+        readUlong(template, C.CKA_VALUE_LEN) ??
+        (keyType === C.CKK_AES ? 32 : curveRow(curve).fieldBytes);
       if (keyType === C.CKK_AES && ![16, 24, 32].includes(length)) {
         throw new Pkcs11Error(
           C.CKR_ATTRIBUTE_VALUE_INVALID,

@@ -4,7 +4,8 @@
  * @module
  */
 import { readBytes } from '../attributes/values.js';
-import { CURVE_BYTES, type EcMaterial, type HashName, type SignScheme } from '../crypto/backend.js';
+import type { EcMaterial, HashName, SignScheme } from '../crypto/backend.js';
+import { curve as curveRow, keySizes } from '../crypto/curves.js';
 import { Pkcs11Error } from '../errors.js';
 import { curveOf, ecParamsOf, encodeEcPoint } from '../objects/key-material.js';
 import * as C from '../pkcs11/constants.js';
@@ -21,7 +22,7 @@ import {
 import type { GeneratedPair, KeyRef, Mechanism } from './types.js';
 
 const EC_FLAGS = C.CKF_EC_F_P | C.CKF_EC_NAMEDCURVE | C.CKF_EC_UNCOMPRESS;
-const SIZES = { minKeySize: 256, maxKeySize: 521 };
+const SIZES = keySizes('weierstrass');
 /** CKM_ECDSA input: a digest; anything past 1 KiB is a caller error, not a digest. */
 const MAX_DIGEST = 1024;
 const PREHASHED: SignScheme = { type: 'ecdsa-prehashed' };
@@ -136,7 +137,8 @@ const keyPairGen: Mechanism = {
     if (!params) throw new Pkcs11Error(C.CKR_TEMPLATE_INCOMPLETE, 'CKA_EC_PARAMS is required');
     const curve = curveOf(params);
     const material = backend.generateEc(curve);
-    if (material.d?.length !== CURVE_BYTES[curve]) throw new Pkcs11Error(C.CKR_FUNCTION_FAILED);
+    if (material.d?.length !== curveRow(curve).orderBytes)
+      throw new Pkcs11Error(C.CKR_FUNCTION_FAILED);
     return pairFrom(material);
   },
 };

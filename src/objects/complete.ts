@@ -12,16 +12,23 @@ import type { CryptoBackend } from '../crypto/backend.js';
 import { Pkcs11Error } from '../errors.js';
 import * as C from '../pkcs11/constants.js';
 import { encodeUlong, equalBytes, stripLeadingZeros } from '../util/bytes.js';
-import { certificateFields } from './certificate.js';
+import { DerError, readCertificate } from '../util/der.js';
 import { curveOf } from './key-material.js';
 import { GENERIC_SECRET_KEY_TYPES } from './tables.js';
 
 function completeCertificate(attrs: AttributeMap): void {
   const value = readBytes(attrs, C.CKA_VALUE) ?? new Uint8Array(0);
-  let fields: ReturnType<typeof certificateFields> | undefined;
+  let fields: { subject: Uint8Array; issuer: Uint8Array; serialNumber: Uint8Array } | undefined;
   try {
-    fields = certificateFields(value);
-  } catch {
+    // RFC 5280 §4.1: the token copies the DER of these fields as they stand in the certificate.
+    const c = readCertificate(value);
+    fields = {
+      subject: c.subject.encoded,
+      issuer: c.issuer.encoded,
+      serialNumber: c.serialNumber.encoded,
+    };
+  } catch (e) {
+    if (!(e instanceof DerError)) throw e;
     fields = undefined;
   }
   if (!fields && !attrs.has(C.CKA_SUBJECT)) {

@@ -93,7 +93,7 @@ export function buildAttributes(template: AttributeMap, opts: BuildOptions): Att
     }
     foreign.push(type);
   }
-  // 3. read-only attributes
+  // 2. read-only attributes
   const forbidden = opts.mode === 'create' ? FORBIDDEN_ON_CREATE : FORBIDDEN_ON_GENERATE;
   for (const [type, value] of template) {
     const r = p.rules.get(type);
@@ -107,7 +107,7 @@ export function buildAttributes(template: AttributeMap, opts: BuildOptions): Att
       throw new Pkcs11Error(C.CKR_ATTRIBUTE_READ_ONLY, `only the SO may set ${attrName(type)}`);
     }
   }
-  // 4. required attributes
+  // 3. required attributes
   const required = opts.mode === 'create' ? REQUIRED_ON_CREATE : REQUIRED_ON_GENERATE;
   for (const r of p.rules.values()) {
     if (r.flags & required && !template.has(r.type) && !opts.computed?.has(r.type)) {
@@ -115,7 +115,7 @@ export function buildAttributes(template: AttributeMap, opts: BuildOptions): Att
       throw new Pkcs11Error(C.CKR_TEMPLATE_INCOMPLETE, `${attrName(r.type)} is required`);
     }
   }
-  // 5. inconsistent
+  // 4. inconsistent
   if (foreign.length > 0) {
     throw new Pkcs11Error(
       C.CKR_TEMPLATE_INCONSISTENT,

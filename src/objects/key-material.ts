@@ -1,19 +1,20 @@
 /**
- * Key attributes ⇄ key material: the EC curve table (CKA_EC_PARAMS as a DER OID or named-curve string),
- * EC points (CKA_EC_POINT as a DER OCTET STRING, raw points accepted on input as many clients send them),
- * RSA components, and the reverse for keys the token generates. Layer L3.
+ * Key attributes ⇄ key material: CKA_EC_PARAMS (a DER OID or named-curve string, looked up in the
+ * curve table of crypto/curves.ts), EC points (CKA_EC_POINT as a DER OCTET STRING, raw points accepted
+ * on input as many clients send them), RSA components, and the reverse for keys the token generates.
+ * Layer L3.
  * @module
  */
 import type { AttributeMap } from '../attributes/values.js';
 import { readBytes } from '../attributes/values.js';
-import { CURVE_BYTES, type CurveName, type KeyMaterial } from '../crypto/backend.js';
+import type { KeyMaterial } from '../crypto/backend.js';
+import { type CurveName, curveNamed, curveOfOid, curve as curveRow } from '../crypto/curves.js';
 import { Pkcs11Error } from '../errors.js';
 import * as C from '../pkcs11/constants.js';
 import { fromUtf8, stripLeadingZeros } from '../util/bytes.js';
 import {
-  type DerError,
+  DerError,
   decodeOid,
-  encodeOid,
   encodeTlv,
   readSingle,
   TAG_OCTET_STRING,
@@ -21,58 +22,30 @@ import {
   TAG_PRINTABLE_STRING,
 } from '../util/der.js';
 
-interface CurveInfo {
-  name: CurveName;
-  oid: string;
-  aliases: string[];
-}
-
-const CURVES: CurveInfo[] = [
-  { name: 'P-256', oid: '1.2.840.10045.3.1.7', aliases: ['prime256v1', 'secp256r1', 'P-256'] },
-  { name: 'P-384', oid: '1.3.132.0.34', aliases: ['secp384r1', 'P-384'] },
-  { name: 'P-521', oid: '1.3.132.0.35', aliases: ['secp521r1', 'P-521'] },
-];
-
 /** The DER CKA_EC_PARAMS (namedCurve OID) of a curve. */
 export function ecParamsOf(curve: CurveName): Uint8Array {
-  const info = CURVES.find((c) => c.name === curve) as CurveInfo;
-  return encodeOid(info.oid);
+  return curveRow(curve).ecParams;
 }
 
 /**
- * The curve named by CKA_EC_PARAMS. `code` is the CKR for a well-formed but unsupported curve
- * (CKR_CURVE_NOT_SUPPORTED when generating, CKR_ATTRIBUTE_VALUE_INVALID when importing).
+ * The curve named by CKA_EC_PARAMS: a namedCurve OID, or a curve name as a PrintableString (PKCS#11
+ * 3.0 §2.3.7). `code` is the CKR for a well-formed but unsupported curve (CKR_CURVE_NOT_SUPPORTED
+ * when generating, CKR_ATTRIBUTE_VALUE_INVALID when importing); malformed DER and explicit parameters
+ * are CKR_ATTRIBUTE_VALUE_INVALID.
  */
 export function curveOf(ecParams: Uint8Array, code: number = C.CKR_CURVE_NOT_SUPPORTED): CurveName {
-  let tlv: ReturnType<typeof readSingle>;
+  let named: string;
   try {
-    tlv = readSingle(ecParams);
+    const tlv = readSingle(ecParams);
+    if (tlv.tag === TAG_OID) named = decodeOid(tlv.value);
+    else if (tlv.tag === TAG_PRINTABLE_STRING) named = fromUtf8(tlv.value);
+    else throw new DerError('a namedCurve OID is required (explicit parameters are not supported)');
   } catch (e) {
-    throw new Pkcs11Error(
-      C.CKR_ATTRIBUTE_VALUE_INVALID,
-      `CKA_EC_PARAMS is not DER: ${(e as Error).message}`,
-    );
+    if (!(e instanceof DerError)) throw e;
+    throw new Pkcs11Error(C.CKR_ATTRIBUTE_VALUE_INVALID, `CKA_EC_PARAMS: ${e.message}`);
   }
-  let found: CurveInfo | undefined;
-  if (tlv.tag === TAG_OID) {
-    let oid: string;
-    try {
-      oid = decodeOid(tlv.value);
-    } catch (e) {
-      throw new Pkcs11Error(C.CKR_ATTRIBUTE_VALUE_INVALID, (e as DerError).message);
-    }
-    found = CURVES.find((c) => c.oid === oid);
-    if (!found) throw new Pkcs11Error(code, `curve ${oid} is not supported`);
-  } else if (tlv.tag === TAG_PRINTABLE_STRING) {
-    const name = fromUtf8(tlv.value);
-    found = CURVES.find((c) => c.aliases.includes(name));
-    if (!found) throw new Pkcs11Error(code, `curve ${name} is not supported`);
-  } else {
-    throw new Pkcs11Error(
-      C.CKR_ATTRIBUTE_VALUE_INVALID,
-      'CKA_EC_PARAMS must be a namedCurve OID (explicit parameters are not supported)',
-    );
-  }
+  const found = curveOfOid(named) ?? curveNamed(named);
+  if (!found) throw new Pkcs11Error(code, `curve ${named} is not supported`);
   return found.name;
 }
 
@@ -83,7 +56,7 @@ export function encodeEcPoint(point: Uint8Array): Uint8Array {
 
 /** The raw uncompressed point from CKA_EC_POINT (DER-wrapped, or raw as some clients send it). */
 export function decodeEcPoint(value: Uint8Array, curve: CurveName): Uint8Array {
-  const rawLength = 2 * CURVE_BYTES[curve] + 1;
+  const rawLength = 2 * curveRow(curve).fieldBytes + 1;
   if (value.length === rawLength && value[0] === 0x04) return value;
   try {
     const tlv = readSingle(value, TAG_OCTET_STRING);
@@ -150,7 +123,7 @@ export function keyMaterialOf(
       };
     }
     const d = stripLeadingZeros(need(attrs, C.CKA_VALUE, 'CKA_VALUE'));
-    if (d.length > CURVE_BYTES[curve]) {
+    if (d.length > curveRow(curve).orderBytes) {
       throw new Pkcs11Error(
         C.CKR_ATTRIBUTE_VALUE_INVALID,
         'EC private value longer than the curve order',

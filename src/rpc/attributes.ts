@@ -1,5 +1,5 @@
 /**
- * Attribute arrays on the wire (reference §3.4): `aA` entries (type, validity, C length, value typed by
+ * Attribute arrays on the wire (p11-kit rpc-message.c): `aA` entries (type, validity, C length, value typed by
  * attribute-kinds.ts), `fA` query entries (type, buffer size), and their conversion to and from the raw C
  * layout the engine speaks (RawAttribute: CK_ULONG as 8 bytes little-endian, CK_BBOOL as one byte, nested
  * templates as arrays). Counts are bounded by the bytes left and by a cap, nesting by depth 8 as in
@@ -256,12 +256,4 @@ function fromNested(a: RawAttribute, version: number): WireAttribute {
   const kind = wireKind(a.type, version);
   const length = Array.isArray(a.value) ? a.value.length * ATTRIBUTE_STRUCT_SIZE : a.value.length;
   return { type: a.type, length, value: fromRaw(kind, a.value, version) };
-}
-
-/** Wire entries of a request template, for the client side of tests and the benchmark. */
-export function fromRawTemplate(
-  template: readonly RawAttribute[],
-  version: number,
-): WireAttribute[] {
-  return template.map((a) => fromNested(a, version));
 }

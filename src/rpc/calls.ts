@@ -1,6 +1,6 @@
 /**
  * The p11-kit RPC call table: call id → C function name, request signature, reply signature
- * (reference §3.3; ids 66–88 from p11-kit 0.25, 89 from 0.26). The order is the wire numbering: ids
+ * (p11-kit rpc-message.h `p11_rpc_calls`; ids 66–88 from p11-kit 0.25, 89 from 0.26). The order is the wire numbering: ids
  * have no gaps, so the index in CALLS is the id. Layer L7.
  * @module
  */

@@ -1,5 +1,5 @@
 /**
- * p11-kit RPC framing (reference §2.2): a 12-byte big-endian header (serial, options length, body length),
+ * p11-kit RPC framing (p11-kit rpc-transport.c): a 12-byte big-endian header (serial, options length, body length),
  * the options bytes (the client's module name, ignored) and the body. The decoder cuts a byte stream into
  * frames and refuses, before buffering them, lengths above the configured limits. Layer L7.
  * @module

@@ -8,6 +8,7 @@
 import { Pkcs11Error } from '../errors.js';
 import * as C from '../pkcs11/constants.js';
 import type { Cryptoki, CryptokiAsync } from '../token/cryptoki.js';
+import { equalBytes } from '../util/bytes.js';
 import { type Args, capacity, fixed, outUlongs, withOutput, withOutputSync } from './args.js';
 import { isTemplateType } from './attribute-kinds.js';
 import { fromAnswers, toQueries } from './attributes.js';
@@ -37,10 +38,6 @@ function empty(_done: unknown): Arg[] {
   return NONE;
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
-
 /** The 32-byte blank-padded label from a NUL-terminated C string (C_InitToken, protocol 0). */
 function labelFromCString(z: Uint8Array): Uint8Array {
   const out = new Uint8Array(32).fill(0x20);
@@ -51,7 +48,7 @@ function labelFromCString(z: Uint8Array): Uint8Array {
 const H: Record<string, Handler> = {
   C_Initialize: (a, c) => {
     const handshake = a.raw(0);
-    if (!(handshake instanceof Uint8Array) || !sameBytes(handshake, HANDSHAKE)) {
+    if (!(handshake instanceof Uint8Array) || !equalBytes(handshake, HANDSHAKE)) {
       throw new Pkcs11Error(C.CKR_GENERAL_ERROR, 'invalid RPC handshake string');
     }
     c.app.initialize({ flags: C.CKF_OS_LOCKING_OK, reservedIsNull: a.num(1) === 0 });

@@ -1,5 +1,5 @@
 /**
- * CK_MECHANISM on the wire (`M`, reference §3.6) in both encodings p11-kit has used, and its conversion
+ * CK_MECHANISM on the wire (`M`, p11-kit rpc-message.c) in both encodings p11-kit has used, and its conversion
  * to the engine's RawMechanism.
  *
  * Protocol 0 and 1 (p11-kit 0.24, 0.25): uint32 type, then the parameter in the form its type's

@@ -1,5 +1,5 @@
 /**
- * Message bodies (reference §3.1–3.2): call id, signature string, then the arguments, each read or written
+ * Message bodies (p11-kit rpc-message.c): call id, signature string, then the arguments, each read or written
  * by its signature code. One signature-driven codec serves both directions, so every call of the table
  * decodes and re-encodes the same way the server and the tests see it. Layer L7.
  * @module
@@ -230,7 +230,7 @@ export function encodeMessage(
 
 /** The body of an ERROR reply carrying `rv` (after `reserve` free bytes). */
 export function encodeError(rv: number, reserve = 0): Uint8Array {
-  // p11-kit writes the CK_RV cut to 32 bits before widening it to 64 (reference §3.1).
+  // p11-kit writes the CK_RV cut to 32 bits before widening it to 64 (rpc-message.c).
   return encodeMessage(CALL_ERROR, 'reply', [rv >>> 0], { version: 0 }, reserve);
 }
 

@@ -1,7 +1,7 @@
 /**
  * The state of one PKCS#11 application (a pkcs11js instance, or one RPC connection) and the guards every
  * call shares: module initialized, session handle valid, object handle valid and visible, and the
- * read/write access matrix of v2.40 §5.6 (security.md §1.3). One guard per precondition, no copied
+ * read/write access matrix of v2.40 §5.6 (SoftHSMv2 access.cpp). One guard per precondition, no copied
  * preambles. Layer L5.
  * @module
  */
@@ -46,7 +46,7 @@ export class AppState {
     return s;
   }
 
-  /** Private objects exist only for a session in a user state (v2.40 §5.6, security.md §1.5). */
+  /** Private objects exist only for a session in a user state (v2.40 §5.6). */
   canSee(obj: TokenObject): boolean {
     return !obj.isPrivate || this.login === 'user';
   }

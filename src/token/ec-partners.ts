@@ -1,8 +1,8 @@
 /**
  * Private EC keys by their public point, so that verifying with a public key whose private half the
- * application can use runs with d. The prehashed verifier (DESIGN §2.5) then needs two fixed-base
- * products from OpenSSL instead of a variable-base one through ECDH, whose key-pair re-validation makes
- * it ~0.45x `crypto.verify`; with d it is ~1.5x. The verdict is the same either way (u·G with
+ * application can use runs with d. The prehashed verifier (crypto-node/ecdsa/ecdsa-key.ts) then needs
+ * two fixed-base products from OpenSSL instead of a variable-base one through ECDH, whose key-pair
+ * re-validation makes it ~0.45x `crypto.verify`; with d it is ~1.5x. The verdict is the same either way (u·G with
  * u = (e + r·d)/s is (e/s)·G + (r/s)·Q), and d only enters blinded arithmetic.
  *
  * Entries are weak: the index never keeps a destroyed or forgotten object alive, and the caller checks

@@ -1,6 +1,6 @@
 /**
  * A session: its flags, the state it reports, and its active operations — one per kind (find, digest,
- * sign, verify), so a find may run while a sign is pending (DESIGN §2.4). Layer L5.
+ * sign, verify), so a find may run while a sign is pending. Layer L5.
  * @module
  */
 import type {

@@ -1,7 +1,7 @@
 /**
- * Minimal DER reading and writing: what the token needs for EC parameters and points, certificate fields,
- * DigestInfo and ECDSA signature forms. Every read is bounds-checked; malformed input throws DerError,
- * which callers map to the CKR code that fits their context. Layer L1.
+ * Minimal DER reading and writing, the one copy for the tree: TLVs, INTEGERs and OIDs, the ECDSA
+ * signature forms (DER ⇄ raw r‖s) and the X.509 certificate fields. Every read is bounds-checked;
+ * malformed input throws DerError, which callers map to the CKR code that fits their context. Layer L1.
  * @module
  */
 import { concat } from './bytes.js';
@@ -143,4 +143,74 @@ export function encodeOid(oid: string): Uint8Array {
   push((arcs[0] as number) * 40 + (arcs[1] as number));
   for (const a of arcs.slice(2)) push(a);
   return encodeTlv(TAG_OID, Uint8Array.from(bytes));
+}
+
+/**
+ * DER `ECDSA-Sig-Value ::= SEQUENCE { r INTEGER, s INTEGER }` (RFC 3279 §2.2.3) → raw r‖s with each half
+ * right-aligned in `width` bytes. Only minimal DER with two non-negative INTEGERs that fit is read.
+ */
+export function ecdsaSignatureToRaw(der: Uint8Array, width: number): Uint8Array {
+  const items = readChildren(readSingle(der, TAG_SEQUENCE).value);
+  if (items.length !== 2) throw new DerError(`the SEQUENCE holds ${items.length} values, not 2`);
+  const out = new Uint8Array(2 * width);
+  items.forEach((item, i) => {
+    const what = i === 0 ? 'r' : 's';
+    if (item.tag !== TAG_INTEGER) throw new DerError(`${what} is not an INTEGER`);
+    const v = decodeUnsignedInteger(item.value);
+    const value = v.length === 1 && v[0] === 0 ? v.subarray(1) : v;
+    if (value.length > width) {
+      throw new DerError(`${what} is ${value.length} bytes, more than ${width}`);
+    }
+    out.set(value, (i + 1) * width - value.length);
+  });
+  return out;
+}
+
+/** Raw r‖s (two halves of equal length) → minimal DER `SEQUENCE { INTEGER r, INTEGER s }`. */
+export function ecdsaSignatureToDer(raw: Uint8Array): Uint8Array {
+  if (raw.length === 0 || raw.length % 2 !== 0) {
+    throw new DerError('a raw ECDSA signature is two halves of equal length');
+  }
+  const half = raw.length / 2;
+  return encodeSequence(
+    encodeUnsignedInteger(raw.subarray(0, half)),
+    encodeUnsignedInteger(raw.subarray(half)),
+  );
+}
+
+/**
+ * The TBSCertificate fields of an X.509 certificate (RFC 5280 §4.1), as TLVs into its DER. The token
+ * needs only the identifying three; validity and subjectPublicKeyInfo are there when well placed.
+ */
+export interface CertificateTlvs {
+  serialNumber: Tlv;
+  issuer: Tlv;
+  subject: Tlv;
+  validity: Tlv | undefined;
+  subjectPublicKeyInfo: Tlv | undefined;
+}
+
+/** Walks a DER certificate to its TBSCertificate fields; DerError when it is not a certificate. */
+export function readCertificate(der: Uint8Array): CertificateTlvs {
+  const top = readChildren(readSingle(der, TAG_SEQUENCE).value);
+  const tbs = top[0];
+  if (top.length !== 3 || tbs?.tag !== TAG_SEQUENCE) throw new DerError('not an X.509 certificate');
+  const f = readChildren(tbs.value);
+  // version is an optional [0] EXPLICIT field before the serial number
+  const [serialNumber, , issuer, validity, subject, spki] = f.slice(f[0]?.tag === 0xa0 ? 1 : 0);
+  if (
+    serialNumber?.tag !== TAG_INTEGER ||
+    issuer?.tag !== TAG_SEQUENCE ||
+    subject?.tag !== TAG_SEQUENCE
+  ) {
+    throw new DerError('not an X.509 certificate (TBSCertificate fields out of place)');
+  }
+  const sequence = (t: Tlv | undefined) => (t?.tag === TAG_SEQUENCE ? t : undefined);
+  return {
+    serialNumber,
+    issuer,
+    subject,
+    validity: sequence(validity),
+    subjectPublicKeyInfo: sequence(spki),
+  };
 }

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { OPENSSL_MISSING, scratch } from '../unit/helpers/openssl.js';
-import { baseEnv, CLI_PATH } from './cli-harness.js';
+import { shellEnvWithCli } from './cli-harness.js';
 
 const DOC = fileURLToPath(new URL('../../../docs/cli.md', import.meta.url));
 
@@ -47,13 +46,7 @@ export function matches(expected: string[], actual: string[]): boolean {
 
 describe('docs/cli.md: every example runs as shown', { skip: OPENSSL_MISSING }, () => {
   const tmp = scratch('corepkcs11-docs-');
-  const bin = join(tmp.dir, 'bin');
-  mkdirSync(bin);
-  writeFileSync(
-    join(bin, 'corepkcs11'),
-    `#!/bin/sh\nexec "${process.execPath}" "${CLI_PATH}" "$@"\n`,
-  );
-  chmodSync(join(bin, 'corepkcs11'), 0o755);
+  const env = shellEnvWithCli(tmp.dir);
   after(() => tmp.cleanup());
 
   it('the matcher: … inside a line, and a line of … for any lines', () => {
@@ -70,7 +63,7 @@ describe('docs/cli.md: every example runs as shown', { skip: OPENSSL_MISSING }, 
     const script = ['exec 2>&1', ...all.map((s, i) => `echo '@@step ${i}@@'\n${s.command}`)];
     const r = spawnSync('bash', ['-c', script.join('\n')], {
       cwd: tmp.dir,
-      env: { ...baseEnv(), PATH: `${bin}:${process.env.PATH}` },
+      env,
       encoding: 'utf8',
     });
     const outputs = r.stdout.split(/^@@step \d+@@\n/m).slice(1);

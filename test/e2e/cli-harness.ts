@@ -6,7 +6,15 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -33,6 +41,21 @@ export function baseEnv(): Record<string, string> {
   env.COREPKCS11_PIN_ITERATIONS = '10';
   env.COREPKCS11_ALLOW_WEAK_PIN_ITERATIONS = '1';
   return env;
+}
+
+/**
+ * The environment of a shell in which `corepkcs11` is on PATH (a wrapper in `dir`/bin running this
+ * build), as a user who ran `npm link` has it.
+ */
+export function shellEnvWithCli(dir: string): Record<string, string> {
+  const bin = join(dir, 'bin');
+  mkdirSync(bin, { recursive: true });
+  writeFileSync(
+    join(bin, 'corepkcs11'),
+    `#!/bin/sh\nexec "${process.execPath}" "${CLI_PATH}" "$@"\n`,
+  );
+  chmodSync(join(bin, 'corepkcs11'), 0o755);
+  return { ...baseEnv(), PATH: `${bin}:${process.env.PATH}` };
 }
 
 export function cli(args: string[], options: CliOptions): CliResult {

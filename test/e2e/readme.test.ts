@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { OPENSSL_MISSING, openssl, scratch } from '../unit/helpers/openssl.js';
-import { baseEnv, CLI_PATH } from './cli-harness.js';
+import { shellEnvWithCli } from './cli-harness.js';
 
 const DOC = fileURLToPath(new URL('../../../README.md', import.meta.url));
 const DIST = fileURLToPath(new URL('../../src/', import.meta.url));
@@ -23,14 +23,7 @@ function blocks(lang: string): string[] {
 
 describe('README command-line examples run as written', { skip: OPENSSL_MISSING }, () => {
   const tmp = scratch('corepkcs11-readme-');
-  const bin = join(tmp.dir, 'bin');
-  mkdirSync(bin);
-  writeFileSync(
-    join(bin, 'corepkcs11'),
-    `#!/bin/sh\nexec "${process.execPath}" "${CLI_PATH}" "$@"\n`,
-  );
-  chmodSync(join(bin, 'corepkcs11'), 0o755);
-  const env = { ...baseEnv(), PATH: `${bin}:${process.env.PATH}` };
+  const env = shellEnvWithCli(tmp.dir);
   after(() => tmp.cleanup());
 
   it('the shell session', () => {

@@ -13,27 +13,9 @@ import {
   verify,
 } from 'node:crypto';
 import type { CurveName, EcMaterial, HashName, KeyHandle } from '../../crypto/backend.js';
-import { CURVE_BYTES } from '../../crypto/backend.js';
+import { curve as curveRow } from '../../crypto/curves.js';
+import { createEcdsaKey, type EcdsaKey } from './ecdsa/index.js';
 import { toBase64Url } from './rsa-math.js';
-
-const OPENSSL_CURVE: Record<CurveName, string> = {
-  'P-256': 'prime256v1',
-  'P-384': 'secp384r1',
-  'P-521': 'secp521r1',
-};
-
-const ORDER_BITS: Record<CurveName, number> = { 'P-256': 256, 'P-384': 384, 'P-521': 521 };
-
-/** Signs and verifies a caller-computed digest (CKM_ECDSA). */
-export interface PrehashedSigner {
-  sign(digest: Uint8Array): Uint8Array;
-  verify(digest: Uint8Array, signature: Uint8Array): boolean;
-}
-
-export type PrehashedFactory = (
-  curve: CurveName,
-  m: { d?: Uint8Array; point: Uint8Array },
-) => PrehashedSigner;
 
 export class EcKey implements KeyHandle {
   readonly kind = 'ec';
@@ -42,46 +24,44 @@ export class EcKey implements KeyHandle {
   readonly curve: CurveName;
   readonly point: Uint8Array;
   readonly #d: Uint8Array | undefined;
-  readonly #factory: PrehashedFactory;
   #object: KeyObject | undefined;
-  #prehashed: PrehashedSigner | undefined;
+  #prehashed: EcdsaKey | undefined;
 
-  constructor(m: EcMaterial, factory: PrehashedFactory) {
-    const size = CURVE_BYTES[m.curve];
+  constructor(m: EcMaterial) {
+    const c = curveRow(m.curve);
+    const size = c.fieldBytes;
     if (m.point.length !== 2 * size + 1 || m.point[0] !== 0x04) {
       throw new Error(`EC point must be uncompressed (04‖X‖Y, ${2 * size + 1} bytes)`);
     }
     if (m.d) {
-      if (m.d.length > size) throw new Error('EC private scalar too long');
+      if (m.d.length > c.orderBytes) throw new Error('EC private scalar too long');
       const derived = ecPublicPoint(m.curve, m.d);
       if (Buffer.compare(derived, m.point) !== 0)
         throw new Error('EC point does not match the private key');
     } else {
       // OpenSSL's point decoding rejects points that are not on the curve.
-      ECDH.convertKey(m.point, OPENSSL_CURVE[m.curve], undefined, undefined, 'uncompressed');
+      ECDH.convertKey(m.point, c.openssl, undefined, undefined, 'uncompressed');
     }
     this.curve = m.curve;
     this.point = m.point;
     this.#d = m.d;
     this.isPrivate = m.d !== undefined;
-    this.bits = ORDER_BITS[m.curve];
-    this.#factory = factory;
+    this.bits = c.orderBits;
   }
 
   /** The node:crypto KeyObject (built on first use: only hashed ECDSA needs it). */
   get object(): KeyObject {
     if (!this.#object) {
-      const size = CURVE_BYTES[this.curve];
+      const c = curveRow(this.curve);
+      const size = c.fieldBytes;
       const jwk: Record<string, string> = {
         kty: 'EC',
-        crv: this.curve,
+        crv: c.jwk ?? c.name,
         x: toBase64Url(this.point.subarray(1, 1 + size)),
         y: toBase64Url(this.point.subarray(1 + size)),
       };
       if (this.#d) {
-        const d = new Uint8Array(size);
-        d.set(this.#d, size - this.#d.length);
-        jwk.d = toBase64Url(d);
+        jwk.d = toBase64Url(padded(this.#d, c.orderBytes));
         this.#object = createPrivateKey({ key: jwk, format: 'jwk' });
       } else {
         this.#object = createPublicKey({ key: jwk, format: 'jwk' });
@@ -96,8 +76,9 @@ export class EcKey implements KeyHandle {
     return ecdhSecret(this, this.#d, peer);
   }
 
-  get prehashed(): PrehashedSigner {
-    this.#prehashed ??= this.#factory(this.curve, { d: this.#d, point: this.point });
+  /** The CKM_ECDSA signer over a caller's digest (ecdsa/ecdsa-key.ts), built on first use. */
+  get prehashed(): EcdsaKey {
+    this.#prehashed ??= createEcdsaKey(this.curve, { d: this.#d, point: this.point });
     return this.#prehashed;
   }
 
@@ -108,7 +89,7 @@ export class EcKey implements KeyHandle {
 
   /** With d, hash here and check with the prehashed verifier (two fixed-base products, ~1.5x crypto.verify). */
   verifyHashed(hash: HashName, data: Uint8Array, sig: Uint8Array): boolean {
-    if (sig.length !== 2 * CURVE_BYTES[this.curve]) return false;
+    if (sig.length !== 2 * curveRow(this.curve).orderBytes) return false;
     if (this.#d) {
       return this.prehashed.verify(new Uint8Array(createHash(hash).update(data).digest()), sig);
     }
@@ -116,31 +97,33 @@ export class EcKey implements KeyHandle {
   }
 }
 
+/** `d` left-padded to `size` bytes. */
+function padded(d: Uint8Array, size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  out.set(d, size - d.length);
+  return out;
+}
+
+/** An OpenSSL ECDH object holding the private scalar d. */
+function ecdhWith(curve: CurveName, d: Uint8Array) {
+  const c = curveRow(curve);
+  const ecdh = createECDH(c.openssl);
+  ecdh.setPrivateKey(padded(d, c.orderBytes));
+  return ecdh;
+}
+
 /** The ECDH shared secret x(d·Q); throws for a point not on the key's curve. */
 export function ecdhSecret(key: EcKey, d: Uint8Array, peer: Uint8Array): Uint8Array {
-  const ecdh = createECDH(OPENSSL_CURVE[key.curve]);
-  const size = CURVE_BYTES[key.curve];
-  const padded = new Uint8Array(size);
-  padded.set(d, size - d.length);
-  ecdh.setPrivateKey(padded);
-  return new Uint8Array(ecdh.computeSecret(peer));
+  return new Uint8Array(ecdhWith(key.curve, d).computeSecret(peer));
 }
 
 export function ecPublicPoint(curve: CurveName, d: Uint8Array): Uint8Array {
-  const ecdh = createECDH(OPENSSL_CURVE[curve]);
-  const size = CURVE_BYTES[curve];
-  const padded = new Uint8Array(size);
-  padded.set(d, size - d.length);
-  ecdh.setPrivateKey(padded);
-  return new Uint8Array(ecdh.getPublicKey());
+  return new Uint8Array(ecdhWith(curve, d).getPublicKey());
 }
 
 export function generateEc(curve: CurveName): EcMaterial {
-  const ecdh = createECDH(OPENSSL_CURVE[curve]);
+  const ecdh = createECDH(curveRow(curve).openssl);
   ecdh.generateKeys();
-  const size = CURVE_BYTES[curve];
-  const d = new Uint8Array(size);
-  const raw = ecdh.getPrivateKey();
-  d.set(raw, size - raw.length);
+  const d = padded(ecdh.getPrivateKey(), curveRow(curve).orderBytes);
   return { curve, point: new Uint8Array(ecdh.getPublicKey()), d };
 }

@@ -8,8 +8,7 @@ import type { CryptoBackend, KeyHandle, KeyMaterial, SignScheme } from '../../cr
 import { hkdf, open, seal } from './aead.js';
 import { aesGcm, aesKeyWrap, createCipher } from './aes.js';
 import { cmacAccumulator, hashAccumulator, hmacAccumulator } from './digests.js';
-import { EcKey, ecPublicPoint, generateEc, type PrehashedFactory } from './ec.js';
-import { prehashedEcdsa } from './ecdsa-prehashed.js';
+import { EcKey, ecPublicPoint, generateEc } from './ec.js';
 import { RandomPool } from './random-pool.js';
 import {
   generateRsa,
@@ -31,13 +30,7 @@ function asEc(key: KeyHandle): EcKey {
   return key;
 }
 
-export interface NodeCryptoOptions {
-  /** Replaces the CKM_ECDSA (prehashed) implementation, e.g. for tests. */
-  prehashed?: PrehashedFactory;
-}
-
-export function createNodeCrypto(options: NodeCryptoOptions = {}): CryptoBackend {
-  const factory = options.prehashed ?? prehashedEcdsa;
+export function createNodeCrypto(): CryptoBackend {
   const signSync = (key: KeyHandle, s: SignScheme, data: Uint8Array): Uint8Array => {
     if (s.type === 'ecdsa-prehashed') return asEc(key).prehashed.sign(data);
     if (s.type === 'ecdsa') return asEc(key).signHashed(s.hash, data);
@@ -53,7 +46,7 @@ export function createNodeCrypto(options: NodeCryptoOptions = {}): CryptoBackend
     createHmac: hmacAccumulator,
     createCmac: cmacAccumulator,
     importKey(m: KeyMaterial): KeyHandle {
-      return m.kind === 'rsa' ? new RsaKey(m) : new EcKey(m, factory);
+      return m.kind === 'rsa' ? new RsaKey(m) : new EcKey(m);
     },
     sign: signSync,
     async signAsync(key, s, data) {

@@ -1,9 +1,10 @@
 /**
- * BigInt helpers for RSA key import: base64url for JWK, and recovering p and q from (n, e, d) when a
- * caller creates a private key without the CRT components (RFC 8017 allows that form; node:crypto does not).
+ * RSA key import helpers: base64url for JWK, and recovering p and q from (n, e, d) when a caller
+ * creates a private key without the CRT components (RFC 8017 allows that form; node:crypto does not).
  * Only runs at import time, on key material the caller already holds.
  * @module
  */
+import { bigIntToBytes, bytesToBigInt, gcd, modInverse, modPow } from '../../util/bigint.js';
 
 export function toBase64Url(b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url');
@@ -11,55 +12,6 @@ export function toBase64Url(b: Uint8Array): string {
 
 export function fromBase64Url(s: string): Uint8Array {
   return new Uint8Array(Buffer.from(s, 'base64url'));
-}
-
-export function bytesToBigInt(b: Uint8Array): bigint {
-  let v = 0n;
-  for (const x of b) v = (v << 8n) | BigInt(x);
-  return v;
-}
-
-export function bigIntToBytes(v: bigint, width = 0): Uint8Array {
-  const hex = v.toString(16);
-  const len = Math.max(width, Math.ceil(hex.length / 2));
-  const out = new Uint8Array(len);
-  let x = v;
-  for (let i = len - 1; i >= 0; i--) {
-    out[i] = Number(x & 0xffn);
-    x >>= 8n;
-  }
-  return out;
-}
-
-export function modPow(base: bigint, exp: bigint, mod: bigint): bigint {
-  let result = 1n;
-  let b = base % mod;
-  let e = exp;
-  while (e > 0n) {
-    if (e & 1n) result = (result * b) % mod;
-    b = (b * b) % mod;
-    e >>= 1n;
-  }
-  return result;
-}
-
-function gcd(a: bigint, b: bigint): bigint {
-  let x = a < 0n ? -a : a;
-  let y = b;
-  while (y !== 0n) [x, y] = [y, x % y];
-  return x;
-}
-
-export function modInverse(a: bigint, m: bigint): bigint {
-  let [r0, r1] = [((a % m) + m) % m, m];
-  let [s0, s1] = [1n, 0n];
-  while (r1 !== 0n) {
-    const q = r0 / r1;
-    [r0, r1] = [r1, r0 - q * r1];
-    [s0, s1] = [s1, s0 - q * s1];
-  }
-  if (r0 !== 1n) throw new Error('not invertible');
-  return ((s0 % m) + m) % m;
 }
 
 /** Factors n from a private exponent (the probabilistic method of RFC 8017 / NIST SP 800-56B C.2). */

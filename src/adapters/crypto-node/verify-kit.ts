@@ -18,14 +18,28 @@ import {
   randomBytes,
   X509Certificate,
 } from 'node:crypto';
+import { curve, type WeierstrassParams } from '../../crypto/curves.js';
 import type { EcKeyParts, KeyParts, RsaKeyParts, Verifier } from '../../crypto/verifier.js';
+import {
+  bigIntToBytes,
+  bytesToBigInt,
+  digestToInteger,
+  modInverse,
+  modPow,
+} from '../../util/bigint.js';
+import { concat } from '../../util/bytes.js';
+import { ecdsaSignatureToDer, ecdsaSignatureToRaw } from '../../util/der.js';
 
-// NIST P-256 (FIPS 186-4 D.1.2.3): y² = x³ − 3x + b over GF(p), base point G of prime order n.
-const P = 0xffffffff00000001000000000000000000000000ffffffffffffffffffffffffn;
-const N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
-const B = 0x5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604bn;
-const GX = 0x6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296n;
-const GY = 0x4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5n;
+// NIST P-256 from the curve table: y² = x³ − 3x + b over GF(p), base point G of prime order n.
+const P256 = curve('P-256');
+const W = P256.weierstrass as WeierstrassParams;
+const [P, N, B, GX, GY] = [W.p, W.n, W.b, W.gx, W.gy].map((h) => BigInt(`0x${h}`)) as [
+  bigint,
+  bigint,
+  bigint,
+  bigint,
+  bigint,
+];
 
 /** SHA-256 DigestInfo prefix (RFC 8017 §9.2 note 1). */
 const SHA256_DIGEST_INFO = Uint8Array.from([
@@ -33,43 +47,9 @@ const SHA256_DIGEST_INFO = Uint8Array.from([
   0x00, 0x04, 0x20,
 ]);
 
-function toBig(bytes: Uint8Array): bigint {
-  let v = 0n;
-  for (const b of bytes) v = (v << 8n) | BigInt(b);
-  return v;
-}
-
-function toBytes(v: bigint, length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let x = v;
-  for (let i = length - 1; i >= 0; i--) {
-    out[i] = Number(x & 0xffn);
-    x >>= 8n;
-  }
-  if (x !== 0n) throw new RangeError('integer does not fit');
-  return out;
-}
-
 function mod(a: bigint, m: bigint): bigint {
   const r = a % m;
   return r < 0n ? r + m : r;
-}
-
-function modPow(base: bigint, exp: bigint, m: bigint): bigint {
-  let result = 1n;
-  let b = mod(base, m);
-  let e = exp;
-  while (e > 0n) {
-    if (e & 1n) result = (result * b) % m;
-    b = (b * b) % m;
-    e >>= 1n;
-  }
-  return result;
-}
-
-/** Inverse modulo a prime (Fermat). */
-function invPrime(a: bigint, m: bigint): bigint {
-  return modPow(a, m - 2n, m);
 }
 
 /** A point in Jacobian coordinates (X/Z², Y/Z³); Z = 0 is the point at infinity. */
@@ -118,7 +98,7 @@ function multiply(k: bigint, point: Jacobian): Jacobian {
 }
 
 function affineX([x, , z]: Jacobian): bigint {
-  const zi = invPrime(z, P);
+  const zi = modInverse(z, P);
   return (x * zi * zi) % P;
 }
 
@@ -126,8 +106,8 @@ function affineX([x, , z]: Jacobian): bigint {
 function decodePoint(point: Uint8Array): Jacobian {
   if (point.length !== 65 || point[0] !== 0x04)
     throw new RangeError('not an uncompressed P-256 point');
-  const x = toBig(point.subarray(1, 33));
-  const y = toBig(point.subarray(33, 65));
+  const x = bytesToBigInt(point, 1, 32);
+  const y = bytesToBigInt(point, 33, 32);
   if (x >= P || y >= P || mod(y * y - (x * x * x - 3n * x + B), P) !== 0n) {
     throw new RangeError('point is not on P-256');
   }
@@ -197,96 +177,40 @@ export function verifyEcdsaP256(
   } catch {
     return false;
   }
-  const r = toBig(signature.subarray(0, 32));
-  const s = toBig(signature.subarray(32, 64));
+  const r = bytesToBigInt(signature, 0, 32);
+  const s = bytesToBigInt(signature, 32, 32);
   if (r === 0n || s === 0n || r >= N || s >= N) return false;
-  const e = digestToScalar(digest);
-  const w = invPrime(s, N);
+  const e = digestToInteger(digest, 256);
+  const w = modInverse(s, N);
   const sum = add(multiply((e * w) % N, [GX, GY, 1n]), multiply((r * w) % N, q));
   if (sum[2] === 0n) return false;
   return affineX(sum) % N === r;
 }
 
-/** The leftmost 256 bits of the digest as an integer (SEC 1 §4.1.3 step 5). */
-function digestToScalar(digest: Uint8Array): bigint {
-  const bits = digest.length * 8;
-  const e = toBig(digest);
-  return bits > 256 ? e >> BigInt(bits - 256) : e;
-}
-
 /** Signs a digest with a P-256 scalar, returning DER like mbedtls_pk_sign (fresh random nonce). */
 export function signEcdsaP256(d: Uint8Array, digest: Uint8Array): Uint8Array {
-  const x = toBig(d);
+  const x = bytesToBigInt(d);
   if (x === 0n || x >= N) throw new RangeError('invalid P-256 private scalar');
-  const e = digestToScalar(digest);
+  const e = digestToInteger(digest, 256);
   for (;;) {
-    const k = toBig(randomBytes(32));
+    const k = bytesToBigInt(randomBytes(32));
     if (k === 0n || k >= N) continue;
     const r = affineX(multiply(k, [GX, GY, 1n])) % N;
-    const s = (invPrime(k, N) * (e + r * x)) % N;
-    if (r !== 0n && s !== 0n) return ecdsaRawToDer(concat(toBytes(r, 32), toBytes(s, 32)));
+    const s = (modInverse(k, N) * (e + r * x)) % N;
+    if (r !== 0n && s !== 0n) {
+      return ecdsaSignatureToDer(concat(bigIntToBytes(r, 32), bigIntToBytes(s, 32)));
+    }
   }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
-
-function derInteger(v: Uint8Array): Uint8Array {
-  let i = 0;
-  while (i < v.length - 1 && v[i] === 0) i++;
-  const body = v.subarray(i);
-  const pad = (body[0] ?? 0) & 0x80 ? 1 : 0;
-  const out = new Uint8Array(2 + pad + body.length);
-  out[0] = 0x02;
-  out[1] = pad + body.length;
-  out.set(body, 2 + pad);
-  return out;
 }
 
 /** Raw `r‖s` (two equal halves) → DER `SEQUENCE { INTEGER r, INTEGER s }`, minimal encoding. */
 export function ecdsaRawToDer(raw: Uint8Array): Uint8Array {
-  if (raw.length === 0 || raw.length % 2 !== 0 || raw.length > 132) {
-    throw new RangeError('raw signature must be two equal halves');
-  }
-  const half = raw.length / 2;
-  const body = concat(derInteger(raw.subarray(0, half)), derInteger(raw.subarray(half)));
-  const head = body.length < 0x80 ? [0x30, body.length] : [0x30, 0x81, body.length];
-  return concat(Uint8Array.from(head), body);
+  return ecdsaSignatureToDer(raw);
 }
 
 /** DER ECDSA signature → raw `r‖s` with each half right-aligned to `size` bytes (32 for P-256). */
 export function ecdsaDerToRaw(der: Uint8Array, size = 32): Uint8Array {
-  let pos = 0;
-  const byte = (): number => {
-    const b = der[pos++];
-    if (b === undefined) throw new RangeError('truncated DER signature');
-    return b;
-  };
-  const length = (): number => {
-    const first = byte();
-    if (first < 0x80) return first;
-    if (first !== 0x81) throw new RangeError('unsupported DER length');
-    return byte();
-  };
-  if (byte() !== 0x30) throw new RangeError('DER signature is not a SEQUENCE');
-  if (length() !== der.length - pos) throw new RangeError('DER SEQUENCE length mismatch');
-  const out = new Uint8Array(size * 2);
-  for (let half = 0; half < 2; half++) {
-    if (byte() !== 0x02) throw new RangeError('DER signature component is not an INTEGER');
-    const len = length();
-    let value = der.subarray(pos, pos + len);
-    if (value.length !== len || len === 0) throw new RangeError('truncated DER INTEGER');
-    pos += len;
-    while (value.length > 1 && value[0] === 0) value = value.subarray(1);
-    if (value.length > size) throw new RangeError('DER INTEGER too large');
-    out.set(value, half * size + size - value.length);
-  }
-  if (pos !== der.length) throw new RangeError('trailing bytes after DER signature');
-  return out;
+  return ecdsaSignatureToRaw(der, size);
 }
 
 /** Verifies an RSASSA-PKCS1-v1_5 signature over a SHA-256 digest by rebuilding the whole encoded block. */
@@ -296,12 +220,12 @@ export function verifyRsaPkcs1Sha256(
   digest: Uint8Array,
   signature: Uint8Array,
 ): boolean {
-  const n = toBig(modulus);
+  const n = bytesToBigInt(modulus);
   const k = Math.ceil(n.toString(16).length / 2);
   if (signature.length !== k || digest.length !== 32) return false;
-  const s = toBig(signature);
+  const s = bytesToBigInt(signature);
   if (s >= n) return false;
-  const em = toBytes(modPow(s, toBig(exponent), n), k);
+  const em = bigIntToBytes(modPow(s, bytesToBigInt(exponent), n), k);
   const t = concat(SHA256_DIGEST_INFO, digest);
   if (k < t.length + 11) return false;
   const expected = new Uint8Array(k).fill(0xff);

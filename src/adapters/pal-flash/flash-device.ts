@@ -3,7 +3,7 @@
  * erase counters, bad sectors, and power cuts injectable at any program or erase step (atomic, torn
  * program, torn erase). Every program page and every sector erase is one "step"; a cut interrupts one step
  * and leaves only the image bytes behind, as a real power loss does. Modelled on littlefs's emulated block
- * device (security.md §5.1, §5.4); the image may be backed by a file (see file-image.ts).
+ * device (docs/flash-pal.md); the image may be backed by a file (see file-image.ts).
  * @module
  */
 

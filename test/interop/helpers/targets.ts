@@ -9,10 +9,10 @@ import { createNodeCrypto } from '../../../src/adapters/crypto-node/index.js';
 import { createMemoryPal } from '../../../src/adapters/pal-memory/index.js';
 import * as C from '../../../src/pkcs11/constants.js';
 import type { Application as RpcApplication } from '../../../src/rpc/handlers.js';
-import { Pkcs11jsModule } from '../../../src/rpc/pkcs11js-backend.js';
 import { type RpcServer, startRpcServer } from '../../../src/rpc/server.js';
 import { Application } from '../../../src/token/application.js';
 import { Token } from '../../../src/token/token.js';
+import { Pkcs11jsModule } from '../../helpers/pkcs11js-backend.js';
 import { softhsmToken, startP11KitServer, type Tools, type Workdir } from './env.js';
 
 export interface Target {

@@ -6,6 +6,13 @@ import { initializePkcs11Session, initializePkcs11Token } from '../../../src/hel
 import { readCredentials, readOne } from '../../../src/helpers/credentials.js';
 import { encodeSpki, type PrivateKeyData, parseSpki } from '../../../src/helpers/keys.js';
 import { base64Decode, base64Encode, decodePem, encodePem } from '../../../src/helpers/pem.js';
+import { fromHex } from '../../../src/util/bytes.js';
+import {
+  encodeOid,
+  encodeSequence,
+  encodeTlv,
+  encodeUnsignedInteger,
+} from '../../../src/util/der.js';
 import { freshKeyPair } from '../../helpers/keypair.js';
 import { assertRv, C, freshModule, PAL_PORTS, SO_PIN, USER_PIN } from '../../helpers/token.js';
 
@@ -117,7 +124,7 @@ describe('reading credentials', () => {
     ['RSA', () => freshKeyPair('rsa', { modulusLength: 2048 }).privateKey],
   ];
   for (const [kind, make] of keys) {
-    it(`decrypts an encrypted PKCS#8 ${kind} key on the token with its passphrase`, () => {
+    it(`decrypts an encrypted PKCS#8 ${kind} key on the host with its passphrase`, () => {
       const privateKey = make();
       const t = tokenSession();
       for (const cipher of ['aes-256-cbc', 'aes-128-cbc']) {
@@ -137,7 +144,7 @@ describe('reading credentials', () => {
         passphrase: '',
       });
       assertMatches(readOne(der, 'private-key', { ...t, passphrase: '' }).key, privateKey);
-      // the helper's session objects are gone
+      // nothing was made on the token
       assert.equal(
         t.p11.C_FindObjectsInit(t.session, [{ type: C.CKA_TOKEN, value: false }]),
         undefined,
@@ -146,6 +153,37 @@ describe('reading credentials', () => {
       t.p11.C_FindObjectsFinal(t.session);
     });
   }
+
+  it('decrypts without a token session', () => {
+    const { privateKey } = freshKeyPair('ec', { namedCurve: 'P-384' });
+    const pem = privateKey.export({
+      format: 'pem',
+      type: 'pkcs8',
+      cipher: 'aes-256-cbc',
+      passphrase: 'x',
+    });
+    assertMatches(readOne(pem, 'private-key', { passphrase: 'x' }).key, privateKey);
+  });
+
+  it('refuses a PBKDF2 iteration count that would run for hours → CKR_ARGUMENTS_BAD', () => {
+    const pbkdf2 = encodeSequence(
+      encodeOid('1.2.840.113549.1.5.12'),
+      encodeSequence(
+        encodeTlv(0x04, new Uint8Array(8)),
+        encodeUnsignedInteger(fromHex('7fffffff')),
+      ),
+    );
+    const aes = encodeSequence(
+      encodeOid('2.16.840.1.101.3.4.1.42'),
+      encodeTlv(0x04, new Uint8Array(16)),
+    );
+    const der = encodeSequence(
+      encodeSequence(encodeOid('1.2.840.113549.1.5.13'), encodeSequence(pbkdf2, aes)),
+      encodeTlv(0x04, new Uint8Array(32)),
+    );
+    // 2^31 − 1 rounds: refused before OpenSSL starts them (else this test would not end).
+    assertRv(() => readCredentials(der, { passphrase: 'x' }), C.CKR_ARGUMENTS_BAD);
+  });
 
   it('refuses an encrypted key with a wrong or missing passphrase → CKR_ARGUMENTS_BAD', () => {
     const { privateKey } = freshKeyPair('ec', { namedCurve: 'P-256' });

@@ -34,13 +34,14 @@
  * @module
  */
 
+import type { CurveName } from '../../../crypto/curves.js';
 import { Pkcs11Error } from '../../../errors.js';
 import {
   CKR_ATTRIBUTE_VALUE_INVALID,
   CKR_CURVE_NOT_SUPPORTED,
   CKR_KEY_TYPE_INCONSISTENT,
 } from '../../../pkcs11/constants.js';
-import { bigIntToBytes, bytesToBigInt, digestToInteger, modInverse } from './bigint.js';
+import { bigIntToBytes, bytesToBigInt, digestToInteger, modInverse } from '../../../util/bigint.js';
 import { type CurveContext, sharedContext } from './context.js';
 import { curveParams, type EcdsaCurve } from './curves.js';
 import { type AffinePoint, addPoints, decodeUncompressed, sumXMatches } from './point.js';
@@ -75,7 +76,7 @@ export interface EcdsaKey {
  *   invalid key material (the caller may remap it).
  */
 export function createEcdsaKey(
-  curve: EcdsaCurve,
+  curve: CurveName,
   material: EcdsaKeyMaterial,
   options: EcdsaKeyOptions = {},
 ): EcdsaKey {

@@ -10,7 +10,7 @@
  * restored snapshot can replay one.
  * @module
  */
-import { bytesToBigInt, modInverse } from './bigint.js';
+import { bytesToBigInt, modInverse } from '../../../util/bigint.js';
 import type { CurveParams } from './curves.js';
 import type { BlindingSource, FillRandom } from './random.js';
 import { fillFromCsprng } from './random.js';

@@ -7,7 +7,7 @@
 import { createECDH, ECDH } from 'node:crypto';
 import { Pkcs11Error } from '../../../errors.js';
 import { CKR_FUNCTION_FAILED } from '../../../pkcs11/constants.js';
-import { bytesToBigInt } from './bigint.js';
+import { bytesToBigInt } from '../../../util/bigint.js';
 import type { CurveParams } from './curves.js';
 import { type AffinePoint, encodeUncompressed } from './point.js';
 

@@ -4,7 +4,7 @@
  * OpenSSL's scalar multiplications). BigInt, variable time: public points only.
  * @module
  */
-import { bigIntToBytes, bytesToBigInt, modInverse } from './bigint.js';
+import { bigIntToBytes, bytesToBigInt, modInverse } from '../../../util/bigint.js';
 import type { CurveParams } from './curves.js';
 
 export interface AffinePoint {

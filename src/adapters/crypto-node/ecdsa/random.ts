@@ -5,7 +5,7 @@
  * @module
  */
 import { randomFillSync } from 'node:crypto';
-import { bytesToBigInt } from './bigint.js';
+import { bytesToBigInt } from '../../../util/bigint.js';
 import type { CurveParams } from './curves.js';
 
 /** Fills a buffer with cryptographically secure random bytes. */

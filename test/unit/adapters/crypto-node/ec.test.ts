@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { sign } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { EcKey } from '../../../../src/adapters/crypto-node/ec.js';
-import { prehashedEcdsa } from '../../../../src/adapters/crypto-node/ecdsa-prehashed.js';
 import type { CurveName, HashName } from '../../../../src/crypto/backend.js';
 import { freshKeyPair } from '../../../helpers/keypair.js';
 
@@ -14,8 +13,8 @@ function keys(curve: CurveName) {
   const point = new Uint8Array([4, ...b64(jwk.x), ...b64(jwk.y)]);
   return {
     privateKey,
-    withD: new EcKey({ curve, point, d: b64(jwk.d) }, prehashedEcdsa),
-    publicOnly: new EcKey({ curve, point }, prehashedEcdsa),
+    withD: new EcKey({ curve, point, d: b64(jwk.d) }),
+    publicOnly: new EcKey({ curve, point }),
   };
 }
 

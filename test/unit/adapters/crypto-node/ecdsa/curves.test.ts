@@ -1,12 +1,9 @@
 import assert from 'node:assert/strict';
 import { createECDH } from 'node:crypto';
 import { describe, it } from 'node:test';
-import {
-  bigIntToBytes,
-  bytesToBigInt,
-} from '../../../../../src/adapters/crypto-node/ecdsa/bigint.js';
 import { CURVES, curveParams } from '../../../../../src/adapters/crypto-node/ecdsa/curves.js';
 import { isOnCurve } from '../../../../../src/adapters/crypto-node/ecdsa/point.js';
+import { bigIntToBytes, bytesToBigInt } from '../../../../../src/util/bigint.js';
 
 describe('curve parameters', () => {
   for (const c of Object.values(CURVES)) {

@@ -8,11 +8,6 @@ import {
   randomFillSync,
 } from 'node:crypto';
 import { describe, it } from 'node:test';
-import {
-  bigIntToBytes,
-  bytesToBigInt,
-  modInverse,
-} from '../../../../../src/adapters/crypto-node/ecdsa/bigint.js';
 import { createCurveContext } from '../../../../../src/adapters/crypto-node/ecdsa/context.js';
 import {
   CURVES,
@@ -28,6 +23,7 @@ import {
   addPoints,
   encodeUncompressed,
 } from '../../../../../src/adapters/crypto-node/ecdsa/point.js';
+import { bigIntToBytes, bytesToBigInt, modInverse } from '../../../../../src/util/bigint.js';
 import { freshKeyPair } from '../../../../helpers/keypair.js';
 
 const hexOf = (b: Uint8Array): string => Buffer.from(b).toString('hex');

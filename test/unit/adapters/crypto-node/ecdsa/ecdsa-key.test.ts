@@ -8,7 +8,6 @@ import {
   randomBytes,
 } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { bigIntToBytes } from '../../../../../src/adapters/crypto-node/ecdsa/bigint.js';
 import { CURVES, type EcdsaCurve } from '../../../../../src/adapters/crypto-node/ecdsa/curves.js';
 import { createEcdsaKey } from '../../../../../src/adapters/crypto-node/ecdsa/index.js';
 import { isPkcs11Error } from '../../../../../src/errors.js';
@@ -17,6 +16,7 @@ import {
   CKR_CURVE_NOT_SUPPORTED,
   CKR_KEY_TYPE_INCONSISTENT,
 } from '../../../../../src/pkcs11/constants.js';
+import { bigIntToBytes } from '../../../../../src/util/bigint.js';
 import { freshKeyPair } from '../../../../helpers/keypair.js';
 
 interface TestKey {

@@ -1,16 +1,13 @@
 import assert from 'node:assert/strict';
 import { randomFillSync } from 'node:crypto';
 import { describe, it } from 'node:test';
-import {
-  bigIntToBytes,
-  bytesToBigInt,
-} from '../../../../../src/adapters/crypto-node/ecdsa/bigint.js';
 import { CURVES } from '../../../../../src/adapters/crypto-node/ecdsa/curves.js';
 import { NoncePool } from '../../../../../src/adapters/crypto-node/ecdsa/nonce-pool.js';
 import {
   BlindingSource,
   type FillRandom,
 } from '../../../../../src/adapters/crypto-node/ecdsa/random.js';
+import { bigIntToBytes, bytesToBigInt } from '../../../../../src/util/bigint.js';
 
 const hexOf = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 

@@ -1,10 +1,6 @@
 import assert from 'node:assert/strict';
 import { createECDH, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import {
-  bigIntToBytes,
-  bytesToBigInt,
-} from '../../../../../src/adapters/crypto-node/ecdsa/bigint.js';
 import { CURVES, type CurveParams } from '../../../../../src/adapters/crypto-node/ecdsa/curves.js';
 import {
   type AffinePoint,
@@ -14,6 +10,7 @@ import {
   isOnCurve,
   sumXMatches,
 } from '../../../../../src/adapters/crypto-node/ecdsa/point.js';
+import { bigIntToBytes, bytesToBigInt } from '../../../../../src/util/bigint.js';
 
 function mulG(c: CurveParams, k: bigint): AffinePoint {
   const ecdh = createECDH(c.opensslName);

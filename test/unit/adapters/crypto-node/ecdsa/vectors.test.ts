@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { bigIntToBytes } from '../../../../../src/adapters/crypto-node/ecdsa/bigint.js';
 import { createCurveContext } from '../../../../../src/adapters/crypto-node/ecdsa/context.js';
 import { CURVES, type EcdsaCurve } from '../../../../../src/adapters/crypto-node/ecdsa/curves.js';
 import {
@@ -12,6 +11,7 @@ import {
 } from '../../../../../src/adapters/crypto-node/ecdsa/ecdsa-key.js';
 import { isPkcs11Error } from '../../../../../src/errors.js';
 import { CKR_ATTRIBUTE_VALUE_INVALID } from '../../../../../src/pkcs11/constants.js';
+import { bigIntToBytes } from '../../../../../src/util/bigint.js';
 
 /** From dist/test/unit/adapters/crypto-node/ecdsa/ to the repository's test/vectors/ecdsa/. */
 const VECTORS = new URL('../../../../../../test/vectors/ecdsa/', import.meta.url);

@@ -8,12 +8,12 @@
  * answers size queries by running the operation once into a large buffer and keeping the result for the
  * call that follows, queries attributes one at a time, and shares one initialized module between the
  * connections (each tracks and closes its own sessions; login state, being per process in the module,
- * is shared). Layer L7, not exported from the package root.
+ * is shared). Test and bench code: the package does not ship it.
  * @module
  */
 import type * as P from 'pkcs11js';
-import { Pkcs11Error } from '../errors.js';
-import * as C from '../pkcs11/constants.js';
+import { Pkcs11Error } from '../../src/errors.js';
+import * as C from '../../src/pkcs11/constants.js';
 import type {
   AttributeAnswer,
   AttributeQuery,
@@ -26,13 +26,13 @@ import type {
   SessionInfo,
   SlotInfo,
   TokenInfo,
-} from '../pkcs11/types.js';
+} from '../../src/pkcs11/types.js';
 import type {
   AttributeValues,
   Cryptoki,
   CryptokiAsync,
   KeyPairHandles,
-} from '../token/cryptoki.js';
+} from '../../src/token/cryptoki.js';
 
 type Lib = InstanceType<typeof P.PKCS11>;
 

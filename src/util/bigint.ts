@@ -1,7 +1,8 @@
 /**
- * BigInt helpers for ECDSA: fixed-width big-endian conversion, the FIPS 186-4 digest-to-integer rule
- * and a Lehmer modular inverse. All of it runs in variable time; callers pass only public values or
- * values masked by fresh random factors (see ecdsa-key.ts).
+ * BigInt arithmetic on big-endian byte strings, the one copy for the whole tree: bytes ⇄ BigInt (fixed
+ * width or minimal), modular power and inverse, gcd, and the FIPS 186-4 digest-to-integer rule. All of
+ * it runs in variable time; callers pass only public values or values masked by fresh random factors
+ * (see adapters/crypto-node/ecdsa/ecdsa-key.ts). Layer L1.
  * @module
  */
 
@@ -28,12 +29,13 @@ export function bytesToBigInt(
 }
 
 /**
- * Writes `x` big-endian into exactly `length` bytes (left-padded with zeros) and returns the target.
- * Throws a RangeError when x is negative or does not fit.
+ * Writes `x` big-endian into exactly `length` bytes (left-padded with zeros) and returns the target;
+ * without a length, into as few bytes as hold it (at least one). Throws a RangeError when x is negative
+ * or does not fit.
  */
 export function bigIntToBytes(
   x: bigint,
-  length: number,
+  length = minimalLength(x),
   out: Uint8Array = new Uint8Array(length),
   offset = 0,
 ): Uint8Array {
@@ -51,6 +53,29 @@ export function bigIntToBytes(
     out[o++] = ((HEX_VALUE[hex.charCodeAt(j)] ?? 0) << 4) | (HEX_VALUE[hex.charCodeAt(j + 1)] ?? 0);
   }
   return out;
+}
+
+function minimalLength(x: bigint): number {
+  return x <= 0n ? 1 : Math.ceil(x.toString(16).length / 2);
+}
+
+/** base^exp mod m, square-and-multiply (variable time). */
+export function modPow(base: bigint, exp: bigint, m: bigint): bigint {
+  let result = 1n;
+  let b = base % m;
+  if (b < 0n) b += m;
+  for (let e = exp; e > 0n; e >>= 1n) {
+    if (e & 1n) result = (result * b) % m;
+    b = (b * b) % m;
+  }
+  return result;
+}
+
+export function gcd(a: bigint, b: bigint): bigint {
+  let x = a < 0n ? -a : a;
+  let y = b < 0n ? -b : b;
+  while (y !== 0n) [x, y] = [y, x % y];
+  return x;
 }
 
 /**
@@ -71,10 +96,10 @@ const LEAD_BITS = 48;
 const SMALL = 1n << BigInt(LEAD_BITS);
 
 /**
- * The inverse of `a` modulo an odd prime `m` (Lehmer's extended Euclid, Knuth 4.5.2 Algorithm L with
- * the cofactor of `a` tracked). About 3x faster than the plain BigInt Euclid loop because most
- * quotient steps run on 48-bit Numbers. Variable time: public or blinded inputs only.
- * Throws a RangeError when a ≡ 0 (mod m).
+ * The inverse of `a` modulo `m` (Lehmer's extended Euclid, Knuth 4.5.2 Algorithm L with the cofactor
+ * of `a` tracked). About 3x faster than the plain BigInt Euclid loop because most quotient steps run
+ * on 48-bit Numbers. Variable time: public or blinded inputs only.
+ * Throws a RangeError when a ≡ 0 (mod m) or gcd(a, m) ≠ 1.
  */
 export function modInverse(a: bigint, m: bigint): bigint {
   let u = m;

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { CURVES } from '../../../src/adapters/crypto-node/ecdsa/curves.js';
 import {
   bigIntToBytes,
   bytesToBigInt,
   digestToInteger,
   modInverse,
-} from '../../../../../src/adapters/crypto-node/ecdsa/bigint.js';
-import { CURVES } from '../../../../../src/adapters/crypto-node/ecdsa/curves.js';
+} from '../../../src/util/bigint.js';
 
 const hexOf = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
