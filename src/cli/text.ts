@@ -36,10 +36,24 @@ export const CELL_WIDTH = 40;
 /** Characters an ID column shows: the hex of a 32-byte CKA_ID, whole. */
 export const ID_WIDTH = 64;
 
-/** A table cell: safe, and at most `width` characters, the last one `…` when it was cut. */
+/**
+ * A table cell: safe, and at most `width` characters, the last one `…` when it was cut (never inside
+ * an escape: `\x1b` is shown whole or not at all).
+ */
 export function cell(text: string, width: number = CELL_WIDTH): string {
-  const chars = Array.from(safeText(text));
-  return chars.length <= width ? chars.join('') : `${chars.slice(0, width - 1).join('')}…`;
+  const pieces = Array.from(text, (ch) => safeText(ch));
+  let length = 0;
+  for (const piece of pieces) length += charLength(piece);
+  if (length <= width) return pieces.join('');
+  let out = '';
+  let used = 0;
+  for (const piece of pieces) {
+    const n = charLength(piece);
+    if (used + n > width - 1) break;
+    out += piece;
+    used += n;
+  }
+  return `${out}…`;
 }
 
 /** Length in characters (code points), as tables pad them. */

@@ -104,7 +104,7 @@ describe('files written are confirmed; lists are sorted', () => {
     for (const label of ['zeta', 'alpha', 'mid']) ok(run('keygen', '--label', label, '-q'), label);
   });
 
-  it('sign/digest/random/export/keygen -o FILE → one "wrote FILE (N bytes, FORMAT)" line on stderr', () => {
+  it('sign/digest/random/export/csr/keygen -o FILE → one "wrote FILE (N bytes, FORMAT)" line on stderr', () => {
     const cases: Array<[string[], string, string]> = [
       [['sign', '--label', 'mid', '-i', 'firmware.bin', '-o', 'fw.sig'], 'fw.sig', 'DER'],
       [
@@ -116,6 +116,7 @@ describe('files written are confirmed; lists are sorted', () => {
       [['random', '16', '-o', 'r.bin'], 'r.bin', 'binary'],
       [['export', '--label', 'mid', '-o', 'mid.pub'], 'mid.pub', 'PEM'],
       [['export', '--label', 'mid', '-o', 'mid.der', '-f', 'der'], 'mid.der', 'DER'],
+      [['csr', '--label', 'mid', '--subject', '/CN=mid', '-o', 'mid.csr'], 'mid.csr', 'PEM'],
       [['keygen', '--label', 'new', '-o', 'new.pub'], 'new.pub', 'PEM'],
     ];
     for (const [args, file, format] of cases) {
