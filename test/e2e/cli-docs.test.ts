@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { OPENSSL_MISSING, scratch } from '../unit/helpers/openssl.js';
-import { shellEnvWithCli } from './cli-harness.js';
+import { baseEnv, cliWrapper } from './cli-harness.js';
 
 const DOC = fileURLToPath(new URL('../../../docs/cli.md', import.meta.url));
 
@@ -46,7 +46,7 @@ export function matches(expected: string[], actual: string[]): boolean {
 
 describe('docs/cli.md: every example runs as shown', { skip: OPENSSL_MISSING }, () => {
   const tmp = scratch('corepkcs11-docs-');
-  const env = shellEnvWithCli(tmp.dir);
+  const env = { ...baseEnv(), PATH: `${cliWrapper(tmp.dir)}:${process.env.PATH}` };
   after(() => tmp.cleanup());
 
   it('the matcher: … inside a line, and a line of … for any lines', () => {
