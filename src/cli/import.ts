@@ -120,7 +120,7 @@ function plan(t: Token, s: Buffer, p: Parsed, file: string, creds: Credential[])
       });
       continue;
     }
-    // readCredentials computed the point of an EC key that left it out (given a session).
+    // readCredentials computes the point of an EC key stored without it.
     const pub = c.kind === 'private-key' ? publicKeyOf(c.key) : c.key;
     if (!pub) throw new CliError(EXIT.INPUT, `${file}: the EC key does not carry its public key`);
     const id = givenId ?? keyIdOf(t.p11, s, pub);
@@ -196,11 +196,7 @@ async function planAll(p: Parsed, inputs: Input[], t: Token, s: Handle): Promise
     const passphrase = await passphraseFor(p, file, data);
     let creds: Credential[];
     try {
-      creds = readCredentials(data, {
-        p11: t.p11,
-        session: s,
-        ...(passphrase === undefined ? {} : { passphrase }),
-      });
+      creds = readCredentials(data, passphrase === undefined ? {} : { passphrase });
     } catch (e) {
       const detail = (e as { detail?: unknown }).detail;
       if (typeof detail !== 'string') throw e;

@@ -82,16 +82,7 @@ export const ECDH_MECHANISMS: Mechanism[] = [
       const curve = handle.curve;
       if (curve === undefined) throw new Pkcs11Error(C.CKR_KEY_TYPE_INCONSISTENT, 'not an EC key');
       const peer = decodeEcPoint(p.publicData, curve);
-      let z: Uint8Array;
-      try {
-        z = backend.ecdh(handle, peer);
-      } catch (e) {
-        throw new Pkcs11Error(
-          C.CKR_MECHANISM_PARAM_INVALID,
-          'the public point is not on the curve',
-          { cause: e },
-        );
-      }
+      const z = backend.ecdh(handle, peer);
       const keyType = readUlong(template, C.CKA_KEY_TYPE) ?? C.CKK_GENERIC_SECRET;
       if (keyType !== C.CKK_AES && !GENERIC_SECRET_KEY_TYPES.includes(keyType)) {
         throw new Pkcs11Error(

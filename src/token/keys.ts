@@ -21,21 +21,9 @@ const ecPoints = new WeakMap<KeyHandle, string>();
 export function importKey(crypto: CryptoBackend, obj: TokenObject): KeyHandle {
   if (obj.cachedKey) return obj.cachedKey;
   const m = keyMaterialOf(obj.objectClass, obj.keyType ?? -1, obj.attrs);
-  try {
-    if (m.kind === 'ec' && m.d && m.point.length === 0)
-      m.point = crypto.ecPublicPoint(m.curve, m.d);
-    obj.cachedKey = crypto.importKey(m);
-    if (m.kind === 'ec') ecPoints.set(obj.cachedKey, pointKey(m.point));
-  } catch (e) {
-    if (e instanceof Pkcs11Error) throw e;
-    throw new Pkcs11Error(
-      C.CKR_ATTRIBUTE_VALUE_INVALID,
-      `invalid key material: ${(e as Error).message}`,
-      {
-        cause: e,
-      },
-    );
-  }
+  if (m.kind === 'ec' && m.d && m.point.length === 0) m.point = crypto.ecPublicPoint(m.curve, m.d);
+  obj.cachedKey = crypto.importKey(m);
+  if (m.kind === 'ec') ecPoints.set(obj.cachedKey, pointKey(m.point));
   return obj.cachedKey;
 }
 
@@ -72,7 +60,8 @@ export function verifyKeyRef(app: AppState, obj: TokenObject): KeyRef {
   let handle: KeyHandle;
   try {
     handle = importKey(crypto, priv);
-  } catch {
+  } catch (e) {
+    if (!(e instanceof Pkcs11Error)) throw e;
     return own;
   }
   return ecPoints.get(handle) === point && handle.isPrivate
