@@ -134,14 +134,21 @@ export async function cliMeasured(
   };
 }
 
-/** File name → SHA-256 of every file under `dir` (lock files excluded: they come and go). */
-export function storeFingerprint(dir: string): Record<string, string> {
+/**
+ * File name → SHA-256 of every file under `dir`. Lock files are excluded (they come and go), and so are the
+ * two PIN try counters unless `tryCounters` is set: every PIN check spends a try and gives it back, writing
+ * them in place, so a command that logs in and then refuses still changes them — and nothing else.
+ */
+export function storeFingerprint(
+  dir: string,
+  { tryCounters = false }: { tryCounters?: boolean } = {},
+): Record<string, string> {
   const out: Record<string, string> = {};
   const walk = (d: string) => {
     for (const name of readdirSync(d).sort()) {
       const p = join(d, name);
       if (statSync(p).isDirectory()) walk(p);
-      else if (!/lock/i.test(name))
+      else if (!/lock/i.test(name) && (tryCounters || !name.includes('.tries.')))
         out[relative(dir, p)] = createHash('sha256').update(readFileSync(p)).digest('hex');
     }
   };
