@@ -1,5 +1,5 @@
 /**
- * Size check run in CI: no source or test file over the hard cap (style §6.4), generated files excepted.
+ * Size check run in CI: no source or test file over the hard cap, generated files excepted.
  * @module
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';

@@ -130,6 +130,7 @@ function pairFrom(material: EcMaterial): GeneratedPair {
 
 const keyPairGen: Mechanism = {
   type: C.CKM_EC_KEY_PAIR_GEN,
+  keyPairType: C.CKK_EC,
   info: { ...SIZES, flags: C.CKF_GENERATE_KEY_PAIR | EC_FLAGS },
   generateKeyPair(backend, m, pub) {
     requireNoParameter(m);

@@ -85,6 +85,8 @@ export interface Mechanism {
     template: AttributeMap,
   ): GeneratedKey;
   generateKey?(backend: CryptoBackend, m: RawMechanism, template: AttributeMap): GeneratedKey;
+  /** With generateKeyPair: the CKK_ of the keys it makes (the templates are checked against it first). */
+  readonly keyPairType?: number;
   generateKeyPair?(
     backend: CryptoBackend,
     m: RawMechanism,
