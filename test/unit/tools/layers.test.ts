@@ -76,7 +76,10 @@ describe('check-layers', () => {
   ];
   for (const [form, text] of upward) {
     it(`refuses an upward dependency through ${form}`, () => {
-      fails({ 'util/bytes.ts': text }, /^util\/bytes\.ts:\d+ \(L1\) imports token\/[ab]\.ts \(L5\)/);
+      fails(
+        { 'util/bytes.ts': text },
+        /^util\/bytes\.ts:\d+ \(L1\) imports token\/[ab]\.ts \(L5\)/,
+      );
     });
   }
 
