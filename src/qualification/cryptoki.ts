@@ -120,14 +120,16 @@ export function findObjectWithLabelAndClass(
   return { rv: final, handle: isValidHandle(handle) ? handle : null };
 }
 
-/** One attribute of one object, the way pkcs11js reads it (length query, then value). */
+/** One attribute of one object, the way pkcs11js reads it (length query, then value); never a template. */
 export function getAttribute(
   p11: Pkcs11Like,
   session: Handle,
   object: Handle,
   type: number,
 ): CallResult<Buffer | undefined> {
-  return call(() => p11.C_GetAttributeValue(session, object, [{ type }])[0]?.value);
+  return call(
+    () => p11.C_GetAttributeValue(session, object, [{ type }])[0]?.value as Buffer | undefined,
+  );
 }
 
 /** A turn of the event loop, so concurrent tasks interleave between Cryptoki calls. */
