@@ -5,6 +5,7 @@
  * Layer L7.
  * @module
  */
+import { curve } from '../crypto/curves.js';
 import {
   CK_INVALID_HANDLE,
   CKA_CLASS,
@@ -24,9 +25,7 @@ import { type CallResult, call } from './unity.js';
 export const CK_ULONG_SIZE = 8;
 
 /** DER of the P-256 curve OID (pkcs11DER_ENCODED_OID_P256), CKA_EC_PARAMS of every test key. */
-export const P256_OID_DER = Buffer.from([
-  0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07,
-]);
+export const P256_OID_DER = Buffer.from(curve('P-256').ecParams);
 
 /** The 19-byte DigestInfo prefix for SHA-256 (vAppendSHA256AlgorithmIdentifierSequence). */
 const SHA256_ALGORITHM_IDENTIFIER = Buffer.from('3031300d060960864801650304020105000420', 'hex');
