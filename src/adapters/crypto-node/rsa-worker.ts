@@ -7,6 +7,8 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
+import { CKR_DATA_INVALID } from '../../pkcs11/constants.js';
+import { refused } from './input.js';
 
 interface Pending {
   resolve(out: Uint8Array): void;
@@ -30,7 +32,8 @@ function start(): Worker {
     pending.delete(m.id);
     if (pending.size === 0) w.unref();
     if (m.out) p?.resolve(new Uint8Array(m.out));
-    else p?.reject(new Error(m.error ?? 'RSA worker failed'));
+    // The library refused the block (not below the modulus): the caller's data, as in rsaSign.
+    else p?.reject(refused(CKR_DATA_INVALID, `the input is not below the modulus (${m.error})`));
   });
   w.on('error', (e) => failAll(w, e));
   w.on('exit', (code) => failAll(w, new Error(`RSA worker exited (${code})`)));
@@ -38,7 +41,10 @@ function start(): Worker {
   return w;
 }
 
-/** privateEncrypt({ key, padding }, input) in the worker; rejects with the library's error. */
+/**
+ * privateEncrypt({ key, padding }, input) in the worker: CKR_DATA_INVALID when the library refuses the
+ * input; a worker that dies is a bug and rejects with its own error.
+ */
 export function privateEncryptAsync(
   key: KeyObject,
   padding: number,

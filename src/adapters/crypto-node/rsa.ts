@@ -22,7 +22,6 @@ import {
 } from 'node:crypto';
 import type { KeyHandle, RsaCipherScheme, RsaMaterial, SignScheme } from '../../crypto/backend.js';
 import { HASH_LENGTHS, type HashName } from '../../crypto/backend.js';
-import { Pkcs11Error } from '../../errors.js';
 import {
   CKR_ATTRIBUTE_VALUE_INVALID,
   CKR_DATA_INVALID,
@@ -221,11 +220,7 @@ export async function rsaSignAsync(
       sign(p.hash, p.data, opts, (err, sig) => (err ? reject(err) : resolve(new Uint8Array(sig)))),
     );
   }
-  try {
-    return await privateEncryptAsync(key.object, p.padding, p.input);
-  } catch (cause) {
-    throw new Pkcs11Error(CKR_DATA_INVALID, RAW_REFUSED, { cause });
-  }
+  return privateEncryptAsync(key.object, p.padding, p.input);
 }
 
 function digestOf(hash: HashName, data: Uint8Array): Uint8Array {
