@@ -1,11 +1,13 @@
 /**
- * Size check run in CI: no source or test file over the hard cap, generated files excepted.
+ * Size check run in CI: no file of src/ over 400 lines (style.md: small files), tests, tools and benches
+ * under a looser cap; the generated constants excepted.
  * @module
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-const HARD_CAP = 600;
+const SRC_CAP = 400;
+const OTHER_CAP = 600;
 const EXEMPT = new Set(['src/pkcs11/constants.ts']);
 
 function* walk(dir: string): Generator<string> {
@@ -26,8 +28,9 @@ for (const root of ['src', 'test', 'tools', 'bench', 'scripts']) {
   }
   for (const file of walk(root)) {
     if (EXEMPT.has(file)) continue;
-    const lines = readFileSync(file, 'utf8').split('\n').length;
-    if (lines > HARD_CAP) over.push(`${file}: ${lines} lines (cap ${HARD_CAP})`);
+    const cap = root === 'src' ? SRC_CAP : OTHER_CAP;
+    const lines = readFileSync(file, 'utf8').replace(/\n$/, '').split('\n').length;
+    if (lines > cap) over.push(`${file}: ${lines} lines (cap ${cap})`);
   }
 }
 if (over.length > 0) {
