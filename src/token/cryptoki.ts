@@ -56,6 +56,7 @@ export const CALLS = {
   encryptFinal: cipher.encryptFinal,
   decryptInit: cipher.decryptInit,
   decrypt: cipher.decrypt,
+  decryptAsync: cipher.decryptAsync,
   decryptUpdate: cipher.decryptUpdate,
   decryptFinal: cipher.decryptFinal,
   // Message digesting (§5.10), signing and MACing (§5.11), verification (§5.12)
@@ -67,6 +68,7 @@ export const CALLS = {
   signInit: crypto.signInit,
   sign: crypto.sign,
   signAsync: crypto.signAsync,
+  signFinalAsync: crypto.signFinalAsync,
   signUpdate: crypto.signUpdate,
   signFinal: crypto.signFinal,
   verifyInit: crypto.verifyInit,
@@ -99,7 +101,12 @@ export type Engine = { readonly [K in keyof typeof CALLS]: Bound<(typeof CALLS)[
  */
 export type CryptokiAsync = Pick<
   Engine,
-  'signAsync' | 'verifyAsync' | 'generateKeyPairAsync' | 'loginAsync'
+  | 'signAsync'
+  | 'signFinalAsync'
+  | 'verifyAsync'
+  | 'decryptAsync'
+  | 'generateKeyPairAsync'
+  | 'loginAsync'
 >;
 
 /** The synchronous C API one PKCS#11 application offers. */

@@ -32,7 +32,7 @@ import {
 import { hashAccumulator } from './digests.js';
 import { onInput, refused } from './input.js';
 import { checkCrt, fromBase64Url, recoverPrimes, toBase64Url } from './rsa-math.js';
-import { privateEncryptAsync } from './rsa-worker.js';
+import { privateOpAsync } from './rsa-worker.js';
 
 const INVALID = CKR_ATTRIBUTE_VALUE_INVALID;
 
@@ -220,7 +220,10 @@ export async function rsaSignAsync(
       sign(p.hash, p.data, opts, (err, sig) => (err ? reject(err) : resolve(new Uint8Array(sig)))),
     );
   }
-  return privateEncryptAsync(key.object, p.padding, p.input);
+  return privateOpAsync(false, key.object, { padding: p.padding }, p.input, [
+    CKR_DATA_INVALID,
+    RAW_REFUSED,
+  ]);
 }
 
 function digestOf(hash: HashName, data: Uint8Array): Uint8Array {
@@ -352,11 +355,8 @@ export function rsaEncrypt(key: RsaKey, s: RsaCipherScheme, data: Uint8Array): U
   );
 }
 
-/**
- * RSA decryption. PKCS#1 v1.5 decryption is refused: its padding check leaks through timing (the
- * Marvin attack), and Node disables it for that reason; OAEP and raw RSA are offered instead.
- */
-export function rsaDecrypt(key: RsaKey, s: RsaCipherScheme, data: Uint8Array): Uint8Array {
+/** The private-key options of a decryption, after refusing what the token does not decrypt. */
+function decryption(key: RsaKey, s: RsaCipherScheme, data: Uint8Array) {
   if (s.type === 'pkcs1') {
     throw refused(
       CKR_ENCRYPTED_DATA_INVALID,
@@ -365,13 +365,35 @@ export function rsaDecrypt(key: RsaKey, s: RsaCipherScheme, data: Uint8Array): U
   }
   if (data.length !== key.bytes)
     throw refused(CKR_ENCRYPTED_DATA_LEN_RANGE, 'ciphertext length differs from the modulus size');
-  const options =
-    s.type === 'oaep'
-      ? { padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: s.hash, oaepLabel: s.label }
-      : { padding: NO_PADDING };
+  return s.type === 'oaep'
+    ? { padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: s.hash, oaepLabel: s.label }
+    : { padding: NO_PADDING };
+}
+
+const UNDECRYPTABLE = 'the ciphertext does not decrypt';
+
+/**
+ * RSA decryption. PKCS#1 v1.5 decryption is refused: its padding check leaks through timing (the
+ * Marvin attack), and Node disables it for that reason; OAEP and raw RSA are offered instead.
+ */
+export function rsaDecrypt(key: RsaKey, s: RsaCipherScheme, data: Uint8Array): Uint8Array {
+  const options = decryption(key, s, data);
   return onInput(
     CKR_ENCRYPTED_DATA_INVALID,
-    'the ciphertext does not decrypt',
+    UNDECRYPTABLE,
     () => new Uint8Array(privateDecrypt({ key: key.object, ...options }, data)),
   );
+}
+
+/** As rsaDecrypt, with the private-key operation in the RSA worker. */
+export async function rsaDecryptAsync(
+  key: RsaKey,
+  s: RsaCipherScheme,
+  data: Uint8Array,
+): Promise<Uint8Array> {
+  const options = decryption(key, s, data);
+  return privateOpAsync(true, key.object, options, data, [
+    CKR_ENCRYPTED_DATA_INVALID,
+    UNDECRYPTABLE,
+  ]);
 }
