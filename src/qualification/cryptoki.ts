@@ -1,7 +1,8 @@
 /**
  * corePKCS11's helper calls (core_pkcs11.c) that the C suite builds on, over a pkcs11js-shaped module:
  * initialise with OS locking, open a logged-in session, find one object by label and class, the SHA-256
- * DigestInfo prefix, plus the byte helpers the tests share (PEM → DER, CK_ULONG decoding, handle checks).
+ * DigestInfo prefix, plus what the tests share (PEM → DER, CK_ULONG decoding, handle checks, the opening
+ * of the sign tests).
  * Layer L7.
  * @module
  */
@@ -18,8 +19,8 @@ import {
   CKR_OK,
   CKU_USER,
 } from '../pkcs11/constants.js';
-import type { Handle, Pkcs11Like } from './types.js';
-import { type CallResult, call } from './unity.js';
+import type { Handle, Mechanism, Pkcs11Like } from './types.js';
+import { type CallResult, call, check } from './unity.js';
 
 /** sizeof(CK_ULONG) on the LP64 platforms pkcs11js and corepkcs11 run on. */
 export const CK_ULONG_SIZE = 8;
@@ -134,4 +135,36 @@ export function getAttribute(
 /** A turn of the event loop, so concurrent tasks interleave between Cryptoki calls. */
 export function yieldTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * The opening of the C sign tests: C_SignInit and C_Sign into a `room`-byte buffer (the signature must
+ * be `length` bytes), then C_SignInit again and a length query, which must succeed. Returns the signature.
+ */
+export function signThenQueryLength(
+  p11: Pkcs11Like,
+  session: Handle,
+  mechanism: Mechanism,
+  key: Handle,
+  data: Buffer,
+  sizes: { room: number; length: number },
+  algorithm: 'RSA' | 'ECDSA',
+  lengthMessage: string,
+): Buffer {
+  const init = () =>
+    check.rv(
+      CKR_OK,
+      call(() => p11.C_SignInit(session, mechanism, key)),
+      `Failed to SignInit ${algorithm}.`,
+    );
+  init();
+  const signed = call(() => p11.C_Sign(session, data, Buffer.alloc(sizes.room)));
+  check.rv(CKR_OK, signed, `Failed to ${algorithm} Sign.`);
+  const signature = signed.value as Buffer;
+  check.that(signature.length === sizes.length, lengthMessage);
+  init();
+  // Length query (no output room): succeeds and, per PKCS #11, leaves the signing operation active.
+  const query = call(() => p11.C_Sign(session, data, Buffer.alloc(0)));
+  check.rv(CKR_OK, query, `Failed to ${algorithm} Sign.`);
+  return signature;
 }

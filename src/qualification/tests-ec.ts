@@ -204,21 +204,8 @@ export function ecGroup(s: Suite): Group {
         s.objectTest('ec', () => ecSignVerifyMultiThread(s)),
       ),
     );
-    if (!c.preprovisionedSupport) {
-      tests.push(
-        t('PKCS11_EC_DestroyObject', () =>
-          s.objectTest('ec', (m) => {
-            if (m !== 'preprovisioned') s.destroyTestCredentials();
-          }),
-        ),
-      );
-    }
+    if (!c.preprovisionedSupport)
+      tests.push(t('PKCS11_EC_DestroyObject', s.destroyObjectTest('ec')));
   }
-  return {
-    name: group,
-    before: () => s.beforeRunningTests(),
-    setup: () => s.setup(),
-    teardown: () => s.teardown(),
-    tests,
-  };
+  return s.group(group, tests);
 }
