@@ -62,14 +62,19 @@ export const digestKey = (app: AppState, h: number, key: number): void =>
     st.op.update(value);
   });
 
-export const digestFinal = (app: AppState, h: number, capacity: number | null): Output =>
-  step(app, h, 'digest', 'final', (st, session) =>
-    ending(
-      session,
-      'digest',
-      output(st.op.length, capacity, () => st.op.finish()),
-    ),
-  );
+/** C_DigestFinal and C_SignFinal: the operation's result, after which it ends. */
+const finalOutput =
+  (kind: 'digest' | 'sign') =>
+  (app: AppState, h: number, capacity: number | null): Output =>
+    step(app, h, kind, 'final', (st, session) =>
+      ending(
+        session,
+        kind,
+        output(st.op.length, capacity, () => st.op.finish()),
+      ),
+    );
+
+export const digestFinal = finalOutput('digest');
 
 export function signInit(app: AppState, h: number, m: RawMechanism, key: number): void {
   const { session, make, obj, base } = keyedInit(app, h, m, key, 'sign');
@@ -123,14 +128,7 @@ export const signUpdate = (app: AppState, h: number, part: Uint8Array): void =>
     st.op.update(part);
   });
 
-export const signFinal = (app: AppState, h: number, capacity: number | null): Output =>
-  step(app, h, 'sign', 'final', (st, session) =>
-    ending(
-      session,
-      'sign',
-      output(st.op.length, capacity, () => st.op.finish()),
-    ),
-  );
+export const signFinal = finalOutput('sign');
 
 export function verifyInit(app: AppState, h: number, m: RawMechanism, key: number): void {
   const { session, make, obj, base } = keyedInit(app, h, m, key, 'verify');
