@@ -101,14 +101,14 @@ const SPECIAL: Record<string, Handler> = {
     return [i.minKeySize, i.maxKeySize, i.flags];
   },
   C_InitToken: (a, c) => {
-    c.app.initToken(a.num(0), a.bytes(1), labelFromCString(a.str(2)));
+    c.app.initToken(a.num(0), a.pin(1), labelFromCString(a.str(2)));
     return NONE;
   },
   C_InitToken2: (a, c) => {
     const label = a.str(2);
     if (label.length !== 32)
       throw new Pkcs11Error(C.CKR_DEVICE_ERROR, 'rpc: label is not 32 bytes');
-    c.app.initToken(a.num(0), a.bytes(1), label);
+    c.app.initToken(a.num(0), a.pin(1), label);
     return NONE;
   },
   C_GetSessionInfo: (a, c) => {
@@ -149,6 +149,8 @@ const SPECIAL: Record<string, Handler> = {
     return [C.CKR_OK, { mechanism: wire.type, present: wire.param.form !== 'none' }, key];
   },
   C_GenerateRandom: (a, c) => {
+    // Room 0 is a NULL buffer, but p11-kit-client before 0.25 sends a non-NULL buffer of length 0 the
+    // same way, and pkcs11-tool --test asks exactly that (and wants CKR_OK): so room 0 asks for nothing.
     const length = capacity(a.num(1));
     if ((length ?? 0) > c.maxOutput)
       throw new Pkcs11Error(C.CKR_DEVICE_MEMORY, `${length} random bytes`);
@@ -174,6 +176,9 @@ function kindsOf(signature: string): string[] {
 
 type EngineCall = (...args: unknown[]) => unknown;
 
+/** The calls whose byte arrays are PINs: a NULL one is CKR_ARGUMENTS_BAD before the token sees it. */
+const PIN_CALLS = new Set(['C_InitPIN', 'C_SetPIN', 'C_Login']);
+
 /**
  * The handler the call table implies for a C function whose arguments are handles, numbers, byte
  * arrays, a mechanism and templates, and whose reply is nothing, one ulong or one C output buffer (a
@@ -191,9 +196,18 @@ function fromSignature(spec: CallSpec): Handler | undefined {
   }
   const method = methodOf(spec.name);
   if (!Object.hasOwn(ENGINE, method)) return undefined;
+  const pins = PIN_CALLS.has(spec.name);
   const decode = (a: Args): unknown[] =>
     inputs.map((k, i) =>
-      k === 'ay' ? a.bytes(i) : k === 'M' ? a.mechanism(i) : k === 'aA' ? a.template(i) : a.num(i),
+      k === 'ay'
+        ? pins
+          ? a.pin(i)
+          : a.bytes(i)
+        : k === 'M'
+          ? a.mechanism(i)
+          : k === 'aA'
+            ? a.template(i)
+            : a.num(i),
     );
   const reply = (v: unknown): Arg[] => (spec.reply === 'u' ? [v as number] : NONE);
   return (a, c) => {
