@@ -10,17 +10,8 @@ import { aesGcm, aesKeyWrap, createCipher } from './aes.js';
 import { cmacAccumulator, hashAccumulator, hmacAccumulator } from './digests.js';
 import { EcKey, ecPublicPoint, generateEc } from './ec.js';
 import { RandomPool } from './random-pool.js';
-import {
-  generateRsa,
-  generateRsaAsync,
-  RsaKey,
-  rsaDecrypt,
-  rsaDecryptAsync,
-  rsaEncrypt,
-  rsaSign,
-  rsaSignAsync,
-  rsaVerify,
-} from './rsa.js';
+import { generateRsa, generateRsaAsync, RsaKey, rsaSign, rsaSignAsync, rsaVerify } from './rsa.js';
+import { rsaDecrypt, rsaDecryptAsync, rsaEncrypt } from './rsa-cipher.js';
 
 function asRsa(key: KeyHandle): RsaKey {
   if (!(key instanceof RsaKey)) throw new Error('not an RSA key of this backend');
