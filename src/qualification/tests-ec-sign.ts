@@ -113,7 +113,8 @@ export function ecVerify(s: Suite, method: ProvisionMethod): void {
   }
 }
 
-export async function ecFindObjectMultiThread(s: Suite): Promise<void> {
+/** PKCS11_EC/RSA_FindObjectMultiThread: every task finds the three test objects at once. */
+export async function findObjectMultiThread(s: Suite): Promise<void> {
   const sessions = s.openTaskSessions();
   const { privateKey, publicKey, certificate } = s.findObjectTest();
   await s.multiThread(

@@ -25,7 +25,8 @@ import {
 } from './cryptoki.js';
 import { provisionCertificate, provisionPublicKey } from './provisioning.js';
 import type { ProvisionMethod, Suite } from './suite.js';
-import { findObjectMultiThreadTask, rsaGetAttributeValueMultiThreadTask } from './tasks.js';
+import { rsaGetAttributeValueMultiThreadTask } from './tasks.js';
+import { findObjectMultiThread } from './tests-ec-sign.js';
 import { check, type Group, type TestCase } from './unity.js';
 
 const RSA_2048_SIGNATURE_LENGTH = 256;
@@ -126,17 +127,6 @@ function sign(s: Suite, method: ProvisionMethod): void {
       s.verifier.verifyRsaPkcs1Sha256(modulus, exponent, hash, signature),
     'mbedTLS failed to verify RSA signature.',
   );
-}
-
-async function findObjectMultiThread(s: Suite): Promise<void> {
-  const sessions = s.openTaskSessions();
-  const { privateKey, publicKey, certificate } = s.findObjectTest();
-  await s.multiThread(
-    findObjectMultiThreadTask,
-    sessions.map((session) => ({ session })),
-    [privateKey, publicKey, certificate],
-  );
-  s.closeTaskSessions(sessions);
 }
 
 async function getAttributeValueMultiThread(s: Suite): Promise<void> {
