@@ -8,16 +8,17 @@
 import { Pkcs11Error } from '../errors.js';
 import * as C from '../pkcs11/constants.js';
 import type { Output } from '../pkcs11/types.js';
-import { type Cryptoki, type CryptokiAsync, CALLS as ENGINE } from '../token/cryptoki.js';
+import { type Cryptoki240, type CryptokiAsync, CALLS as ENGINE } from '../token/cryptoki.js';
 import { equalBytes } from '../util/bytes.js';
 import { type Args, capacity, fixed, outUlongs, withOutput, withOutputSync } from './args.js';
 import { isTemplateType } from './attribute-kinds.js';
 import { fromAnswers, toQueries } from './attributes.js';
 import { CALL_ID, CALLS, type CallSpec } from './calls.js';
+import { V3_HANDLERS } from './handlers-v3.js';
 import type { Arg } from './message.js';
 
-/** What the server drives: one PKCS#11 application per connection. */
-export type ServedApplication = Cryptoki & Partial<CryptokiAsync>;
+/** What the server drives: one PKCS#11 application per connection (a 2.40 one lacks the 3.0 calls). */
+export type ServedApplication = Cryptoki240 & Partial<Omit<CryptokiAsync, 'loginUserAsync'>>;
 
 export interface HandlerContext {
   app: ServedApplication;
@@ -197,6 +198,8 @@ function fromSignature(spec: CallSpec): Handler | undefined {
   const method = methodOf(spec.name);
   if (!Object.hasOwn(ENGINE, method)) return undefined;
   const pins = PIN_CALLS.has(spec.name);
+  // A C_*Init's mechanism may be NULL: PKCS#11 3.0's way to cancel the operation.
+  const init = spec.name.endsWith('Init');
   const decode = (a: Args): unknown[] =>
     inputs.map((k, i) =>
       k === 'ay'
@@ -204,7 +207,9 @@ function fromSignature(spec: CallSpec): Handler | undefined {
           ? a.pin(i)
           : a.bytes(i)
         : k === 'M'
-          ? a.mechanism(i)
+          ? init
+            ? a.initMechanism(i)
+            : a.mechanism(i)
           : k === 'aA'
             ? a.template(i)
             : a.num(i),
@@ -225,10 +230,10 @@ function fromSignature(spec: CallSpec): Handler | undefined {
   };
 }
 
-/** Handlers indexed by call id: the special ones, else the one each call's signatures imply. */
-export const HANDLERS: readonly (Handler | undefined)[] = CALLS.map((spec) =>
-  Object.hasOwn(SPECIAL, spec.name) ? SPECIAL[spec.name] : fromSignature(spec),
+/** Handlers indexed by call id: the special ones (2.40, then 3.0), else the one the signatures imply. */
+export const HANDLERS: readonly (Handler | undefined)[] = CALLS.map(
+  (spec) => SPECIAL[spec.name] ?? V3_HANDLERS[spec.name] ?? fromSignature(spec),
 );
-for (const name of Object.keys(SPECIAL)) {
+for (const name of [...Object.keys(SPECIAL), ...Object.keys(V3_HANDLERS)]) {
   if (CALL_ID[name] === undefined) throw new Error(`rpc: no call named ${name}`);
 }
