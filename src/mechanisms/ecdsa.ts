@@ -47,15 +47,8 @@ function prehashedMechanism(): Mechanism {
     sign(backend, m, key) {
       requireNoParameter(m);
       const handle = key.handle();
-      const run = (data: Uint8Array) => {
-        checkInput(data);
-        return backend.sign(handle, scheme, data);
-      };
-      const runAsync = async (data: Uint8Array) => {
-        checkInput(data);
-        return backend.signAsync(handle, scheme, data);
-      };
-      return collectingSign(signatureLength(key), run, runAsync, MAX_DIGEST);
+      const sizes = { length: signatureLength(key), maxInput: MAX_DIGEST };
+      return collectingSign(backend, handle, scheme, sizes, checkInput);
     },
     verify(backend, m, key) {
       requireNoParameter(m);
@@ -130,6 +123,7 @@ function pairFrom(material: EcMaterial): GeneratedPair {
 
 const keyPairGen: Mechanism = {
   type: C.CKM_EC_KEY_PAIR_GEN,
+  keyPairType: C.CKK_EC,
   info: { ...SIZES, flags: C.CKF_GENERATE_KEY_PAIR | EC_FLAGS },
   generateKeyPair(backend, m, pub) {
     requireNoParameter(m);
