@@ -18,7 +18,7 @@ import { buildAttributes, checkChanges } from '../objects/factory.js';
 import { TokenObject } from '../objects/object.js';
 import * as C from '../pkcs11/constants.js';
 import type { AttributeAnswer, AttributeQuery, RawAttribute } from '../pkcs11/types.js';
-import { encodeRecord } from '../storage/record.js';
+import { recordSize } from '../storage/record.js';
 import type { AppState } from './app-state.js';
 import type { AttributeValues } from './cryptoki.js';
 import { importKey, rememberEcPrivate } from './keys.js';
@@ -26,11 +26,7 @@ import type { Session } from './session.js';
 
 /** The size C_GetObjectSize reports: the object's record as stored. */
 function objectSize(attrs: AttributeMap): number {
-  return encodeRecord({
-    id: 0,
-    flags: 0,
-    attributes: [...attrs].map(([type, value]) => ({ type, value })),
-  }).length;
+  return recordSize(attrs.values());
 }
 
 /** CKR_DEVICE_MEMORY for an object above maxObjectBytes. */
