@@ -8,7 +8,19 @@
 import type { CurveName } from './curves.js';
 
 export type { CurveName } from './curves.js';
-export type HashName = 'sha1' | 'sha224' | 'sha256' | 'sha384' | 'sha512';
+/** Hashes by their node:crypto names: SHA-1, SHA-2 (FIPS 180-4), SHA-3 (FIPS 202). */
+export type HashName =
+  | 'sha1'
+  | 'sha224'
+  | 'sha256'
+  | 'sha384'
+  | 'sha512'
+  | 'sha512-224'
+  | 'sha512-256'
+  | 'sha3-224'
+  | 'sha3-256'
+  | 'sha3-384'
+  | 'sha3-512';
 
 export const HASH_LENGTHS: Readonly<Record<HashName, number>> = {
   sha1: 20,
@@ -16,6 +28,12 @@ export const HASH_LENGTHS: Readonly<Record<HashName, number>> = {
   sha256: 32,
   sha384: 48,
   sha512: 64,
+  'sha512-224': 28,
+  'sha512-256': 32,
+  'sha3-224': 28,
+  'sha3-256': 32,
+  'sha3-384': 48,
+  'sha3-512': 64,
 };
 
 /** A running hash or MAC. `finish` may be called once. */
@@ -38,7 +56,11 @@ export interface RsaMaterial {
   qi?: Uint8Array;
 }
 
-/** An EC key: the uncompressed point 04‖X‖Y, and the scalar for a private key. */
+/**
+ * A key on a curve of the table. Weierstrass: the uncompressed point 04‖X‖Y and, for a private key, the
+ * big-endian scalar d. Edwards and Montgomery: the public key and the private key in their RFC 8032 /
+ * RFC 7748 encodings (little-endian, fixed length: the curve row's publicBytes and orderBytes).
+ */
 export interface EcMaterial {
   curve: CurveName;
   point: Uint8Array;
@@ -70,7 +92,9 @@ export type SignScheme =
   /** ECDSA over a digest the caller computed; signature r‖s. */
   | { type: 'ecdsa-prehashed' }
   /** ECDSA with the hash computed here; signature r‖s. */
-  | { type: 'ecdsa'; hash: HashName };
+  | { type: 'ecdsa'; hash: HashName }
+  /** Pure EdDSA (RFC 8032 Ed25519 / Ed448, no prehash, no context) over the whole message. */
+  | { type: 'eddsa' };
 
 /** A block-cipher mode of AES, streaming (GCM is one-shot: see aesGcm). */
 export interface CipherSpec {
@@ -114,8 +138,12 @@ export interface CryptoBackend {
 
   generateRsa(bits: number, publicExponent: Uint8Array): RsaMaterial;
   generateRsaAsync(bits: number, publicExponent: Uint8Array): Promise<RsaMaterial>;
+  /** A key pair on any curve of the table. */
   generateEc(curve: CurveName): EcMaterial;
-  /** The public point d·G of a private scalar (for imported EC keys that come without CKA_EC_POINT). */
+  /**
+   * The public key of a private one (for imported keys that come without CKA_EC_POINT): d·G, or the
+   * RFC 8032 / RFC 7748 public key of an Edwards or Montgomery private key.
+   */
   ecPublicPoint(curve: CurveName, d: Uint8Array): Uint8Array;
 
   createCipher(spec: CipherSpec): CipherStream;
@@ -133,7 +161,11 @@ export interface CryptoBackend {
   rsaEncrypt(key: KeyHandle, scheme: RsaCipherScheme, data: Uint8Array): Uint8Array;
   /** Throws Error when the ciphertext does not decrypt (the caller maps it to a CKR). */
   rsaDecrypt(key: KeyHandle, scheme: RsaCipherScheme, data: Uint8Array): Uint8Array;
-  /** The ECDH shared secret Z: x-coordinate of d·Q (Q an uncompressed point on the key's curve). */
+  /**
+   * The ECDH shared secret Z: x-coordinate of d·Q (Q an uncompressed point on the key's curve), or
+   * X25519 / X448 (RFC 7748 §6) with the peer's public key. Throws Error for a point not on the curve
+   * or, on a Montgomery curve, one of small order (an all-zero secret).
+   */
   ecdh(privateKey: KeyHandle, peerPoint: Uint8Array): Uint8Array;
 
   /** AES-256-GCM with a fresh 96-bit IV: returns iv ‖ ciphertext ‖ 128-bit tag. */

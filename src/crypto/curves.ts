@@ -29,7 +29,11 @@ interface CurveRow<N extends string> {
   /** The namedCurve OID (RFC 5480 §2.1.1.1, RFC 8410 §3). */
   readonly oid: string;
   readonly family: 'weierstrass' | 'edwards' | 'montgomery';
-  /** Bits of a field element and of the group order. */
+  /**
+   * Bits of a field element and of the group order. Edwards and Montgomery rows give both as b, the bits
+   * of their key encoding (RFC 8032 §5: 256 and 456; RFC 7748 §5: 256 and 448): the size of a public and
+   * a private key, and the key size PKCS#11 counts (CK_MECHANISM_INFO, as kryoptic and SoftHSMv2 do).
+   */
   readonly fieldBits: number;
   readonly orderBits: number;
   /** node:crypto's name: `createECDH` / `namedCurve` (Weierstrass), the key type otherwise (`ed25519`). */
@@ -53,6 +57,11 @@ export interface Curve<N extends string = CurveName> extends CurveRow<N> {
   readonly orderBytes: number;
   /** CKA_EC_PARAMS: the DER of the namedCurve OID. */
   readonly ecParams: Uint8Array;
+  /**
+   * Bytes of a public key: the uncompressed point 04‖X‖Y (Weierstrass), the RFC 8032 / RFC 7748
+   * encoding otherwise.
+   */
+  readonly publicBytes: number;
 }
 
 function row<const R extends CurveRow<string>>(r: R): R & Curve<R['name']> {
@@ -61,6 +70,8 @@ function row<const R extends CurveRow<string>>(r: R): R & Curve<R['name']> {
     fieldBytes: Math.ceil(r.fieldBits / 8),
     orderBytes: Math.ceil(r.orderBits / 8),
     ecParams: encodeOid(r.oid),
+    publicBytes:
+      r.family === 'weierstrass' ? 2 * Math.ceil(r.fieldBits / 8) + 1 : Math.ceil(r.fieldBits / 8),
   };
 }
 
@@ -152,6 +163,51 @@ const ROWS = [
         '650',
     },
   }),
+  // RFC 8410 §3 OIDs; PKCS#11 3.0 §2.3.5 / §2.3.7 names (edwards25519, curve25519, …).
+  row({
+    name: 'Ed25519',
+    aliases: ['edwards25519'],
+    oid: '1.3.101.112',
+    family: 'edwards',
+    fieldBits: 256,
+    orderBits: 256,
+    openssl: 'ed25519',
+    jwk: 'Ed25519',
+    prehashedEcdsa: false,
+  }),
+  row({
+    name: 'Ed448',
+    aliases: ['edwards448'],
+    oid: '1.3.101.113',
+    family: 'edwards',
+    fieldBits: 456,
+    orderBits: 456,
+    openssl: 'ed448',
+    jwk: 'Ed448',
+    prehashedEcdsa: false,
+  }),
+  row({
+    name: 'X25519',
+    aliases: ['curve25519'],
+    oid: '1.3.101.110',
+    family: 'montgomery',
+    fieldBits: 256,
+    orderBits: 256,
+    openssl: 'x25519',
+    jwk: 'X25519',
+    prehashedEcdsa: false,
+  }),
+  row({
+    name: 'X448',
+    aliases: ['curve448'],
+    oid: '1.3.101.111',
+    family: 'montgomery',
+    fieldBits: 448,
+    orderBits: 448,
+    openssl: 'x448',
+    jwk: 'X448',
+    prehashedEcdsa: false,
+  }),
 ] as const;
 
 /** The name of a curve in the table. */
@@ -191,9 +247,11 @@ export function curveOfSignatureLength(length: number): Curve | undefined {
   return CURVES.find((c) => c.family === 'weierstrass' && 2 * c.orderBytes === length);
 }
 
-/** The names of the curves, for messages ("P-256, P-384 and P-521"). */
-export function curveList(): string {
-  const names = CURVES.map((c) => c.name);
+/** The names of the curves (of one family), for messages ("P-256, P-384 and P-521"). */
+export function curveList(family?: Curve['family']): string {
+  const names = CURVES.filter((c) => family === undefined || c.family === family).map(
+    (c) => c.name,
+  );
   return names.length < 2
     ? names.join('')
     : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;

@@ -10,12 +10,12 @@ import { Pkcs11Error } from '../errors.js';
 import * as C from '../pkcs11/constants.js';
 import type { GcmParams, RawMechanism } from '../pkcs11/types.js';
 import { decodeUlong } from '../util/bytes.js';
-import { Collected, requireNoParameter } from './common.js';
+import { Collected, MAX_WHOLE_INPUT, requireNoParameter } from './common.js';
 import type { CipherOperation, KeyRef, Mechanism } from './types.js';
 
 const BLOCK = 16;
 /** Largest CKM_AES_GCM plaintext (GCM holds its whole input until the end; the tag comes on top). */
-export const MAX_GCM_INPUT = 64 * 1024 * 1024;
+export const MAX_GCM_INPUT = MAX_WHOLE_INPUT;
 /** Largest AES key-wrap input: keys, not bulk data. */
 const MAX_KEY_WRAP_INPUT = 64 * 1024;
 const SIZES = { minKeySize: 16, maxKeySize: 32 };

@@ -1,5 +1,5 @@
 /**
- * Pieces the mechanism families share: parameter checks, hash and MGF tables, operations that collect
+ * Pieces the mechanism families share: parameter checks, operations that collect
  * their (bounded) input and act once at the end, and hash-then-sign operations that hash as parts
  * arrive. Layer L4.
  * @module
@@ -11,23 +11,11 @@ import type { RawMechanism } from '../pkcs11/types.js';
 import { concat } from '../util/bytes.js';
 import type { DigestOperation, SignOperation, VerifyOperation } from './types.js';
 
-/** CKM digest mechanism → hash. */
-export const HASH_OF_DIGEST: ReadonlyMap<number, HashName> = new Map([
-  [C.CKM_SHA_1, 'sha1'],
-  [C.CKM_SHA224, 'sha224'],
-  [C.CKM_SHA256, 'sha256'],
-  [C.CKM_SHA384, 'sha384'],
-  [C.CKM_SHA512, 'sha512'],
-]);
-
-/** CKG_MGF1_* → hash. */
-export const HASH_OF_MGF: ReadonlyMap<number, HashName> = new Map([
-  [C.CKG_MGF1_SHA1, 'sha1'],
-  [C.CKG_MGF1_SHA224, 'sha224'],
-  [C.CKG_MGF1_SHA256, 'sha256'],
-  [C.CKG_MGF1_SHA384, 'sha384'],
-  [C.CKG_MGF1_SHA512, 'sha512'],
-]);
+/**
+ * The largest input an operation holds whole until its end (GCM before its tag is checked, a one-part
+ * EdDSA message): bounded, since a caller needs no login to drive some of them.
+ */
+export const MAX_WHOLE_INPUT = 64 * 1024 * 1024;
 
 /** Rejects a parameter on a mechanism that takes none (an empty byte string is tolerated). */
 export function requireNoParameter(m: RawMechanism): void {

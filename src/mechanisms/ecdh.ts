@@ -1,27 +1,23 @@
 /**
  * CKM_ECDH1_DERIVE (v2.40 mechanisms §2.3.12): a secret key from an EC private key and the other party's
- * public point, with the null KDF or the ANSI X9.63 SHA-1/SHA-2 KDFs. Layer L4.
+ * public point, with the null KDF or the ANSI X9.63 KDFs (SHA-1, SHA-2, SHA-3: hashes.ts). On CKK_EC keys Z is the
+ * x-coordinate of d·Q; on CKK_EC_MONTGOMERY keys (PKCS#11 3.0 §2.3.8) it is X25519 / X448 (RFC 7748 §6)
+ * of the peer's public key. Layer L4.
  * @module
  */
-import { readUlong } from '../attributes/values.js';
+import { type AttributeMap, readUlong } from '../attributes/values.js';
 import type { CryptoBackend, HashName } from '../crypto/backend.js';
 import { HASH_LENGTHS } from '../crypto/backend.js';
-import { curve as curveRow, keySizes } from '../crypto/curves.js';
+import { type Curve, curve as curveRow, keySizes } from '../crypto/curves.js';
 import { Pkcs11Error } from '../errors.js';
 import { decodeEcPoint } from '../objects/key-material.js';
 import { GENERIC_SECRET_KEY_TYPES } from '../objects/tables.js';
 import * as C from '../pkcs11/constants.js';
 import type { Ecdh1DeriveParams, RawMechanism } from '../pkcs11/types.js';
 import { encodeUlong } from '../util/bytes.js';
-import type { Mechanism } from './types.js';
-
-const KDF_HASH: ReadonlyMap<number, HashName> = new Map([
-  [C.CKD_SHA1_KDF, 'sha1'],
-  [C.CKD_SHA224_KDF, 'sha224'],
-  [C.CKD_SHA256_KDF, 'sha256'],
-  [C.CKD_SHA384_KDF, 'sha384'],
-  [C.CKD_SHA512_KDF, 'sha512'],
-]);
+import { EC_FLAGS, OKP_FLAGS } from './ec-keygen.js';
+import { HASH_OF_KDF } from './hashes.js';
+import type { GeneratedKey, KeyRef, Mechanism } from './types.js';
 
 function params(m: RawMechanism): Ecdh1DeriveParams {
   const p = m.parameter as Partial<Ecdh1DeriveParams> | undefined;
@@ -33,7 +29,7 @@ function params(m: RawMechanism): Ecdh1DeriveParams {
   ) {
     throw new Pkcs11Error(C.CKR_MECHANISM_PARAM_INVALID, 'CK_ECDH1_DERIVE_PARAMS required');
   }
-  if (p.kdf !== C.CKD_NULL && !KDF_HASH.has(p.kdf as number)) {
+  if (p.kdf !== C.CKD_NULL && !HASH_OF_KDF.has(p.kdf as number)) {
     throw new Pkcs11Error(C.CKR_MECHANISM_PARAM_INVALID, 'unsupported KDF');
   }
   if (p.kdf === C.CKD_NULL && p.sharedData && p.sharedData.length > 0) {
@@ -68,67 +64,74 @@ function x963(
   return out;
 }
 
-export const ECDH_MECHANISMS: Mechanism[] = [
-  {
+function derive(
+  backend: CryptoBackend,
+  m: RawMechanism,
+  base: KeyRef,
+  template: AttributeMap,
+): GeneratedKey {
+  const p = params(m);
+  const handle = base.handle();
+  const curve = handle.curve;
+  if (curve === undefined) throw new Pkcs11Error(C.CKR_KEY_TYPE_INCONSISTENT, 'not an EC key');
+  const peer = decodeEcPoint(p.publicData, curve);
+  let z: Uint8Array;
+  try {
+    z = backend.ecdh(handle, peer);
+  } catch (e) {
+    throw new Pkcs11Error(
+      C.CKR_MECHANISM_PARAM_INVALID,
+      'the public key is not a point of the curve (or, on X25519/X448, one of small order)',
+      { cause: e },
+    );
+  }
+  const keyType = readUlong(template, C.CKA_KEY_TYPE) ?? C.CKK_GENERIC_SECRET;
+  if (keyType !== C.CKK_AES && !GENERIC_SECRET_KEY_TYPES.includes(keyType)) {
+    throw new Pkcs11Error(C.CKR_TEMPLATE_INCONSISTENT, 'ECDH derives AES or generic secret keys');
+  }
+  const length =
+    readUlong(template, C.CKA_VALUE_LEN) ??
+    (keyType === C.CKK_AES ? 32 : curveRow(curve).fieldBytes);
+  if (keyType === C.CKK_AES && ![16, 24, 32].includes(length)) {
+    throw new Pkcs11Error(
+      C.CKR_ATTRIBUTE_VALUE_INVALID,
+      'CKA_VALUE_LEN: AES keys are 16, 24 or 32 bytes',
+    );
+  }
+  const hash = HASH_OF_KDF.get(p.kdf);
+  if (!hash && length > z.length) {
+    throw new Pkcs11Error(
+      C.CKR_ATTRIBUTE_VALUE_INVALID,
+      `CKD_NULL gives at most ${z.length} bytes`,
+    );
+  }
+  if (length < 1 || length > 512)
+    throw new Pkcs11Error(C.CKR_ATTRIBUTE_VALUE_INVALID, 'CKA_VALUE_LEN: 1..512');
+  // CKD_NULL: the leftmost bytes of Z (as SoftHSMv2 and OpenSSL-based tokens do)
+  const value = hash
+    ? x963(backend, hash, z, p.sharedData ?? new Uint8Array(0), length)
+    : z.slice(0, length);
+  z.fill(0);
+  return {
+    keyType,
+    computed: new Map([
+      [C.CKA_VALUE, value],
+      [C.CKA_VALUE_LEN, encodeUlong(length)],
+    ]),
+  };
+}
+
+/** One entry per key type, merged by the registry: the union of their key types and size ranges. */
+function ecdh1(keyType: number, family: Curve['family'], flags: number): Mechanism {
+  return {
     type: C.CKM_ECDH1_DERIVE,
-    keyTypes: [C.CKK_EC],
-    info: {
-      ...keySizes('weierstrass'),
-      flags: C.CKF_DERIVE | C.CKF_EC_F_P | C.CKF_EC_NAMEDCURVE | C.CKF_EC_UNCOMPRESS,
-    },
-    derive(backend, m, base, template) {
-      const p = params(m);
-      const handle = base.handle();
-      const curve = handle.curve;
-      if (curve === undefined) throw new Pkcs11Error(C.CKR_KEY_TYPE_INCONSISTENT, 'not an EC key');
-      const peer = decodeEcPoint(p.publicData, curve);
-      let z: Uint8Array;
-      try {
-        z = backend.ecdh(handle, peer);
-      } catch (e) {
-        throw new Pkcs11Error(
-          C.CKR_MECHANISM_PARAM_INVALID,
-          'the public point is not on the curve',
-          { cause: e },
-        );
-      }
-      const keyType = readUlong(template, C.CKA_KEY_TYPE) ?? C.CKK_GENERIC_SECRET;
-      if (keyType !== C.CKK_AES && !GENERIC_SECRET_KEY_TYPES.includes(keyType)) {
-        throw new Pkcs11Error(
-          C.CKR_TEMPLATE_INCONSISTENT,
-          'ECDH derives AES or generic secret keys',
-        );
-      }
-      const length =
-        readUlong(template, C.CKA_VALUE_LEN) ??
-        (keyType === C.CKK_AES ? 32 : curveRow(curve).fieldBytes);
-      if (keyType === C.CKK_AES && ![16, 24, 32].includes(length)) {
-        throw new Pkcs11Error(
-          C.CKR_ATTRIBUTE_VALUE_INVALID,
-          'CKA_VALUE_LEN: AES keys are 16, 24 or 32 bytes',
-        );
-      }
-      const hash = KDF_HASH.get(p.kdf);
-      if (!hash && length > z.length) {
-        throw new Pkcs11Error(
-          C.CKR_ATTRIBUTE_VALUE_INVALID,
-          `CKD_NULL gives at most ${z.length} bytes`,
-        );
-      }
-      if (length < 1 || length > 512)
-        throw new Pkcs11Error(C.CKR_ATTRIBUTE_VALUE_INVALID, 'CKA_VALUE_LEN: 1..512');
-      // CKD_NULL: the leftmost bytes of Z (as SoftHSMv2 and OpenSSL-based tokens do)
-      const value = hash
-        ? x963(backend, hash, z, p.sharedData ?? new Uint8Array(0), length)
-        : z.slice(0, length);
-      z.fill(0);
-      return {
-        keyType,
-        computed: new Map([
-          [C.CKA_VALUE, value],
-          [C.CKA_VALUE_LEN, encodeUlong(length)],
-        ]),
-      };
-    },
-  },
+    keyTypes: [keyType],
+    info: { ...keySizes(family), flags: C.CKF_DERIVE | flags },
+    derive,
+  };
+}
+
+export const ECDH_MECHANISMS: Mechanism[] = [
+  ecdh1(C.CKK_EC, 'weierstrass', EC_FLAGS),
+  ecdh1(C.CKK_EC_MONTGOMERY, 'montgomery', OKP_FLAGS),
 ];

@@ -1,13 +1,12 @@
 /**
- * Elliptic-curve mechanisms (v2.40 mechanisms §2.3): CKM_EC_KEY_PAIR_GEN for P-256/P-384/P-521,
- * CKM_ECDSA over a caller-computed digest (output r‖s), and CKM_ECDSA_SHA1…SHA512. Layer L4.
+ * ECDSA (v2.40 mechanisms §2.3): CKM_ECDSA over a caller-computed digest (output r‖s), and
+ * CKM_ECDSA_SHA1…SHA512 and CKM_ECDSA_SHA3_224…512 (3.0 §2.3.10, the rows of hashes.ts), on the Weierstrass curves of the table (key generation: ec-keygen.ts).
+ * Layer L4.
  * @module
  */
-import { readBytes } from '../attributes/values.js';
-import type { EcMaterial, HashName, SignScheme } from '../crypto/backend.js';
-import { curve as curveRow, keySizes } from '../crypto/curves.js';
+import type { HashName, SignScheme } from '../crypto/backend.js';
+import { keySizes } from '../crypto/curves.js';
 import { Pkcs11Error } from '../errors.js';
-import { curveOf, ecParamsOf, encodeEcPoint } from '../objects/key-material.js';
 import * as C from '../pkcs11/constants.js';
 import {
   collectingSign,
@@ -19,9 +18,10 @@ import {
   requireNoParameter,
   signatureLengthRange,
 } from './common.js';
-import type { GeneratedPair, KeyRef, Mechanism } from './types.js';
+import { EC_FLAGS } from './ec-keygen.js';
+import { HASHES } from './hashes.js';
+import type { KeyRef, Mechanism } from './types.js';
 
-const EC_FLAGS = C.CKF_EC_F_P | C.CKF_EC_NAMEDCURVE | C.CKF_EC_UNCOMPRESS;
 const SIZES = keySizes('weierstrass');
 /** CKM_ECDSA input: a digest; anything past 1 KiB is a caller error, not a digest. */
 const MAX_DIGEST = 1024;
@@ -103,48 +103,7 @@ function hashedMechanism(type: number, hash: HashName): Mechanism {
   };
 }
 
-const HASHED: [number, HashName][] = [
-  [C.CKM_ECDSA_SHA1, 'sha1'],
-  [C.CKM_ECDSA_SHA224, 'sha224'],
-  [C.CKM_ECDSA_SHA256, 'sha256'],
-  [C.CKM_ECDSA_SHA384, 'sha384'],
-  [C.CKM_ECDSA_SHA512, 'sha512'],
-];
-
-function pairFrom(material: EcMaterial): GeneratedPair {
-  const params = ecParamsOf(material.curve);
-  return {
-    publicClass: C.CKO_PUBLIC_KEY,
-    privateClass: C.CKO_PRIVATE_KEY,
-    keyType: C.CKK_EC,
-    publicComputed: new Map([
-      [C.CKA_EC_PARAMS, params],
-      [C.CKA_EC_POINT, encodeEcPoint(material.point)],
-    ]),
-    privateComputed: new Map([
-      [C.CKA_EC_PARAMS, params],
-      [C.CKA_VALUE, material.d as Uint8Array],
-    ]),
-  };
-}
-
-const keyPairGen: Mechanism = {
-  type: C.CKM_EC_KEY_PAIR_GEN,
-  info: { ...SIZES, flags: C.CKF_GENERATE_KEY_PAIR | EC_FLAGS },
-  generateKeyPair(backend, m, pub) {
-    requireNoParameter(m);
-    const params = readBytes(pub, C.CKA_EC_PARAMS);
-    if (!params) throw new Pkcs11Error(C.CKR_TEMPLATE_INCOMPLETE, 'CKA_EC_PARAMS is required');
-    const curve = curveOf(params);
-    const material = backend.generateEc(curve);
-    if (material.d?.length !== curveRow(curve).orderBytes)
-      throw new Pkcs11Error(C.CKR_FUNCTION_FAILED);
-    return pairFrom(material);
-  },
-};
-
 export const EC_MECHANISMS: Mechanism[] = [
-  keyPairGen,
   prehashedMechanism(),
-  ...HASHED.map(([type, hash]) => hashedMechanism(type, hash)),
+  ...HASHES.flatMap((r) => (r.ecdsa === undefined ? [] : [hashedMechanism(r.ecdsa, r.hash)])),
 ];

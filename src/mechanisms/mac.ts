@@ -1,17 +1,18 @@
 /**
- * MACs as sign/verify mechanisms: CKM_SHA*_HMAC and their _GENERAL forms (v2.40 mechanisms §2.20–2.25),
- * CKM_AES_CMAC and CKM_AES_CMAC_GENERAL (§2.14). corePKCS11 has CKM_SHA256_HMAC and CKM_AES_CMAC.
- * Layer L4.
+ * MACs as sign/verify mechanisms: an HMAC and its _GENERAL form for every row of hashes.ts (v2.40
+ * mechanisms §2.20–2.25, 3.0 §2.27), CKM_AES_CMAC and CKM_AES_CMAC_GENERAL (§2.14). corePKCS11 has
+ * CKM_SHA256_HMAC and CKM_AES_CMAC. Layer L4.
  * @module
  */
 import { readBytes } from '../attributes/values.js';
-import type { Accumulator, CryptoBackend, HashName } from '../crypto/backend.js';
+import type { Accumulator, CryptoBackend } from '../crypto/backend.js';
 import { HASH_LENGTHS } from '../crypto/backend.js';
 import { Pkcs11Error } from '../errors.js';
 import { GENERIC_SECRET_KEY_TYPES } from '../objects/tables.js';
 import * as C from '../pkcs11/constants.js';
 import type { RawMechanism } from '../pkcs11/types.js';
 import { requireNoParameter } from './common.js';
+import { HASHES } from './hashes.js';
 import type { KeyRef, Mechanism, SignOperation, VerifyOperation } from './types.js';
 
 function secretOf(key: KeyRef): Uint8Array {
@@ -84,16 +85,8 @@ function macMechanism(
   };
 }
 
-const HMACS: [number, number, HashName][] = [
-  [C.CKM_SHA_1_HMAC, C.CKM_SHA_1_HMAC_GENERAL, 'sha1'],
-  [C.CKM_SHA224_HMAC, C.CKM_SHA224_HMAC_GENERAL, 'sha224'],
-  [C.CKM_SHA256_HMAC, C.CKM_SHA256_HMAC_GENERAL, 'sha256'],
-  [C.CKM_SHA384_HMAC, C.CKM_SHA384_HMAC_GENERAL, 'sha384'],
-  [C.CKM_SHA512_HMAC, C.CKM_SHA512_HMAC_GENERAL, 'sha512'],
-];
-
 export const MAC_MECHANISMS: Mechanism[] = [
-  ...HMACS.flatMap(([plain, general, hash]) => {
+  ...HASHES.flatMap(({ hmac: [plain, general], hash }) => {
     const open = (b: CryptoBackend, k: Uint8Array) => b.createHmac(hash, k);
     return [
       macMechanism(plain, HASH_LENGTHS[hash], false, GENERIC_SECRET_KEY_TYPES, open, [1, 4096]),

@@ -7,8 +7,10 @@ import { Pkcs11Error } from '../errors.js';
 import { CKM_NAMES, CKR_MECHANISM_INVALID } from '../pkcs11/constants.js';
 import { AES_MECHANISMS } from './aes.js';
 import { DIGEST_MECHANISMS } from './digest.js';
+import { EC_KEYGEN_MECHANISMS } from './ec-keygen.js';
 import { ECDH_MECHANISMS } from './ecdh.js';
 import { EC_MECHANISMS } from './ecdsa.js';
+import { EDDSA_MECHANISMS } from './eddsa.js';
 import { MAC_MECHANISMS } from './mac.js';
 import { RSA_MECHANISMS } from './rsa.js';
 import { RSA_CIPHER_MECHANISMS } from './rsa-cipher.js';
@@ -36,7 +38,9 @@ function merge(a: Mechanism, b: Mechanism): Mechanism {
 const REGISTRY: ReadonlyMap<number, Mechanism> = (() => {
   const all = [
     ...DIGEST_MECHANISMS,
+    ...EC_KEYGEN_MECHANISMS,
     ...EC_MECHANISMS,
+    ...EDDSA_MECHANISMS,
     ...ECDH_MECHANISMS,
     ...RSA_MECHANISMS,
     ...RSA_CIPHER_MECHANISMS,

@@ -9,7 +9,8 @@ import { HASH_LENGTHS } from '../crypto/backend.js';
 import { Pkcs11Error } from '../errors.js';
 import * as C from '../pkcs11/constants.js';
 import type { RawMechanism, RsaOaepParams } from '../pkcs11/types.js';
-import { Collected, HASH_OF_DIGEST, HASH_OF_MGF, requireNoParameter } from './common.js';
+import { Collected, requireNoParameter } from './common.js';
+import { HASH_OF_DIGEST, HASH_OF_MGF } from './hashes.js';
 import type { CipherOperation, KeyRef, Mechanism } from './types.js';
 
 function oaepParams(m: RawMechanism): { hash: HashName; label: Uint8Array } {

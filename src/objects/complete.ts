@@ -13,7 +13,7 @@ import { Pkcs11Error } from '../errors.js';
 import * as C from '../pkcs11/constants.js';
 import { encodeUlong, equalBytes, stripLeadingZeros } from '../util/bytes.js';
 import { DerError, readCertificate } from '../util/der.js';
-import { curveOf } from './key-material.js';
+import { curveOf, EC_KEY_TYPES } from './key-material.js';
 import { GENERIC_SECRET_KEY_TYPES } from './tables.js';
 
 function completeCertificate(attrs: AttributeMap): void {
@@ -69,8 +69,11 @@ function checkValueOf(
   let full: Uint8Array;
   if (cls === C.CKO_CERTIFICATE || (keyType !== undefined && HASH_CHECKED.has(keyType))) {
     const hash = crypto.createHash('sha1');
-    hash.update(value);
-    full = hash.finish();
+    if (hash.once) full = hash.once(value);
+    else {
+      hash.update(value);
+      full = hash.finish();
+    }
   } else if (keyType === C.CKK_AES) {
     const ecb = crypto.createCipher({ mode: 'ecb', key: value, padding: false, encrypt: true });
     full = ecb.update(new Uint8Array(16));
@@ -116,9 +119,9 @@ export function completeAttributes(attrs: AttributeMap, crypto: CryptoBackend): 
         m.length === 0 || m[0] === 0 ? 0 : (m.length - 1) * 8 + (32 - Math.clz32(m[0] as number));
       attrs.set(C.CKA_MODULUS_BITS, encodeUlong(bits));
     }
-  } else if (keyType === C.CKK_EC) {
+  } else if (keyType !== undefined && EC_KEY_TYPES.has(keyType)) {
     const params = readBytes(attrs, C.CKA_EC_PARAMS);
-    if (params) curveOf(params, C.CKR_ATTRIBUTE_VALUE_INVALID);
+    if (params) curveOf(params, C.CKR_ATTRIBUTE_VALUE_INVALID, EC_KEY_TYPES.get(keyType));
   }
   completeCheckValue(crypto, attrs);
 }

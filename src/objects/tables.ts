@@ -166,6 +166,12 @@ export const GENERIC_SECRET_KEY_TYPES: readonly number[] = [
   C.CKK_SHA256_HMAC,
   C.CKK_SHA384_HMAC,
   C.CKK_SHA512_HMAC,
+  C.CKK_SHA512_224_HMAC,
+  C.CKK_SHA512_256_HMAC,
+  C.CKK_SHA3_224_HMAC,
+  C.CKK_SHA3_256_HMAC,
+  C.CKK_SHA3_384_HMAC,
+  C.CKK_SHA3_512_HMAC,
 ];
 
 const POLICIES = new Map<string, ObjectPolicy>();
@@ -183,6 +189,14 @@ add(C.CKO_PUBLIC_KEY, C.CKK_RSA, 'RSA public key', STORAGE, KEY, PUBLIC_KEY, RSA
 add(C.CKO_PRIVATE_KEY, C.CKK_RSA, 'RSA private key', STORAGE, KEY, PRIVATE_KEY, RSA_PRIVATE);
 add(C.CKO_PUBLIC_KEY, C.CKK_EC, 'EC public key', STORAGE, KEY, PUBLIC_KEY, EC_PUBLIC);
 add(C.CKO_PRIVATE_KEY, C.CKK_EC, 'EC private key', STORAGE, KEY, PRIVATE_KEY, EC_PRIVATE);
+// PKCS#11 3.0 §2.3.5–2.3.8: Edwards and Montgomery keys have the EC key attributes.
+for (const [kt, name] of [
+  [C.CKK_EC_EDWARDS, 'EC Edwards'],
+  [C.CKK_EC_MONTGOMERY, 'EC Montgomery'],
+] as const) {
+  add(C.CKO_PUBLIC_KEY, kt, `${name} public key`, STORAGE, KEY, PUBLIC_KEY, EC_PUBLIC);
+  add(C.CKO_PRIVATE_KEY, kt, `${name} private key`, STORAGE, KEY, PRIVATE_KEY, EC_PRIVATE);
+}
 add(C.CKO_SECRET_KEY, C.CKK_AES, 'AES key', STORAGE, KEY, SECRET_KEY, SECRET_VALUE);
 for (const kt of GENERIC_SECRET_KEY_TYPES) {
   add(C.CKO_SECRET_KEY, kt, 'generic secret key', STORAGE, KEY, SECRET_KEY, SECRET_VALUE);

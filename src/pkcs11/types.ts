@@ -127,7 +127,20 @@ export interface CbcEncryptDataParams {
   data?: Uint8Array;
 }
 
+/**
+ * PKCS#11 3.0 structures pkcs11js has no shape for, in the same style: the CK_ field names without their
+ * Hungarian prefixes, byte strings as Buffers. Their `type` tags are corepkcs11's (pkcs11/params.ts); the
+ * token reads the fields.
+ */
+/** CK_EDDSA_PARAMS (3.0 mechanisms §2.3.9). */
+export interface EddsaParams {
+  type: number;
+  phFlag: boolean;
+  contextData?: Uint8Array;
+}
+
 export type StructuredParams =
+  | EddsaParams
   | RsaPssParams
   | RsaOaepParams
   | GcmParams

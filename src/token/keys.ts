@@ -25,7 +25,8 @@ export function importKey(crypto: CryptoBackend, obj: TokenObject): KeyHandle {
     if (m.kind === 'ec' && m.d && m.point.length === 0)
       m.point = crypto.ecPublicPoint(m.curve, m.d);
     obj.cachedKey = crypto.importKey(m);
-    if (m.kind === 'ec') ecPoints.set(obj.cachedKey, pointKey(m.point));
+    // The verify-with-the-private-half fast path is ECDSA's (ec-partners.ts): CKK_EC keys only.
+    if (m.kind === 'ec' && obj.keyType === C.CKK_EC) ecPoints.set(obj.cachedKey, pointKey(m.point));
   } catch (e) {
     if (e instanceof Pkcs11Error) throw e;
     throw new Pkcs11Error(

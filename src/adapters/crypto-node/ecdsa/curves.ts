@@ -53,7 +53,8 @@ export const CURVES = Object.fromEntries(
     if (!c.prehashedEcdsa || !w || c.fieldBytes !== c.orderBytes) return [];
     const n = big(w.n);
     const params: CurveParams = {
-      name: c.name,
+      // The filter above keeps exactly the rows of the PrehashedEcdsaCurve type.
+      name: c.name as EcdsaCurve,
       opensslName: c.openssl,
       p: big(w.p),
       a: big(w.a),

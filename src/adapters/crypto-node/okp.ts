@@ -1,0 +1,126 @@
+/**
+ * Edwards and Montgomery keys over node:crypto ("octet key pairs", RFC 8037): Ed25519 and Ed448 signing
+ * (RFC 8032, pure), X25519 and X448 agreement (RFC 7748). Keys travel as their raw RFC encodings; the
+ * KeyObject is built once per imported key.
+ * @module
+ */
+import {
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+  type KeyObject,
+  sign,
+  verify,
+} from 'node:crypto';
+import type { CurveName, EcMaterial, KeyHandle } from '../../crypto/backend.js';
+import { type Curve, curve as curveRow } from '../../crypto/curves.js';
+import { readChildren, readSingle, TAG_BIT_STRING, TAG_OCTET_STRING } from '../../util/der.js';
+import { fromBase64Url, toBase64Url } from './rsa-math.js';
+
+type OkpType = 'ed25519' | 'ed448' | 'x25519' | 'x448';
+
+function jwkOf(row: Curve, x: Uint8Array, d?: Uint8Array): Record<string, string> {
+  const jwk: Record<string, string> = { kty: 'OKP', crv: row.jwk ?? row.name, x: toBase64Url(x) };
+  if (d) jwk.d = toBase64Url(d);
+  return jwk;
+}
+
+function checkLength(what: string, bytes: Uint8Array, want: number): void {
+  if (bytes.length !== want) throw new Error(`${what} must be ${want} bytes, got ${bytes.length}`);
+}
+
+/** The raw public key of a KeyObject (JWK `x`). */
+function rawPublic(key: KeyObject): Uint8Array {
+  const x = key.export({ format: 'jwk' }).x;
+  if (typeof x !== 'string') throw new Error('the key has no public value');
+  return fromBase64Url(x);
+}
+
+export class OkpKey implements KeyHandle {
+  readonly kind = 'ec';
+  readonly isPrivate: boolean;
+  readonly bits: number;
+  readonly curve: CurveName;
+  readonly point: Uint8Array;
+  /** The private key when there is one, else the public key. */
+  readonly object: KeyObject;
+  readonly #row: Curve;
+
+  constructor(m: EcMaterial) {
+    const c = curveRow(m.curve);
+    checkLength(`${c.name} public key`, m.point, c.publicBytes);
+    if (m.d) {
+      checkLength(`${c.name} private key`, m.d, c.orderBytes);
+      // The JWK `x` is not checked by node:crypto: compare the public key d gives with the one we hold.
+      this.object = createPrivateKey({ key: jwkOf(c, m.point, m.d), format: 'jwk' });
+      if (Buffer.compare(rawPublic(this.object), m.point) !== 0)
+        throw new Error(`${c.name} public key does not match the private key`);
+    } else {
+      this.object = createPublicKey({ key: jwkOf(c, m.point), format: 'jwk' });
+    }
+    this.#row = c;
+    this.curve = m.curve;
+    this.point = m.point;
+    this.isPrivate = m.d !== undefined;
+    this.bits = c.orderBits;
+  }
+
+  /** Pure Ed25519 / Ed448. */
+  sign(data: Uint8Array): Uint8Array {
+    return new Uint8Array(sign(null, data, this.object));
+  }
+
+  verify(data: Uint8Array, signature: Uint8Array): boolean {
+    return verify(null, data, this.object, signature);
+  }
+
+  /** X25519 / X448 with the peer's raw public key; OpenSSL refuses a small-order point (zero secret). */
+  agree(peer: Uint8Array): Uint8Array {
+    if (!this.isPrivate) throw new Error('key agreement needs a private key');
+    checkLength(`${this.curve} peer public key`, peer, this.#row.publicBytes);
+    const publicKey = createPublicKey({ key: jwkOf(this.#row, peer), format: 'jwk' });
+    return new Uint8Array(diffieHellman({ privateKey: this.object, publicKey }));
+  }
+}
+
+/** The last element of a DER SEQUENCE's value: the key of an SPKI (BIT STRING) or PKCS#8 (OCTET STRING). */
+function lastChild(der: Uint8Array, tag: number): Uint8Array {
+  const children = readChildren(readSingle(der).value);
+  const last = children[children.length - 1];
+  if (!last || last.tag !== tag) throw new Error('unexpected key encoding from node:crypto');
+  return last.value;
+}
+
+/**
+ * A fresh key pair, out of DER (a KeyObject straight from generateKeyPairSync is never exported: see
+ * rsa.ts on the Node 20 deadlock).
+ */
+export function generateOkp(curve: CurveName): EcMaterial {
+  const c = curveRow(curve);
+  const { publicKey, privateKey } = generateKeyPairSync(c.openssl as OkpType as 'ed25519', {
+    publicKeyEncoding: { type: 'spki', format: 'der' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'der' },
+  });
+  // SPKI: BIT STRING with no unused bits; PKCS#8 (RFC 8410 §7): OCTET STRING holding an OCTET STRING.
+  // Copies (new Uint8Array): Buffer#slice would be a view into the DER, which is wiped below.
+  const point = new Uint8Array(lastChild(publicKey, TAG_BIT_STRING).subarray(1));
+  const d = new Uint8Array(
+    readSingle(lastChild(privateKey, TAG_OCTET_STRING), TAG_OCTET_STRING).value,
+  );
+  privateKey.fill(0);
+  checkLength(`${c.name} public key`, point, c.publicBytes);
+  checkLength(`${c.name} private key`, d, c.orderBytes);
+  return { curve, point, d };
+}
+
+export function okpPublicKey(curve: CurveName, d: Uint8Array): Uint8Array {
+  const c = curveRow(curve);
+  checkLength(`${c.name} private key`, d, c.orderBytes);
+  // `x` is required by the JWK import but not used for a private key: any value of the right size.
+  const key = createPrivateKey({
+    key: jwkOf(c, new Uint8Array(c.publicBytes), d),
+    format: 'jwk',
+  });
+  return rawPublic(key);
+}

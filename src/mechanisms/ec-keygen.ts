@@ -1,0 +1,55 @@
+/**
+ * Key-pair generation on the curve table: CKM_EC_KEY_PAIR_GEN (v2.40 mechanisms §2.3.6, Weierstrass
+ * curves), CKM_EC_EDWARDS_KEY_PAIR_GEN and CKM_EC_MONTGOMERY_KEY_PAIR_GEN (PKCS#11 3.0 mechanisms
+ * §2.3.7–2.3.8). The public template's CKA_EC_PARAMS names the curve, which must be of the mechanism's
+ * family. Layer L4.
+ * @module
+ */
+import { readBytes } from '../attributes/values.js';
+import { type Curve, curve as curveRow, keySizes } from '../crypto/curves.js';
+import { Pkcs11Error } from '../errors.js';
+import { curveOf, ecKeyTypeOf, ecParamsOf, encodeEcPoint } from '../objects/key-material.js';
+import * as C from '../pkcs11/constants.js';
+import { requireNoParameter } from './common.js';
+import type { Mechanism } from './types.js';
+
+/** CKF_EC_* of the EC mechanisms: prime fields, curves named by OID, uncompressed points. */
+export const EC_FLAGS = C.CKF_EC_F_P | C.CKF_EC_OID | C.CKF_EC_UNCOMPRESS;
+/** Edwards and Montgomery curves: also named by PrintableString (PKCS#11 3.0 §2.3.7, CKF_EC_CURVENAME). */
+export const OKP_FLAGS = C.CKF_EC_F_P | C.CKF_EC_OID | C.CKF_EC_CURVENAME;
+
+function ecKeyPairGen(type: number, family: Curve['family'], flags: number): Mechanism {
+  return {
+    type,
+    info: { ...keySizes(family), flags: C.CKF_GENERATE_KEY_PAIR | flags },
+    generateKeyPair(backend, m, pub) {
+      requireNoParameter(m);
+      const params = readBytes(pub, C.CKA_EC_PARAMS);
+      if (!params) throw new Pkcs11Error(C.CKR_TEMPLATE_INCOMPLETE, 'CKA_EC_PARAMS is required');
+      const curve = curveOf(params, C.CKR_CURVE_NOT_SUPPORTED, family);
+      const material = backend.generateEc(curve);
+      if (material.d?.length !== curveRow(curve).orderBytes)
+        throw new Pkcs11Error(C.CKR_FUNCTION_FAILED, 'the backend made a key of the wrong size');
+      const ecParams = ecParamsOf(curve);
+      return {
+        publicClass: C.CKO_PUBLIC_KEY,
+        privateClass: C.CKO_PRIVATE_KEY,
+        keyType: ecKeyTypeOf(curve),
+        publicComputed: new Map([
+          [C.CKA_EC_PARAMS, ecParams],
+          [C.CKA_EC_POINT, encodeEcPoint(material.point)],
+        ]),
+        privateComputed: new Map([
+          [C.CKA_EC_PARAMS, ecParams],
+          [C.CKA_VALUE, material.d],
+        ]),
+      };
+    },
+  };
+}
+
+export const EC_KEYGEN_MECHANISMS: Mechanism[] = [
+  ecKeyPairGen(C.CKM_EC_KEY_PAIR_GEN, 'weierstrass', EC_FLAGS),
+  ecKeyPairGen(C.CKM_EC_EDWARDS_KEY_PAIR_GEN, 'edwards', OKP_FLAGS),
+  ecKeyPairGen(C.CKM_EC_MONTGOMERY_KEY_PAIR_GEN, 'montgomery', OKP_FLAGS),
+];

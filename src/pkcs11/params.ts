@@ -1,0 +1,10 @@
+/**
+ * Tags for the mechanism-parameter shapes of PKCS#11 3.0 structures that pkcs11js has no CK_PARAMS_* for
+ * (pkcs11/types.ts: EddsaParams, …). pkcs11js numbers its own tags from 0 (CK_PARAMS_BUFFER) to 26
+ * (CK_PARAMS_CCM); these start at 0x100 so they never meet one of its. The token identifies a shape by
+ * its mechanism and reads its fields; the tag only says which shape the caller meant. Layer L0.
+ * @module
+ */
+
+/** CK_EDDSA_PARAMS: `{ type: CK_PARAMS_EDDSA, phFlag, contextData? }`. */
+export const CK_PARAMS_EDDSA = 0x101;
