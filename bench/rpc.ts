@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { type BenchResult, measure } from './harness.js';
 
 const SELF = fileURLToPath(import.meta.url);
+const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const CLIENT_SO = [
   '/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so',
   '/usr/lib/aarch64-linux-gnu/pkcs11/p11-kit-client.so',
@@ -121,6 +122,22 @@ async function serveSoftHsm(socket: string, library: string): Promise<void> {
   const module = await Pkcs11jsModule.load(library);
   await startRpcServer({ socketPath: socket, createApplication: () => module.application() });
   process.stdout.write('ready\n');
+}
+
+/**
+ * `corepkcs11 remote` as an event loop would serve it: the socket server's Connection over the socket
+ * p11-kit hands over as stdin and stdout. Kept to compare with the blocking loop the CLI uses.
+ */
+async function remoteEventLoop(store: string): Promise<void> {
+  const { Socket } = await import('node:net');
+  const { openTarget } = await import('../src/create.js');
+  const { Connection } = await import('../src/rpc/connection.js');
+  const { DEFAULT_CONNECTION_LIMITS } = await import('../src/rpc/server.js');
+  const { app, close } = openTarget(store, { pinIterations: 1000, allowWeakPinIterations: true });
+  const socket = new Socket({ fd: 0, readable: true, writable: true });
+  const conn = new Connection(1, socket, app, DEFAULT_CONNECTION_LIMITS, 2, {});
+  await conn.done;
+  close();
 }
 
 async function serveToken(socket: string): Promise<void> {
@@ -232,6 +249,46 @@ const TARGETS: Target[] = [
     },
   },
   {
+    name: 'corepkcs11 remote + token',
+    async start(dir) {
+      const store = join(dir, 'remote-token');
+      mkdirSync(store);
+      return {
+        module: CLIENT_SO as string,
+        env: {
+          P11_KIT_SERVER_ADDRESS: `|${process.execPath} ${CLI} remote --store ${store}`,
+          COREPKCS11_PIN_ITERATIONS: '1000',
+          COREPKCS11_ALLOW_WEAK_PIN_ITERATIONS: '1',
+        },
+      };
+    },
+  },
+  {
+    name: 'corepkcs11 remote, event loop',
+    async start(dir) {
+      const store = join(dir, 'remote-loop-token');
+      mkdirSync(store);
+      return {
+        module: CLIENT_SO as string,
+        env: {
+          P11_KIT_SERVER_ADDRESS: `|${process.execPath} ${SELF} --remote-event-loop ${store}`,
+        },
+      };
+    },
+  },
+  {
+    name: 'p11-kit remote + SoftHSMv2',
+    async start(dir) {
+      return {
+        module: CLIENT_SO as string,
+        env: {
+          P11_KIT_SERVER_ADDRESS: `|p11-kit remote ${SOFTHSM as string}`,
+          SOFTHSM2_CONF: softhsmConf(dir, 'remote'),
+        },
+      };
+    },
+  },
+  {
     name: 'SoftHSMv2 direct (no RPC)',
     async start(dir) {
       return { module: SOFTHSM as string, env: { SOFTHSM2_CONF: softhsmConf(dir, 'direct') } };
@@ -254,9 +311,26 @@ function runClient(module: string, env: Record<string, string>, quick: boolean):
     .map((l) => JSON.parse(l) as BenchResult);
 }
 
+/** Ratios printed: each is the median of per-round ratios (a round runs every target back to back). */
+const PAIRS: [string, string, string][] = [
+  ['serve ÷ p11-kit server', 'corepkcs11 serve + token', 'p11-kit server + SoftHSMv2'],
+  ['serve+SoftHSM ÷ p11-kit server', 'corepkcs11 serve + SoftHSMv2', 'p11-kit server + SoftHSMv2'],
+  ['remote ÷ p11-kit remote', 'corepkcs11 remote + token', 'p11-kit remote + SoftHSMv2'],
+  [
+    'remote event loop ÷ p11-kit remote',
+    'corepkcs11 remote, event loop',
+    'p11-kit remote + SoftHSMv2',
+  ],
+];
+
 export async function rpcBench(argv: string[]): Promise<number> {
   const quick = argv.includes('--quick');
   const json = argv.includes('--json');
+  const at = argv.indexOf('--targets');
+  const wanted = at >= 0 ? (argv[at + 1] ?? '').split(',') : [];
+  const targets = TARGETS.filter(
+    (t) => wanted.length === 0 || wanted.some((w) => t.name.includes(w)),
+  );
   const missing = [
     !CLIENT_SO && 'p11-kit-client.so (p11-kit-modules)',
     !SOFTHSM && 'libsofthsm2.so (softhsm2)',
@@ -269,12 +343,13 @@ export async function rpcBench(argv: string[]): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'corepkcs11-rpc-bench-'));
   const samples = new Map<string, Map<string, number[]>>();
   const started: Awaited<ReturnType<Target['start']>>[] = [];
+  const rounds = quick ? 1 : Number(argv[argv.indexOf('--rounds') + 1] ?? 5) || 5;
   try {
-    for (const t of TARGETS) started.push(await t.start(dir));
+    for (const t of targets) started.push(await t.start(dir));
     // Rounds interleave the targets, so load from other processes on the machine hits all alike.
     // Round -1 warms the servers' JIT up and is not counted.
-    for (let round = quick ? 0 : -1; round < (quick ? 1 : 5); round++) {
-      TARGETS.forEach((t, i) => {
+    for (let round = quick ? 0 : -1; round < rounds; round++) {
+      targets.forEach((t, i) => {
         const target = started[i] as (typeof started)[number];
         const results = runClient(target.module, target.env, quick || round < 0);
         if (round < 0) return;
@@ -290,11 +365,11 @@ export async function rpcBench(argv: string[]): Promise<number> {
     for (const s of started) s.child?.kill('SIGTERM');
     rmSync(dir, { recursive: true, force: true });
   }
-  const table = new Map<string, Map<string, number>>();
-  for (const [op, row] of samples) {
-    table.set(op, new Map([...row].map(([name, xs]) => [name, median(xs)])));
-  }
-  if (!json) print(table);
+  if (!json)
+    print(
+      samples,
+      targets.map((t) => t.name),
+    );
   return 0;
 }
 
@@ -304,23 +379,23 @@ function median(xs: number[]): number {
   return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 }
 
-function print(table: Map<string, Map<string, number>>): void {
-  const names = TARGETS.map((t) => t.name);
-  const ref = 'p11-kit server + SoftHSMv2';
-  const n = (x: number | undefined) =>
-    x === undefined ? '—' : Math.round(x).toLocaleString('en-US');
-  const ratio = (a: number | undefined, b: number | undefined) =>
-    a && b ? `${(a / b).toFixed(2)}x` : '—';
+function print(samples: Map<string, Map<string, number[]>>, names: string[]): void {
+  const pairs = PAIRS.filter(([, a, b]) => names.includes(a) && names.includes(b));
+  const n = (xs: number[] | undefined) =>
+    xs === undefined ? '—' : Math.round(median(xs)).toLocaleString('en-US');
+  const ratio = (a: number[] | undefined, b: number[] | undefined) =>
+    a && b && a.length === b.length
+      ? `${median(a.map((x, i) => x / (b[i] as number))).toFixed(2)}x`
+      : '—';
   const lines = [
     `RPC round trips through p11-kit-client.so (pkcs11js client), ops/s — Node ${process.version}`,
-    `| operation | ${names.join(' | ')} | token ÷ p11-kit | ours+SoftHSM ÷ p11-kit |`,
-    `|---|${names.map(() => '---:').join('|')}|---:|---:|`,
+    `| operation | ${names.join(' | ')} | ${pairs.map(([label]) => label).join(' | ')} |`,
+    `|---|${names.map(() => '---:').join('|')}|${pairs.map(() => '---:').join('|')}|`,
   ];
-  for (const [op, row] of table) {
+  for (const [op, row] of samples) {
     const cells = names.map((name) => n(row.get(name)));
-    const vsToken = ratio(row.get(names[0] as string), row.get(ref));
-    const vsSoft = ratio(row.get(names[1] as string), row.get(ref));
-    lines.push(`| ${op} | ${cells.join(' | ')} | ${vsToken} | ${vsSoft} |`);
+    const ratios = pairs.map(([, a, b]) => ratio(row.get(a), row.get(b)));
+    lines.push(`| ${op} | ${cells.join(' | ')} | ${ratios.join(' | ')} |`);
   }
   process.stdout.write(`${lines.join('\n')}\n`);
 }
@@ -332,4 +407,5 @@ if (mode?.startsWith('--serve-')) {
 if (mode === '--client') await client(a as string, process.argv.includes('--quick'));
 else if (mode === '--serve-softhsm') await serveSoftHsm(a as string, b as string);
 else if (mode === '--serve-token') await serveToken(a as string);
+else if (mode === '--remote-event-loop') await remoteEventLoop(a as string);
 else if (process.argv[1] === SELF) process.exitCode = await rpcBench(process.argv.slice(2));

@@ -10,8 +10,8 @@ import { createNodeCrypto } from './adapters/crypto-node/index.js';
 import { createFilePal } from './adapters/pal-file/index.js';
 import { createFlashPal } from './adapters/pal-flash/index.js';
 import { createMemoryPal } from './adapters/pal-memory/index.js';
+import type { TokenOpener } from './api/pkcs11.js';
 import { PKCS11 as ApiPKCS11 } from './api/pkcs11.js';
-import type { TokenOpener } from './api/pkcs11-base.js';
 import type { CryptoBackend } from './crypto/backend.js';
 import type { Pal } from './storage/pal.js';
 import { Application } from './token/application.js';
@@ -32,14 +32,17 @@ export function createToken(options: CreateTokenOptions = {}): Token {
 const shared = new Map<string, { token: Token; refs: number }>();
 
 /**
- * Opens `target` as a new application: 'memory:' (a fresh token), 'flash:IMAGE' (the simulated NOR-flash
- * port over an image file, created erased if missing) or a directory ('file:DIR' or a plain path),
- * sharing the Token per directory or image.
+ * Opens the token store `target`: 'memory:' (a fresh token), 'flash:IMAGE' (the simulated NOR-flash port
+ * over an image file, created erased if missing) or a directory ('file:DIR' or a plain path). The Token
+ * is shared per directory or image within the process; `close` releases this reference.
  */
-export function openTarget(target: string, options: TokenOptions = {}): ReturnType<TokenOpener> {
+export function openStore(
+  target: string,
+  options: TokenOptions = {},
+): { token: Token; close: () => void } {
   if (target === 'memory:') {
     const token = createToken(options);
-    return { app: new Application(token), close: () => token.close() };
+    return { token, close: () => token.close() };
   }
   const flash = target.startsWith('flash:');
   if (/^[a-z]+:/.test(target) && !target.startsWith('file:') && !flash) {
@@ -61,7 +64,7 @@ export function openTarget(target: string, options: TokenOptions = {}): ReturnTy
   const e = entry;
   let closed = false;
   return {
-    app: new Application(e.token),
+    token: e.token,
     close: () => {
       if (closed) return;
       closed = true;
@@ -71,6 +74,12 @@ export function openTarget(target: string, options: TokenOptions = {}): ReturnTy
       }
     },
   };
+}
+
+/** Opens `target` (see openStore) as a new application. */
+export function openTarget(target: string, options: TokenOptions = {}): ReturnType<TokenOpener> {
+  const { token, close } = openStore(target, options);
+  return { app: new Application(token), close };
 }
 
 /**

@@ -1,371 +1,146 @@
 /**
- * The pkcs11js-compatible API, part three: encryption, key generation, wrapping, derivation and random,
- * plus the functions this token does not offer (CKR_FUNCTION_NOT_SUPPORTED, in pkcs11js's shapes).
- * Output-buffer functions take the caller's Buffer and return the filled slice; the functions pkcs11js
- * runs in its thread pool also take a trailing node-style callback and have a C_*Async promise form.
- * Layer L6.
+ * The pkcs11js-compatible PKCS11 class: loading a token, and the C_* methods made from the table in
+ * calls.ts. Every method runs through the boundary of call.ts (the C function's name stamped on errors,
+ * foreign exceptions normalized); the THREADED calls also take a trailing node-style callback and have
+ * C_*Async and C_*Callback forms, as pkcs11js has. Layer L6.
  * @module
  */
+import { NativeError, Pkcs11Error } from '../errors.js';
+import * as C from '../pkcs11/constants.js';
+import type { Application } from '../token/application.js';
 import { type Callback, call, callAsync, deliver } from './call.js';
-import {
-  bytesArg,
-  capacityOf,
-  fill,
-  fromHandle,
-  type Handle,
-  type Mechanism,
-  outBuffer,
-  type Template,
-  toHandle,
-  toMechanism,
-  toTemplate,
-} from './convert.js';
-import { Pkcs11Crypto } from './pkcs11-crypto.js';
+import { PLAIN, THREADED } from './calls.js';
+import { fromHandle, type Handle, toHandle } from './convert.js';
 
-export interface KeyPair {
-  privateKey: Handle;
-  publicKey: Handle;
-}
+export type { InitializeOptions, KeyPair, SessionInfoResult } from './calls.js';
 
-export class PKCS11 extends Pkcs11Crypto {
-  C_EncryptInit(session: Handle, mechanism: Mechanism, key: Handle): void {
-    call('C_EncryptInit', () =>
-      this.engine.encryptInit(this.s(session), toMechanism(mechanism), fromHandle(key, 'key')),
-    );
-  }
-  C_Encrypt(session: Handle, inData: Buffer, outData: Buffer): Buffer;
-  C_Encrypt(session: Handle, inData: Buffer, outData: Buffer, cb: Callback<Buffer>): void;
-  C_Encrypt(
-    session: Handle,
-    inData: Buffer,
-    outData: Buffer,
-    cb?: Callback<Buffer>,
-  ): Buffer | undefined {
-    if (typeof cb === 'function') return deliver(this.C_EncryptAsync(session, inData, outData), cb);
-    return call('C_Encrypt', () => {
-      const out = outBuffer(outData);
-      return fill(
-        out,
-        this.engine.encrypt(this.s(session), bytesArg(inData, 'inData'), capacityOf(out)),
-      );
-    });
-  }
-  C_EncryptAsync(session: Handle, inData: Buffer, outData: Buffer): Promise<Buffer> {
-    return callAsync('C_Encrypt', async () => this.C_Encrypt(session, inData, outData));
-  }
-  C_EncryptUpdate(session: Handle, inData: Buffer, outData: Buffer): Buffer {
-    return call('C_EncryptUpdate', () => {
-      const out = outBuffer(outData);
-      return fill(
-        out,
-        this.engine.encryptUpdate(this.s(session), bytesArg(inData, 'inData'), capacityOf(out)),
-      );
-    });
-  }
-  C_EncryptFinal(session: Handle, outData: Buffer): Buffer;
-  C_EncryptFinal(session: Handle, outData: Buffer, cb: Callback<Buffer>): void;
-  C_EncryptFinal(session: Handle, outData: Buffer, cb?: Callback<Buffer>): Buffer | undefined {
-    if (typeof cb === 'function') return deliver(this.C_EncryptFinalAsync(session, outData), cb);
-    return call('C_EncryptFinal', () => {
-      const out = outBuffer(outData);
-      return fill(out, this.engine.encryptFinal(this.s(session), capacityOf(out)));
-    });
-  }
-  C_EncryptFinalAsync(session: Handle, outData: Buffer): Promise<Buffer> {
-    return callAsync('C_EncryptFinal', async () => this.C_EncryptFinal(session, outData));
+/** A shared library's file name: libsofthsm2.so, libsoftokn3.so.0, softhsm2.dll, libfoo.dylib. */
+const LIBRARY_PATH = /\.(so(\.\d+)*|dylib|dll)$/i;
+
+/** Opens the token named by a load() target ('memory:', a directory, …) as a new application. */
+export type TokenOpener = (target: string) => { app: Application; close(): void };
+
+type Run = (e: Application, ...args: unknown[]) => unknown;
+type Sync<F> = F extends (e: Application, ...args: infer A) => infer R ? (...args: A) => R : never;
+type WithCallback<F> = F extends (e: Application, ...args: infer A) => infer R
+  ? { (...args: A): R; (...args: [...A, Callback<R>]): void }
+  : never;
+type Async<F> = F extends (e: Application, ...args: infer A) => infer R
+  ? (...args: A) => Promise<Awaited<R>>
+  : never;
+type Plain = typeof PLAIN;
+type Threaded = typeof THREADED;
+
+/** The C_* methods, typed from the table. */
+export type Pkcs11Methods = { [K in keyof Plain]: Sync<Plain[K]> } & {
+  [K in keyof Threaded]: WithCallback<Threaded[K]['run']>;
+} & { [K in keyof Threaded as `${K}Async`]: Async<Threaded[K]['run']> };
+
+class Pkcs11Impl {
+  libPath = '';
+  readonly #opener: TokenOpener | undefined;
+  #loaded: ReturnType<TokenOpener> | undefined;
+
+  constructor(opener?: TokenOpener) {
+    this.#opener = opener;
   }
 
-  C_DecryptInit(session: Handle, mechanism: Mechanism, key: Handle): void {
-    call('C_DecryptInit', () =>
-      this.engine.decryptInit(this.s(session), toMechanism(mechanism), fromHandle(key, 'key')),
-    );
-  }
-  C_Decrypt(session: Handle, inData: Buffer, outData: Buffer): Buffer;
-  C_Decrypt(session: Handle, inData: Buffer, outData: Buffer, cb: Callback<Buffer>): void;
-  C_Decrypt(
-    session: Handle,
-    inData: Buffer,
-    outData: Buffer,
-    cb?: Callback<Buffer>,
-  ): Buffer | undefined {
-    if (typeof cb === 'function') return deliver(this.C_DecryptAsync(session, inData, outData), cb);
-    return call('C_Decrypt', () => {
-      const out = outBuffer(outData);
-      return fill(
-        out,
-        this.engine.decrypt(this.s(session), bytesArg(inData, 'inData'), capacityOf(out)),
+  /**
+   * Opens a token store: a directory (file PAL) or 'memory:' (a fresh in-memory token). A path naming a
+   * shared library (a pkcs11js configuration left as it was) is refused with a NativeError, as pkcs11js
+   * refuses a library it cannot load, rather than opened as a new, empty token directory.
+   */
+  load(target: string): void {
+    if (typeof target !== 'string' || target === '')
+      throw new TypeError('load() needs a token store path');
+    if (LIBRARY_PATH.test(target)) {
+      throw new NativeError(
+        `${target}: a PKCS#11 library path; corepkcs11 opens a token store (a directory or 'memory:')`,
+        'load',
       );
-    });
-  }
-  C_DecryptAsync(session: Handle, inData: Buffer, outData: Buffer): Promise<Buffer> {
-    return callAsync('C_Decrypt', async () => this.C_Decrypt(session, inData, outData));
-  }
-  C_DecryptUpdate(session: Handle, inData: Buffer, outData: Buffer): Buffer {
-    return call('C_DecryptUpdate', () => {
-      const out = outBuffer(outData);
-      return fill(
-        out,
-        this.engine.decryptUpdate(this.s(session), bytesArg(inData, 'inData'), capacityOf(out)),
-      );
-    });
-  }
-  C_DecryptFinal(session: Handle, outData: Buffer): Buffer;
-  C_DecryptFinal(session: Handle, outData: Buffer, cb: Callback<Buffer>): void;
-  C_DecryptFinal(session: Handle, outData: Buffer, cb?: Callback<Buffer>): Buffer | undefined {
-    if (typeof cb === 'function') return deliver(this.C_DecryptFinalAsync(session, outData), cb);
-    return call('C_DecryptFinal', () => {
-      const out = outBuffer(outData);
-      return fill(out, this.engine.decryptFinal(this.s(session), capacityOf(out)));
-    });
-  }
-  C_DecryptFinalAsync(session: Handle, outData: Buffer): Promise<Buffer> {
-    return callAsync('C_DecryptFinal', async () => this.C_DecryptFinal(session, outData));
+    }
+    if (!this.#opener) throw new TypeError('this PKCS11 instance has no token opener');
+    this.#loaded?.close();
+    this.#loaded = this.#opener(target);
+    this.libPath = target;
   }
 
-  C_DeriveKey(session: Handle, mechanism: Mechanism, key: Handle, template: Template): Handle;
-  C_DeriveKey(
-    session: Handle,
-    mechanism: Mechanism,
-    key: Handle,
-    template: Template,
-    cb: Callback<Handle>,
-  ): void;
-  C_DeriveKey(
-    session: Handle,
-    mechanism: Mechanism,
-    key: Handle,
-    template: Template,
-    cb?: Callback<Handle>,
-  ): Handle | undefined {
-    if (typeof cb === 'function')
-      return deliver(this.C_DeriveKeyAsync(session, mechanism, key, template), cb);
-    return call('C_DeriveKey', () =>
-      toHandle(
-        this.engine.deriveKey(
-          this.s(session),
-          toMechanism(mechanism),
-          fromHandle(key, 'key'),
-          toTemplate(template),
-        ),
-      ),
-    );
-  }
-  C_DeriveKeyAsync(
-    session: Handle,
-    mechanism: Mechanism,
-    key: Handle,
-    template: Template,
-  ): Promise<Handle> {
-    return callAsync('C_DeriveKey', async () =>
-      this.C_DeriveKey(session, mechanism, key, template),
-    );
+  /** Attaches an already opened application (for callers that build their own token). */
+  attach(app: Application, close: () => void = () => {}): void {
+    this.#loaded?.close();
+    this.#loaded = { app, close };
+    this.libPath = 'attached';
   }
 
-  C_GenerateKey(session: Handle, mechanism: Mechanism, template: Template): Handle;
-  C_GenerateKey(
-    session: Handle,
-    mechanism: Mechanism,
-    template: Template,
-    cb: Callback<Handle>,
-  ): void;
-  C_GenerateKey(
-    session: Handle,
-    mechanism: Mechanism,
-    template: Template,
-    cb?: Callback<Handle>,
-  ): Handle | undefined {
-    if (typeof cb === 'function')
-      return deliver(this.C_GenerateKeyAsync(session, mechanism, template), cb);
-    return call('C_GenerateKey', () =>
-      toHandle(
-        this.engine.generateKey(this.s(session), toMechanism(mechanism), toTemplate(template)),
-      ),
-    );
+  close(): void {
+    this.#loaded?.close();
+    this.#loaded = undefined;
   }
-  C_GenerateKeyAsync(session: Handle, mechanism: Mechanism, template: Template): Promise<Handle> {
-    return callAsync('C_GenerateKey', async () => this.C_GenerateKey(session, mechanism, template));
+
+  /** The loaded token. Before load(), a PKCS#11 answer (pkcs11js throws NativeError 'PKCS11 module not loaded yet'). */
+  #engine(): Application {
+    if (!this.#loaded)
+      throw new Pkcs11Error(C.CKR_CRYPTOKI_NOT_INITIALIZED, 'no token loaded (call load())');
+    return this.#loaded.app;
   }
-  C_GenerateKeyPair(session: Handle, mechanism: Mechanism, pub: Template, priv: Template): KeyPair;
-  C_GenerateKeyPair(
-    session: Handle,
-    m: Mechanism,
-    pub: Template,
-    priv: Template,
-    cb: Callback<KeyPair>,
-  ): void;
-  C_GenerateKeyPair(
-    session: Handle,
-    mechanism: Mechanism,
-    pub: Template,
-    priv: Template,
-    cb?: Callback<KeyPair>,
-  ): KeyPair | undefined {
-    if (typeof cb === 'function')
-      return deliver(this.C_GenerateKeyPairAsync(session, mechanism, pub, priv), cb);
-    return call('C_GenerateKeyPair', () => {
-      const r = this.engine.generateKeyPair(
-        this.s(session),
-        toMechanism(mechanism),
-        toTemplate(pub),
-        toTemplate(priv),
-      );
-      return { privateKey: toHandle(r.privateKey), publicKey: toHandle(r.publicKey) };
-    });
-  }
-  C_GenerateKeyPairAsync(
-    session: Handle,
-    mechanism: Mechanism,
-    pub: Template,
-    priv: Template,
-  ): Promise<KeyPair> {
-    return callAsync('C_GenerateKeyPair', async () => {
-      const r = await this.engine.generateKeyPairAsync(
-        this.s(session),
-        toMechanism(mechanism),
-        toTemplate(pub),
-        toTemplate(priv),
-      );
-      return { privateKey: toHandle(r.privateKey), publicKey: toHandle(r.publicKey) };
+
+  /** With `max`: up to `max` handles. Without: the next handle, or null when there are no more. */
+  C_FindObjects(session: Handle): Handle | null;
+  C_FindObjects(session: Handle, max: number): Handle[];
+  C_FindObjects(session: Handle, max?: number): Handle[] | Handle | null {
+    return call('C_FindObjects', () => {
+      const s = fromHandle(session, 'session');
+      const found = this.#engine()
+        .findObjects(s, max ?? 1)
+        .map(toHandle);
+      return max === undefined ? (found[0] ?? null) : found;
     });
   }
 
-  /** Writes the wrapped key into `wrappedKey` and returns the filled slice. */
-  C_WrapKey(
-    session: Handle,
-    mechanism: Mechanism,
-    wrappingKey: Handle,
-    key: Handle,
-    wrappedKey: Buffer,
-  ): Buffer;
-  C_WrapKey(
-    session: Handle,
-    mechanism: Mechanism,
-    wrappingKey: Handle,
-    key: Handle,
-    wrappedKey: Buffer,
-    cb: Callback<Buffer>,
-  ): void;
-  C_WrapKey(
-    session: Handle,
-    mechanism: Mechanism,
-    wrappingKey: Handle,
-    key: Handle,
-    wrappedKey: Buffer,
-    cb?: Callback<Buffer>,
-  ): Buffer | undefined {
-    if (typeof cb === 'function')
-      return deliver(this.C_WrapKeyAsync(session, mechanism, wrappingKey, key, wrappedKey), cb);
-    return call('C_WrapKey', () => {
-      const out = outBuffer(wrappedKey, 'wrappedKey');
-      return fill(
-        out,
-        this.engine.wrapKey(
-          this.s(session),
-          toMechanism(mechanism),
-          fromHandle(wrappingKey, 'wrappingKey'),
-          fromHandle(key, 'key'),
-          capacityOf(out),
-        ),
-      );
-    });
-  }
-  C_WrapKeyAsync(
-    session: Handle,
-    mechanism: Mechanism,
-    wrappingKey: Handle,
-    key: Handle,
-    wrappedKey: Buffer,
-  ): Promise<Buffer> {
-    return callAsync('C_WrapKey', async () =>
-      this.C_WrapKey(session, mechanism, wrappingKey, key, wrappedKey),
-    );
-  }
-
-  C_UnwrapKey(
-    session: Handle,
-    mechanism: Mechanism,
-    unwrappingKey: Handle,
-    wrappedKey: Buffer,
-    template: Template,
-  ): Handle;
-  C_UnwrapKey(
-    session: Handle,
-    mechanism: Mechanism,
-    unwrappingKey: Handle,
-    wrappedKey: Buffer,
-    template: Template,
-    cb: Callback<Handle>,
-  ): void;
-  C_UnwrapKey(
-    session: Handle,
-    mechanism: Mechanism,
-    unwrappingKey: Handle,
-    wrappedKey: Buffer,
-    template: Template,
-    cb?: Callback<Handle>,
-  ): Handle | undefined {
-    if (typeof cb === 'function')
-      return deliver(
-        this.C_UnwrapKeyAsync(session, mechanism, unwrappingKey, wrappedKey, template),
-        cb,
-      );
-    return call('C_UnwrapKey', () =>
-      toHandle(
-        this.engine.unwrapKey(
-          this.s(session),
-          toMechanism(mechanism),
-          fromHandle(unwrappingKey, 'unwrappingKey'),
-          bytesArg(wrappedKey, 'wrappedKey'),
-          toTemplate(template),
-        ),
-      ),
-    );
-  }
-  C_UnwrapKeyAsync(
-    session: Handle,
-    mechanism: Mechanism,
-    unwrappingKey: Handle,
-    wrappedKey: Buffer,
-    template: Template,
-  ): Promise<Handle> {
-    return callAsync('C_UnwrapKey', async () =>
-      this.C_UnwrapKey(session, mechanism, unwrappingKey, wrappedKey, template),
-    );
-  }
-
-  C_SeedRandom(session: Handle, buf: Buffer): Buffer {
-    return call('C_SeedRandom', () => {
-      this.engine.seedRandom(this.s(session), bytesArg(buf, 'seed'));
-      return buf;
-    });
-  }
-  /** Fills `buf` with random bytes and returns it. */
-  C_GenerateRandom(session: Handle, buf: Buffer): Buffer {
-    return call('C_GenerateRandom', () => {
-      const out = outBuffer(buf, 'buffer');
-      out.set(this.engine.generateRandom(this.s(session), out.length));
-      return out;
-    });
+  static {
+    type Method = (this: Pkcs11Impl, ...args: unknown[]) => unknown;
+    const define = (name: string, value: Method) =>
+      Object.defineProperty(Pkcs11Impl.prototype, name, {
+        configurable: true,
+        writable: true,
+        value,
+      });
+    const check = (name: string, run: Run, room: number) => {
+      if (run.length - 1 > room)
+        throw new Error(`api: ${name} takes more arguments than its method passes`);
+    };
+    // Fixed parameters rather than rest and spread: these are the hot path (C_GetAttributeValue runs
+    // about a million times a second). No C function takes more than six arguments.
+    for (const [name, run] of Object.entries(PLAIN) as [string, Run][]) {
+      check(name, run, 6);
+      define(name, function (a, b, c, d, f, g) {
+        return call(name, () => run(this.#engine(), a, b, c, d, f, g));
+      });
+    }
+    for (const [name, t] of Object.entries(THREADED) as [string, { run: Run; async?: Run }][]) {
+      check(name, t.run, 5);
+      const arity = t.run.length - 1;
+      const promise = (self: Pkcs11Impl, args: unknown[]) =>
+        callAsync(name, async () => (t.async ?? t.run)(self.#engine(), ...args));
+      define(name, function (a, b, c, d, f, g) {
+        const args = [a, b, c, d, f, g];
+        const cb = args[arity];
+        if (typeof cb === 'function')
+          return deliver(promise(this, args.slice(0, arity)), cb as Callback<unknown>);
+        return call(name, () => t.run(this.#engine(), a, b, c, d, f, g));
+      });
+      define(`${name}Async`, function (...args) {
+        return promise(this, args);
+      });
+      // pkcs11js also has each as C_*Callback (the form its C_*Async promisifies): not in its
+      // declarations, but there at run time and used by its own tests, so here too.
+      define(`${name}Callback`, function (...args) {
+        return (this as unknown as Record<string, (...a: unknown[]) => unknown>)[name]?.(...args);
+      });
+    }
   }
 }
 
-/** The functions pkcs11js also takes with a trailing callback (and offers as C_*Async). */
-// biome-ignore format: a list
-const CALLBACK_FUNCTIONS = [
-  'C_Digest', 'C_DigestFinal', 'C_Sign', 'C_SignFinal', 'C_Verify', 'C_VerifyFinal', 'C_Encrypt',
-  'C_EncryptFinal', 'C_Decrypt', 'C_DecryptFinal', 'C_GenerateKey', 'C_GenerateKeyPair',
-  'C_DeriveKey', 'C_WrapKey', 'C_UnwrapKey', 'C_DigestEncryptUpdate', 'C_DecryptDigestUpdate',
-  'C_SignEncryptUpdate', 'C_DecryptVerifyUpdate',
-] as const;
-
-// pkcs11js also has each of them as C_*Callback (the form its C_*Async promisifies): not in its
-// declarations, but there at run time and used by its own tests, so here too.
-for (const name of CALLBACK_FUNCTIONS) {
-  Object.defineProperty(PKCS11.prototype, `${name}Callback`, {
-    configurable: true,
-    writable: true,
-    value(this: PKCS11, ...args: unknown[]): unknown {
-      return (this[name] as (...a: unknown[]) => unknown).apply(this, args);
-    },
-  });
-}
+/** pkcs11js's PKCS11 class over this token. */
+export type PKCS11 = Pkcs11Impl & Pkcs11Methods;
+export const PKCS11 = Pkcs11Impl as unknown as new (opener?: TokenOpener) => PKCS11;

@@ -6,8 +6,9 @@
  * Types only. Layer L6.
  * @module
  */
+
+import type { InitializeOptions } from './calls.js';
 import type { AttributeResult, Handle } from './convert.js';
-import type { InitializeOptions } from './pkcs11-base.js';
 
 /** C_Initialize's options (pkcs11js's name). */
 export type InitializationOptions = InitializeOptions;

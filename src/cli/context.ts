@@ -7,7 +7,7 @@
  * @module
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { PKCS11 } from '../create.js';
+import { openStore, PKCS11 } from '../create.js';
 import { firstSlot, initializePkcs11, initializePkcs11Session } from '../helpers/core.js';
 import type { Handle } from '../helpers/module.js';
 import type { UriSelection } from '../helpers/uri.js';
@@ -29,6 +29,7 @@ export function storeOf(p: Parsed): string {
   return str(p, 'store') ?? process.env.COREPKCS11_STORE ?? '.token';
 }
 
+/** PBKDF2 iterations for new PINs from $COREPKCS11_PIN_ITERATIONS, or undefined for the default. */
 function pinIterations(): number | undefined {
   const v = process.env.COREPKCS11_PIN_ITERATIONS;
   if (v === undefined || v === '') return undefined;
@@ -43,6 +44,57 @@ function pinIterations(): number | undefined {
 }
 
 /**
+ * Token options the environment sets: PBKDF2 iterations for new PINs, and whether a count below the floor
+ * is accepted ($COREPKCS11_ALLOW_WEAK_PIN_ITERATIONS=1, for tests).
+ */
+export function envTokenOptions(): { pinIterations?: number; allowWeakPinIterations: boolean } {
+  const iterations = pinIterations();
+  return {
+    ...(iterations ? { pinIterations: iterations } : {}),
+    allowWeakPinIterations: process.env.COREPKCS11_ALLOW_WEAK_PIN_ITERATIONS === '1',
+  };
+}
+
+/**
+ * Opens the token store for a command that serves it (remote, serve): a refused option (a weak
+ * $COREPKCS11_PIN_ITERATIONS, an unknown store scheme) is a usage error, exit 2.
+ */
+export function openServedStore(
+  store: string,
+  warn?: (m: string) => void,
+): ReturnType<typeof openStore> {
+  try {
+    return openStore(store, { ...envTokenOptions(), ...(warn ? { warn } : {}) });
+  } catch (e) {
+    if (e instanceof TypeError) throw new CliError(EXIT.USAGE, e.message);
+    throw e;
+  }
+}
+
+/**
+ * Fails with exit code 7 unless `store` names an existing directory or flash image (or memory:): a typo
+ * must not make a new empty token.
+ */
+export function requireStore(store: string): void {
+  if (store === 'memory:') return;
+  const path = store.replace(/^(file|flash):/, '');
+  if (!existsSync(path)) {
+    throw new CliError(
+      EXIT.TOKEN,
+      `no token store at ${path}`,
+      'create one with corepkcs11 init-token --store …',
+    );
+  }
+  if (!store.startsWith('flash:') && !statSync(path).isDirectory()) {
+    throw new CliError(
+      EXIT.TOKEN,
+      `${path} is not a token directory`,
+      'for a flash image use --store flash:FILE',
+    );
+  }
+}
+
+/**
  * Opens the store and runs `fn` with it, finalising and closing the module afterwards. Unless `create`,
  * a directory or flash image that does not exist is an error (a typo must not make a new empty token).
  */
@@ -52,32 +104,11 @@ export async function withToken<T>(
   options: { create?: boolean } = {},
 ): Promise<T> {
   const store = storeOf(p);
-  if (!options.create && store !== 'memory:') {
-    const path = store.replace(/^(file|flash):/, '');
-    if (!existsSync(path)) {
-      throw new CliError(
-        EXIT.TOKEN,
-        `no token store at ${path}`,
-        'create one with corepkcs11 init-token --store …',
-      );
-    }
-    if (!store.startsWith('flash:') && !statSync(path).isDirectory()) {
-      throw new CliError(
-        EXIT.TOKEN,
-        `${path} is not a token directory`,
-        'for a flash image use --store flash:FILE',
-      );
-    }
-  }
-  const iterations = pinIterations();
+  if (!options.create) requireStore(store);
   const warnings: string[] = [];
   let p11: PKCS11;
   try {
-    p11 = new PKCS11(store, {
-      ...(iterations ? { pinIterations: iterations } : {}),
-      allowWeakPinIterations: process.env.COREPKCS11_ALLOW_WEAK_PIN_ITERATIONS === '1',
-      warn: (m) => warnings.push(m),
-    });
+    p11 = new PKCS11(store, { ...envTokenOptions(), warn: (m) => warnings.push(m) });
   } catch (e) {
     if (e instanceof TypeError) throw new CliError(EXIT.USAGE, e.message);
     throw e;

@@ -4,50 +4,99 @@
  * stderr naming the CKR code with a hint, and an exit code that says what failed (errors.ts).
  * @module
  */
-import { digestCommand, randomCommand, signCommand, verifyCommand } from './crypto-commands.js';
-import { demoCommand } from './demo.js';
 import { describeError, EXIT } from './errors.js';
-import { importCommand } from './import.js';
-import { csrCommand, keygenCommand } from './key-commands.js';
-import { deleteCommand, exportCommand, listCommand } from './object-commands.js';
-import { provisionCommand } from './provision.js';
-import { qualifyCommand } from './qualify.js';
-import { serveCommand } from './serve.js';
-import {
-  changePinCommand,
-  infoCommand,
-  initPinCommand,
-  initTokenCommand,
-} from './token-commands.js';
 
-const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promise<number> }> = {
+type Run = (argv: string[]) => Promise<number>;
+
+/**
+ * A command's module is loaded only when it runs: p11-kit starts `corepkcs11 remote` for every program
+ * that loads its modules, so start-up time is paid by other people's programs.
+ */
+const COMMANDS: Record<string, { summary: string; load: () => Promise<Run> }> = {
   'init-token': {
     summary: 'initialise the token (label, SO PIN, optionally the user PIN)',
-    run: initTokenCommand,
+    load: async () => (await import('./token-commands.js')).initTokenCommand,
   },
-  'init-pin': { summary: 'set the user PIN as the SO', run: initPinCommand },
-  'change-pin': { summary: 'change the user (or SO) PIN', run: changePinCommand },
-  info: { summary: 'show the module, slot, token and (-M) mechanisms', run: infoCommand },
-  list: { summary: 'list the objects on the token', run: listCommand },
-  import: { summary: 'store certificates and keys from PEM or DER files', run: importCommand },
-  export: { summary: 'write a certificate or public key as PEM or DER', run: exportCommand },
-  keygen: { summary: 'generate a key pair on the token, write its public key', run: keygenCommand },
-  csr: { summary: 'make a PKCS#10 request signed by a key on the token', run: csrCommand },
-  sign: { summary: 'sign a file with a private key on the token', run: signCommand },
-  verify: { summary: 'verify a signature with a public key on the token', run: verifyCommand },
-  digest: { summary: 'hash a file on the token', run: digestCommand },
-  random: { summary: 'random bytes from the token', run: randomCommand },
-  delete: { summary: 'destroy objects on the token', run: deleteCommand },
+  'init-pin': {
+    summary: 'set the user PIN as the SO',
+    load: async () => (await import('./token-commands.js')).initPinCommand,
+  },
+  'change-pin': {
+    summary: 'change the user (or SO) PIN',
+    load: async () => (await import('./token-commands.js')).changePinCommand,
+  },
+  info: {
+    summary: 'show the module, slot, token and (-M) mechanisms',
+    load: async () => (await import('./token-commands.js')).infoCommand,
+  },
+  list: {
+    summary: 'list the objects on the token',
+    load: async () => (await import('./object-commands.js')).listCommand,
+  },
+  import: {
+    summary: 'store certificates and keys from PEM or DER files',
+    load: async () => (await import('./import.js')).importCommand,
+  },
+  export: {
+    summary: 'write a certificate or public key as PEM or DER',
+    load: async () => (await import('./object-commands.js')).exportCommand,
+  },
+  keygen: {
+    summary: 'generate a key pair on the token, write its public key',
+    load: async () => (await import('./key-commands.js')).keygenCommand,
+  },
+  csr: {
+    summary: 'make a PKCS#10 request signed by a key on the token',
+    load: async () => (await import('./key-commands.js')).csrCommand,
+  },
+  sign: {
+    summary: 'sign a file with a private key on the token',
+    load: async () => (await import('./crypto-commands.js')).signCommand,
+  },
+  verify: {
+    summary: 'verify a signature with a public key on the token',
+    load: async () => (await import('./crypto-commands.js')).verifyCommand,
+  },
+  digest: {
+    summary: 'hash a file on the token',
+    load: async () => (await import('./crypto-commands.js')).digestCommand,
+  },
+  random: {
+    summary: 'random bytes from the token',
+    load: async () => (await import('./crypto-commands.js')).randomCommand,
+  },
+  delete: {
+    summary: 'destroy objects on the token',
+    load: async () => (await import('./object-commands.js')).deleteCommand,
+  },
   provision: {
     summary: "provision a device's credentials (FreeRTOS dev-mode flow)",
-    run: provisionCommand,
+    load: async () => (await import('./provision.js')).provisionCommand,
   },
-  demo: { summary: 'provision a token in a directory, sign and verify with it', run: demoCommand },
+  demo: {
+    summary: 'provision a token in a directory, sign and verify with it',
+    load: async () => (await import('./demo.js')).demoCommand,
+  },
   qualify: {
     summary: 'run the FreeRTOS PKCS#11 qualification suite on a token or module',
-    run: qualifyCommand,
+    load: async () => (await import('./qualify.js')).qualifyCommand,
   },
-  serve: { summary: 'serve the token to C programs over a p11-kit RPC socket', run: serveCommand },
+  register: {
+    summary: 'register the token with p11-kit, so C programs find it with no daemon',
+    load: async () => (await import('./register.js')).registerCommand,
+  },
+  unregister: {
+    summary: 'remove the p11-kit module file register wrote',
+    load: async () => (await import('./register.js')).unregisterCommand,
+  },
+  remote: {
+    summary: 'speak the p11-kit RPC protocol on stdin/stdout (what p11-kit runs)',
+    load: async () => (await import('./remote.js')).remoteCommand,
+  },
+  serve: {
+    summary: 'serve the token to C programs over a p11-kit RPC socket',
+    load: async () => (await import('./serve.js')).serveCommand,
+  },
 };
 
 function usage(): string {
@@ -68,8 +117,15 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`corepkcs11: unknown command '${name}'\n${usage()}\n`);
     return EXIT.USAGE;
   }
+  if (name !== 'remote') {
+    // `corepkcs11 list | head`: a closed pipe ends the output, not the command (the token work
+    // finishes). Not for remote, whose stdout must never become a stream (remote.ts).
+    process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') throw e;
+    });
+  }
   try {
-    return await command.run(rest);
+    return await (await command.load())(rest);
   } catch (e) {
     const { exitCode, message } = describeError(e);
     process.stderr.write(`corepkcs11 ${name}: ${message}\n`);
@@ -77,8 +133,4 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-// `corepkcs11 list | head`: a closed pipe ends the output, not the command (the token work finishes).
-process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-  if (e.code !== 'EPIPE') throw e;
-});
 process.exitCode = await main(process.argv.slice(2));

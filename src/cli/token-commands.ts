@@ -11,6 +11,7 @@ import { CliError, EXIT } from './errors.js';
 import { mechanismName } from './mechanisms.js';
 import { COMMON_HELP, flag, PIN_HELP, parseCommand, SO_PIN_HELP, str } from './options.js';
 import { printJson, say, table } from './output.js';
+import { absoluteStore, registrations } from './p11kit-modules.js';
 import { canPrompt, promptSecret } from './prompt.js';
 
 const INIT_TOKEN_HELP = `usage: corepkcs11 init-token --label NAME [--so-pin SO] [--pin PIN] [--force] [options]
@@ -213,9 +214,12 @@ export async function infoCommand(argv: string[]): Promise<number> {
           ...t.p11.C_GetMechanismInfo(t.slot, type),
         }))
       : [];
+    const registered =
+      t.store === 'memory:' ? [] : registrations(absoluteStore(t.store)).map((r) => r.file);
     if (flag(p, 'json')) {
       printJson({
         store: t.store,
+        registered,
         module: {
           ...module,
           manufacturerID: module.manufacturerID.trimEnd(),
@@ -246,6 +250,7 @@ export async function infoCommand(argv: string[]): Promise<number> {
     say(`Flags:        ${names(info.flags, TOKEN_FLAGS).join(', ') || 'none (not initialised)'}`);
     say(`PIN length:   ${info.minPinLen}–${info.maxPinLen}`);
     say(`Sessions:     ${info.sessionCount} open (${info.rwSessionCount} read/write)`);
+    say(`p11-kit:      ${registered.join(', ') || 'not registered (corepkcs11 register)'}`);
     if (mechs.length > 0) {
       say();
       say(

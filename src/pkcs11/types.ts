@@ -87,6 +87,17 @@ export interface AttributeAnswer {
   value?: Uint8Array | RawAttribute[];
 }
 
+/** What C_GetAttributeValue returns: the CK_RV (OK, SENSITIVE, TYPE_INVALID or BUFFER_TOO_SMALL) and every answer. */
+export interface AttributeValues {
+  rv: number;
+  answers: AttributeAnswer[];
+}
+
+export interface KeyPairHandles {
+  publicKey: number;
+  privateKey: number;
+}
+
 /** Structured mechanism parameters, in pkcs11js's shapes (`type` is a CK_PARAMS_* tag). */
 export interface RsaPssParams {
   type: number;

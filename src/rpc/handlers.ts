@@ -26,6 +26,11 @@ export interface HandlerContext {
   maxOutput: number;
   /** Called after a successful C_Initialize / C_Finalize, so the connection knows what to clean up. */
   onInitialized(initialized: boolean): void;
+  /**
+   * Use the engine's synchronous calls even where it has async forms: a server with one client has
+   * nothing to overlap, and the async forms cost a trip through the thread pool.
+   */
+  sync?: boolean;
 }
 
 export type Handler = (a: Args, c: HandlerContext) => Arg[] | Promise<Arg[]>;
@@ -120,7 +125,7 @@ const H: Record<string, Handler> = {
   C_InitPIN: (a, c) => empty(c.app.initPin(a.num(0), a.bytes(1))),
   C_SetPIN: (a, c) => empty(c.app.setPin(a.num(0), a.bytes(1), a.bytes(2))),
   C_Login: async (a, c) => {
-    if (c.app.loginAsync) await c.app.loginAsync(a.num(0), a.num(1), a.bytes(2));
+    if (c.app.loginAsync && !c.sync) await c.app.loginAsync(a.num(0), a.num(1), a.bytes(2));
     else c.app.login(a.num(0), a.num(1), a.bytes(2));
     return NONE;
   },
@@ -174,16 +179,17 @@ const H: Record<string, Handler> = {
   C_SignInit: (a, c) => empty(c.app.signInit(a.num(0), a.mechanism(1), a.num(2))),
   C_Sign: async (a, c) => {
     const { app } = c;
-    const run = app.signAsync
-      ? (k: number | null) => app.signAsync!(a.num(0), a.bytes(1), k)
-      : (k: number | null) => app.sign(a.num(0), a.bytes(1), k);
+    const run =
+      app.signAsync && !c.sync
+        ? (k: number | null) => app.signAsync!(a.num(0), a.bytes(1), k)
+        : (k: number | null) => app.sign(a.num(0), a.bytes(1), k);
     return [await withOutput(a.num(2), run)];
   },
   C_SignUpdate: (a, c) => empty(c.app.signUpdate(a.num(0), a.bytes(1))),
   C_SignFinal: (a, c) => [withOutputSync(a.num(1), (k) => c.app.signFinal(a.num(0), k))],
   C_VerifyInit: (a, c) => empty(c.app.verifyInit(a.num(0), a.mechanism(1), a.num(2))),
   C_Verify: async (a, c) => {
-    if (c.app.verifyAsync) await c.app.verifyAsync(a.num(0), a.bytes(1), a.bytes(2));
+    if (c.app.verifyAsync && !c.sync) await c.app.verifyAsync(a.num(0), a.bytes(1), a.bytes(2));
     else c.app.verify(a.num(0), a.bytes(1), a.bytes(2));
     return NONE;
   },
@@ -194,9 +200,10 @@ const H: Record<string, Handler> = {
   C_GenerateKeyPair: async (a, c) => {
     const { app } = c;
     const args = [a.num(0), a.mechanism(1), a.template(2), a.template(3)] as const;
-    const pair = app.generateKeyPairAsync
-      ? await app.generateKeyPairAsync(...args)
-      : app.generateKeyPair(...args);
+    const pair =
+      app.generateKeyPairAsync && !c.sync
+        ? await app.generateKeyPairAsync(...args)
+        : app.generateKeyPair(...args);
     return [pair.publicKey, pair.privateKey];
   },
   C_WrapKey: (a, c) => [

@@ -17,8 +17,16 @@ export interface ConnectionInfo {
 }
 
 export interface RpcServerOptions {
-  /** Absolute path of the unix socket to create. Its directory should be private (0700). */
+  /**
+   * Absolute path of the unix socket to create (its directory should be private, 0700); with
+   * listenFd, the path that socket is bound to (for `address`).
+   */
   socketPath: string;
+  /**
+   * A unix socket already bound and listening, by descriptor (systemd socket activation passes fd 3).
+   * Whoever made it owns the file: close() leaves it in place.
+   */
+  listenFd?: number;
   /** Makes the application for a new connection: its own sessions, handles and login state. */
   createApplication: (conn: ConnectionInfo) => Application;
   /** Connections served at once; more are closed on accept. Default 256. */
@@ -112,12 +120,14 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
   };
 
   const server = createServer({ pauseOnConnect: false }, accept);
-  await listenPrivately(server, options.socketPath);
+  if (options.listenFd === undefined) await listenPrivately(server, options.socketPath);
+  else await listenOn(server, options.listenFd);
+  const { socketPath } = options;
 
   let closing: Promise<void> | undefined;
   return {
-    socketPath: options.socketPath,
-    address: serverAddress(options.socketPath),
+    socketPath,
+    address: serverAddress(socketPath),
     get connections() {
       return open.size;
     },
@@ -147,6 +157,16 @@ export function isListening(path: string): Promise<boolean> {
       done(true);
     });
     s.on('error', () => done(false));
+  });
+}
+
+function listenOn(server: Server, fd: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ fd }, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
 }
 

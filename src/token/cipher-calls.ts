@@ -6,76 +6,56 @@
  * @module
  */
 import { bufferTooSmall, Pkcs11Error } from '../errors.js';
-import type { CipherOperation, Mechanism } from '../mechanisms/types.js';
+import type { CipherOperation } from '../mechanisms/types.js';
 import * as C from '../pkcs11/constants.js';
 import type { Output, RawMechanism } from '../pkcs11/types.js';
-import { equalBytes } from '../util/bytes.js';
+import { concat, equalBytes } from '../util/bytes.js';
 import type { AppState } from './app-state.js';
-import { checkContextLogin, guarded, keyedInit, requireOp } from './crypto-calls.js';
 import { keyRef } from './keys.js';
-import type { CipherState, Session } from './session.js';
+import { keyedInit, type Phase, step } from './operation.js';
 
 type Direction = 'encrypt' | 'decrypt';
-type Call = 'single' | 'update' | 'final';
 
-export function cipherInit(
-  app: AppState,
-  dir: Direction,
-  h: number,
-  m: RawMechanism,
-  key: number,
-): void {
-  const { session, mech, obj, base } = keyedInit(app, h, m, key, dir);
-  const make = mech[dir] as NonNullable<Mechanism['encrypt']>;
+function cipherInit(app: AppState, dir: Direction, h: number, m: RawMechanism, key: number): void {
+  const { session, make, obj, base } = keyedInit(app, h, m, key, dir);
   session[dir] = { ...base, op: make(app.token.crypto, m, keyRef(app.token.crypto, obj)) };
 }
 
-function bound(op: CipherOperation, call: Call, n: number): number {
+export const encryptInit = (app: AppState, h: number, m: RawMechanism, key: number) =>
+  cipherInit(app, 'encrypt', h, m, key);
+export const decryptInit = (app: AppState, h: number, m: RawMechanism, key: number) =>
+  cipherInit(app, 'decrypt', h, m, key);
+
+function bound(op: CipherOperation, call: Phase, n: number): number {
   // A single-part query comes before its input reaches the operation: finish must count it too.
   if (call === 'single') return op.updateBound(n) + op.finishBound(n);
   return call === 'update' ? op.updateBound(n) : op.finishBound(0);
 }
 
-function run(op: CipherOperation, call: Call, data: Uint8Array): Uint8Array {
+function run(op: CipherOperation, call: Phase, data: Uint8Array): Uint8Array {
   if (call === 'update') return op.update(data);
-  const head = call === 'single' ? op.update(data) : new Uint8Array(0);
+  if (call === 'final') return op.finish();
+  const head = op.update(data);
   const tail = op.finish();
-  if (head.length === 0) return tail;
-  const out = new Uint8Array(head.length + tail.length);
-  out.set(head);
-  out.set(tail, head.length);
-  return out;
+  return head.length === 0 ? tail : concat(head, tail);
 }
 
-function step(
+function cipherStep(
   app: AppState,
   dir: Direction,
   h: number,
-  call: Call,
+  call: Phase,
   data: Uint8Array,
   capacity: number | null,
 ): Output {
-  const session: Session = app.requireSession(h);
-  const st: CipherState = requireOp(session[dir]);
-  return guarded(session, dir, () => {
-    if (call === 'single' && st.multi)
-      throw new Pkcs11Error(C.CKR_OPERATION_ACTIVE, 'a multi-part operation is in progress');
-    if (call !== 'single' && st.singlePart) {
-      throw new Pkcs11Error(C.CKR_FUNCTION_NOT_SUPPORTED, 'this mechanism is single-part only');
-    }
-    if (dir === 'decrypt') checkContextLogin(st);
+  return step(app, h, dir, call, (st, session) => {
     const p = st.pending;
     const repeat = p !== undefined && p.call === call && equalBytes(p.input, data);
     if (p && !repeat)
       throw new Pkcs11Error(C.CKR_OPERATION_ACTIVE, 'repeat the call that needed a bigger buffer');
     if (capacity === null)
-      return {
-        length: repeat
-          ? (p as NonNullable<typeof p>).output.length
-          : bound(st.op, call, data.length),
-        bytes: null,
-      };
-    const output = repeat ? (p as NonNullable<typeof p>).output : run(st.op, call, data);
+      return { length: repeat ? p.output.length : bound(st.op, call, data.length), bytes: null };
+    const output = repeat ? p.output : run(st.op, call, data);
     if (call === 'update') st.multi = true;
     if (capacity < output.length) {
       // A copy, not a view (Buffer#slice): the caller may change its buffer before repeating.
@@ -90,11 +70,15 @@ function step(
 
 const NONE = new Uint8Array(0);
 
-export const cipherCalls = {
-  single: (app: AppState, dir: Direction, h: number, data: Uint8Array, cap: number | null) =>
-    step(app, dir, h, 'single', data, cap),
-  update: (app: AppState, dir: Direction, h: number, data: Uint8Array, cap: number | null) =>
-    step(app, dir, h, 'update', data, cap),
-  final: (app: AppState, dir: Direction, h: number, cap: number | null) =>
-    step(app, dir, h, 'final', NONE, cap),
-};
+export const encrypt = (app: AppState, h: number, data: Uint8Array, cap: number | null) =>
+  cipherStep(app, 'encrypt', h, 'single', data, cap);
+export const encryptUpdate = (app: AppState, h: number, part: Uint8Array, cap: number | null) =>
+  cipherStep(app, 'encrypt', h, 'update', part, cap);
+export const encryptFinal = (app: AppState, h: number, cap: number | null) =>
+  cipherStep(app, 'encrypt', h, 'final', NONE, cap);
+export const decrypt = (app: AppState, h: number, data: Uint8Array, cap: number | null) =>
+  cipherStep(app, 'decrypt', h, 'single', data, cap);
+export const decryptUpdate = (app: AppState, h: number, part: Uint8Array, cap: number | null) =>
+  cipherStep(app, 'decrypt', h, 'update', part, cap);
+export const decryptFinal = (app: AppState, h: number, cap: number | null) =>
+  cipherStep(app, 'decrypt', h, 'final', NONE, cap);

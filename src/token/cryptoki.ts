@@ -1,146 +1,106 @@
 /**
- * The engine's C API in TypeScript: one method per C_* function, camelCase, numbers for handles, raw
- * attribute bytes, `Output` for C output buffers. The pkcs11js-shaped API (api/) and the p11-kit RPC server
- * (rpc/) both drive the token through this interface; one instance is one PKCS#11 "application" (its own
- * sessions, handles and login state). Errors are thrown as Pkcs11Error; CKR_OK is a normal return.
- * Layer L5.
+ * The engine's C API, as one table: every C function (camelCase, numbers for handles, raw attribute
+ * bytes, `Output` for C output buffers) mapped to the function that implements it on an application's
+ * state. Application (application.ts) exposes these as its methods; the Cryptoki types the
+ * pkcs11js-shaped API (api/) and the p11-kit RPC server (rpc/) drive are derived from it. Errors are
+ * thrown as Pkcs11Error; CKR_OK is a normal return. Layer L5.
  * @module
  */
-import type {
-  AttributeAnswer,
-  AttributeQuery,
-  InitializeArgs,
-  MechanismInfo,
-  ModuleInfo,
-  Output,
-  RawAttribute,
-  RawMechanism,
-  SessionInfo,
-  SlotInfo,
-  TokenInfo,
-} from '../pkcs11/types.js';
+import type { AppState } from './app-state.js';
+import * as cipher from './cipher-calls.js';
+import * as crypto from './crypto-calls.js';
+import * as keygen from './keygen-calls.js';
+import * as objects from './object-calls.js';
+import * as sessions from './session-calls.js';
+import * as slot from './slot-calls.js';
+import * as wrap from './wrap-calls.js';
 
-/** What C_GetAttributeValue returns: the CK_RV (OK, SENSITIVE, TYPE_INVALID or BUFFER_TOO_SMALL) and every answer. */
-export interface AttributeValues {
-  rv: number;
-  answers: AttributeAnswer[];
-}
+export type { AttributeValues, KeyPairHandles } from '../pkcs11/types.js';
 
-export interface KeyPairHandles {
-  publicKey: number;
-  privateKey: number;
-}
-
-export interface Cryptoki {
-  // General purpose (PKCS#11 v2.40 §5.4)
-  initialize(args?: InitializeArgs): void;
-  finalize(): void;
-  getInfo(): ModuleInfo;
-
-  // Slot and token management (§5.5)
-  getSlotList(tokenPresent: boolean): number[];
-  getSlotInfo(slotId: number): SlotInfo;
-  getTokenInfo(slotId: number): TokenInfo;
-  getMechanismList(slotId: number): number[];
-  getMechanismInfo(slotId: number, type: number): MechanismInfo;
-  /** `label` is the 32-byte blank-padded CK_UTF8CHAR array. */
-  initToken(slotId: number, soPin: Uint8Array, label: Uint8Array): void;
-  initPin(session: number, pin: Uint8Array): void;
-  setPin(session: number, oldPin: Uint8Array, newPin: Uint8Array): void;
-
+/** Every C function the token implements, in the order of v2.40 §5.4–5.15. */
+export const CALLS = {
+  // General purpose (§5.4), slot and token management (§5.5)
+  initialize: slot.initialize,
+  finalize: slot.finalize,
+  getInfo: slot.getInfo,
+  getSlotList: slot.getSlotList,
+  getSlotInfo: slot.getSlotInfo,
+  getTokenInfo: slot.getTokenInfo,
+  getMechanismList: slot.getMechanismList,
+  getMechanismInfo: slot.getMechanismInfo,
+  initToken: slot.initToken,
+  initPin: slot.initPin,
+  setPin: slot.setPin,
   // Session management (§5.6)
-  openSession(slotId: number, flags: number): number;
-  closeSession(session: number): void;
-  closeAllSessions(slotId: number): void;
-  getSessionInfo(session: number): SessionInfo;
-  login(session: number, userType: number, pin: Uint8Array): void;
-  logout(session: number): void;
-
+  openSession: sessions.openSession,
+  closeSession: sessions.closeSession,
+  closeAllSessions: sessions.closeAllSessions,
+  getSessionInfo: sessions.getSessionInfo,
+  login: sessions.login,
+  loginAsync: sessions.loginAsync,
+  logout: sessions.logout,
   // Object management (§5.7)
-  createObject(session: number, template: RawAttribute[]): number;
-  copyObject(session: number, object: number, template: RawAttribute[]): number;
-  destroyObject(session: number, object: number): void;
-  getObjectSize(session: number, object: number): number;
-  getAttributeValue(session: number, object: number, queries: AttributeQuery[]): AttributeValues;
-  setAttributeValue(session: number, object: number, template: RawAttribute[]): void;
-  findObjectsInit(session: number, template: RawAttribute[]): void;
-  findObjects(session: number, maxCount: number): number[];
-  findObjectsFinal(session: number): void;
-
+  createObject: objects.createObject,
+  copyObject: objects.copyObject,
+  destroyObject: objects.destroyObject,
+  getObjectSize: objects.getObjectSize,
+  getAttributeValue: objects.getAttributeValue,
+  setAttributeValue: objects.setAttributeValue,
+  findObjectsInit: objects.findObjectsInit,
+  findObjects: objects.findObjects,
+  findObjectsFinal: objects.findObjectsFinal,
   // Encryption and decryption (§5.8, §5.9)
-  encryptInit(session: number, mechanism: RawMechanism, key: number): void;
-  encrypt(session: number, data: Uint8Array, capacity: number | null): Output;
-  encryptUpdate(session: number, part: Uint8Array, capacity: number | null): Output;
-  encryptFinal(session: number, capacity: number | null): Output;
-  decryptInit(session: number, mechanism: RawMechanism, key: number): void;
-  decrypt(session: number, data: Uint8Array, capacity: number | null): Output;
-  decryptUpdate(session: number, part: Uint8Array, capacity: number | null): Output;
-  decryptFinal(session: number, capacity: number | null): Output;
-
-  // Message digesting (§5.10)
-  digestInit(session: number, mechanism: RawMechanism): void;
-  digest(session: number, data: Uint8Array, capacity: number | null): Output;
-  digestUpdate(session: number, part: Uint8Array): void;
-  digestKey(session: number, key: number): void;
-  digestFinal(session: number, capacity: number | null): Output;
-
-  // Signing and MACing (§5.11), verification (§5.12)
-  signInit(session: number, mechanism: RawMechanism, key: number): void;
-  sign(session: number, data: Uint8Array, capacity: number | null): Output;
-  signUpdate(session: number, part: Uint8Array): void;
-  signFinal(session: number, capacity: number | null): Output;
-  verifyInit(session: number, mechanism: RawMechanism, key: number): void;
+  encryptInit: cipher.encryptInit,
+  encrypt: cipher.encrypt,
+  encryptUpdate: cipher.encryptUpdate,
+  encryptFinal: cipher.encryptFinal,
+  decryptInit: cipher.decryptInit,
+  decrypt: cipher.decrypt,
+  decryptUpdate: cipher.decryptUpdate,
+  decryptFinal: cipher.decryptFinal,
+  // Message digesting (§5.10), signing and MACing (§5.11), verification (§5.12)
+  digestInit: crypto.digestInit,
+  digest: crypto.digest,
+  digestUpdate: crypto.digestUpdate,
+  digestKey: crypto.digestKey,
+  digestFinal: crypto.digestFinal,
+  signInit: crypto.signInit,
+  sign: crypto.sign,
+  signAsync: crypto.signAsync,
+  signUpdate: crypto.signUpdate,
+  signFinal: crypto.signFinal,
+  verifyInit: crypto.verifyInit,
   /** Throws CKR_SIGNATURE_INVALID / CKR_SIGNATURE_LEN_RANGE when the signature does not verify. */
-  verify(session: number, data: Uint8Array, signature: Uint8Array): void;
-  verifyUpdate(session: number, part: Uint8Array): void;
-  verifyFinal(session: number, signature: Uint8Array): void;
-
+  verify: crypto.verify,
+  verifyAsync: crypto.verifyAsync,
+  verifyUpdate: crypto.verifyUpdate,
+  verifyFinal: crypto.verifyFinal,
   // Key management (§5.14)
-  generateKey(session: number, mechanism: RawMechanism, template: RawAttribute[]): number;
-  generateKeyPair(
-    session: number,
-    mechanism: RawMechanism,
-    publicTemplate: RawAttribute[],
-    privateTemplate: RawAttribute[],
-  ): KeyPairHandles;
-  wrapKey(
-    session: number,
-    mechanism: RawMechanism,
-    wrappingKey: number,
-    key: number,
-    capacity: number | null,
-  ): Output;
-  unwrapKey(
-    session: number,
-    mechanism: RawMechanism,
-    unwrappingKey: number,
-    wrapped: Uint8Array,
-    template: RawAttribute[],
-  ): number;
-  deriveKey(
-    session: number,
-    mechanism: RawMechanism,
-    baseKey: number,
-    template: RawAttribute[],
-  ): number;
-
+  generateKey: keygen.generateKey,
+  generateKeyPair: keygen.generateKeyPair,
+  generateKeyPairAsync: keygen.generateKeyPairAsync,
+  wrapKey: wrap.wrapKey,
+  unwrapKey: wrap.unwrapKey,
+  deriveKey: keygen.deriveKey,
   // Random number generation (§5.15)
-  seedRandom(session: number, seed: Uint8Array): void;
-  generateRandom(session: number, length: number): Uint8Array;
-}
+  seedRandom: crypto.seedRandom,
+  generateRandom: crypto.generateRandom,
+} as const;
+
+/** A call without its application state: the method an engine exposes. */
+type Bound<F> = F extends (app: AppState, ...args: infer A) => infer R ? (...args: A) => R : never;
+
+/** The engine's methods: each C function of CALLS without the application state. */
+export type Engine = { readonly [K in keyof typeof CALLS]: Bound<(typeof CALLS)[K]> };
 
 /**
- * Asynchronous forms of the heavy operations: same checks and state machine, crypto off the event loop
- * where the backend can do that (key generation, KDFs, RSA). Results and errors as the sync forms.
+ * The asynchronous forms of the heavy operations: same checks and state machine, crypto off the event
+ * loop where the backend can do that (key generation, KDFs, RSA). Results and errors as the sync forms.
  */
-export interface CryptokiAsync {
-  signAsync(session: number, data: Uint8Array, capacity: number | null): Promise<Output>;
-  verifyAsync(session: number, data: Uint8Array, signature: Uint8Array): Promise<void>;
-  generateKeyPairAsync(
-    session: number,
-    mechanism: RawMechanism,
-    publicTemplate: RawAttribute[],
-    privateTemplate: RawAttribute[],
-  ): Promise<KeyPairHandles>;
-  loginAsync(session: number, userType: number, pin: Uint8Array): Promise<void>;
-}
+export type CryptokiAsync = Pick<
+  Engine,
+  'signAsync' | 'verifyAsync' | 'generateKeyPairAsync' | 'loginAsync'
+>;
+
+/** The synchronous C API one PKCS#11 application offers. */
+export type Cryptoki = Omit<Engine, keyof CryptokiAsync>;

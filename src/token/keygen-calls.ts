@@ -9,15 +9,14 @@ import type { AttributeMap } from '../attributes/values.js';
 import { normalizeTemplate } from '../attributes/values.js';
 import { Pkcs11Error } from '../errors.js';
 import { mechanism } from '../mechanisms/registry.js';
-import type { GeneratedKey, GeneratedPair } from '../mechanisms/types.js';
+import type { GeneratedKey, GeneratedPair, Mechanism } from '../mechanisms/types.js';
 import { completeAttributes } from '../objects/complete.js';
 import { buildAttributes } from '../objects/factory.js';
 import { TokenObject } from '../objects/object.js';
 import * as C from '../pkcs11/constants.js';
-import type { RawAttribute, RawMechanism } from '../pkcs11/types.js';
+import type { KeyPairHandles, RawAttribute, RawMechanism } from '../pkcs11/types.js';
 import { encodeBool } from '../util/bytes.js';
 import type { AppState } from './app-state.js';
-import type { KeyPairHandles } from './cryptoki.js';
 import { checkKeyForUse, keyRef, rememberEcPair } from './keys.js';
 import { admitObject, checkObjectSize } from './object-calls.js';
 import type { Session } from './session.js';
@@ -63,6 +62,8 @@ interface PairPlan {
   session: Session;
   pub: Map<number, Uint8Array | RawAttribute[]>;
   priv: Map<number, Uint8Array | RawAttribute[]>;
+  generate: NonNullable<Mechanism['generateKeyPair']>;
+  generateAsync: Mechanism['generateKeyPairAsync'];
 }
 
 function planPair(
@@ -74,11 +75,12 @@ function planPair(
 ): PairPlan {
   const session = app.requireSession(h);
   const mech = mechanism(m.mechanism);
-  if (!mech.generateKeyPair)
+  const generate = mech.generateKeyPair;
+  if (!generate)
     throw new Pkcs11Error(C.CKR_MECHANISM_INVALID, 'not a key-pair generation mechanism');
   const pub = normalizeTemplate(pubT);
   const priv = normalizeTemplate(privT);
-  return { session, pub, priv };
+  return { session, pub, priv, generate, generateAsync: mech.generateKeyPairAsync };
 }
 
 function admitPair(
@@ -155,14 +157,7 @@ export function generateKeyPair(
 ): KeyPairHandles {
   const plan = planPair(app, h, m, pubT, privT);
   precheck(app, m, plan);
-  const mech = mechanism(m.mechanism);
-  const gen = (mech.generateKeyPair as NonNullable<typeof mech.generateKeyPair>)(
-    app.token.crypto,
-    m,
-    plan.pub,
-    plan.priv,
-  );
-  return admitPair(app, m, plan, gen);
+  return admitPair(app, m, plan, plan.generate(app.token.crypto, m, plan.pub, plan.priv));
 }
 
 export async function generateKeyPairAsync(
@@ -174,15 +169,7 @@ export async function generateKeyPairAsync(
 ): Promise<KeyPairHandles> {
   const plan = planPair(app, h, m, pubT, privT);
   precheck(app, m, plan);
-  const mech = mechanism(m.mechanism);
-  const gen = mech.generateKeyPairAsync
-    ? await mech.generateKeyPairAsync(app.token.crypto, m, plan.pub, plan.priv)
-    : (mech.generateKeyPair as NonNullable<typeof mech.generateKeyPair>)(
-        app.token.crypto,
-        m,
-        plan.pub,
-        plan.priv,
-      );
+  const gen = await (plan.generateAsync ?? plan.generate)(app.token.crypto, m, plan.pub, plan.priv);
   // The session may have closed while the key was being generated.
   app.requireSession(h);
   return admitPair(app, m, plan, gen);

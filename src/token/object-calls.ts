@@ -17,10 +17,14 @@ import { completeAttributes } from '../objects/complete.js';
 import { buildAttributes, checkChanges } from '../objects/factory.js';
 import { TokenObject } from '../objects/object.js';
 import * as C from '../pkcs11/constants.js';
-import type { AttributeAnswer, AttributeQuery, RawAttribute } from '../pkcs11/types.js';
+import type {
+  AttributeAnswer,
+  AttributeQuery,
+  AttributeValues,
+  RawAttribute,
+} from '../pkcs11/types.js';
 import { recordSize } from '../storage/record.js';
 import type { AppState } from './app-state.js';
-import type { AttributeValues } from './cryptoki.js';
 import { importKey, rememberEcPrivate } from './keys.js';
 import type { Session } from './session.js';
 

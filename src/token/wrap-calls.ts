@@ -14,13 +14,13 @@
 import { normalizeTemplate, readBytes } from '../attributes/values.js';
 import { bufferTooSmall, isPkcs11Error, Pkcs11Error } from '../errors.js';
 import { mechanism } from '../mechanisms/registry.js';
-import type { CipherOperation, Mechanism } from '../mechanisms/types.js';
+import type { CipherOperation } from '../mechanisms/types.js';
 import { completeAttributes } from '../objects/complete.js';
 import { buildAttributes } from '../objects/factory.js';
 import { TokenObject } from '../objects/object.js';
 import * as C from '../pkcs11/constants.js';
 import type { Output, RawAttribute, RawMechanism } from '../pkcs11/types.js';
-import { encodeBool, encodeUlong, equalBytes } from '../util/bytes.js';
+import { concat, encodeBool, encodeUlong, equalBytes } from '../util/bytes.js';
 import type { AppState } from './app-state.js';
 import { checkKeyForUse, type KeyUse, keyRef } from './keys.js';
 import { admitObject } from './object-calls.js';
@@ -46,7 +46,7 @@ function wrappingKey(app: AppState, m: RawMechanism, handle: number, use: 'wrap'
   try {
     const key = app.requireObject(handle, C.CKR_KEY_HANDLE_INVALID);
     checkKeyForUse(app.token.crypto, key, mech, use as KeyUse);
-    return { mech, key, op: op as NonNullable<Mechanism['encrypt']> };
+    return { mech, key, op };
   } catch (e) {
     const renamed = isPkcs11Error(e) ? RENAMED[use][e.code] : undefined;
     if (renamed === undefined) throw e;
@@ -70,12 +70,7 @@ function sameValue(a: RawAttribute['value'] | undefined, b: RawAttribute['value'
 }
 
 function runOnce(op: CipherOperation, data: Uint8Array): Uint8Array {
-  const head = op.update(data);
-  const tail = op.finish();
-  const out = new Uint8Array(head.length + tail.length);
-  out.set(head);
-  out.set(tail, head.length);
-  return out;
+  return concat(op.update(data), op.finish());
 }
 
 export function wrapKey(

@@ -6,11 +6,36 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const CLI_PATH = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const README = fileURLToPath(new URL('../../../README.md', import.meta.url));
+
+/** The fenced blocks (```lang) of the README section headed `heading`, its subsections included. */
+export function readmeBlocks(heading: string, lang: string): string[] {
+  const all = readFileSync(README, 'utf8');
+  const start = all.indexOf(`\n${heading}\n`);
+  if (start < 0) throw new Error(`README has no section '${heading}'`);
+  const end = all.indexOf('\n## ', start + 1);
+  const text = all.slice(start, end < 0 ? undefined : end);
+  return [...text.matchAll(/^```(\w*)\n([\s\S]*?)^```$/gm)]
+    .filter((m) => m[1] === lang)
+    .map((m) => m[2] as string);
+}
+
+/** A `bin` directory in `dir` holding a `corepkcs11` that runs this build, as an installed one would. */
+export function cliWrapper(dir: string): string {
+  const bin = join(dir, 'bin');
+  mkdirSync(bin, { recursive: true });
+  writeFileSync(
+    join(bin, 'corepkcs11'),
+    `#!/bin/sh\nexec "${process.execPath}" "${CLI_PATH}" "$@"\n`,
+  );
+  chmodSync(join(bin, 'corepkcs11'), 0o755);
+  return bin;
+}
 
 export interface CliResult {
   code: number;

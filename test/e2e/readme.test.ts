@@ -1,35 +1,18 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { OPENSSL_MISSING, openssl, scratch } from '../unit/helpers/openssl.js';
-import { baseEnv, CLI_PATH } from './cli-harness.js';
+import { baseEnv, cliWrapper, readmeBlocks } from './cli-harness.js';
 
-const DOC = fileURLToPath(new URL('../../../README.md', import.meta.url));
 const DIST = fileURLToPath(new URL('../../src/', import.meta.url));
-
-/** The fenced blocks of the README's command-line section. */
-function blocks(lang: string): string[] {
-  const all = readFileSync(DOC, 'utf8');
-  const start = all.indexOf('## The command line');
-  const end = all.indexOf('\n## ', start + 1);
-  const text = all.slice(start, end < 0 ? undefined : end);
-  return [...text.matchAll(new RegExp(`\`\`\`${lang}\\n([\\s\\S]*?)\`\`\``, 'g'))].map(
-    (m) => m[1] as string,
-  );
-}
+const blocks = (lang: string) => readmeBlocks('## The command line', lang);
 
 describe('README command-line examples run as written', { skip: OPENSSL_MISSING }, () => {
   const tmp = scratch('corepkcs11-readme-');
-  const bin = join(tmp.dir, 'bin');
-  mkdirSync(bin);
-  writeFileSync(
-    join(bin, 'corepkcs11'),
-    `#!/bin/sh\nexec "${process.execPath}" "${CLI_PATH}" "$@"\n`,
-  );
-  chmodSync(join(bin, 'corepkcs11'), 0o755);
+  const bin = cliWrapper(tmp.dir);
   const env = { ...baseEnv(), PATH: `${bin}:${process.env.PATH}` };
   after(() => tmp.cleanup());
 

@@ -1,0 +1,111 @@
+/**
+ * The operation state machine every C_* call on an active operation shares (v2.40 §5.8–5.12): the
+ * keyed C_*Init checks, and one step — find the session's operation, refuse a single-part call after
+ * an update or an update on a single-part mechanism, ask for a context login where one is owed, and end
+ * the operation on any error but CKR_BUFFER_TOO_SMALL (a length query leaves it active). Layer L5.
+ * @module
+ */
+import { bufferTooSmall, isPkcs11Error, Pkcs11Error } from '../errors.js';
+import { mechanism } from '../mechanisms/registry.js';
+import type { Mechanism } from '../mechanisms/types.js';
+import * as C from '../pkcs11/constants.js';
+import type { Output, RawMechanism } from '../pkcs11/types.js';
+import type { AppState } from './app-state.js';
+import { checkKeyForUse, rememberEcPrivate } from './keys.js';
+import type { KeyedState, Session } from './session.js';
+
+export type Kind = 'digest' | 'sign' | 'verify' | 'encrypt' | 'decrypt';
+/** Which C call of an operation: C_Sign (single), C_SignUpdate, C_SignFinal. */
+export type Phase = 'single' | 'update' | 'final';
+type KeyedKind = Exclude<Kind, 'digest'>;
+
+/** Runs `fn`; on any error but CKR_BUFFER_TOO_SMALL the session's `kind` operation ends. */
+export function guarded<T>(session: Session, kind: Kind, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (!isPkcs11Error(e, C.CKR_BUFFER_TOO_SMALL)) session[kind] = undefined;
+    throw e;
+  }
+}
+
+/** Answers a C output buffer of `capacity` for a result of `length` bytes, producing it only when it fits. */
+export function output(length: number, capacity: number | null, produce: () => Uint8Array): Output {
+  if (capacity === null) return { length, bytes: null };
+  if (capacity < length) bufferTooSmall(length);
+  const bytes = produce();
+  return { length: bytes.length, bytes };
+}
+
+/** CKA_ALWAYS_AUTHENTICATE: refuses the call until C_Login(CKU_CONTEXT_SPECIFIC). */
+export function checkContextLogin(st: KeyedState): void {
+  if (st.needsContextLogin) {
+    throw new Pkcs11Error(
+      C.CKR_USER_NOT_LOGGED_IN,
+      'CKA_ALWAYS_AUTHENTICATE: C_Login(CKU_CONTEXT_SPECIFIC) first',
+    );
+  }
+}
+
+/**
+ * One call on the session's active `kind` operation: the checks of its phase, then `work` on the
+ * operation's state, all guarded. Sign owes a context login before it produces a signature, decrypt
+ * before any output.
+ */
+export function step<K extends Kind, T>(
+  app: AppState,
+  h: number,
+  kind: K,
+  phase: Phase,
+  work: (st: NonNullable<Session[K]>, session: Session) => T,
+): T {
+  const session = app.requireSession(h);
+  const st = session[kind];
+  if (st === undefined) throw new Pkcs11Error(C.CKR_OPERATION_NOT_INITIALIZED);
+  return guarded(session, kind, () => {
+    if (phase === 'single' && st.multi)
+      throw new Pkcs11Error(C.CKR_OPERATION_ACTIVE, 'a multi-part operation is in progress');
+    if (phase !== 'single' && 'singlePart' in st && st.singlePart) {
+      throw new Pkcs11Error(C.CKR_FUNCTION_NOT_SUPPORTED, 'this mechanism is single-part only');
+    }
+    if (
+      'needsContextLogin' in st &&
+      (kind === 'decrypt' || (kind === 'sign' && phase !== 'update'))
+    )
+      checkContextLogin(st);
+    return work(st, session);
+  });
+}
+
+/**
+ * The checks every keyed C_*Init shares, returning the mechanism's operation factory for `use` (so the
+ * caller needs no cast) with the key's object and the state the operation starts from.
+ */
+export function keyedInit<U extends KeyedKind>(
+  app: AppState,
+  h: number,
+  m: RawMechanism,
+  key: number,
+  use: U,
+): {
+  session: Session;
+  make: NonNullable<Mechanism[U]>;
+  obj: ReturnType<AppState['requireObject']>;
+  base: KeyedState;
+} {
+  const session = app.requireSession(h);
+  if (session[use]) throw new Pkcs11Error(C.CKR_OPERATION_ACTIVE);
+  const mech = mechanism(m.mechanism);
+  const make = mech[use];
+  if (!make) throw new Pkcs11Error(C.CKR_MECHANISM_INVALID, `mechanism cannot ${use}`);
+  const obj = app.requireObject(key, C.CKR_KEY_HANDLE_INVALID);
+  checkKeyForUse(app.token.crypto, obj, mech, use);
+  if (use === 'sign') rememberEcPrivate(app, obj);
+  const base: KeyedState = {
+    key: obj,
+    singlePart: mech.singlePart === true,
+    multi: false,
+    needsContextLogin: (use === 'sign' || use === 'decrypt') && obj.flag(C.CKA_ALWAYS_AUTHENTICATE),
+  };
+  return { session, make, obj, base };
+}

@@ -1,0 +1,167 @@
+/**
+ * General-purpose, slot and token functions (v2.40 §5.4–5.5): C_Initialize / C_Finalize of one
+ * application, the module, slot, token and mechanism information, C_InitToken, C_InitPIN and C_SetPIN.
+ * Layer L5.
+ * @module
+ */
+import { Pkcs11Error } from '../errors.js';
+import { mechanism, mechanismTypes } from '../mechanisms/registry.js';
+import * as C from '../pkcs11/constants.js';
+import type {
+  InitializeArgs,
+  MechanismInfo,
+  ModuleInfo,
+  SlotInfo,
+  TokenInfo,
+} from '../pkcs11/types.js';
+import { blankPadded, fromUtf8 } from '../util/bytes.js';
+import { type AppState, SLOT_ID } from './app-state.js';
+import { MAX_PIN_LENGTH, MIN_PIN_LENGTH, pinFlags } from './pins.js';
+import { closeSession } from './session-calls.js';
+
+export const LIBRARY_VERSION = { major: 0, minor: 1 };
+const MANUFACTURER = 'corepkcs11';
+
+function utcTime(): string {
+  return new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14).concat('00');
+}
+
+export function initialize(app: AppState, args: InitializeArgs = {}): void {
+  if (args.reservedIsNull === false || args.partialMutexCallbacks) {
+    throw new Pkcs11Error(
+      C.CKR_ARGUMENTS_BAD,
+      'CK_C_INITIALIZE_ARGS: pReserved must be NULL, mutex callbacks all or none',
+    );
+  }
+  // We cannot call an application's mutex callbacks; without CKF_OS_LOCKING_OK we would have to.
+  if (args.hasMutexCallbacks && !((args.flags ?? 0) & C.CKF_OS_LOCKING_OK)) {
+    throw new Pkcs11Error(
+      C.CKR_CANT_LOCK,
+      'application mutex callbacks are not supported; set CKF_OS_LOCKING_OK',
+    );
+  }
+  if (app.initialized) throw new Pkcs11Error(C.CKR_CRYPTOKI_ALREADY_INITIALIZED);
+  app.token.refresh();
+  app.initialized = true;
+}
+
+export function finalize(app: AppState): void {
+  app.requireInitialized();
+  for (const h of [...app.sessions.keys()]) closeSession(app, h);
+  app.login = 'public';
+  app.forgetAll();
+  app.initialized = false;
+}
+
+export function getInfo(app: AppState): ModuleInfo {
+  app.requireInitialized();
+  return {
+    cryptokiVersion: { major: 2, minor: 40 },
+    manufacturerID: blankPadded(MANUFACTURER, 32),
+    flags: 0,
+    libraryDescription: blankPadded('corepkcs11 software token', 32),
+    libraryVersion: { ...LIBRARY_VERSION },
+  };
+}
+
+export function getSlotList(app: AppState, _tokenPresent: boolean): number[] {
+  app.requireInitialized();
+  return [SLOT_ID];
+}
+
+export function getSlotInfo(app: AppState, slotId: number): SlotInfo {
+  app.requireSlot(slotId);
+  return {
+    slotDescription: blankPadded('corepkcs11 software slot', 64),
+    manufacturerID: blankPadded(MANUFACTURER, 32),
+    flags: C.CKF_TOKEN_PRESENT,
+    hardwareVersion: { ...LIBRARY_VERSION },
+    firmwareVersion: { ...LIBRARY_VERSION },
+  };
+}
+
+export function getTokenInfo(app: AppState, slotId: number): TokenInfo {
+  app.requireSlot(slotId);
+  const t = app.token;
+  const user = t.pinRecord('user');
+  const pool = t.options.maxStorageBytes;
+  const total = Number.isSafeInteger(pool) ? pool : C.CK_UNAVAILABLE_INFORMATION;
+  const free = Number.isSafeInteger(pool)
+    ? Math.max(0, pool - t.storageUsed)
+    : C.CK_UNAVAILABLE_INFORMATION;
+  let flags =
+    C.CKF_RNG | C.CKF_LOGIN_REQUIRED | C.CKF_RESTORE_KEY_NOT_NEEDED | C.CKF_CLOCK_ON_TOKEN;
+  if (t.initialized) flags |= C.CKF_TOKEN_INITIALIZED;
+  if (user) flags |= C.CKF_USER_PIN_INITIALIZED;
+  flags |= pinFlags(user, {
+    low: C.CKF_USER_PIN_COUNT_LOW,
+    final: C.CKF_USER_PIN_FINAL_TRY,
+    locked: C.CKF_USER_PIN_LOCKED,
+    change: C.CKF_USER_PIN_TO_BE_CHANGED,
+  });
+  flags |= pinFlags(t.pinRecord('so'), {
+    low: C.CKF_SO_PIN_COUNT_LOW,
+    final: C.CKF_SO_PIN_FINAL_TRY,
+    locked: C.CKF_SO_PIN_LOCKED,
+    change: C.CKF_SO_PIN_TO_BE_CHANGED,
+  });
+  return {
+    label: blankPadded(t.label, 32),
+    manufacturerID: blankPadded(MANUFACTURER, 32),
+    model: blankPadded('corePKCS11', 16),
+    serialNumber: blankPadded(t.serial, 16),
+    flags,
+    // v2.40: the counts and limits are this application's (another application's sessions are its own)
+    maxSessionCount: t.options.maxSessions,
+    sessionCount: app.sessions.size,
+    maxRwSessionCount: t.options.maxSessions,
+    rwSessionCount: [...app.sessions.values()].filter((x) => x.readWrite).length,
+    maxPinLen: MAX_PIN_LENGTH,
+    minPinLen: MIN_PIN_LENGTH,
+    hardwareVersion: { ...LIBRARY_VERSION },
+    firmwareVersion: { ...LIBRARY_VERSION },
+    utcTime: utcTime(),
+    // One pool for public and private objects: both report it.
+    totalPublicMemory: total,
+    freePublicMemory: free,
+    totalPrivateMemory: total,
+    freePrivateMemory: free,
+  };
+}
+
+export function getMechanismList(app: AppState, slotId: number): number[] {
+  app.requireSlot(slotId);
+  return mechanismTypes();
+}
+
+export function getMechanismInfo(app: AppState, slotId: number, type: number): MechanismInfo {
+  app.requireSlot(slotId);
+  return { ...mechanism(type).info };
+}
+
+export function initToken(
+  app: AppState,
+  slotId: number,
+  soPin: Uint8Array,
+  label: Uint8Array,
+): void {
+  app.requireSlot(slotId);
+  if (app.token.sessionCount > 0) throw new Pkcs11Error(C.CKR_SESSION_EXISTS);
+  if (label.length !== 32)
+    throw new Pkcs11Error(C.CKR_ARGUMENTS_BAD, 'the label is 32 blank-padded bytes');
+  app.token.initToken(soPin, fromUtf8(label).replace(/[ \0]+$/, ''));
+}
+
+export function initPin(app: AppState, h: number, pin: Uint8Array): void {
+  const s = app.requireSession(h);
+  if (app.login !== 'so' || !s.readWrite) {
+    throw new Pkcs11Error(C.CKR_USER_NOT_LOGGED_IN, 'C_InitPIN needs a R/W SO session');
+  }
+  app.token.initUserPin(pin);
+}
+
+export function setPin(app: AppState, h: number, oldPin: Uint8Array, newPin: Uint8Array): void {
+  const s = app.requireSession(h);
+  if (!s.readWrite) throw new Pkcs11Error(C.CKR_SESSION_READ_ONLY);
+  app.token.changePin(app.login === 'so' ? 'so' : 'user', oldPin, newPin);
+}
