@@ -140,11 +140,7 @@ export async function importCommand(argv: string[]): Promise<number> {
       const passphrase = await passphraseFor(p, file, data);
       let creds: Credential[];
       try {
-        creds = readCredentials(data, {
-          p11: t.p11,
-          session: s,
-          ...(passphrase === undefined ? {} : { passphrase }),
-        });
+        creds = readCredentials(data, passphrase === undefined ? {} : { passphrase });
       } catch (e) {
         const detail = (e as { detail?: unknown }).detail;
         if (typeof detail !== 'string') throw e;

@@ -2,6 +2,19 @@
  * The crypto port: everything the token asks of a cryptographic library, as plain data in and out.
  * Mechanisms (L4) speak PKCS#11 and translate to these calls; the node:crypto adapter implements them.
  * No CKM_ values cross this line: the backend has its own small vocabulary. Layer L2 (port interface).
+ *
+ * Error contract. A method either returns or throws:
+ * - a Pkcs11Error, when the caller's input is what is wrong, with the CKR that names it: key material
+ *   that is inconsistent or off the curve (importKey: CKR_ATTRIBUTE_VALUE_INVALID), data a raw RSA
+ *   operation cannot take (CKR_DATA_INVALID), ciphertext that does not decrypt or authenticate
+ *   (CKR_ENCRYPTED_DATA_INVALID), a peer point not on the curve (ecdh: CKR_MECHANISM_PARAM_INVALID), a
+ *   key of a size the primitive does not take (CKR_KEY_SIZE_RANGE), a public exponent it cannot use
+ *   (generateRsa: CKR_TEMPLATE_INCONSISTENT). The adapter translates its library's exceptions for such
+ *   input once, keeping the original as `cause`. A mechanism may re-code a Pkcs11Error for its own
+ *   context (an unwrap reports CKR_WRAPPED_KEY_INVALID) but never catches anything else;
+ * - anything else, which is a bug (a broken invariant, a library failure on valid input): it propagates
+ *   unchanged and the API boundary reports it as CKR_GENERAL_ERROR with the error as `cause`.
+ * Verification answers false for a signature that does not verify; it does not throw for one.
  * @module
  */
 
@@ -107,7 +120,7 @@ export interface CipherSpec {
   encrypt: boolean;
 }
 
-/** A running cipher. `update` returns what is ready; `finish` the rest. Errors are thrown as Error. */
+/** A running cipher. `update` returns what is ready; `finish` the rest (bad padding: CKR_ENCRYPTED_DATA_INVALID). */
 export interface CipherStream {
   update(data: Uint8Array): Uint8Array;
   finish(): Uint8Array;
@@ -129,9 +142,13 @@ export interface CryptoBackend {
   /** AES-CMAC (NIST SP 800-38B) with a 16, 24 or 32-byte key. */
   createCmac(key: Uint8Array): Accumulator;
 
-  /** Imports a key; throws Error with a reason when the material is inconsistent or unsupported. */
+  /** Imports a key; CKR_ATTRIBUTE_VALUE_INVALID when the material is inconsistent or unsupported. */
   importKey(material: KeyMaterial): KeyHandle;
   sign(key: KeyHandle, scheme: SignScheme, data: Uint8Array): Uint8Array;
+  /**
+   * As sign, off the event loop where the work is worth a thread hop (RSA: node:crypto's own thread
+   * pool or a worker); ECDSA (tens of microseconds) may answer at once.
+   */
   signAsync(key: KeyHandle, scheme: SignScheme, data: Uint8Array): Promise<Uint8Array>;
   /** False when the signature does not verify (never throws for a bad signature). */
   verify(key: KeyHandle, scheme: SignScheme, data: Uint8Array, signature: Uint8Array): boolean;
@@ -147,7 +164,7 @@ export interface CryptoBackend {
   ecPublicPoint(curve: CurveName, d: Uint8Array): Uint8Array;
 
   createCipher(spec: CipherSpec): CipherStream;
-  /** AES-GCM in one call: encrypt appends the tag; decrypt checks and strips it (throws on mismatch). */
+  /** AES-GCM in one call: encrypt appends the tag; decrypt checks and strips it (CKR_ENCRYPTED_DATA_INVALID on mismatch). */
   aesGcm(
     key: Uint8Array,
     iv: Uint8Array,
@@ -156,10 +173,10 @@ export interface CryptoBackend {
     encrypt: boolean,
     data: Uint8Array,
   ): Uint8Array;
-  /** AES key wrap (RFC 3394) or, with `pad`, key wrap with padding (RFC 5649); unwrapping throws on a bad check. */
+  /** AES key wrap (RFC 3394) or, with `pad`, key wrap with padding (RFC 5649); a failed unwrap check is CKR_ENCRYPTED_DATA_INVALID. */
   aesKeyWrap(key: Uint8Array, data: Uint8Array, wrap: boolean, pad: boolean): Uint8Array;
   rsaEncrypt(key: KeyHandle, scheme: RsaCipherScheme, data: Uint8Array): Uint8Array;
-  /** Throws Error when the ciphertext does not decrypt (the caller maps it to a CKR). */
+  /** CKR_ENCRYPTED_DATA_INVALID when the ciphertext does not decrypt. */
   rsaDecrypt(key: KeyHandle, scheme: RsaCipherScheme, data: Uint8Array): Uint8Array;
   /**
    * The ECDH shared secret Z: x-coordinate of d·Q (Q an uncompressed point on the key's curve), or

@@ -15,9 +15,8 @@ import {
   parseRsaPublicKey,
   parseSpki,
   parsing,
-  withPublicPoint,
 } from './keys.js';
-import { badInput, type Handle, type Pkcs11Module } from './module.js';
+import { badInput } from './module.js';
 import { decodePem, looksLikePem } from './pem.js';
 import { type CertificateInfo, parseCertificate } from './x509.js';
 
@@ -30,13 +29,8 @@ export type Credential =
 export type CredentialInput = string | Uint8Array;
 
 export interface ReadOptions {
-  /**
-   * For encrypted PKCS#8: the passphrase. With a token session (p11 and session), EC private keys
-   * stored without their public point get it computed, as provisioning needs it.
-   */
+  /** For encrypted PKCS#8: the passphrase. */
   passphrase?: string;
-  p11?: Pkcs11Module;
-  session?: Handle;
 }
 
 function decrypt(der: Uint8Array, options: ReadOptions): PrivateKeyData {
@@ -126,23 +120,13 @@ export function readCredentials(input: CredentialInput, options: ReadOptions = {
       if (c) out.push(c);
     }
     if (out.length === 0) throw badInput('the PEM text holds no certificate or key');
-    return complete(out, options);
+    return out;
   }
   if (typeof input === 'string') {
     throw badInput('not PEM: no -----BEGIN line');
   }
   if (input.length === 0) throw badInput('the input is empty');
-  return complete([fromDer(input, options)], options);
-}
-
-/** EC keys without their public point get it computed, when the caller reads for a token session. */
-function complete(creds: Credential[], options: ReadOptions): Credential[] {
-  if (!options.p11 || !options.session) return creds;
-  return creds.map((c) =>
-    c.kind === 'private-key' && c.key.kind === 'ec'
-      ? { kind: 'private-key', key: withPublicPoint(c.key) }
-      : c,
-  );
+  return [fromDer(input, options)];
 }
 
 /** The one credential of `kind` in `input`; CKR_ARGUMENTS_BAD if there is none or more than one. */

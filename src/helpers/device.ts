@@ -78,10 +78,10 @@ interface Parsed {
   codeKey?: PublicKeyData;
 }
 
-function parseAll(p11: Pkcs11Module, session: Handle, c: DeviceCredentials): Parsed {
+function parseAll(c: DeviceCredentials): Parsed {
   const out: Parsed = {};
   if (c.privateKey !== undefined) {
-    out.key = readOne(c.privateKey, 'private-key', { passphrase: c.passphrase, p11, session }).key;
+    out.key = readOne(c.privateKey, 'private-key', { passphrase: c.passphrase }).key;
   }
   if (c.certificate !== undefined) out.cert = readOne(c.certificate, 'certificate').certificate;
   if (c.jitpCertificate !== undefined)
@@ -125,7 +125,7 @@ export async function provisionDevice(
   session: Handle,
   credentials: DeviceCredentials,
 ): Promise<DeviceProvisioningResult> {
-  const parsed = parseAll(p11, session, credentials);
+  const parsed = parseAll(credentials);
   const templates: Template[] = [];
   const labels: string[] = [];
   const old: Handle[] = [];

@@ -4,7 +4,6 @@
  * node:crypto (host-crypto.ts), the key inside read like any PKCS#8 key. Layer L7.
  * @module
  */
-import { zeroize } from '../util/bytes.js';
 import {
   DerError,
   decodeOid,
@@ -17,8 +16,8 @@ import {
   TAG_SEQUENCE,
   type Tlv,
 } from '../util/der.js';
-import { decryptPkcs8 } from './host-crypto.js';
-import { type PrivateKeyData, parsePrivateKeyInfo, parsing } from './keys.js';
+import { decryptPrivateKey, type PrivateKeyData } from './host-crypto.js';
+import { parsing } from './keys.js';
 import { badInput } from './module.js';
 
 const OID_PBES2 = '1.2.840.113549.1.5.13';
@@ -66,10 +65,5 @@ function checkIterations(der: Uint8Array): void {
  */
 export function decryptPrivateKeyInfo(der: Uint8Array, passphrase: string): PrivateKeyData {
   checkIterations(der);
-  const plain = decryptPkcs8(der, passphrase);
-  try {
-    return parsePrivateKeyInfo(plain);
-  } finally {
-    zeroize(plain);
-  }
+  return decryptPrivateKey(der, passphrase);
 }

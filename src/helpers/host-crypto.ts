@@ -1,13 +1,60 @@
 /**
- * node:crypto for reading the user's files on the host (reading a file is not token crypto): decrypting
- * an encrypted PKCS#8 key with its passphrase and computing an EC private key's public point. The one
+ * node:crypto for reading the user's files on the host (reading a file is not token crypto): private
+ * and public keys parsed by OpenSSL (PKCS#8, encrypted PKCS#8 with its passphrase, SEC1, PKCS#1,
+ * SubjectPublicKeyInfo) and read back as components, and an EC private key's public point. The one
  * module of helpers/ and cli/ that imports node:crypto; token crypto never passes through here (the
- * helpers still work over any pkcs11js-shaped module, native ones included). Layer L7.
+ * helpers still work over any pkcs11js-shaped module, native ones included). Malformed input is
+ * CKR_ARGUMENTS_BAD, a curve outside the curve table CKR_CURVE_NOT_SUPPORTED. Layer L7.
  * @module
  */
-import { createECDH, createPrivateKey, type KeyObject } from 'node:crypto';
-import { type CurveName, curve } from '../crypto/curves.js';
+import { createECDH, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { type CurveName, curve, curveList, curveNamed } from '../crypto/curves.js';
+import { Pkcs11Error } from '../errors.js';
+import { CKR_CURVE_NOT_SUPPORTED } from '../pkcs11/constants.js';
+import { bytesToBigInt } from '../util/bigint.js';
 import { badInput } from './module.js';
+
+export interface RsaPublicKeyData {
+  kind: 'rsa';
+  n: Uint8Array;
+  e: Uint8Array;
+}
+export interface EcPublicKeyData {
+  kind: 'ec';
+  curve: CurveName;
+  /** Uncompressed point 04‖X‖Y. */
+  point: Uint8Array;
+}
+export type PublicKeyData = RsaPublicKeyData | EcPublicKeyData;
+
+export interface RsaPrivateKeyData extends RsaPublicKeyData {
+  d: Uint8Array;
+  p: Uint8Array;
+  q: Uint8Array;
+  dp: Uint8Array;
+  dq: Uint8Array;
+  qi: Uint8Array;
+}
+export interface EcPrivateKeyData {
+  kind: 'ec';
+  curve: CurveName;
+  /** The private scalar, left-padded to the curve's width. */
+  d: Uint8Array;
+  /** The public point (computed when the encoding left it out). */
+  point?: Uint8Array;
+}
+export type PrivateKeyData = RsaPrivateKeyData | EcPrivateKeyData;
+
+/** node:crypto's key types the token cannot hold, by the names other tools give them. */
+const OTHER_TYPES: Record<string, string> = {
+  ed25519: 'Ed25519',
+  ed448: 'Ed448',
+  x25519: 'X25519',
+  x448: 'X448',
+  'rsa-pss': 'RSASSA-PSS-restricted RSA',
+  dsa: 'DSA',
+  dh: 'DH',
+};
 
 /** d·G as an uncompressed point; CKR_ARGUMENTS_BAD when d is not a scalar of the curve. */
 export function ecPublicPoint(name: CurveName, d: Uint8Array): Uint8Array {
@@ -20,17 +67,105 @@ export function ecPublicPoint(name: CurveName, d: Uint8Array): Uint8Array {
   return new Uint8Array(ecdh.getPublicKey());
 }
 
+function b64u(s: string | undefined): Uint8Array {
+  return new Uint8Array(Buffer.from(s ?? '', 'base64url'));
+}
+
+/** `v` left-padded to `width` bytes. */
+function padded(v: Uint8Array, width: number): Uint8Array {
+  const out = new Uint8Array(width);
+  out.set(v, width - v.length);
+  return out;
+}
+
+/** The components of a parsed key, private ones when `key` is private. */
+function dataOf(key: KeyObject): PrivateKeyData | PublicKeyData {
+  const type = key.asymmetricKeyType ?? '';
+  const priv = key.type === 'private';
+  if (type === 'rsa') {
+    const j = key.export({ format: 'jwk' });
+    const [n, e, d, p, q, dp, dq, qi] = [j.n, j.e, j.d, j.p, j.q, j.dp, j.dq, j.qi].map(b64u) as [
+      Uint8Array,
+      Uint8Array,
+      Uint8Array,
+      Uint8Array,
+      Uint8Array,
+      Uint8Array,
+      Uint8Array,
+      Uint8Array,
+    ];
+    if (!priv) return { kind: 'rsa', n, e };
+    // OpenSSL reads multi-prime keys, and its JWK holds only the first two primes.
+    if (bytesToBigInt(p) * bytesToBigInt(q) !== bytesToBigInt(n)) {
+      throw badInput('multi-prime RSA keys are not supported');
+    }
+    return { kind: 'rsa', n, e, d, p, q, dp, dq, qi };
+  }
+  if (type === 'ec') {
+    const named = key.asymmetricKeyDetails?.namedCurve;
+    if (named === undefined)
+      throw badInput('EC keys with explicit curve parameters are not supported');
+    const c = curveNamed(named);
+    if (c === undefined || c.jwk === undefined) {
+      throw new Pkcs11Error(
+        CKR_CURVE_NOT_SUPPORTED,
+        `curve ${named} is not supported (${curveList()})`,
+      );
+    }
+    const j = key.export({ format: 'jwk' });
+    const point = Uint8Array.of(
+      4,
+      ...padded(b64u(j.x), c.fieldBytes),
+      ...padded(b64u(j.y), c.fieldBytes),
+    );
+    if (!priv) return { kind: 'ec', curve: c.name, point };
+    return { kind: 'ec', curve: c.name, d: padded(b64u(j.d), c.orderBytes), point };
+  }
+  throw badInput(`${OTHER_TYPES[type] ?? type} keys are not supported (RSA or EC only)`);
+}
+
+/** Runs node:crypto's parser on the caller's bytes: whatever it refuses is CKR_ARGUMENTS_BAD. */
+function parsed(what: string, parse: () => KeyObject): KeyObject {
+  try {
+    return parse();
+  } catch (e) {
+    throw badInput(`not a valid ${what}: ${(e as Error).message}`, e);
+  }
+}
+
+/** A private key in DER: PKCS#8 (decrypted with `passphrase` when encrypted), SEC1 or PKCS#1. */
+export function readPrivateKey(
+  der: Uint8Array,
+  type: 'pkcs8' | 'sec1' | 'pkcs1',
+  what: string,
+  passphrase?: string,
+): PrivateKeyData {
+  const key = parsed(what, () =>
+    createPrivateKey({ key: Buffer.from(der), format: 'der', type, passphrase }),
+  );
+  return dataOf(key) as PrivateKeyData;
+}
+
+/** A public key in DER: SubjectPublicKeyInfo or PKCS#1 RSAPublicKey. */
+export function readPublicKey(
+  der: Uint8Array,
+  type: 'spki' | 'pkcs1',
+  what: string,
+): PublicKeyData {
+  const key = parsed(what, () => createPublicKey({ key: Buffer.from(der), format: 'der', type }));
+  return dataOf(key) as PublicKeyData;
+}
+
 /**
- * The PrivateKeyInfo inside an EncryptedPrivateKeyInfo (RFC 5958 §3), decrypted with `passphrase`
- * (PBES2 and the PBES1 schemes OpenSSL reads). A wrong passphrase or a damaged file is
- * CKR_ARGUMENTS_BAD saying so.
+ * The key inside an EncryptedPrivateKeyInfo (RFC 5958 §3), decrypted with `passphrase` (PBES2 and the
+ * PBES1 schemes OpenSSL reads). A wrong passphrase or a damaged file is CKR_ARGUMENTS_BAD saying so.
  */
-export function decryptPkcs8(der: Uint8Array, passphrase: string): Uint8Array {
+export function decryptPrivateKey(der: Uint8Array, passphrase: string): PrivateKeyData {
   let key: KeyObject;
   try {
     key = createPrivateKey({ key: Buffer.from(der), format: 'der', type: 'pkcs8', passphrase });
   } catch (e) {
     throw badInput('cannot decrypt the private key: wrong passphrase or damaged file', e);
   }
-  return new Uint8Array(key.export({ type: 'pkcs8', format: 'der' }));
+  return dataOf(key) as PrivateKeyData;
 }

@@ -239,9 +239,7 @@ export function provisionPrivateKey(
   input: CredentialInput | PrivateKeyData,
   options: PrivateKeyOptions,
 ): ProvisionedKey {
-  const read = isKeyData(input)
-    ? input
-    : readOne(input, 'private-key', { ...options, p11, session }).key;
+  const read = isKeyData(input) ? input : readOne(input, 'private-key', options).key;
   const key = read.kind === 'ec' ? withPublicPoint(read) : read;
   const pub = publicKeyOf(key);
   const id = options.id ?? keyIdOf(p11, session, pub as PublicKeyData);

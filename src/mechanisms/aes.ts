@@ -75,11 +75,7 @@ function blockCipher(stream: CipherStream, encrypt: boolean, padded: boolean): C
       if ((!padded || !encrypt) && seen % BLOCK !== 0) {
         throw lengthError(encrypt, 'the input is not a whole number of 16-byte blocks');
       }
-      try {
-        return stream.finish();
-      } catch (e) {
-        throw new Pkcs11Error(C.CKR_ENCRYPTED_DATA_INVALID, 'bad padding', { cause: e });
-      }
+      return stream.finish();
     },
   };
 }
@@ -151,11 +147,7 @@ function gcmCipher(
       return new Uint8Array(0);
     },
     finish() {
-      try {
-        return backend.aesGcm(key, iv, aad, tagLength, encrypt, input.take());
-      } catch (e) {
-        throw new Pkcs11Error(C.CKR_ENCRYPTED_DATA_INVALID, 'GCM tag mismatch', { cause: e });
-      }
+      return backend.aesGcm(key, iv, aad, tagLength, encrypt, input.take());
     },
   };
 }
@@ -188,17 +180,7 @@ function keyWrapCipher(
         throw lengthError(wrap, 'CKM_AES_KEY_WRAP works on whole 8-byte blocks (at least two)');
       }
       if (pad && data.length < (wrap ? 1 : 16)) throw lengthError(wrap, 'input too short');
-      try {
-        return backend.aesKeyWrap(key, data, wrap, pad);
-      } catch (e) {
-        throw new Pkcs11Error(
-          C.CKR_ENCRYPTED_DATA_INVALID,
-          'the wrapped key does not unwrap (integrity check)',
-          {
-            cause: e,
-          },
-        );
-      }
+      return backend.aesKeyWrap(key, data, wrap, pad);
     },
   };
 }

@@ -75,16 +75,8 @@ function derive(
   const curve = handle.curve;
   if (curve === undefined) throw new Pkcs11Error(C.CKR_KEY_TYPE_INCONSISTENT, 'not an EC key');
   const peer = decodeEcPoint(p.publicData, curve);
-  let z: Uint8Array;
-  try {
-    z = backend.ecdh(handle, peer);
-  } catch (e) {
-    throw new Pkcs11Error(
-      C.CKR_MECHANISM_PARAM_INVALID,
-      'the public key is not a point of the curve (or, on X25519/X448, one of small order)',
-      { cause: e },
-    );
-  }
+  // A point off the curve (or, on X25519/X448, of small order): CKR_MECHANISM_PARAM_INVALID (adapter).
+  const z = backend.ecdh(handle, peer);
   const keyType = readUlong(template, C.CKA_KEY_TYPE) ?? C.CKK_GENERIC_SECRET;
   if (keyType !== C.CKK_AES && !GENERIC_SECRET_KEY_TYPES.includes(keyType)) {
     throw new Pkcs11Error(C.CKR_TEMPLATE_INCONSISTENT, 'ECDH derives AES or generic secret keys');

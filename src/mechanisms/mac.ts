@@ -53,13 +53,7 @@ function macMechanism(
 ): Mechanism {
   const start = (backend: CryptoBackend, m: RawMechanism, key: KeyRef) => {
     const length = macLength(m, fullLength, general);
-    let acc: Accumulator;
-    try {
-      acc = open(backend, secretOf(key));
-    } catch (e) {
-      throw new Pkcs11Error(C.CKR_KEY_SIZE_RANGE, (e as Error).message);
-    }
-    return { length, acc };
+    return { length, acc: open(backend, secretOf(key)) };
   };
   return {
     type,

@@ -63,17 +63,7 @@ function rsaCipher(
       if (!encrypt && data.length !== k) {
         throw new Pkcs11Error(C.CKR_ENCRYPTED_DATA_LEN_RANGE, `the ciphertext is ${k} bytes`);
       }
-      try {
-        return run(data);
-      } catch (e) {
-        throw new Pkcs11Error(
-          encrypt ? C.CKR_DATA_INVALID : C.CKR_ENCRYPTED_DATA_INVALID,
-          (e as Error).message,
-          {
-            cause: e,
-          },
-        );
-      }
+      return run(data);
     },
   };
 }

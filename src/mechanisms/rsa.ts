@@ -6,7 +6,7 @@
  * @module
  */
 import { readBytes, readUlong } from '../attributes/values.js';
-import type { CryptoBackend, HashName, RsaMaterial, SignScheme } from '../crypto/backend.js';
+import type { HashName, RsaMaterial, SignScheme } from '../crypto/backend.js';
 import { HASH_LENGTHS } from '../crypto/backend.js';
 import { Pkcs11Error } from '../errors.js';
 import * as C from '../pkcs11/constants.js';
@@ -125,17 +125,27 @@ function rsaMechanism(v: RsaVariant): Mechanism {
     info: { ...SIGN_SIZES, flags: C.CKF_SIGN | C.CKF_VERIFY },
     sign(backend, m, key) {
       const { scheme, handle, k, check, checkKey } = prepare(m, key);
-      const run = (data: Uint8Array) => {
-        check(data);
-        return signOrDataInvalid(() => backend.sign(handle, scheme, data));
-      };
-      if (hash === undefined) return collectingSign(k, run, async (data) => run(data), k);
-      const runInput = (input: HashedInput) => {
+      if (hash === undefined) {
+        const run = (data: Uint8Array) => {
+          check(data);
+          return backend.sign(handle, scheme, data);
+        };
+        const runAsync = async (data: Uint8Array) => {
+          check(data);
+          return backend.signAsync(handle, scheme, data);
+        };
+        return collectingSign(k, run, runAsync, k);
+      }
+      const prepared = (input: HashedInput) => {
         checkKey();
-        const [s, data] = overInput(scheme, input);
-        return signOrDataInvalid(() => backend.sign(handle, s, data));
+        return overInput(scheme, input);
       };
-      return hashingSign(new HashingInput(backend, hash), k, runInput, async (i) => runInput(i));
+      return hashingSign(
+        new HashingInput(backend, hash),
+        k,
+        (input) => backend.sign(handle, ...prepared(input)),
+        async (input) => backend.signAsync(handle, ...prepared(input)),
+      );
     },
     verify(backend, m, key) {
       const { scheme, handle, k, check, checkKey } = prepare(m, key);
@@ -153,15 +163,6 @@ function rsaMechanism(v: RsaVariant): Mechanism {
       });
     },
   };
-}
-
-/** Raw RSA rejects an input numerically ≥ the modulus: that is the caller's data, not a failure. */
-function signOrDataInvalid(f: () => Uint8Array): Uint8Array {
-  try {
-    return f();
-  } catch (e) {
-    throw new Pkcs11Error(C.CKR_DATA_INVALID, (e as Error).message, { cause: e });
-  }
 }
 
 const HASHED: [number, number, HashName][] = HASHES.flatMap((r) =>
@@ -207,28 +208,16 @@ function genParams(m: RawMechanism, pub: Map<number, unknown>): { bits: number; 
   return { bits, e };
 }
 
-function generate(backend: CryptoBackend, bits: number, e: Uint8Array): RsaMaterial {
-  try {
-    return backend.generateRsa(bits, e);
-  } catch (err) {
-    throw new Pkcs11Error(C.CKR_TEMPLATE_INCONSISTENT, (err as Error).message, { cause: err });
-  }
-}
-
 const keyPairGen: Mechanism = {
   type: C.CKM_RSA_PKCS_KEY_PAIR_GEN,
   info: { ...GEN_SIZES, flags: C.CKF_GENERATE_KEY_PAIR },
   generateKeyPair(backend, m, pub) {
     const { bits, e } = genParams(m, pub);
-    return pairFrom(generate(backend, bits, e));
+    return pairFrom(backend.generateRsa(bits, e));
   },
   async generateKeyPairAsync(backend, m, pub) {
     const { bits, e } = genParams(m, pub);
-    try {
-      return pairFrom(await backend.generateRsaAsync(bits, e));
-    } catch (err) {
-      throw new Pkcs11Error(C.CKR_TEMPLATE_INCONSISTENT, (err as Error).message, { cause: err });
-    }
+    return pairFrom(await backend.generateRsaAsync(bits, e));
   },
 };
 

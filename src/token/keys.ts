@@ -21,22 +21,10 @@ const ecPoints = new WeakMap<KeyHandle, string>();
 export function importKey(crypto: CryptoBackend, obj: TokenObject): KeyHandle {
   if (obj.cachedKey) return obj.cachedKey;
   const m = keyMaterialOf(obj.objectClass, obj.keyType ?? -1, obj.attrs);
-  try {
-    if (m.kind === 'ec' && m.d && m.point.length === 0)
-      m.point = crypto.ecPublicPoint(m.curve, m.d);
-    obj.cachedKey = crypto.importKey(m);
-    // The verify-with-the-private-half fast path is ECDSA's (ec-partners.ts): CKK_EC keys only.
-    if (m.kind === 'ec' && obj.keyType === C.CKK_EC) ecPoints.set(obj.cachedKey, pointKey(m.point));
-  } catch (e) {
-    if (e instanceof Pkcs11Error) throw e;
-    throw new Pkcs11Error(
-      C.CKR_ATTRIBUTE_VALUE_INVALID,
-      `invalid key material: ${(e as Error).message}`,
-      {
-        cause: e,
-      },
-    );
-  }
+  if (m.kind === 'ec' && m.d && m.point.length === 0) m.point = crypto.ecPublicPoint(m.curve, m.d);
+  obj.cachedKey = crypto.importKey(m);
+  // The verify-with-the-private-half fast path is ECDSA's (ec-partners.ts): CKK_EC keys only.
+  if (m.kind === 'ec' && obj.keyType === C.CKK_EC) ecPoints.set(obj.cachedKey, pointKey(m.point));
   return obj.cachedKey;
 }
 
@@ -73,7 +61,8 @@ export function verifyKeyRef(app: AppState, obj: TokenObject): KeyRef {
   let handle: KeyHandle;
   try {
     handle = importKey(crypto, priv);
-  } catch {
+  } catch (e) {
+    if (!(e instanceof Pkcs11Error)) throw e;
     return own;
   }
   return ecPoints.get(handle) === point && handle.isPrivate

@@ -5,6 +5,8 @@
  */
 import { type CipherGCMTypes, createCipheriv, createDecipheriv } from 'node:crypto';
 import type { CipherSpec, CipherStream } from '../../crypto/backend.js';
+import { CKR_ENCRYPTED_DATA_INVALID } from '../../pkcs11/constants.js';
+import { onInput, refused } from './input.js';
 
 function algorithm(mode: string, keyLength: number): string {
   if (keyLength !== 16 && keyLength !== 24 && keyLength !== 32)
@@ -21,7 +23,11 @@ export function createCipher(spec: CipherSpec): CipherStream {
   c.setAutoPadding(spec.padding);
   return {
     update: (d) => new Uint8Array(c.update(d)),
-    finish: () => new Uint8Array(c.final()),
+    // Decryption's only failure on whole blocks is the caller's padding.
+    finish: () =>
+      spec.encrypt
+        ? new Uint8Array(c.final())
+        : onInput(CKR_ENCRYPTED_DATA_INVALID, 'bad padding', () => new Uint8Array(c.final())),
   };
 }
 
@@ -39,12 +45,16 @@ export function aesGcm(
     c.setAAD(aad);
     return new Uint8Array(Buffer.concat([c.update(data), c.final(), c.getAuthTag()]));
   }
-  if (data.length < tagLength) throw new Error('ciphertext shorter than the tag');
+  if (data.length < tagLength)
+    throw refused(CKR_ENCRYPTED_DATA_INVALID, 'ciphertext shorter than the tag');
   const d = createDecipheriv(name, key, iv, { authTagLength: tagLength });
   d.setAAD(aad);
   d.setAuthTag(data.subarray(data.length - tagLength));
-  return new Uint8Array(
-    Buffer.concat([d.update(data.subarray(0, data.length - tagLength)), d.final()]),
+  const body = d.update(data.subarray(0, data.length - tagLength));
+  return onInput(
+    CKR_ENCRYPTED_DATA_INVALID,
+    'GCM tag mismatch',
+    () => new Uint8Array(Buffer.concat([body, d.final()])),
   );
 }
 
@@ -59,6 +69,16 @@ export function aesKeyWrap(
     throw new Error('AES keys are 16, 24 or 32 bytes');
   const name = `id-aes${key.length * 8}-wrap${pad ? '-pad' : ''}`;
   const iv = Buffer.from(pad ? 'a65959a6' : 'a6a6a6a6a6a6a6a6', 'hex');
-  const c = wrap ? createCipheriv(name, key, iv) : createDecipheriv(name, key, iv);
-  return new Uint8Array(Buffer.concat([c.update(data), c.final()]));
+  if (wrap) {
+    const c = createCipheriv(name, key, iv);
+    return new Uint8Array(Buffer.concat([c.update(data), c.final()]));
+  }
+  return onInput(
+    CKR_ENCRYPTED_DATA_INVALID,
+    'the wrapped key does not unwrap (integrity check)',
+    () => {
+      const c = createDecipheriv(name, key, iv);
+      return new Uint8Array(Buffer.concat([c.update(data), c.final()]));
+    },
+  );
 }

@@ -5,6 +5,8 @@
  */
 import { createCipheriv, createHash, createHmac, type Hash, hash as oneShot } from 'node:crypto';
 import type { Accumulator, HashName } from '../../crypto/backend.js';
+import { CKR_KEY_SIZE_RANGE } from '../../pkcs11/constants.js';
+import { refused } from './input.js';
 
 /**
  * First inputs up to this size are copied and hashed in one call at finish instead of streamed. 64 bytes
@@ -75,7 +77,7 @@ function dbl(b: Uint8Array): Uint8Array {
 
 export function cmacAccumulator(key: Uint8Array): Accumulator {
   if (key.length !== 16 && key.length !== 24 && key.length !== 32) {
-    throw new Error(`AES key must be 16, 24 or 32 bytes, got ${key.length}`);
+    throw refused(CKR_KEY_SIZE_RANGE, `AES key must be 16, 24 or 32 bytes, got ${key.length}`);
   }
   const algo = `aes-${key.length * 8}-ecb`;
   const encryptBlock = (block: Uint8Array): Uint8Array => {

@@ -14,8 +14,15 @@ import {
 } from 'node:crypto';
 import type { CurveName, EcMaterial, HashName, KeyHandle } from '../../crypto/backend.js';
 import { curve as curveRow } from '../../crypto/curves.js';
+import {
+  CKR_ATTRIBUTE_VALUE_INVALID,
+  CKR_MECHANISM_PARAM_INVALID,
+} from '../../pkcs11/constants.js';
 import { createEcdsaKey, type EcdsaKey } from './ecdsa/index.js';
+import { onInput, refused } from './input.js';
 import { toBase64Url } from './rsa-math.js';
+
+const INVALID = CKR_ATTRIBUTE_VALUE_INVALID;
 
 export class EcKey implements KeyHandle {
   readonly kind = 'ec';
@@ -31,16 +38,18 @@ export class EcKey implements KeyHandle {
     const c = curveRow(m.curve);
     const size = c.fieldBytes;
     if (m.point.length !== 2 * size + 1 || m.point[0] !== 0x04) {
-      throw new Error(`EC point must be uncompressed (04‖X‖Y, ${2 * size + 1} bytes)`);
+      throw refused(INVALID, `EC point must be uncompressed (04‖X‖Y, ${2 * size + 1} bytes)`);
     }
     if (m.d) {
-      if (m.d.length > c.orderBytes) throw new Error('EC private scalar too long');
+      if (m.d.length > c.orderBytes) throw refused(INVALID, 'EC private scalar too long');
       const derived = ecPublicPoint(m.curve, m.d);
       if (Buffer.compare(derived, m.point) !== 0)
-        throw new Error('EC point does not match the private key');
+        throw refused(INVALID, 'EC point does not match the private key');
     } else {
       // OpenSSL's point decoding rejects points that are not on the curve.
-      ECDH.convertKey(m.point, c.openssl, undefined, undefined, 'uncompressed');
+      onInput(INVALID, `the point is not on ${c.name}`, () =>
+        ECDH.convertKey(m.point, c.openssl, undefined, undefined, 'uncompressed'),
+      );
     }
     this.curve = m.curve;
     this.point = m.point;
@@ -108,13 +117,20 @@ function padded(d: Uint8Array, size: number): Uint8Array {
 function ecdhWith(curve: CurveName, d: Uint8Array) {
   const c = curveRow(curve);
   const ecdh = createECDH(c.openssl);
-  ecdh.setPrivateKey(padded(d, c.orderBytes));
+  onInput(INVALID, `not a ${c.name} private value`, () =>
+    ecdh.setPrivateKey(padded(d, c.orderBytes)),
+  );
   return ecdh;
 }
 
 /** The ECDH shared secret x(d·Q); throws for a point not on the key's curve. */
 export function ecdhSecret(key: EcKey, d: Uint8Array, peer: Uint8Array): Uint8Array {
-  return new Uint8Array(ecdhWith(key.curve, d).computeSecret(peer));
+  const ecdh = ecdhWith(key.curve, d);
+  return onInput(
+    CKR_MECHANISM_PARAM_INVALID,
+    'the public point is not on the curve',
+    () => new Uint8Array(ecdh.computeSecret(peer)),
+  );
 }
 
 export function ecPublicPoint(curve: CurveName, d: Uint8Array): Uint8Array {

@@ -15,8 +15,15 @@ import {
 } from 'node:crypto';
 import type { CurveName, EcMaterial, KeyHandle } from '../../crypto/backend.js';
 import { type Curve, curve as curveRow } from '../../crypto/curves.js';
+import {
+  CKR_ATTRIBUTE_VALUE_INVALID,
+  CKR_MECHANISM_PARAM_INVALID,
+} from '../../pkcs11/constants.js';
 import { readChildren, readSingle, TAG_BIT_STRING, TAG_OCTET_STRING } from '../../util/der.js';
+import { onInput, refused } from './input.js';
 import { fromBase64Url, toBase64Url } from './rsa-math.js';
+
+const INVALID = CKR_ATTRIBUTE_VALUE_INVALID;
 
 type OkpType = 'ed25519' | 'ed448' | 'x25519' | 'x448';
 
@@ -26,14 +33,16 @@ function jwkOf(row: Curve, x: Uint8Array, d?: Uint8Array): Record<string, string
   return jwk;
 }
 
-function checkLength(what: string, bytes: Uint8Array, want: number): void {
-  if (bytes.length !== want) throw new Error(`${what} must be ${want} bytes, got ${bytes.length}`);
+/** The caller's key bytes have the RFC length, or `code`. */
+function checkLength(what: string, bytes: Uint8Array, want: number, code = INVALID): void {
+  if (bytes.length !== want)
+    throw refused(code, `${what} must be ${want} bytes, got ${bytes.length}`);
 }
 
 /** The raw public key of a KeyObject (JWK `x`). */
 function rawPublic(key: KeyObject): Uint8Array {
   const x = key.export({ format: 'jwk' }).x;
-  if (typeof x !== 'string') throw new Error('the key has no public value');
+  if (typeof x !== 'string') throw new Error('node:crypto exported no public value');
   return fromBase64Url(x);
 }
 
@@ -53,11 +62,17 @@ export class OkpKey implements KeyHandle {
     if (m.d) {
       checkLength(`${c.name} private key`, m.d, c.orderBytes);
       // The JWK `x` is not checked by node:crypto: compare the public key d gives with the one we hold.
-      this.object = createPrivateKey({ key: jwkOf(c, m.point, m.d), format: 'jwk' });
+      const jwk = jwkOf(c, m.point, m.d);
+      this.object = onInput(INVALID, `not a ${c.name} private key`, () =>
+        createPrivateKey({ key: jwk, format: 'jwk' }),
+      );
       if (Buffer.compare(rawPublic(this.object), m.point) !== 0)
-        throw new Error(`${c.name} public key does not match the private key`);
+        throw refused(INVALID, `${c.name} public key does not match the private key`);
     } else {
-      this.object = createPublicKey({ key: jwkOf(c, m.point), format: 'jwk' });
+      const jwk = jwkOf(c, m.point);
+      this.object = onInput(INVALID, `not a ${c.name} public key`, () =>
+        createPublicKey({ key: jwk, format: 'jwk' }),
+      );
     }
     this.#row = c;
     this.curve = m.curve;
@@ -75,12 +90,18 @@ export class OkpKey implements KeyHandle {
     return verify(null, data, this.object, signature);
   }
 
-  /** X25519 / X448 with the peer's raw public key; OpenSSL refuses a small-order point (zero secret). */
+  /**
+   * X25519 / X448 with the peer's raw public key. OpenSSL refuses a small-order point (an all-zero
+   * secret): CKR_MECHANISM_PARAM_INVALID, as for a point off a Weierstrass curve.
+   */
   agree(peer: Uint8Array): Uint8Array {
     if (!this.isPrivate) throw new Error('key agreement needs a private key');
-    checkLength(`${this.curve} peer public key`, peer, this.#row.publicBytes);
-    const publicKey = createPublicKey({ key: jwkOf(this.#row, peer), format: 'jwk' });
-    return new Uint8Array(diffieHellman({ privateKey: this.object, publicKey }));
+    const row = this.#row;
+    checkLength(`${row.name} peer public key`, peer, row.publicBytes, CKR_MECHANISM_PARAM_INVALID);
+    return onInput(CKR_MECHANISM_PARAM_INVALID, `not a usable ${row.name} public key`, () => {
+      const publicKey = createPublicKey({ key: jwkOf(row, peer), format: 'jwk' });
+      return new Uint8Array(diffieHellman({ privateKey: this.object, publicKey }));
+    });
   }
 }
 
@@ -88,7 +109,7 @@ export class OkpKey implements KeyHandle {
 function lastChild(der: Uint8Array, tag: number): Uint8Array {
   const children = readChildren(readSingle(der).value);
   const last = children[children.length - 1];
-  if (!last || last.tag !== tag) throw new Error('unexpected key encoding from node:crypto');
+  if (!last || last.tag !== tag) throw new Error('node:crypto encoded the key unexpectedly');
   return last.value;
 }
 
@@ -109,8 +130,8 @@ export function generateOkp(curve: CurveName): EcMaterial {
     readSingle(lastChild(privateKey, TAG_OCTET_STRING), TAG_OCTET_STRING).value,
   );
   privateKey.fill(0);
-  checkLength(`${c.name} public key`, point, c.publicBytes);
-  checkLength(`${c.name} private key`, d, c.orderBytes);
+  if (point.length !== c.publicBytes || d.length !== c.orderBytes)
+    throw new Error(`node:crypto made a ${c.name} key of unexpected size`);
   return { curve, point, d };
 }
 
@@ -118,9 +139,10 @@ export function okpPublicKey(curve: CurveName, d: Uint8Array): Uint8Array {
   const c = curveRow(curve);
   checkLength(`${c.name} private key`, d, c.orderBytes);
   // `x` is required by the JWK import but not used for a private key: any value of the right size.
-  const key = createPrivateKey({
-    key: jwkOf(c, new Uint8Array(c.publicBytes), d),
-    format: 'jwk',
-  });
-  return rawPublic(key);
+  const jwk = jwkOf(c, new Uint8Array(c.publicBytes), d);
+  return rawPublic(
+    onInput(INVALID, `not a ${c.name} private key`, () =>
+      createPrivateKey({ key: jwk, format: 'jwk' }),
+    ),
+  );
 }

@@ -4,7 +4,9 @@
  * Only runs at import time, on key material the caller already holds.
  * @module
  */
+import { CKR_ATTRIBUTE_VALUE_INVALID } from '../../pkcs11/constants.js';
 import { bigIntToBytes, bytesToBigInt, gcd, modInverse, modPow } from '../../util/bigint.js';
+import { refused } from './input.js';
 
 export function toBase64Url(b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url');
@@ -24,7 +26,8 @@ export function recoverPrimes(
   const e = bytesToBigInt(eBytes);
   const d = bytesToBigInt(dBytes);
   const k = d * e - 1n;
-  if (n < 15n || k <= 0n || k % 2n !== 0n) throw new Error('inconsistent RSA private exponent');
+  if (n < 15n || k <= 0n || k % 2n !== 0n)
+    throw refused(CKR_ATTRIBUTE_VALUE_INVALID, 'inconsistent RSA private exponent');
   let t = 0;
   let r = k;
   while (r % 2n === 0n) {
@@ -42,6 +45,7 @@ export function recoverPrimes(
         const q = n / p;
         if (p * q !== n || p === 1n) break;
         const [big, small] = p > q ? [p, q] : [q, p];
+        if (big === small) break;
         return {
           p: bigIntToBytes(big),
           q: bigIntToBytes(small),
@@ -54,7 +58,10 @@ export function recoverPrimes(
       y = x;
     }
   }
-  throw new Error('could not factor the RSA modulus from the private exponent');
+  throw refused(
+    CKR_ATTRIBUTE_VALUE_INVALID,
+    'could not factor the RSA modulus from the private exponent',
+  );
 }
 
 /**
@@ -76,5 +83,6 @@ export function checkCrt(
     d % (p - 1n) === dp &&
     d % (q - 1n) === dq &&
     (qi * q) % p === 1n;
-  if (!ok) throw new Error('the RSA private key components are inconsistent');
+  if (!ok)
+    throw refused(CKR_ATTRIBUTE_VALUE_INVALID, 'the RSA private key components are inconsistent');
 }

@@ -22,8 +22,20 @@ import {
 } from 'node:crypto';
 import type { KeyHandle, RsaCipherScheme, RsaMaterial, SignScheme } from '../../crypto/backend.js';
 import { HASH_LENGTHS, type HashName } from '../../crypto/backend.js';
+import { Pkcs11Error } from '../../errors.js';
+import {
+  CKR_ATTRIBUTE_VALUE_INVALID,
+  CKR_DATA_INVALID,
+  CKR_ENCRYPTED_DATA_INVALID,
+  CKR_ENCRYPTED_DATA_LEN_RANGE,
+  CKR_TEMPLATE_INCONSISTENT,
+} from '../../pkcs11/constants.js';
 import { hashAccumulator } from './digests.js';
+import { onInput, refused } from './input.js';
 import { checkCrt, fromBase64Url, recoverPrimes, toBase64Url } from './rsa-math.js';
+import { privateEncryptAsync } from './rsa-worker.js';
+
+const INVALID = CKR_ATTRIBUTE_VALUE_INVALID;
 
 export class RsaKey implements KeyHandle {
   readonly kind = 'rsa';
@@ -48,15 +60,19 @@ export class RsaKey implements KeyHandle {
         dq: toBase64Url(crt.dq as Uint8Array),
         qi: toBase64Url(crt.qi as Uint8Array),
       });
-      this.object = createPrivateKey({ key: jwk, format: 'jwk' });
+      this.object = onInput(INVALID, 'not an RSA private key', () =>
+        createPrivateKey({ key: jwk, format: 'jwk' }),
+      );
       this.publicObject = createPublicKey(this.object);
     } else {
-      this.object = createPublicKey({ key: jwk, format: 'jwk' });
+      this.object = onInput(INVALID, 'not an RSA public key', () =>
+        createPublicKey({ key: jwk, format: 'jwk' }),
+      );
       this.publicObject = this.object;
     }
     this.bits = this.object.asymmetricKeyDetails?.modulusLength ?? 0;
     this.bytes = Math.ceil(this.bits / 8);
-    if (this.bits < 512) throw new Error(`RSA modulus of ${this.bits} bits is too small`);
+    if (this.bits < 512) throw refused(INVALID, `RSA modulus of ${this.bits} bits is too small`);
     if (this.isPrivate) this.#checkPair();
   }
 
@@ -68,7 +84,7 @@ export class RsaKey implements KeyHandle {
     const sig = privateEncrypt({ key: this.object, padding: constants.RSA_NO_PADDING }, probe);
     const back = publicDecrypt({ key: this.publicObject, padding: constants.RSA_NO_PADDING }, sig);
     if (!timingSafeEqual(back, probe))
-      throw new Error('the RSA private key does not match its public key');
+      throw refused(INVALID, 'the RSA private key does not match its public key');
   }
 }
 
@@ -149,34 +165,66 @@ function emsaPssVerify(s: Pss, mHash: Uint8Array, em: Uint8Array, emBits: number
 const NO_PADDING = constants.RSA_NO_PADDING;
 const PKCS1 = constants.RSA_PKCS1_PADDING;
 
-export function rsaSign(key: RsaKey, s: SignScheme, data: Uint8Array): Uint8Array {
+/** How a scheme signs: node:crypto's sign (which hashes), or a raw private-key operation on a block. */
+type Plan =
+  | { kind: 'sign'; hash: HashName; data: Uint8Array; padding: number; saltLength?: number }
+  | { kind: 'private'; padding: number; input: Uint8Array };
+
+function planOf(key: RsaKey, s: SignScheme, data: Uint8Array): Plan {
   switch (s.type) {
     case 'rsa-pkcs1-raw':
-      return new Uint8Array(privateEncrypt({ key: key.object, padding: PKCS1 }, data));
+      return { kind: 'private', padding: PKCS1, input: data };
     case 'rsa-x509':
-      return new Uint8Array(
-        privateEncrypt({ key: key.object, padding: NO_PADDING }, leftPad(data, key.bytes)),
-      );
+      if (data.length > key.bytes) throw refused(CKR_DATA_INVALID, 'input longer than the modulus');
+      return { kind: 'private', padding: NO_PADDING, input: leftPad(data, key.bytes) };
     case 'rsa-pkcs1':
-      return new Uint8Array(sign(s.hash, data, { key: key.object, padding: PKCS1 }));
+      return { kind: 'sign', hash: s.hash, data, padding: PKCS1 };
     case 'rsa-pss': {
       if (!s.prehashed && s.mgfHash === s.hash) {
-        return new Uint8Array(
-          sign(s.hash, data, {
-            key: key.object,
-            padding: constants.RSA_PKCS1_PSS_PADDING,
-            saltLength: s.saltLength,
-          }),
-        );
+        const padding = constants.RSA_PKCS1_PSS_PADDING;
+        return { kind: 'sign', hash: s.hash, data, padding, saltLength: s.saltLength };
       }
-      const mHash = s.prehashed ? data : digestOf(s.hash, data);
-      const em = emsaPssEncode(s, mHash, key.bits - 1);
-      return new Uint8Array(
-        privateEncrypt({ key: key.object, padding: NO_PADDING }, leftPad(em, key.bytes)),
-      );
+      const em = emsaPssEncode(s, s.prehashed ? data : digestOf(s.hash, data), key.bits - 1);
+      return { kind: 'private', padding: NO_PADDING, input: leftPad(em, key.bytes) };
     }
     default:
       throw new Error(`scheme ${s.type} does not apply to RSA keys`);
+  }
+}
+
+/** A raw private-key operation rejects a block numerically ≥ the modulus: the caller's data. */
+const RAW_REFUSED = 'the input is not below the modulus';
+
+export function rsaSign(key: RsaKey, s: SignScheme, data: Uint8Array): Uint8Array {
+  const p = planOf(key, s, data);
+  if (p.kind === 'sign') {
+    const opts = { key: key.object, padding: p.padding, saltLength: p.saltLength };
+    return new Uint8Array(sign(p.hash, p.data, opts));
+  }
+  return onInput(
+    CKR_DATA_INVALID,
+    RAW_REFUSED,
+    () => new Uint8Array(privateEncrypt({ key: key.object, padding: p.padding }, p.input)),
+  );
+}
+
+/** As rsaSign, with the private-key operation in node:crypto's thread pool or the RSA worker. */
+export async function rsaSignAsync(
+  key: RsaKey,
+  s: SignScheme,
+  data: Uint8Array,
+): Promise<Uint8Array> {
+  const p = planOf(key, s, data);
+  if (p.kind === 'sign') {
+    const opts = { key: key.object, padding: p.padding, saltLength: p.saltLength };
+    return new Promise((resolve, reject) =>
+      sign(p.hash, p.data, opts, (err, sig) => (err ? reject(err) : resolve(new Uint8Array(sig)))),
+    );
+  }
+  try {
+    return await privateEncryptAsync(key.object, p.padding, p.input);
+  } catch (cause) {
+    throw new Pkcs11Error(CKR_DATA_INVALID, RAW_REFUSED, { cause });
   }
 }
 
@@ -263,7 +311,8 @@ function materialOf(key: KeyObject): RsaMaterial {
 function exponentOf(e: Uint8Array): number {
   let v = 0;
   for (const b of e) v = v * 256 + b;
-  if (v < 3 || v % 2 === 0 || v > 0xffffffff) throw new Error('unsupported RSA public exponent');
+  if (v < 3 || v % 2 === 0 || v > 0xffffffff)
+    throw refused(CKR_TEMPLATE_INCONSISTENT, 'unsupported RSA public exponent');
   return v;
 }
 
@@ -296,26 +345,15 @@ export function generateRsaAsync(bits: number, e: Uint8Array): Promise<RsaMateri
 }
 
 export function rsaEncrypt(key: RsaKey, s: RsaCipherScheme, data: Uint8Array): Uint8Array {
-  if (s.type === 'oaep') {
-    return new Uint8Array(
-      publicEncrypt(
-        {
-          key: key.publicObject,
-          padding: constants.RSA_PKCS1_OAEP_PADDING,
-          oaepHash: s.hash,
-          oaepLabel: s.label,
-        },
-        data,
-      ),
-    );
-  }
-  if (s.type === 'pkcs1') {
-    return new Uint8Array(
-      publicEncrypt({ key: key.publicObject, padding: constants.RSA_PKCS1_PADDING }, data),
-    );
-  }
-  return new Uint8Array(
-    publicEncrypt({ key: key.publicObject, padding: NO_PADDING }, leftPad(data, key.bytes)),
+  const options =
+    s.type === 'oaep'
+      ? { padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: s.hash, oaepLabel: s.label }
+      : { padding: s.type === 'pkcs1' ? PKCS1 : NO_PADDING };
+  const input = s.type === 'raw' ? leftPad(data, key.bytes) : data;
+  return onInput(
+    CKR_DATA_INVALID,
+    'the data does not fit this key and scheme',
+    () => new Uint8Array(publicEncrypt({ key: key.publicObject, ...options }, input)),
   );
 }
 
@@ -324,21 +362,21 @@ export function rsaEncrypt(key: RsaKey, s: RsaCipherScheme, data: Uint8Array): U
  * Marvin attack), and Node disables it for that reason; OAEP and raw RSA are offered instead.
  */
 export function rsaDecrypt(key: RsaKey, s: RsaCipherScheme, data: Uint8Array): Uint8Array {
-  if (s.type === 'pkcs1')
-    throw new Error('PKCS#1 v1.5 decryption is not offered (Marvin timing attack)');
-  if (data.length !== key.bytes) throw new Error('ciphertext length differs from the modulus size');
-  if (s.type === 'oaep') {
-    return new Uint8Array(
-      privateDecrypt(
-        {
-          key: key.object,
-          padding: constants.RSA_PKCS1_OAEP_PADDING,
-          oaepHash: s.hash,
-          oaepLabel: s.label,
-        },
-        data,
-      ),
+  if (s.type === 'pkcs1') {
+    throw refused(
+      CKR_ENCRYPTED_DATA_INVALID,
+      'PKCS#1 v1.5 decryption is not offered (Marvin timing attack)',
     );
   }
-  return new Uint8Array(privateDecrypt({ key: key.object, padding: NO_PADDING }, data));
+  if (data.length !== key.bytes)
+    throw refused(CKR_ENCRYPTED_DATA_LEN_RANGE, 'ciphertext length differs from the modulus size');
+  const options =
+    s.type === 'oaep'
+      ? { padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: s.hash, oaepLabel: s.label }
+      : { padding: NO_PADDING };
+  return onInput(
+    CKR_ENCRYPTED_DATA_INVALID,
+    'the ciphertext does not decrypt',
+    () => new Uint8Array(privateDecrypt({ key: key.object, ...options }, data)),
+  );
 }

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import type { KeyObject } from 'node:crypto';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { initializePkcs11Session, initializePkcs11Token } from '../../../src/helpers/core.js';
 import { readCredentials, readOne } from '../../../src/helpers/credentials.js';
 import { encodeSpki, type PrivateKeyData, parseSpki } from '../../../src/helpers/keys.js';
 import { base64Decode, base64Encode, decodePem, encodePem } from '../../../src/helpers/pem.js';
@@ -14,7 +13,7 @@ import {
   encodeUnsignedInteger,
 } from '../../../src/util/der.js';
 import { freshKeyPair } from '../../helpers/keypair.js';
-import { assertRv, C, freshModule, PAL_PORTS, SO_PIN, USER_PIN } from '../../helpers/token.js';
+import { assertRv, C } from '../../helpers/token.js';
 
 const b64u = (s: string | undefined) => Uint8Array.from(Buffer.from(s ?? '', 'base64url'));
 /** Both encodings of an exported key (the overloads need literal formats). */
@@ -38,12 +37,6 @@ function assertMatches(key: PrivateKeyData, node: KeyObject) {
     assert.deepEqual(strip(key.d), strip(b64u(jwk.d)));
     assert.deepEqual(key.point, Uint8Array.from([4, ...b64u(jwk.x), ...b64u(jwk.y)]));
   }
-}
-
-function tokenSession() {
-  const m = freshModule(PAL_PORTS[0]!);
-  initializePkcs11Token(m.p11, { soPin: SO_PIN, userPin: USER_PIN });
-  return { p11: m.p11, session: initializePkcs11Session(m.p11, { pin: USER_PIN }) };
 }
 
 describe('PEM and base64', () => {
@@ -126,7 +119,6 @@ describe('reading credentials', () => {
   for (const [kind, make] of keys) {
     it(`decrypts an encrypted PKCS#8 ${kind} key on the host with its passphrase`, () => {
       const privateKey = make();
-      const t = tokenSession();
       for (const cipher of ['aes-256-cbc', 'aes-128-cbc']) {
         const pem = privateKey.export({
           format: 'pem',
@@ -134,7 +126,7 @@ describe('reading credentials', () => {
           cipher,
           passphrase: 'pass wörd',
         });
-        const key = readOne(pem, 'private-key', { ...t, passphrase: 'pass wörd' }).key;
+        const key = readOne(pem, 'private-key', { passphrase: 'pass wörd' }).key;
         assertMatches(key, privateKey);
       }
       const der = privateKey.export({
@@ -143,14 +135,7 @@ describe('reading credentials', () => {
         cipher: 'aes-256-cbc',
         passphrase: '',
       });
-      assertMatches(readOne(der, 'private-key', { ...t, passphrase: '' }).key, privateKey);
-      // nothing was made on the token
-      assert.equal(
-        t.p11.C_FindObjectsInit(t.session, [{ type: C.CKA_TOKEN, value: false }]),
-        undefined,
-      );
-      assert.deepEqual(t.p11.C_FindObjects(t.session, 10), []);
-      t.p11.C_FindObjectsFinal(t.session);
+      assertMatches(readOne(der, 'private-key', { passphrase: '' }).key, privateKey);
     });
   }
 
@@ -193,9 +178,8 @@ describe('reading credentials', () => {
       cipher: 'aes-256-cbc',
       passphrase: 'right',
     });
-    const t = tokenSession();
-    assertRv(() => readOne(pem, 'private-key', { ...t, passphrase: 'wrong' }), C.CKR_ARGUMENTS_BAD);
-    assertRv(() => readOne(pem, 'private-key', t), C.CKR_ARGUMENTS_BAD);
+    assertRv(() => readOne(pem, 'private-key', { passphrase: 'wrong' }), C.CKR_ARGUMENTS_BAD);
+    assertRv(() => readOne(pem, 'private-key'), C.CKR_ARGUMENTS_BAD);
   });
 
   it('refuses legacy OpenSSL-encrypted PEM, another curve, Ed25519 and garbage → CKR_ARGUMENTS_BAD / CKR_CURVE_NOT_SUPPORTED', () => {
