@@ -130,6 +130,11 @@ const BYTE_FIELDS = [
   'publicData',
   'data',
   'contextData',
+  'salt',
+  'info',
+  'saltSourceData',
+  'prfData',
+  'password',
 ];
 
 export function toMechanism(m: unknown): RawMechanism {
@@ -145,6 +150,8 @@ export function toMechanism(m: unknown): RawMechanism {
     for (const key of BYTE_FIELDS) {
       if (key in p) p[key] = bytesParam(p[key]);
     }
+    // A key named inside a parameter (CK_HKDF_PARAMS hSaltKey) is a handle, as everywhere in this API.
+    if (p.saltKey !== undefined && p.saltKey !== null) p.saltKey = fromHandle(p.saltKey, 'saltKey');
     return { mechanism, parameter: p as unknown as StructuredParams };
   }
   throw new TypeError('unsupported mechanism parameter');

@@ -109,11 +109,11 @@ export type SignScheme =
   /** Pure EdDSA (RFC 8032 Ed25519 / Ed448, no prehash, no context) over the whole message. */
   | { type: 'eddsa' };
 
-/** A block-cipher mode of AES, streaming (GCM is one-shot: see aesGcm). */
+/** A block-cipher mode of AES, streaming (the AEAD modes are one-shot: see aead). */
 export interface CipherSpec {
-  mode: 'ecb' | 'cbc' | 'ctr';
+  mode: 'ecb' | 'cbc' | 'ctr' | 'ofb' | 'cfb8' | 'cfb128' | 'cfb1' | 'xts';
   key: Uint8Array;
-  /** The IV (CBC) or initial counter block (CTR). */
+  /** The IV (CBC, OFB, CFB), initial counter block (CTR) or tweak (XTS: the key is two AES keys). */
   iv?: Uint8Array;
   /** PKCS#7 padding (CBC only). */
   padding: boolean;
@@ -124,6 +124,18 @@ export interface CipherSpec {
 export interface CipherStream {
   update(data: Uint8Array): Uint8Array;
   finish(): Uint8Array;
+}
+
+export type AeadAlgorithm = 'aes-gcm' | 'aes-ccm' | 'chacha20-poly1305';
+
+/** One AEAD message's key and parameters (CCM: the plaintext length is the message's). */
+export interface AeadSpec {
+  algorithm: AeadAlgorithm;
+  key: Uint8Array;
+  iv: Uint8Array;
+  aad: Uint8Array;
+  tagLength: number;
+  encrypt: boolean;
 }
 
 /** RSA encryption schemes, in the backend's own terms. */
@@ -164,15 +176,11 @@ export interface CryptoBackend {
   ecPublicPoint(curve: CurveName, d: Uint8Array): Uint8Array;
 
   createCipher(spec: CipherSpec): CipherStream;
-  /** AES-GCM in one call: encrypt appends the tag; decrypt checks and strips it (CKR_ENCRYPTED_DATA_INVALID on mismatch). */
-  aesGcm(
-    key: Uint8Array,
-    iv: Uint8Array,
-    aad: Uint8Array,
-    tagLength: number,
-    encrypt: boolean,
-    data: Uint8Array,
-  ): Uint8Array;
+  /**
+   * AES-GCM, AES-CCM or ChaCha20-Poly1305 on one whole message: encrypt appends the tag; decrypt checks
+   * and strips it (CKR_ENCRYPTED_DATA_INVALID on mismatch) and releases nothing otherwise.
+   */
+  aead(spec: AeadSpec, data: Uint8Array): Uint8Array;
   /** AES key wrap (RFC 3394) or, with `pad`, key wrap with padding (RFC 5649); a failed unwrap check is CKR_ENCRYPTED_DATA_INVALID. */
   aesKeyWrap(key: Uint8Array, data: Uint8Array, wrap: boolean, pad: boolean): Uint8Array;
   rsaEncrypt(key: KeyHandle, scheme: RsaCipherScheme, data: Uint8Array): Uint8Array;
@@ -192,8 +200,14 @@ export interface CryptoBackend {
   /** HKDF-SHA256 (RFC 5869). */
   hkdf(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array;
 
-  /** PBKDF2-HMAC-SHA256 (PIN key derivation). */
-  pbkdf2(password: Uint8Array, salt: Uint8Array, iterations: number, length: number): Uint8Array;
+  /** PBKDF2 (RFC 8018) with HMAC-`hash`, SHA-256 unless said (the PIN key derivation). */
+  pbkdf2(
+    password: Uint8Array,
+    salt: Uint8Array,
+    iterations: number,
+    length: number,
+    hash?: HashName,
+  ): Uint8Array;
   pbkdf2Async(
     password: Uint8Array,
     salt: Uint8Array,

@@ -4,18 +4,44 @@
  * arrive. Layer L4.
  * @module
  */
+import { readBytes } from '../attributes/values.js';
 import type { Accumulator, CryptoBackend, HashName } from '../crypto/backend.js';
 import { Pkcs11Error } from '../errors.js';
 import * as C from '../pkcs11/constants.js';
 import type { RawMechanism } from '../pkcs11/types.js';
 import { concat } from '../util/bytes.js';
-import type { DigestOperation, SignOperation, VerifyOperation } from './types.js';
+import type { DigestOperation, KeyRef, SignOperation, VerifyOperation } from './types.js';
 
 /**
  * The largest input an operation holds whole until its end (GCM before its tag is checked, a one-part
  * EdDSA message): bounded, since a caller needs no login to drive some of them.
  */
 export const MAX_WHOLE_INPUT = 64 * 1024 * 1024;
+
+/** The value of a secret key (CKR_KEY_HANDLE_INVALID for a secret key object without one). */
+export function secretKeyOf(key: KeyRef): Uint8Array {
+  const v = readBytes(key.object.attrs, C.CKA_VALUE);
+  if (!v || v.length === 0)
+    throw new Pkcs11Error(C.CKR_KEY_HANDLE_INVALID, 'secret key without a value');
+  return v;
+}
+
+/** A structured parameter (pkcs11/types.ts), its fields still unchecked; CKR_MECHANISM_PARAM_INVALID otherwise. */
+export function structuredParam<T>(m: RawMechanism, what: string): Partial<T> {
+  const p = m.parameter;
+  if (typeof p !== 'object' || p === null || p instanceof Uint8Array) {
+    throw new Pkcs11Error(C.CKR_MECHANISM_PARAM_INVALID, `${what} required`);
+  }
+  return p as unknown as Partial<T>;
+}
+
+/** An optional byte-string field of a structured parameter (absent: empty). */
+export function bytesField(v: unknown, what: string): Uint8Array {
+  if (v === undefined) return new Uint8Array(0);
+  if (!(v instanceof Uint8Array))
+    throw new Pkcs11Error(C.CKR_MECHANISM_PARAM_INVALID, `${what} must be bytes`);
+  return v;
+}
 
 /** Rejects a parameter on a mechanism that takes none (an empty byte string is tolerated). */
 export function requireNoParameter(m: RawMechanism): void {

@@ -5,18 +5,18 @@
  * of the peer's public key. Layer L4.
  * @module
  */
-import { type AttributeMap, readUlong } from '../attributes/values.js';
+import type { AttributeMap } from '../attributes/values.js';
 import type { CryptoBackend, HashName } from '../crypto/backend.js';
 import { HASH_LENGTHS } from '../crypto/backend.js';
 import { type Curve, curve as curveRow, keySizes } from '../crypto/curves.js';
 import { Pkcs11Error } from '../errors.js';
 import { decodeEcPoint } from '../objects/key-material.js';
-import { GENERIC_SECRET_KEY_TYPES } from '../objects/tables.js';
+import { GENERIC_SECRET_KEY_TYPES } from '../objects/secret-keys.js';
 import * as C from '../pkcs11/constants.js';
 import type { Ecdh1DeriveParams, RawMechanism } from '../pkcs11/types.js';
-import { encodeUlong } from '../util/bytes.js';
 import { EC_FLAGS, OKP_FLAGS } from './ec-keygen.js';
 import { HASH_OF_KDF } from './hashes.js';
+import { secretShape } from './secret-keygen.js';
 import type { GeneratedKey, KeyRef, Mechanism } from './types.js';
 
 function params(m: RawMechanism): Ecdh1DeriveParams {
@@ -77,40 +77,26 @@ function derive(
   const peer = decodeEcPoint(p.publicData, curve);
   // A point off the curve (or, on X25519/X448, of small order): CKR_MECHANISM_PARAM_INVALID (adapter).
   const z = backend.ecdh(handle, peer);
-  const keyType = readUlong(template, C.CKA_KEY_TYPE) ?? C.CKK_GENERIC_SECRET;
-  if (keyType !== C.CKK_AES && !GENERIC_SECRET_KEY_TYPES.includes(keyType)) {
-    throw new Pkcs11Error(C.CKR_TEMPLATE_INCONSISTENT, 'ECDH derives AES or generic secret keys');
-  }
-  const length =
-    readUlong(template, C.CKA_VALUE_LEN) ??
-    (keyType === C.CKK_AES ? 32 : curveRow(curve).fieldBytes);
-  if (keyType === C.CKK_AES && ![16, 24, 32].includes(length)) {
-    throw new Pkcs11Error(
-      C.CKR_ATTRIBUTE_VALUE_INVALID,
-      'CKA_VALUE_LEN: AES keys are 16, 24 or 32 bytes',
-    );
-  }
   const hash = HASH_OF_KDF.get(p.kdf);
+  // ECDH derives AES or generic secrets; AES keys are 32 bytes, the others Z's size, unless asked.
+  const shape = secretShape(template, {
+    defaultKeyType: C.CKK_GENERIC_SECRET,
+    defaultLength: (keyType) => (keyType === C.CKK_AES ? 32 : curveRow(curve).fieldBytes),
+    allowed: [C.CKK_AES, ...GENERIC_SECRET_KEY_TYPES],
+  });
+  const length = shape.length;
   if (!hash && length > z.length) {
     throw new Pkcs11Error(
       C.CKR_ATTRIBUTE_VALUE_INVALID,
       `CKD_NULL gives at most ${z.length} bytes`,
     );
   }
-  if (length < 1 || length > 512)
-    throw new Pkcs11Error(C.CKR_ATTRIBUTE_VALUE_INVALID, 'CKA_VALUE_LEN: 1..512');
   // CKD_NULL: the leftmost bytes of Z (as SoftHSMv2 and OpenSSL-based tokens do)
   const value = hash
     ? x963(backend, hash, z, p.sharedData ?? new Uint8Array(0), length)
     : z.slice(0, length);
   z.fill(0);
-  return {
-    keyType,
-    computed: new Map([
-      [C.CKA_VALUE, value],
-      [C.CKA_VALUE_LEN, encodeUlong(length)],
-    ]),
-  };
+  return shape.made(value);
 }
 
 /** One entry per key type, merged by the registry: the union of their key types and size ranges. */

@@ -15,6 +15,8 @@ export interface HashRow {
   readonly digest: number;
   /** CKM_*_HMAC and CKM_*_HMAC_GENERAL. */
   readonly hmac: readonly [number, number];
+  /** The HMAC key type (CKK_SHA256_HMAC) and the 3.0 mechanism that generates one (CKM_SHA256_KEY_GEN). */
+  readonly hmacKey: readonly [number, number];
   /** CKG_MGF1_* (none for SHA-512/t: PKCS#11 defines no MGF1 with them). */
   readonly mgf?: number;
   /** CKD_*_KDF of CKM_ECDH1_DERIVE. */
@@ -32,6 +34,7 @@ export const HASHES: readonly HashRow[] = [
     hash: 'sha1',
     digest: C.CKM_SHA_1,
     hmac: [C.CKM_SHA_1_HMAC, C.CKM_SHA_1_HMAC_GENERAL],
+    hmacKey: [C.CKK_SHA_1_HMAC, C.CKM_SHA_1_KEY_GEN],
     mgf: C.CKG_MGF1_SHA1,
     kdf: C.CKD_SHA1_KDF,
     ecdsa: C.CKM_ECDSA_SHA1,
@@ -42,6 +45,7 @@ export const HASHES: readonly HashRow[] = [
     hash: 'sha224',
     digest: C.CKM_SHA224,
     hmac: [C.CKM_SHA224_HMAC, C.CKM_SHA224_HMAC_GENERAL],
+    hmacKey: [C.CKK_SHA224_HMAC, C.CKM_SHA224_KEY_GEN],
     mgf: C.CKG_MGF1_SHA224,
     kdf: C.CKD_SHA224_KDF,
     ecdsa: C.CKM_ECDSA_SHA224,
@@ -52,6 +56,7 @@ export const HASHES: readonly HashRow[] = [
     hash: 'sha256',
     digest: C.CKM_SHA256,
     hmac: [C.CKM_SHA256_HMAC, C.CKM_SHA256_HMAC_GENERAL],
+    hmacKey: [C.CKK_SHA256_HMAC, C.CKM_SHA256_KEY_GEN],
     mgf: C.CKG_MGF1_SHA256,
     kdf: C.CKD_SHA256_KDF,
     ecdsa: C.CKM_ECDSA_SHA256,
@@ -62,6 +67,7 @@ export const HASHES: readonly HashRow[] = [
     hash: 'sha384',
     digest: C.CKM_SHA384,
     hmac: [C.CKM_SHA384_HMAC, C.CKM_SHA384_HMAC_GENERAL],
+    hmacKey: [C.CKK_SHA384_HMAC, C.CKM_SHA384_KEY_GEN],
     mgf: C.CKG_MGF1_SHA384,
     kdf: C.CKD_SHA384_KDF,
     ecdsa: C.CKM_ECDSA_SHA384,
@@ -72,6 +78,7 @@ export const HASHES: readonly HashRow[] = [
     hash: 'sha512',
     digest: C.CKM_SHA512,
     hmac: [C.CKM_SHA512_HMAC, C.CKM_SHA512_HMAC_GENERAL],
+    hmacKey: [C.CKK_SHA512_HMAC, C.CKM_SHA512_KEY_GEN],
     mgf: C.CKG_MGF1_SHA512,
     kdf: C.CKD_SHA512_KDF,
     ecdsa: C.CKM_ECDSA_SHA512,
@@ -82,18 +89,21 @@ export const HASHES: readonly HashRow[] = [
     hash: 'sha512-224',
     digest: C.CKM_SHA512_224,
     hmac: [C.CKM_SHA512_224_HMAC, C.CKM_SHA512_224_HMAC_GENERAL],
+    hmacKey: [C.CKK_SHA512_224_HMAC, C.CKM_SHA512_224_KEY_GEN],
     oid: '2.16.840.1.101.3.4.2.5',
   },
   {
     hash: 'sha512-256',
     digest: C.CKM_SHA512_256,
     hmac: [C.CKM_SHA512_256_HMAC, C.CKM_SHA512_256_HMAC_GENERAL],
+    hmacKey: [C.CKK_SHA512_256_HMAC, C.CKM_SHA512_256_KEY_GEN],
     oid: '2.16.840.1.101.3.4.2.6',
   },
   {
     hash: 'sha3-224',
     digest: C.CKM_SHA3_224,
     hmac: [C.CKM_SHA3_224_HMAC, C.CKM_SHA3_224_HMAC_GENERAL],
+    hmacKey: [C.CKK_SHA3_224_HMAC, C.CKM_SHA3_224_KEY_GEN],
     mgf: C.CKG_MGF1_SHA3_224,
     kdf: C.CKD_SHA3_224_KDF,
     ecdsa: C.CKM_ECDSA_SHA3_224,
@@ -104,6 +114,7 @@ export const HASHES: readonly HashRow[] = [
     hash: 'sha3-256',
     digest: C.CKM_SHA3_256,
     hmac: [C.CKM_SHA3_256_HMAC, C.CKM_SHA3_256_HMAC_GENERAL],
+    hmacKey: [C.CKK_SHA3_256_HMAC, C.CKM_SHA3_256_KEY_GEN],
     mgf: C.CKG_MGF1_SHA3_256,
     kdf: C.CKD_SHA3_256_KDF,
     ecdsa: C.CKM_ECDSA_SHA3_256,
@@ -114,6 +125,7 @@ export const HASHES: readonly HashRow[] = [
     hash: 'sha3-384',
     digest: C.CKM_SHA3_384,
     hmac: [C.CKM_SHA3_384_HMAC, C.CKM_SHA3_384_HMAC_GENERAL],
+    hmacKey: [C.CKK_SHA3_384_HMAC, C.CKM_SHA3_384_KEY_GEN],
     mgf: C.CKG_MGF1_SHA3_384,
     kdf: C.CKD_SHA3_384_KDF,
     ecdsa: C.CKM_ECDSA_SHA3_384,
@@ -124,6 +136,7 @@ export const HASHES: readonly HashRow[] = [
     hash: 'sha3-512',
     digest: C.CKM_SHA3_512,
     hmac: [C.CKM_SHA3_512_HMAC, C.CKM_SHA3_512_HMAC_GENERAL],
+    hmacKey: [C.CKK_SHA3_512_HMAC, C.CKM_SHA3_512_KEY_GEN],
     mgf: C.CKG_MGF1_SHA3_512,
     kdf: C.CKD_SHA3_512_KDF,
     ecdsa: C.CKM_ECDSA_SHA3_512,

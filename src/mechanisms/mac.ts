@@ -4,23 +4,15 @@
  * CKM_SHA256_HMAC and CKM_AES_CMAC. Layer L4.
  * @module
  */
-import { readBytes } from '../attributes/values.js';
 import type { Accumulator, CryptoBackend } from '../crypto/backend.js';
 import { HASH_LENGTHS } from '../crypto/backend.js';
 import { Pkcs11Error } from '../errors.js';
-import { GENERIC_SECRET_KEY_TYPES } from '../objects/tables.js';
+import { GENERIC_SECRET_KEY_TYPES } from '../objects/secret-keys.js';
 import * as C from '../pkcs11/constants.js';
 import type { RawMechanism } from '../pkcs11/types.js';
-import { requireNoParameter } from './common.js';
+import { requireNoParameter, secretKeyOf } from './common.js';
 import { HASHES } from './hashes.js';
 import type { KeyRef, Mechanism, SignOperation, VerifyOperation } from './types.js';
-
-function secretOf(key: KeyRef): Uint8Array {
-  const v = readBytes(key.object.attrs, C.CKA_VALUE);
-  if (!v || v.length === 0)
-    throw new Pkcs11Error(C.CKR_KEY_HANDLE_INVALID, 'secret key without a value');
-  return v;
-}
 
 /** The MAC length: the full output, or the CK_MAC_GENERAL_PARAMS length of a _GENERAL mechanism. */
 function macLength(m: RawMechanism, full: number, general: boolean): number {
@@ -53,7 +45,7 @@ function macMechanism(
 ): Mechanism {
   const start = (backend: CryptoBackend, m: RawMechanism, key: KeyRef) => {
     const length = macLength(m, fullLength, general);
-    return { length, acc: open(backend, secretOf(key)) };
+    return { length, acc: open(backend, secretKeyOf(key)) };
   };
   return {
     type,

@@ -5,12 +5,14 @@
  */
 import { Pkcs11Error } from '../errors.js';
 import { CKM_NAMES, CKR_MECHANISM_INVALID } from '../pkcs11/constants.js';
+import { AEAD_MECHANISMS } from './aead.js';
 import { AES_MECHANISMS } from './aes.js';
 import { DIGEST_MECHANISMS } from './digest.js';
 import { EC_KEYGEN_MECHANISMS } from './ec-keygen.js';
 import { ECDH_MECHANISMS } from './ecdh.js';
 import { EC_MECHANISMS } from './ecdsa.js';
 import { EDDSA_MECHANISMS } from './eddsa.js';
+import { KDF_MECHANISMS } from './kdf.js';
 import { MAC_MECHANISMS } from './mac.js';
 import { RSA_MECHANISMS } from './rsa.js';
 import { RSA_CIPHER_MECHANISMS } from './rsa-cipher.js';
@@ -46,7 +48,9 @@ const REGISTRY: ReadonlyMap<number, Mechanism> = (() => {
     ...RSA_CIPHER_MECHANISMS,
     ...MAC_MECHANISMS,
     ...AES_MECHANISMS,
+    ...AEAD_MECHANISMS,
     ...SECRET_KEYGEN_MECHANISMS,
+    ...KDF_MECHANISMS,
   ];
   const map = new Map<number, Mechanism>();
   for (const m of all) {

@@ -60,10 +60,21 @@ export interface GeneratedPair {
   privateComputed: AttributeMap;
 }
 
+/**
+ * What C_GenerateKey or C_DeriveKey makes: a secret key of `keyType`, or an object of another class
+ * (CKM_HKDF_DATA: a data object; the parameter-generation mechanisms: domain parameters).
+ */
 export interface GeneratedKey {
-  keyType: number;
+  keyType?: number;
+  /** Default CKO_SECRET_KEY. */
+  objectClass?: number;
   computed: AttributeMap;
+  /** Template attributes the mechanism read as its own input and the new object does not have. */
+  consumes?: readonly number[];
 }
+
+/** For mechanisms whose parameter names a second key (CKF_HKDF_SALT_KEY): that key, checked for `use`. */
+export type KeyLookup = (handle: number, use: 'derive') => KeyRef;
 
 export interface Mechanism {
   readonly type: number;
@@ -83,6 +94,7 @@ export interface Mechanism {
     m: RawMechanism,
     base: KeyRef,
     template: AttributeMap,
+    keys?: KeyLookup,
   ): GeneratedKey;
   generateKey?(backend: CryptoBackend, m: RawMechanism, template: AttributeMap): GeneratedKey;
   generateKeyPair?(

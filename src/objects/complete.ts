@@ -14,7 +14,7 @@ import * as C from '../pkcs11/constants.js';
 import { encodeUlong, equalBytes, stripLeadingZeros } from '../util/bytes.js';
 import { DerError, readCertificate } from '../util/der.js';
 import { curveOf, EC_KEY_TYPES } from './key-material.js';
-import { GENERIC_SECRET_KEY_TYPES } from './tables.js';
+import { GENERIC_SECRET_KEY_TYPES, secretKeyType } from './secret-keys.js';
 
 function completeCertificate(attrs: AttributeMap): void {
   const value = readBytes(attrs, C.CKA_VALUE) ?? new Uint8Array(0);
@@ -46,15 +46,30 @@ function completeCertificate(attrs: AttributeMap): void {
 function completeSecretKey(attrs: AttributeMap, keyType: number): void {
   const value = readBytes(attrs, C.CKA_VALUE);
   if (value === undefined) return;
-  if (keyType === C.CKK_AES && ![16, 24, 32].includes(value.length)) {
-    throw new Pkcs11Error(C.CKR_ATTRIBUTE_VALUE_INVALID, 'an AES key is 16, 24 or 32 bytes');
-  }
   if (value.length === 0) throw new Pkcs11Error(C.CKR_ATTRIBUTE_VALUE_INVALID, 'empty secret key');
+  // The fixed-size types (AES, AES-XTS, ChaCha20) take only their sizes; generic secrets any length.
+  const lengths = secretKeyType(keyType)?.lengths;
+  if (Array.isArray(lengths) && !lengths.includes(value.length)) {
+    throw new Pkcs11Error(
+      C.CKR_ATTRIBUTE_VALUE_INVALID,
+      `a ${secretKeyType(keyType)?.name} is ${lengths.join(', ')} bytes`,
+    );
+  }
+  // IEEE 1619 / SP 800-38E: the two halves of an XTS key must differ (OpenSSL refuses them too).
+  if (
+    keyType === C.CKK_AES_XTS &&
+    equalBytes(value.subarray(0, value.length / 2), value.subarray(value.length / 2))
+  ) {
+    throw new Pkcs11Error(
+      C.CKR_ATTRIBUTE_VALUE_INVALID,
+      'the two halves of an AES-XTS key are equal',
+    );
+  }
   attrs.set(C.CKA_VALUE_LEN, encodeUlong(value.length));
 }
 
-/** Key types whose check value is the SHA-1 of the key: generic secrets and the HMAC key types. */
-const HASH_CHECKED = new Set(GENERIC_SECRET_KEY_TYPES);
+/** Key types whose check value is the SHA-1 of the key: generic secrets, the HMAC and HKDF key types. */
+const HASH_CHECKED = new Set([...GENERIC_SECRET_KEY_TYPES, C.CKK_HKDF]);
 
 /**
  * The first three bytes of SHA-1 over a certificate's DER or a generic secret, or of an AES encryption

@@ -23,6 +23,7 @@ import {
   SENSITIVE,
   SO_ONLY_TRUE,
 } from './policy.js';
+import { SECRET_KEY_TYPES } from './secret-keys.js';
 
 const TRUE = encodeBool(true);
 const FALSE = encodeBool(false);
@@ -158,22 +159,6 @@ const SECRET_VALUE = [
   rule(C.CKA_VALUE_LEN, NO_CREATE | NO_UNWRAP),
 ];
 
-/** The secret key types that take an arbitrary-length CKA_VALUE (generic and the HMAC key types). */
-export const GENERIC_SECRET_KEY_TYPES: readonly number[] = [
-  C.CKK_GENERIC_SECRET,
-  C.CKK_SHA_1_HMAC,
-  C.CKK_SHA224_HMAC,
-  C.CKK_SHA256_HMAC,
-  C.CKK_SHA384_HMAC,
-  C.CKK_SHA512_HMAC,
-  C.CKK_SHA512_224_HMAC,
-  C.CKK_SHA512_256_HMAC,
-  C.CKK_SHA3_224_HMAC,
-  C.CKK_SHA3_256_HMAC,
-  C.CKK_SHA3_384_HMAC,
-  C.CKK_SHA3_512_HMAC,
-];
-
 const POLICIES = new Map<string, ObjectPolicy>();
 function add(
   cls: number,
@@ -197,9 +182,9 @@ for (const [kt, name] of [
   add(C.CKO_PUBLIC_KEY, kt, `${name} public key`, STORAGE, KEY, PUBLIC_KEY, EC_PUBLIC);
   add(C.CKO_PRIVATE_KEY, kt, `${name} private key`, STORAGE, KEY, PRIVATE_KEY, EC_PRIVATE);
 }
-add(C.CKO_SECRET_KEY, C.CKK_AES, 'AES key', STORAGE, KEY, SECRET_KEY, SECRET_VALUE);
-for (const kt of GENERIC_SECRET_KEY_TYPES) {
-  add(C.CKO_SECRET_KEY, kt, 'generic secret key', STORAGE, KEY, SECRET_KEY, SECRET_VALUE);
+// Every secret key type of secret-keys.ts: CKA_VALUE, CKA_VALUE_LEN and the secret key rules.
+for (const { keyType, name } of SECRET_KEY_TYPES) {
+  add(C.CKO_SECRET_KEY, keyType, name, STORAGE, KEY, SECRET_KEY, SECRET_VALUE);
 }
 
 /**

@@ -8,3 +8,12 @@
 
 /** CK_EDDSA_PARAMS: `{ type: CK_PARAMS_EDDSA, phFlag, contextData? }`. */
 export const CK_PARAMS_EDDSA = 0x101;
+
+/** CK_HKDF_PARAMS: `{ type: CK_PARAMS_HKDF, extract, expand, prfHashMechanism, saltType, salt?, saltKey?, info? }`. */
+export const CK_PARAMS_HKDF = 0x102;
+
+/** CK_PKCS5_PBKD2_PARAMS2: `{ type, saltSource, saltSourceData, iterations, prf, prfData?, password }`. */
+export const CK_PARAMS_PKCS5_PBKD2 = 0x103;
+
+/** CK_SALSA20_CHACHA20_POLY1305_PARAMS: `{ type: CK_PARAMS_CHACHA20_POLY1305, nonce, aad? }`. */
+export const CK_PARAMS_CHACHA20_POLY1305 = 0x104;

@@ -9,7 +9,7 @@ import type { AttributeMap } from '../attributes/values.js';
 import { normalizeTemplate } from '../attributes/values.js';
 import { Pkcs11Error } from '../errors.js';
 import { mechanism } from '../mechanisms/registry.js';
-import type { GeneratedKey, GeneratedPair, Mechanism } from '../mechanisms/types.js';
+import type { GeneratedKey, GeneratedPair, KeyLookup, Mechanism } from '../mechanisms/types.js';
 import { completeAttributes } from '../objects/complete.js';
 import { buildAttributes } from '../objects/factory.js';
 import { TokenObject } from '../objects/object.js';
@@ -22,17 +22,23 @@ import { admitObject, checkObjectSize } from './object-calls.js';
 import type { Session } from './session.js';
 
 /** A new secret key object from a mechanism's output and the caller's template. */
-function secretKey(
+/**
+ * The object a mechanism made (a secret key unless it says otherwise: a data object from
+ * CKM_HKDF_DATA, domain parameters), from its output and the caller's template.
+ */
+function generatedObject(
   app: AppState,
   tmpl: AttributeMap,
   gen: GeneratedKey,
   mechanismType?: number,
 ): TokenObject {
-  const attrs = buildAttributes(tmpl, {
+  const template = new Map(tmpl);
+  for (const t of gen.consumes ?? []) template.delete(t);
+  const attrs = buildAttributes(template, {
     mode: 'generate',
     isSO: app.login === 'so',
-    impliedClass: C.CKO_SECRET_KEY,
-    impliedSubtype: gen.keyType,
+    impliedClass: gen.objectClass ?? C.CKO_SECRET_KEY,
+    ...(gen.keyType === undefined ? {} : { impliedSubtype: gen.keyType }),
     computed: gen.computed,
     ...(mechanismType === undefined ? {} : { mechanism: mechanismType }),
   });
@@ -53,7 +59,7 @@ export function generateKey(
   const tmpl = normalizeTemplate(template);
   // Secret keys are cheap to make: generate first, so the key type the mechanism implies is known.
   const gen = mech.generateKey(app.token.crypto, m, tmpl);
-  const obj = secretKey(app, tmpl, gen, m.mechanism);
+  const obj = generatedObject(app, tmpl, gen, m.mechanism);
   app.checkWrite(session, obj.isToken, obj.isPrivate);
   return admitObject(app, session, obj);
 }
@@ -193,8 +199,19 @@ export function deriveKey(
   const base = app.requireObject(baseKey, C.CKR_KEY_HANDLE_INVALID);
   checkKeyForUse(app.token.crypto, base, mech, 'derive');
   const tmpl = normalizeTemplate(template);
-  const gen = mech.derive(app.token.crypto, m, keyRef(app.token.crypto, base), tmpl);
-  const obj = secretKey(app, tmpl, gen);
+  const crypto = app.token.crypto;
+  // A second key named by the parameter (an HKDF salt key) passes the same checks as the base key.
+  const keys: KeyLookup = (handle, use) => {
+    const key = app.requireObject(handle, C.CKR_KEY_HANDLE_INVALID);
+    checkKeyForUse(crypto, key, mech, use);
+    return keyRef(crypto, key);
+  };
+  const gen = mech.derive(crypto, m, keyRef(crypto, base), tmpl, keys);
+  const obj = generatedObject(app, tmpl, gen);
+  if (obj.objectClass !== C.CKO_SECRET_KEY) {
+    app.checkWrite(session, obj.isToken, obj.isPrivate);
+    return admitObject(app, session, obj);
+  }
   const attrs = obj.attrs;
   attrs.set(C.CKA_LOCAL, encodeBool(false));
   attrs.set(

@@ -13,7 +13,7 @@ import type {
 } from '../../crypto/backend.js';
 import { curve as curveRow } from '../../crypto/curves.js';
 import { hkdf, open, seal } from './aead.js';
-import { aesGcm, aesKeyWrap, createCipher } from './aes.js';
+import { aead, aesKeyWrap, createCipher } from './aes.js';
 import { cmacAccumulator, hashAccumulator, hmacAccumulator } from './digests.js';
 import { EcKey, ecPublicPoint, generateEc } from './ec.js';
 import { generateOkp, OkpKey, okpPublicKey } from './okp.js';
@@ -79,7 +79,7 @@ export function createNodeCrypto(): CryptoBackend {
       return rsaVerify(asRsa(key), s, data, signature);
     },
     createCipher,
-    aesGcm,
+    aead,
     aesKeyWrap,
     rsaEncrypt: (key, scheme, data) => rsaEncrypt(asRsa(key), scheme, data),
     rsaDecrypt: (key, scheme, data) => rsaDecrypt(asRsa(key), scheme, data),
@@ -92,8 +92,8 @@ export function createNodeCrypto(): CryptoBackend {
     generateEc: (curve) => (isWeierstrass(curve) ? generateEc(curve) : generateOkp(curve)),
     ecPublicPoint: (curve, d) =>
       isWeierstrass(curve) ? ecPublicPoint(curve, d) : okpPublicKey(curve, d),
-    pbkdf2(password, salt, iterations, length) {
-      return new Uint8Array(pbkdf2Sync(password, salt, iterations, length, 'sha256'));
+    pbkdf2(password, salt, iterations, length, hash = 'sha256') {
+      return new Uint8Array(pbkdf2Sync(password, salt, iterations, length, hash));
     },
     pbkdf2Async(password, salt, iterations, length) {
       return new Promise((resolve, reject) => {

@@ -40,11 +40,20 @@ describe('crypto port error contract', () => {
     );
     const key = new Uint8Array(16);
     const iv = new Uint8Array(12);
-    const sealed = backend.aesGcm(key, iv, new Uint8Array(0), 16, true, Uint8Array.of(1, 2, 3));
-    sealed[0] = (sealed[0] as number) ^ 1;
-    refused(C.CKR_ENCRYPTED_DATA_INVALID, () =>
-      backend.aesGcm(key, iv, new Uint8Array(0), 16, false, sealed),
-    );
+    for (const algorithm of ['aes-gcm', 'aes-ccm', 'chacha20-poly1305'] as const) {
+      const spec = {
+        algorithm,
+        key: new Uint8Array(algorithm === 'chacha20-poly1305' ? 32 : 16),
+        iv,
+        aad: new Uint8Array(0),
+        tagLength: 16,
+      };
+      const sealed = backend.aead({ ...spec, encrypt: true }, Uint8Array.of(1, 2, 3));
+      sealed[0] = (sealed[0] as number) ^ 1;
+      refused(C.CKR_ENCRYPTED_DATA_INVALID, () =>
+        backend.aead({ ...spec, encrypt: false }, sealed),
+      );
+    }
     refused(C.CKR_ENCRYPTED_DATA_INVALID, () =>
       backend.aesKeyWrap(key, new Uint8Array(24), false, false),
     );
