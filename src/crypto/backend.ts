@@ -80,13 +80,46 @@ export interface EcMaterial {
   d?: Uint8Array;
 }
 
-export type KeyMaterial = ({ kind: 'rsa' } & RsaMaterial) | ({ kind: 'ec' } & EcMaterial);
+/** Finite-field domain parameters: DSA (p, q, g; FIPS 186-4) or PKCS#3 DH (p, g), big-endian. */
+export interface FfcParameters {
+  p: Uint8Array;
+  q?: Uint8Array;
+  g: Uint8Array;
+}
+
+/** A finite-field key pair: the private value x and the public value y = g^x mod p. */
+export interface FfcPair {
+  x: Uint8Array;
+  y: Uint8Array;
+}
+
+/** A DSA key: the parameters and y (public) or x (private). */
+export interface DsaMaterial {
+  p: Uint8Array;
+  q: Uint8Array;
+  g: Uint8Array;
+  y?: Uint8Array;
+  x?: Uint8Array;
+}
+
+/** A DH private key (public DH keys are only ever the peer's value: no import). */
+export interface DhMaterial {
+  p: Uint8Array;
+  g: Uint8Array;
+  x: Uint8Array;
+}
+
+export type KeyMaterial =
+  | ({ kind: 'rsa' } & RsaMaterial)
+  | ({ kind: 'ec' } & EcMaterial)
+  | ({ kind: 'dsa' } & DsaMaterial)
+  | ({ kind: 'dh' } & DhMaterial);
 
 /** An imported key, ready for repeated use (the token caches it per object). */
 export interface KeyHandle {
-  readonly kind: 'rsa' | 'ec';
+  readonly kind: KeyMaterial['kind'];
   readonly isPrivate: boolean;
-  /** RSA: modulus bits; EC: order bits. */
+  /** RSA: modulus bits; EC: order bits; DSA, DH: prime bits. */
   readonly bits: number;
   /** EC keys: the curve. */
   readonly curve?: CurveName;
@@ -107,7 +140,11 @@ export type SignScheme =
   /** ECDSA with the hash computed here; signature r‖s. */
   | { type: 'ecdsa'; hash: HashName }
   /** Pure EdDSA (RFC 8032 Ed25519 / Ed448, no prehash, no context) over the whole message. */
-  | { type: 'eddsa' };
+  | { type: 'eddsa' }
+  /** DSA over a digest the caller computed (its leftmost N bits); signature r‖s. */
+  | { type: 'dsa-prehashed' }
+  /** DSA with the hash computed here; signature r‖s. */
+  | { type: 'dsa'; hash: HashName };
 
 /** A block-cipher mode of AES, streaming (the AEAD modes are one-shot: see aead). */
 export interface CipherSpec {
@@ -167,6 +204,17 @@ export interface CryptoBackend {
 
   generateRsa(bits: number, publicExponent: Uint8Array): RsaMaterial;
   generateRsaAsync(bits: number, publicExponent: Uint8Array): Promise<RsaMaterial>;
+  /** New DSA domain parameters of L = primeBits, N = subprimeBits (CKR_KEY_SIZE_RANGE for other sizes). */
+  generateDsaParameters(primeBits: number, subprimeBits: number): FfcParameters;
+  /** New PKCS#3 DH parameters: a safe prime of primeBits (slow: seconds at 2048 bits), generator 2. */
+  generateDhParameters(primeBits: number): FfcParameters;
+  /**
+   * A key pair on DSA or DH parameters (CKR_ATTRIBUTE_VALUE_INVALID for parameters out of range); DH: a
+   * private value of `valueBits` bits when given.
+   */
+  generateFfcPair(params: FfcParameters, valueBits?: number): FfcPair;
+  /** The PKCS#3 DH secret with the peer's public value, left-padded to p's length. */
+  dh(privateKey: KeyHandle, peerValue: Uint8Array): Uint8Array;
   /** A key pair on any curve of the table. */
   generateEc(curve: CurveName): EcMaterial;
   /**

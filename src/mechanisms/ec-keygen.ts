@@ -8,7 +8,7 @@
 import { readBytes } from '../attributes/values.js';
 import { type Curve, curve as curveRow, keySizes } from '../crypto/curves.js';
 import { Pkcs11Error } from '../errors.js';
-import { curveOf, ecKeyTypeOf, ecParamsOf, encodeEcPoint } from '../objects/key-material.js';
+import { curveOf, ecParamsOf, encodeEcPoint } from '../objects/key-material.js';
 import * as C from '../pkcs11/constants.js';
 import { requireNoParameter } from './common.js';
 import type { Mechanism } from './types.js';
@@ -18,9 +18,15 @@ export const EC_FLAGS = C.CKF_EC_F_P | C.CKF_EC_OID | C.CKF_EC_UNCOMPRESS;
 /** Edwards and Montgomery curves: also named by PrintableString (PKCS#11 3.0 §2.3.7, CKF_EC_CURVENAME). */
 export const OKP_FLAGS = C.CKF_EC_F_P | C.CKF_EC_OID | C.CKF_EC_CURVENAME;
 
-function ecKeyPairGen(type: number, family: Curve['family'], flags: number): Mechanism {
+function ecKeyPairGen(
+  type: number,
+  family: Curve['family'],
+  keyPairType: number,
+  flags: number,
+): Mechanism {
   return {
     type,
+    keyPairType,
     info: { ...keySizes(family), flags: C.CKF_GENERATE_KEY_PAIR | flags },
     generateKeyPair(backend, m, pub) {
       requireNoParameter(m);
@@ -34,7 +40,7 @@ function ecKeyPairGen(type: number, family: Curve['family'], flags: number): Mec
       return {
         publicClass: C.CKO_PUBLIC_KEY,
         privateClass: C.CKO_PRIVATE_KEY,
-        keyType: ecKeyTypeOf(curve),
+        keyType: keyPairType,
         publicComputed: new Map([
           [C.CKA_EC_PARAMS, ecParams],
           [C.CKA_EC_POINT, encodeEcPoint(material.point)],
@@ -49,7 +55,7 @@ function ecKeyPairGen(type: number, family: Curve['family'], flags: number): Mec
 }
 
 export const EC_KEYGEN_MECHANISMS: Mechanism[] = [
-  ecKeyPairGen(C.CKM_EC_KEY_PAIR_GEN, 'weierstrass', EC_FLAGS),
-  ecKeyPairGen(C.CKM_EC_EDWARDS_KEY_PAIR_GEN, 'edwards', OKP_FLAGS),
-  ecKeyPairGen(C.CKM_EC_MONTGOMERY_KEY_PAIR_GEN, 'montgomery', OKP_FLAGS),
+  ecKeyPairGen(C.CKM_EC_KEY_PAIR_GEN, 'weierstrass', C.CKK_EC, EC_FLAGS),
+  ecKeyPairGen(C.CKM_EC_EDWARDS_KEY_PAIR_GEN, 'edwards', C.CKK_EC_EDWARDS, OKP_FLAGS),
+  ecKeyPairGen(C.CKM_EC_MONTGOMERY_KEY_PAIR_GEN, 'montgomery', C.CKK_EC_MONTGOMERY, OKP_FLAGS),
 ];

@@ -23,6 +23,8 @@ export interface HashRow {
   readonly kdf?: number;
   /** CKM_ECDSA_* */
   readonly ecdsa?: number;
+  /** CKM_DSA_* */
+  readonly dsa?: number;
   /** CKM_*_RSA_PKCS and CKM_*_RSA_PKCS_PSS. */
   readonly rsa?: readonly [number, number];
   /** The AlgorithmIdentifier OID of a PKCS#1 v1.5 DigestInfo. */
@@ -38,6 +40,7 @@ export const HASHES: readonly HashRow[] = [
     mgf: C.CKG_MGF1_SHA1,
     kdf: C.CKD_SHA1_KDF,
     ecdsa: C.CKM_ECDSA_SHA1,
+    dsa: C.CKM_DSA_SHA1,
     rsa: [C.CKM_SHA1_RSA_PKCS, C.CKM_SHA1_RSA_PKCS_PSS],
     oid: '1.3.14.3.2.26',
   },
@@ -49,6 +52,7 @@ export const HASHES: readonly HashRow[] = [
     mgf: C.CKG_MGF1_SHA224,
     kdf: C.CKD_SHA224_KDF,
     ecdsa: C.CKM_ECDSA_SHA224,
+    dsa: C.CKM_DSA_SHA224,
     rsa: [C.CKM_SHA224_RSA_PKCS, C.CKM_SHA224_RSA_PKCS_PSS],
     oid: '2.16.840.1.101.3.4.2.4',
   },
@@ -60,6 +64,7 @@ export const HASHES: readonly HashRow[] = [
     mgf: C.CKG_MGF1_SHA256,
     kdf: C.CKD_SHA256_KDF,
     ecdsa: C.CKM_ECDSA_SHA256,
+    dsa: C.CKM_DSA_SHA256,
     rsa: [C.CKM_SHA256_RSA_PKCS, C.CKM_SHA256_RSA_PKCS_PSS],
     oid: '2.16.840.1.101.3.4.2.1',
   },
@@ -71,6 +76,7 @@ export const HASHES: readonly HashRow[] = [
     mgf: C.CKG_MGF1_SHA384,
     kdf: C.CKD_SHA384_KDF,
     ecdsa: C.CKM_ECDSA_SHA384,
+    dsa: C.CKM_DSA_SHA384,
     rsa: [C.CKM_SHA384_RSA_PKCS, C.CKM_SHA384_RSA_PKCS_PSS],
     oid: '2.16.840.1.101.3.4.2.2',
   },
@@ -82,6 +88,7 @@ export const HASHES: readonly HashRow[] = [
     mgf: C.CKG_MGF1_SHA512,
     kdf: C.CKD_SHA512_KDF,
     ecdsa: C.CKM_ECDSA_SHA512,
+    dsa: C.CKM_DSA_SHA512,
     rsa: [C.CKM_SHA512_RSA_PKCS, C.CKM_SHA512_RSA_PKCS_PSS],
     oid: '2.16.840.1.101.3.4.2.3',
   },
@@ -107,6 +114,7 @@ export const HASHES: readonly HashRow[] = [
     mgf: C.CKG_MGF1_SHA3_224,
     kdf: C.CKD_SHA3_224_KDF,
     ecdsa: C.CKM_ECDSA_SHA3_224,
+    dsa: C.CKM_DSA_SHA3_224,
     rsa: [C.CKM_SHA3_224_RSA_PKCS, C.CKM_SHA3_224_RSA_PKCS_PSS],
     oid: '2.16.840.1.101.3.4.2.7',
   },
@@ -118,6 +126,7 @@ export const HASHES: readonly HashRow[] = [
     mgf: C.CKG_MGF1_SHA3_256,
     kdf: C.CKD_SHA3_256_KDF,
     ecdsa: C.CKM_ECDSA_SHA3_256,
+    dsa: C.CKM_DSA_SHA3_256,
     rsa: [C.CKM_SHA3_256_RSA_PKCS, C.CKM_SHA3_256_RSA_PKCS_PSS],
     oid: '2.16.840.1.101.3.4.2.8',
   },
@@ -129,6 +138,7 @@ export const HASHES: readonly HashRow[] = [
     mgf: C.CKG_MGF1_SHA3_384,
     kdf: C.CKD_SHA3_384_KDF,
     ecdsa: C.CKM_ECDSA_SHA3_384,
+    dsa: C.CKM_DSA_SHA3_384,
     rsa: [C.CKM_SHA3_384_RSA_PKCS, C.CKM_SHA3_384_RSA_PKCS_PSS],
     oid: '2.16.840.1.101.3.4.2.9',
   },
@@ -140,6 +150,7 @@ export const HASHES: readonly HashRow[] = [
     mgf: C.CKG_MGF1_SHA3_512,
     kdf: C.CKD_SHA3_512_KDF,
     ecdsa: C.CKM_ECDSA_SHA3_512,
+    dsa: C.CKM_DSA_SHA3_512,
     rsa: [C.CKM_SHA3_512_RSA_PKCS, C.CKM_SHA3_512_RSA_PKCS_PSS],
     oid: '2.16.840.1.101.3.4.2.10',
   },

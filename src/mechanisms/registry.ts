@@ -7,7 +7,9 @@ import { Pkcs11Error } from '../errors.js';
 import { CKM_NAMES, CKR_MECHANISM_INVALID } from '../pkcs11/constants.js';
 import { AEAD_MECHANISMS } from './aead.js';
 import { AES_MECHANISMS } from './aes.js';
+import { DH_MECHANISMS } from './dh.js';
 import { DIGEST_MECHANISMS } from './digest.js';
+import { DSA_MECHANISMS } from './dsa.js';
 import { EC_KEYGEN_MECHANISMS } from './ec-keygen.js';
 import { ECDH_MECHANISMS } from './ecdh.js';
 import { EC_MECHANISMS } from './ecdsa.js';
@@ -43,6 +45,8 @@ const REGISTRY: ReadonlyMap<number, Mechanism> = (() => {
     ...EC_KEYGEN_MECHANISMS,
     ...EC_MECHANISMS,
     ...EDDSA_MECHANISMS,
+    ...DSA_MECHANISMS,
+    ...DH_MECHANISMS,
     ...ECDH_MECHANISMS,
     ...RSA_MECHANISMS,
     ...RSA_CIPHER_MECHANISMS,

@@ -210,6 +210,7 @@ function genParams(m: RawMechanism, pub: Map<number, unknown>): { bits: number; 
 
 const keyPairGen: Mechanism = {
   type: C.CKM_RSA_PKCS_KEY_PAIR_GEN,
+  keyPairType: C.CKK_RSA,
   info: { ...GEN_SIZES, flags: C.CKF_GENERATE_KEY_PAIR },
   generateKeyPair(backend, m, pub) {
     const { bits, e } = genParams(m, pub);

@@ -81,6 +81,8 @@ export interface Mechanism {
   readonly info: MechanismInfo;
   /** Key types this mechanism accepts (sign/verify). */
   readonly keyTypes?: readonly number[];
+  /** Key-pair generation: the key type of the pairs (templates are checked against it first). */
+  readonly keyPairType?: number;
   /** Only C_Sign/C_Verify (no C_*Update): CKM_ECDSA, CKM_RSA_PKCS, … */
   readonly singlePart?: boolean;
   digest?(backend: CryptoBackend, m: RawMechanism): DigestOperation;

@@ -68,6 +68,24 @@ function completeSecretKey(attrs: AttributeMap, keyType: number): void {
   attrs.set(C.CKA_VALUE_LEN, encodeUlong(value.length));
 }
 
+/** Bits of an unsigned big-endian integer (0 for zero). */
+function bitLength(b: Uint8Array): number {
+  const m = stripLeadingZeros(b);
+  return m.length === 0 || m[0] === 0 ? 0 : (m.length - 1) * 8 + (32 - Math.clz32(m[0] as number));
+}
+
+/** Lengths the token states for DSA/DH domain parameters (CKA_PRIME_BITS …) and DH private values. */
+function completeFfc(attrs: AttributeMap, cls: number): void {
+  const set = (type: number, of: number) => {
+    const v = readBytes(attrs, of);
+    if (v && !attrs.has(type)) attrs.set(type, encodeUlong(bitLength(v)));
+  };
+  if (cls === C.CKO_DOMAIN_PARAMETERS) {
+    set(C.CKA_PRIME_BITS, C.CKA_PRIME);
+    if (attrs.has(C.CKA_SUBPRIME)) set(C.CKA_SUBPRIME_BITS, C.CKA_SUBPRIME);
+  } else set(C.CKA_VALUE_BITS, C.CKA_VALUE);
+}
+
 /** Key types whose check value is the SHA-1 of the key: generic secrets, the HMAC and HKDF key types. */
 const HASH_CHECKED = new Set([...GENERIC_SECRET_KEY_TYPES, C.CKK_HKDF]);
 
@@ -128,12 +146,13 @@ export function completeAttributes(attrs: AttributeMap, crypto: CryptoBackend): 
   else if (cls === C.CKO_SECRET_KEY && keyType !== undefined) completeSecretKey(attrs, keyType);
   else if (keyType === C.CKK_RSA && cls === C.CKO_PUBLIC_KEY) {
     const n = readBytes(attrs, C.CKA_MODULUS);
-    if (n && !attrs.has(C.CKA_MODULUS_BITS)) {
-      const m = stripLeadingZeros(n);
-      const bits =
-        m.length === 0 || m[0] === 0 ? 0 : (m.length - 1) * 8 + (32 - Math.clz32(m[0] as number));
-      attrs.set(C.CKA_MODULUS_BITS, encodeUlong(bits));
-    }
+    if (n && !attrs.has(C.CKA_MODULUS_BITS))
+      attrs.set(C.CKA_MODULUS_BITS, encodeUlong(bitLength(n)));
+  } else if (
+    cls === C.CKO_DOMAIN_PARAMETERS ||
+    (keyType === C.CKK_DH && cls === C.CKO_PRIVATE_KEY)
+  ) {
+    completeFfc(attrs, cls);
   } else if (keyType !== undefined && EC_KEY_TYPES.has(keyType)) {
     const params = readBytes(attrs, C.CKA_EC_PARAMS);
     if (params) curveOf(params, C.CKR_ATTRIBUTE_VALUE_INVALID, EC_KEY_TYPES.get(keyType));

@@ -36,13 +36,6 @@ export const EC_KEY_TYPES: ReadonlyMap<number, Curve['family']> = new Map([
   [C.CKK_EC_MONTGOMERY, 'montgomery'],
 ]);
 
-/** The key type of a curve's keys. */
-export function ecKeyTypeOf(curve: CurveName): number {
-  const family = curveRow(curve).family;
-  for (const [keyType, f] of EC_KEY_TYPES) if (f === family) return keyType;
-  throw new Pkcs11Error(C.CKR_GENERAL_ERROR, `no key type for the ${family} family`);
-}
-
 /** The DER CKA_EC_PARAMS (namedCurve OID) of a curve. */
 export function ecParamsOf(curve: CurveName): Uint8Array {
   return curveRow(curve).ecParams;
@@ -190,8 +183,27 @@ export function keyMaterialOf(
     // The point is filled in by the token from d (private key objects do not carry CKA_EC_POINT).
     return { kind: 'ec', curve, d, point: new Uint8Array(0) };
   }
+  if (keyType === C.CKK_DSA) {
+    const params = {
+      p: stripLeadingZeros(need(attrs, C.CKA_PRIME, 'CKA_PRIME')),
+      q: stripLeadingZeros(need(attrs, C.CKA_SUBPRIME, 'CKA_SUBPRIME')),
+      g: stripLeadingZeros(need(attrs, C.CKA_BASE, 'CKA_BASE')),
+    };
+    const value = stripLeadingZeros(need(attrs, C.CKA_VALUE, 'CKA_VALUE'));
+    return objectClass === C.CKO_PUBLIC_KEY
+      ? { kind: 'dsa', ...params, y: value }
+      : { kind: 'dsa', ...params, x: value };
+  }
+  if (keyType === C.CKK_DH && objectClass === C.CKO_PRIVATE_KEY) {
+    return {
+      kind: 'dh',
+      p: stripLeadingZeros(need(attrs, C.CKA_PRIME, 'CKA_PRIME')),
+      g: stripLeadingZeros(need(attrs, C.CKA_BASE, 'CKA_BASE')),
+      x: stripLeadingZeros(need(attrs, C.CKA_VALUE, 'CKA_VALUE')),
+    };
+  }
   throw new Pkcs11Error(
     C.CKR_KEY_TYPE_INCONSISTENT,
-    `key type 0x${keyType.toString(16)} has no asymmetric material`,
+    `key type 0x${keyType.toString(16)} has no ${objectClass === C.CKO_PUBLIC_KEY ? 'public' : 'private'} key operations`,
   );
 }

@@ -2,7 +2,8 @@
  * The attribute tables of every object kind the token supports, transcribed from PKCS#11 v2.40 §4
  * (common, storage, data, certificate, key, public/private/secret key) and the mechanism documents (RSA,
  * EC, generic secret, AES, HMAC key types). Defaults the spec leaves "token-specific" are chosen to be
- * safe: keys private, sensitive and non-extractable unless the caller says otherwise. Layer L3.
+ * safe: keys private, sensitive and non-extractable unless the caller says otherwise. DSA, DH and their
+ * domain parameter objects follow the v2.40 mechanism document's tables. Layer L3.
  * @module
  */
 import * as C from '../pkcs11/constants.js';
@@ -154,6 +155,45 @@ const RSA_PRIVATE = [
 ];
 const EC_PUBLIC = [rule(C.CKA_EC_PARAMS, REQ | REQ_GEN), rule(C.CKA_EC_POINT, REQ | NO_GEN)];
 const EC_PRIVATE = [rule(C.CKA_EC_PARAMS, KEY_VALUE), rule(C.CKA_VALUE, KEY_VALUE | SENSITIVE)];
+/** DSA (v2.40 mechanisms §2.2.1–2.2.3) and PKCS#3 DH (§2.3.1–2.3.3) keys and domain parameters. */
+const DSA_PUBLIC = [
+  rule(C.CKA_PRIME, REQ | REQ_GEN),
+  rule(C.CKA_SUBPRIME, REQ | REQ_GEN),
+  rule(C.CKA_BASE, REQ | REQ_GEN),
+  rule(C.CKA_VALUE, REQ | NO_GEN),
+];
+const DSA_PRIVATE = [
+  rule(C.CKA_PRIME, KEY_VALUE),
+  rule(C.CKA_SUBPRIME, KEY_VALUE),
+  rule(C.CKA_BASE, KEY_VALUE),
+  rule(C.CKA_VALUE, KEY_VALUE | SENSITIVE),
+];
+const DH_PUBLIC = [
+  rule(C.CKA_PRIME, REQ | REQ_GEN),
+  rule(C.CKA_BASE, REQ | REQ_GEN),
+  rule(C.CKA_VALUE, REQ | NO_GEN),
+];
+const DH_PRIVATE = [
+  rule(C.CKA_PRIME, KEY_VALUE),
+  rule(C.CKA_BASE, KEY_VALUE),
+  rule(C.CKA_VALUE, KEY_VALUE | SENSITIVE),
+  rule(C.CKA_VALUE_BITS, NO_CREATE | NO_UNWRAP),
+];
+/** Domain parameter objects (v2.40 §4.13): the key type, and whether the token made them. */
+const DOMAIN = [rule(C.CKA_KEY_TYPE, REQ), rule(C.CKA_LOCAL, READ_ONLY_DERIVED, FALSE)];
+const DSA_DOMAIN = [
+  rule(C.CKA_PRIME, REQ | NO_GEN),
+  rule(C.CKA_SUBPRIME, REQ | NO_GEN),
+  rule(C.CKA_BASE, REQ | NO_GEN),
+  rule(C.CKA_PRIME_BITS, NO_CREATE | REQ_GEN),
+  rule(C.CKA_SUBPRIME_BITS, NO_CREATE),
+];
+const DH_DOMAIN = [
+  rule(C.CKA_PRIME, REQ | NO_GEN),
+  rule(C.CKA_BASE, REQ | NO_GEN),
+  rule(C.CKA_PRIME_BITS, NO_CREATE | REQ_GEN),
+];
+
 const SECRET_VALUE = [
   rule(C.CKA_VALUE, KEY_VALUE | SENSITIVE),
   rule(C.CKA_VALUE_LEN, NO_CREATE | NO_UNWRAP),
@@ -182,6 +222,12 @@ for (const [kt, name] of [
   add(C.CKO_PUBLIC_KEY, kt, `${name} public key`, STORAGE, KEY, PUBLIC_KEY, EC_PUBLIC);
   add(C.CKO_PRIVATE_KEY, kt, `${name} private key`, STORAGE, KEY, PRIVATE_KEY, EC_PRIVATE);
 }
+add(C.CKO_PUBLIC_KEY, C.CKK_DSA, 'DSA public key', STORAGE, KEY, PUBLIC_KEY, DSA_PUBLIC);
+add(C.CKO_PRIVATE_KEY, C.CKK_DSA, 'DSA private key', STORAGE, KEY, PRIVATE_KEY, DSA_PRIVATE);
+add(C.CKO_PUBLIC_KEY, C.CKK_DH, 'DH public key', STORAGE, KEY, PUBLIC_KEY, DH_PUBLIC);
+add(C.CKO_PRIVATE_KEY, C.CKK_DH, 'DH private key', STORAGE, KEY, PRIVATE_KEY, DH_PRIVATE);
+add(C.CKO_DOMAIN_PARAMETERS, C.CKK_DSA, 'DSA domain parameters', STORAGE, DOMAIN, DSA_DOMAIN);
+add(C.CKO_DOMAIN_PARAMETERS, C.CKK_DH, 'DH domain parameters', STORAGE, DOMAIN, DH_DOMAIN);
 // Every secret key type of secret-keys.ts: CKA_VALUE, CKA_VALUE_LEN and the secret key rules.
 for (const { keyType, name } of SECRET_KEY_TYPES) {
   add(C.CKO_SECRET_KEY, keyType, name, STORAGE, KEY, SECRET_KEY, SECRET_VALUE);
@@ -204,6 +250,7 @@ export function subtypeAttribute(objectClass: number): number | undefined {
   const isKey =
     objectClass === C.CKO_PUBLIC_KEY ||
     objectClass === C.CKO_PRIVATE_KEY ||
-    objectClass === C.CKO_SECRET_KEY;
+    objectClass === C.CKO_SECRET_KEY ||
+    objectClass === C.CKO_DOMAIN_PARAMETERS;
   return isKey ? C.CKA_KEY_TYPE : undefined;
 }

@@ -15,7 +15,9 @@ import { curve as curveRow } from '../../crypto/curves.js';
 import { hkdf, open, seal } from './aead.js';
 import { aead, aesKeyWrap, createCipher } from './aes.js';
 import { cmacAccumulator, hashAccumulator, hmacAccumulator } from './digests.js';
+import { DsaKey } from './dsa.js';
 import { EcKey, ecPublicPoint, generateEc } from './ec.js';
+import { DhKey, generateDhParameters, generateDsaParameters, generateFfcPair } from './ffc.js';
 import { generateOkp, OkpKey, okpPublicKey } from './okp.js';
 import { RandomPool } from './random-pool.js';
 import {
@@ -39,6 +41,11 @@ function asEc(key: KeyHandle): EcKey {
   return key;
 }
 
+function asDsa(key: KeyHandle): DsaKey {
+  if (!(key instanceof DsaKey)) throw new Error('not a DSA key of this backend');
+  return key;
+}
+
 function asOkp(key: KeyHandle): OkpKey {
   if (!(key instanceof OkpKey)) throw new Error('not an Edwards or Montgomery key of this backend');
   return key;
@@ -52,6 +59,8 @@ export function createNodeCrypto(): CryptoBackend {
     if (s.type === 'ecdsa-prehashed') return asEc(key).prehashed.sign(data);
     if (s.type === 'ecdsa') return asEc(key).signHashed(s.hash, data);
     if (s.type === 'eddsa') return asOkp(key).sign(data);
+    if (s.type === 'dsa') return asDsa(key).signHashed(s.hash, data);
+    if (s.type === 'dsa-prehashed') return asDsa(key).signDigest(data);
     return rsaSign(asRsa(key), s, data);
   };
   const random = new RandomPool();
@@ -65,6 +74,8 @@ export function createNodeCrypto(): CryptoBackend {
     createCmac: cmacAccumulator,
     importKey(m: KeyMaterial): KeyHandle {
       if (m.kind === 'rsa') return new RsaKey(m);
+      if (m.kind === 'dsa') return new DsaKey(m);
+      if (m.kind === 'dh') return new DhKey(m);
       return isWeierstrass(m.curve) ? new EcKey(m) : new OkpKey(m);
     },
     sign: signSync,
@@ -76,6 +87,8 @@ export function createNodeCrypto(): CryptoBackend {
       if (s.type === 'ecdsa-prehashed') return asEc(key).prehashed.verify(data, signature);
       if (s.type === 'ecdsa') return asEc(key).verifyHashed(s.hash, data, signature);
       if (s.type === 'eddsa') return asOkp(key).verify(data, signature);
+      if (s.type === 'dsa') return asDsa(key).verifyHashed(s.hash, data, signature);
+      if (s.type === 'dsa-prehashed') return asDsa(key).verifyDigest(data, signature);
       return rsaVerify(asRsa(key), s, data, signature);
     },
     createCipher,
@@ -89,6 +102,13 @@ export function createNodeCrypto(): CryptoBackend {
     hkdf,
     generateRsa,
     generateRsaAsync,
+    generateDsaParameters,
+    generateDhParameters,
+    generateFfcPair,
+    dh(key, peer) {
+      if (!(key instanceof DhKey)) throw new Error('not a DH key of this backend');
+      return key.agree(peer);
+    },
     generateEc: (curve) => (isWeierstrass(curve) ? generateEc(curve) : generateOkp(curve)),
     ecPublicPoint: (curve, d) =>
       isWeierstrass(curve) ? ecPublicPoint(curve, d) : okpPublicKey(curve, d),
