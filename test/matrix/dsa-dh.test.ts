@@ -81,7 +81,7 @@ function modPowBytes(g: Buffer, x: Buffer, p: Buffer): Buffer {
   const hex = result.toString(16);
   return Buffer.from(hex.length % 2 ? `0${hex}` : hex, 'hex');
 }
-const valueOf = (tlv: Buffer) => children(Buffer.concat([Buffer.from([0x30]), tlv.subarray(1)]));
+const innerTlvs = (tlv: Buffer) => children(Buffer.concat([Buffer.from([0x30]), tlv.subarray(1)]));
 const unsigned = (intTlv: Buffer) => {
   const v = intTlv.subarray(
     intTlv.length -
@@ -96,7 +96,7 @@ function dsaComponents(privateKey: KeyObject) {
   const [, algorithm, privateOctets] = children(der).map(([, v]) => v) as [Buffer, Buffer, Buffer];
   const [, params] = children(algorithm).map(([, v]) => v) as [Buffer, Buffer];
   const [p, q, g] = children(params).map(([, v]) => unsigned(v)) as [Buffer, Buffer, Buffer];
-  const [[, xInt]] = valueOf(privateOctets) as [[number, Buffer]];
+  const [[, xInt]] = innerTlvs(privateOctets) as [[number, Buffer]];
   return { p, q, g, x: unsigned(xInt) };
 }
 
