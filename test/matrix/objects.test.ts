@@ -274,13 +274,13 @@ for (const port of PAL_PORTS) {
     });
 
     it('an object kind the token does not support → CKR_ATTRIBUTE_VALUE_INVALID', () => {
-      const dsaParams: Template = [
+      const x942Params: Template = [
         { type: C.CKA_CLASS, value: C.CKO_DOMAIN_PARAMETERS },
-        { type: C.CKA_KEY_TYPE, value: C.CKK_DSA },
+        { type: C.CKA_KEY_TYPE, value: C.CKK_X9_42_DH },
       ];
-      assertRv(() => create(dsaParams), C.CKR_ATTRIBUTE_VALUE_INVALID);
+      assertRv(() => create(x942Params), C.CKR_ATTRIBUTE_VALUE_INVALID);
       assertRv(
-        () => create(secretTemplate(C.CKK_DES3, Buffer.alloc(24, 1))),
+        () => create(secretTemplate(C.CKK_RC4, Buffer.alloc(16, 1))),
         C.CKR_ATTRIBUTE_VALUE_INVALID,
       );
     });
