@@ -6,6 +6,7 @@
  * @module
  */
 import { NativeError, Pkcs11Error } from '../errors.js';
+import type { Profile } from '../objects/profile.js';
 import * as C from '../pkcs11/constants.js';
 import type { Application } from '../token/application.js';
 import { type Callback, call, callAsync, deliver } from './call.js';
@@ -75,6 +76,14 @@ class Pkcs11Impl {
   close(): void {
     this.#loaded?.close();
     this.#loaded = undefined;
+  }
+
+  /**
+   * corepkcs11's own (pkcs11js has no such call): the loaded token's profile, `compatible` or `strict`,
+   * recorded when it was initialized (`new PKCS11(target, { profile })` chooses it for C_InitToken).
+   */
+  tokenProfile(): Profile {
+    return call('tokenProfile', () => this.#engine().token.profile);
   }
 
   /** The loaded token. Before load(), a PKCS#11 answer (pkcs11js throws NativeError 'PKCS11 module not loaded yet'). */

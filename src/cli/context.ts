@@ -11,6 +11,7 @@ import { openStore, PKCS11 } from '../create.js';
 import { firstSlot, initializePkcs11, initializePkcs11Session } from '../helpers/core.js';
 import type { Handle } from '../helpers/module.js';
 import type { UriSelection } from '../helpers/uri.js';
+import type { Profile } from '../objects/profile.js';
 import * as C from '../pkcs11/constants.js';
 import type { TokenInfo } from '../pkcs11/types.js';
 import { CliError, EXIT } from './errors.js';
@@ -101,14 +102,18 @@ export function requireStore(store: string): void {
 export async function withToken<T>(
   p: Parsed,
   fn: (t: Token) => Promise<T> | T,
-  options: { create?: boolean } = {},
+  options: { create?: boolean; profile?: Profile } = {},
 ): Promise<T> {
   const store = storeOf(p);
   if (!options.create) requireStore(store);
   const warnings: string[] = [];
   let p11: PKCS11;
   try {
-    p11 = new PKCS11(store, { ...envTokenOptions(), warn: (m) => warnings.push(m) });
+    p11 = new PKCS11(store, {
+      ...envTokenOptions(),
+      ...(options.profile ? { profile: options.profile } : {}),
+      warn: (m) => warnings.push(m),
+    });
   } catch (e) {
     if (e instanceof TypeError) throw new CliError(EXIT.USAGE, e.message);
     throw e;

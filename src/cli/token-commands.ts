@@ -4,35 +4,56 @@
  * @module
  */
 import { initializePkcs11Session } from '../helpers/core.js';
+import { isProfile, PROFILES, type Profile } from '../objects/profile.js';
 import * as C from '../pkcs11/constants.js';
 import type { MechanismInfo, TokenInfo } from '../pkcs11/types.js';
 import { requireInitialized, resolvePin, type Token, withToken } from './context.js';
 import { CliError, EXIT } from './errors.js';
 import { mechanismName } from './mechanisms.js';
-import { COMMON_HELP, flag, PIN_HELP, parseCommand, SO_PIN_HELP, str } from './options.js';
+import {
+  COMMON_HELP,
+  flag,
+  type Parsed,
+  PIN_HELP,
+  parseCommand,
+  SO_PIN_HELP,
+  str,
+} from './options.js';
 import { printJson, say, table } from './output.js';
 import { absoluteStore, registrations } from './p11kit-modules.js';
 import { canPrompt, promptSecret } from './prompt.js';
 
-const INIT_TOKEN_HELP = `usage: corepkcs11 init-token --label NAME [--so-pin SO] [--pin PIN] [--force] [options]
+const INIT_TOKEN_HELP = `usage: corepkcs11 init-token --label NAME [--so-pin SO] [--pin PIN] [--profile P] [--force] [options]
 
-Initialise the token in the store (created if missing): set its label and SO PIN (C_InitToken) and,
-with --pin, the user PIN too (C_InitPIN). An initialised token is only re-initialised with --force,
-which destroys every object on it.
+Initialise the token in the store (created if missing): set its label, SO PIN and profile
+(C_InitToken) and, with --pin, the user PIN too (C_InitPIN). An initialised token is only
+re-initialised with --force, which destroys every object on it.
   --label NAME     token label (up to 32 bytes)
 ${SO_PIN_HELP}
   --pin PIN        also set the user PIN
+  --profile P      compatible (default: SoftHSMv2's choices, so its clients work unchanged) or
+                   strict (no small keys or legacy algorithms, keys sensitive by default)
   --force          re-initialise an initialised token (destroys all its objects)
 ${COMMON_HELP}`;
+
+function profileOption(p: Parsed): Profile | undefined {
+  const v = str(p, 'profile');
+  if (v === undefined) return undefined;
+  if (!isProfile(v)) {
+    throw new CliError(EXIT.USAGE, `--profile must be ${PROFILES.join(' or ')}, not '${v}'`);
+  }
+  return v;
+}
 
 export async function initTokenCommand(argv: string[]): Promise<number> {
   const p = parseCommand(
     argv,
-    { label: { type: 'string' }, force: { type: 'boolean' } },
+    { label: { type: 'string' }, force: { type: 'boolean' }, profile: { type: 'string' } },
     INIT_TOKEN_HELP,
   );
   if (!p) return EXIT.OK;
   const label = str(p, 'label') ?? 'corepkcs11';
+  const profile = profileOption(p);
   return withToken(
     p,
     async (t) => {
@@ -55,7 +76,7 @@ export async function initTokenCommand(argv: string[]): Promise<number> {
           store: t.store,
           reinitialised: was,
           userPinSet: Boolean(userPin),
-          token: tokenJson(info),
+          token: { ...tokenJson(info), profile: t.p11.tokenProfile() },
         });
       else {
         say(
@@ -69,7 +90,7 @@ export async function initTokenCommand(argv: string[]): Promise<number> {
       }
       return EXIT.OK;
     },
-    { create: true },
+    { create: true, ...(profile ? { profile } : {}) },
   );
 }
 
@@ -230,7 +251,7 @@ export async function infoCommand(argv: string[]): Promise<number> {
           slotDescription: slot.slotDescription.trimEnd(),
           manufacturerID: slot.manufacturerID.trimEnd(),
         },
-        token: tokenJson(info),
+        token: { ...tokenJson(info), profile: t.p11.tokenProfile() },
         ...(flag(p, 'mechanisms')
           ? { mechanisms: mechs.map((m) => ({ ...m, flagNames: names(m.flags, MECH_FLAGS) })) }
           : {}),
@@ -247,6 +268,7 @@ export async function infoCommand(argv: string[]): Promise<number> {
     say(`Manufacturer: ${info.manufacturerID.trimEnd()}`);
     say(`Model:        ${info.model.trimEnd()}`);
     say(`Serial:       ${info.serialNumber.trimEnd()}`);
+    say(`Profile:      ${t.p11.tokenProfile()}`);
     say(`Flags:        ${names(info.flags, TOKEN_FLAGS).join(', ') || 'none (not initialised)'}`);
     say(`PIN length:   ${info.minPinLen}–${info.maxPinLen}`);
     say(`Sessions:     ${info.sessionCount} open (${info.rwSessionCount} read/write)`);

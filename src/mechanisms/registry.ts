@@ -1,9 +1,11 @@
 /**
  * The mechanism registry: the one place where a CKM_ value is looked up. C_GetMechanismList and
- * C_GetMechanismInfo read it; every operation resolves its mechanism here. Layer L4.
+ * C_GetMechanismInfo read it; every operation resolves its mechanism here, for the token's profile
+ * (an entry registered only for `compatible` does not exist on a `strict` token). Layer L4.
  * @module
  */
 import { Pkcs11Error } from '../errors.js';
+import { PROFILES, type Profile } from '../objects/profile.js';
 import { CKM_NAMES, CKR_MECHANISM_INVALID } from '../pkcs11/constants.js';
 import { AEAD_MECHANISMS } from './aead.js';
 import { AES_MECHANISMS } from './aes.js';
@@ -39,42 +41,60 @@ function merge(a: Mechanism, b: Mechanism): Mechanism {
   };
 }
 
-const REGISTRY: ReadonlyMap<number, Mechanism> = (() => {
-  const all = [
-    ...DIGEST_MECHANISMS,
-    ...EC_KEYGEN_MECHANISMS,
-    ...EC_MECHANISMS,
-    ...EDDSA_MECHANISMS,
-    ...DSA_MECHANISMS,
-    ...DH_MECHANISMS,
-    ...ECDH_MECHANISMS,
-    ...RSA_MECHANISMS,
-    ...RSA_CIPHER_MECHANISMS,
-    ...MAC_MECHANISMS,
-    ...AES_MECHANISMS,
-    ...AEAD_MECHANISMS,
-    ...SECRET_KEYGEN_MECHANISMS,
-    ...KDF_MECHANISMS,
-  ];
+const ALL: readonly Mechanism[] = [
+  ...DIGEST_MECHANISMS,
+  ...EC_KEYGEN_MECHANISMS,
+  ...EC_MECHANISMS,
+  ...EDDSA_MECHANISMS,
+  ...DSA_MECHANISMS,
+  ...DH_MECHANISMS,
+  ...ECDH_MECHANISMS,
+  ...RSA_MECHANISMS,
+  ...RSA_CIPHER_MECHANISMS,
+  ...MAC_MECHANISMS,
+  ...AES_MECHANISMS,
+  ...AEAD_MECHANISMS,
+  ...SECRET_KEYGEN_MECHANISMS,
+  ...KDF_MECHANISMS,
+];
+
+/** The entries a profile offers, merged per CKM_ value. */
+export function buildRegistry(
+  entries: readonly Mechanism[],
+  profile: Profile,
+): ReadonlyMap<number, Mechanism> {
   const map = new Map<number, Mechanism>();
-  for (const m of all) {
+  for (const m of entries) {
+    if (m.profiles && !m.profiles.includes(profile)) continue;
     const have = map.get(m.type);
     map.set(m.type, have ? merge(have, m) : m);
   }
   return map;
-})();
+}
 
-/** The mechanism for a CKM_ value, or CKR_MECHANISM_INVALID. */
-export function mechanism(type: number): Mechanism {
-  const m = REGISTRY.get(type);
+const REGISTRIES = new Map(PROFILES.map((p) => [p, buildRegistry(ALL, p)]));
+
+function registry(profile: Profile): ReadonlyMap<number, Mechanism> {
+  return REGISTRIES.get(profile) as ReadonlyMap<number, Mechanism>;
+}
+
+/** The mechanism for a CKM_ value on a token of `profile`, or CKR_MECHANISM_INVALID. */
+export function mechanism(type: number, profile: Profile): Mechanism {
+  const m = registry(profile).get(type);
   if (!m) {
     const name = CKM_NAMES.get(type) ?? `0x${type.toString(16)}`;
-    throw new Pkcs11Error(CKR_MECHANISM_INVALID, `${name} is not supported by this token`);
+    const other = PROFILES.find((p) => p !== profile && registry(p).has(type));
+    throw new Pkcs11Error(
+      CKR_MECHANISM_INVALID,
+      other
+        ? `${name} is offered only by tokens of the ${other} profile`
+        : `${name} is not supported by this token`,
+    );
   }
   return m;
 }
 
-/** Every supported mechanism type, ascending. */
-export function mechanismTypes(): number[] {
-  return [...REGISTRY.keys()].sort((a, b) => a - b);
+/** Every mechanism type a token of `profile` supports, ascending. */
+export function mechanismTypes(profile: Profile): number[] {
+  return [...registry(profile).keys()].sort((a, b) => a - b);
 }

@@ -7,10 +7,12 @@
 import type { HashName, RsaCipherScheme } from '../crypto/backend.js';
 import { HASH_LENGTHS } from '../crypto/backend.js';
 import { Pkcs11Error } from '../errors.js';
+import { PROFILE_LIMITS, PROFILES, type Profile } from '../objects/profile.js';
 import * as C from '../pkcs11/constants.js';
 import type { RawMechanism, RsaOaepParams } from '../pkcs11/types.js';
 import { Collected, requireNoParameter } from './common.js';
 import { HASH_OF_DIGEST, HASH_OF_MGF } from './hashes.js';
+import { keySizeInfo } from './rsa.js';
 import type { CipherOperation, KeyRef, Mechanism } from './types.js';
 
 function oaepParams(m: RawMechanism): { hash: HashName; label: Uint8Array } {
@@ -72,14 +74,15 @@ function rsaCipherMechanism(
   type: number,
   scheme: (m: RawMechanism) => RsaCipherScheme,
   decrypts: boolean,
+  profile: Profile,
 ): Mechanism {
   return {
     type,
+    profiles: [profile],
     keyTypes: [C.CKK_RSA],
     singlePart: true,
     info: {
-      minKeySize: 1024,
-      maxKeySize: 8192,
+      ...keySizeInfo(PROFILE_LIMITS[profile].rsaKeyBits),
       flags: C.CKF_ENCRYPT | (decrypts ? C.CKF_DECRYPT : 0),
     },
     encrypt(backend, m, key) {
@@ -97,9 +100,14 @@ function rsaCipherMechanism(
   } as Mechanism;
 }
 
-/** Encryption-capable variants of the RSA mechanisms whose signing forms live in rsa.ts. */
-export const RSA_CIPHER_MECHANISMS: Mechanism[] = [
-  rsaCipherMechanism(C.CKM_RSA_PKCS_OAEP, (m) => ({ type: 'oaep', ...oaepParams(m) }), true),
+/** Encryption-capable variants of the RSA mechanisms whose signing forms live in rsa.ts (per profile). */
+export const RSA_CIPHER_MECHANISMS: Mechanism[] = PROFILES.flatMap((profile) => [
+  rsaCipherMechanism(
+    C.CKM_RSA_PKCS_OAEP,
+    (m) => ({ type: 'oaep', ...oaepParams(m) }),
+    true,
+    profile,
+  ),
   rsaCipherMechanism(
     C.CKM_RSA_PKCS,
     (m) => {
@@ -107,6 +115,7 @@ export const RSA_CIPHER_MECHANISMS: Mechanism[] = [
       return { type: 'pkcs1' };
     },
     false,
+    profile,
   ),
   rsaCipherMechanism(
     C.CKM_RSA_X_509,
@@ -115,5 +124,6 @@ export const RSA_CIPHER_MECHANISMS: Mechanism[] = [
       return { type: 'raw' };
     },
     true,
+    profile,
   ),
-];
+]);

@@ -9,6 +9,7 @@ import { readBytes, readUlong } from '../attributes/values.js';
 import type { HashName, RsaMaterial, SignScheme } from '../crypto/backend.js';
 import { HASH_LENGTHS } from '../crypto/backend.js';
 import { Pkcs11Error } from '../errors.js';
+import { type BitRange, PROFILE_LIMITS, PROFILES, type Profile } from '../objects/profile.js';
 import * as C from '../pkcs11/constants.js';
 import type { RawMechanism, RsaPssParams } from '../pkcs11/types.js';
 import { decodeUlong } from '../util/bytes.js';
@@ -26,8 +27,11 @@ import {
 import { HASH_OF_DIGEST, HASH_OF_MGF, HASHES, hashRow } from './hashes.js';
 import type { GeneratedPair, KeyRef, Mechanism } from './types.js';
 
-const SIGN_SIZES = { minKeySize: 1024, maxKeySize: 8192 };
-const GEN_SIZES = { minKeySize: 2048, maxKeySize: 4096 };
+/** CK_MECHANISM_INFO key sizes of a range. */
+export function keySizeInfo(r: BitRange): { minKeySize: number; maxKeySize: number } {
+  return { minKeySize: r.min, maxKeySize: r.max };
+}
+
 const DEFAULT_EXPONENT = Uint8Array.of(1, 0, 1);
 
 /** CK_RSA_PKCS_PSS_PARAMS, structured (pkcs11js, RPC) or as its 3×CK_ULONG C layout. */
@@ -91,7 +95,7 @@ function overInput(scheme: SignScheme, input: HashedInput): [SignScheme, Uint8Ar
   throw new Pkcs11Error(C.CKR_GENERAL_ERROR, `scheme ${scheme.type} does not hash`);
 }
 
-function rsaMechanism(v: RsaVariant): Mechanism {
+function rsaMechanism(v: RsaVariant, profile: Profile): Mechanism {
   const prepare = (m: RawMechanism, key: KeyRef) => {
     const scheme = v.scheme(m);
     const handle = key.handle();
@@ -120,9 +124,10 @@ function rsaMechanism(v: RsaVariant): Mechanism {
   const hash = v.hash;
   return {
     type: v.type,
+    profiles: [profile],
     keyTypes: [C.CKK_RSA],
     singlePart: hash === undefined,
-    info: { ...SIGN_SIZES, flags: C.CKF_SIGN | C.CKF_VERIFY },
+    info: { ...keySizeInfo(PROFILE_LIMITS[profile].rsaKeyBits), flags: C.CKF_SIGN | C.CKF_VERIFY },
     sign(backend, m, key) {
       const { scheme, handle, k, check, checkKey } = prepare(m, key);
       if (hash === undefined) {
@@ -193,80 +198,107 @@ function pairFrom(m: RsaMaterial): GeneratedPair {
   };
 }
 
-function genParams(m: RawMechanism, pub: Map<number, unknown>): { bits: number; e: Uint8Array } {
+function genParams(
+  m: RawMechanism,
+  pub: Map<number, unknown>,
+  sizes: BitRange,
+): { bits: number; e: Uint8Array } {
   requireNoParameter(m);
   const bits = readUlong(pub as never, C.CKA_MODULUS_BITS);
   if (bits === undefined)
     throw new Pkcs11Error(C.CKR_TEMPLATE_INCOMPLETE, 'CKA_MODULUS_BITS is required');
-  if (bits < GEN_SIZES.minKeySize || bits > GEN_SIZES.maxKeySize || bits % 8 !== 0) {
+  if (bits < sizes.min || bits > sizes.max || bits % 8 !== 0) {
     throw new Pkcs11Error(
       C.CKR_KEY_SIZE_RANGE,
-      `RSA keys of ${GEN_SIZES.minKeySize}..${GEN_SIZES.maxKeySize} bits (multiple of 8)`,
+      `RSA keys of ${sizes.min}..${sizes.max} bits (multiple of 8) on this token`,
     );
   }
   const e = readBytes(pub as never, C.CKA_PUBLIC_EXPONENT) ?? DEFAULT_EXPONENT;
   return { bits, e };
 }
 
-const keyPairGen: Mechanism = {
-  type: C.CKM_RSA_PKCS_KEY_PAIR_GEN,
-  keyPairType: C.CKK_RSA,
-  info: { ...GEN_SIZES, flags: C.CKF_GENERATE_KEY_PAIR },
-  generateKeyPair(backend, m, pub) {
-    const { bits, e } = genParams(m, pub);
-    return pairFrom(backend.generateRsa(bits, e));
-  },
-  async generateKeyPairAsync(backend, m, pub) {
-    const { bits, e } = genParams(m, pub);
-    return pairFrom(await backend.generateRsaAsync(bits, e));
-  },
-};
+/** Key-pair generation in the sizes the profile makes (PROFILE_LIMITS.rsaGenerateBits). */
+function keyPairGen(profile: Profile): Mechanism {
+  const sizes = PROFILE_LIMITS[profile].rsaGenerateBits;
+  return {
+    type: C.CKM_RSA_PKCS_KEY_PAIR_GEN,
+    keyPairType: C.CKK_RSA,
+    profiles: [profile],
+    info: { ...keySizeInfo(sizes), flags: C.CKF_GENERATE_KEY_PAIR },
+    generateKeyPair(backend, m, pub) {
+      const { bits, e } = genParams(m, pub, sizes);
+      return pairFrom(backend.generateRsa(bits, e));
+    },
+    async generateKeyPairAsync(backend, m, pub) {
+      const { bits, e } = genParams(m, pub, sizes);
+      return pairFrom(await backend.generateRsaAsync(bits, e));
+    },
+  };
+}
 
-export const RSA_MECHANISMS: Mechanism[] = [
-  keyPairGen,
-  rsaMechanism({
-    type: C.CKM_RSA_PKCS,
-    scheme: (m) => {
-      requireNoParameter(m);
-      return { type: 'rsa-pkcs1-raw' };
-    },
-    maxInput: (k) => k - 11,
-  }),
-  rsaMechanism({
-    type: C.CKM_RSA_X_509,
-    scheme: (m) => {
-      requireNoParameter(m);
-      return { type: 'rsa-x509' };
-    },
-    maxInput: (k) => k,
-  }),
-  rsaMechanism({
-    type: C.CKM_RSA_PKCS_PSS,
-    scheme: (m) => ({ type: 'rsa-pss', ...pssParams(m), prehashed: true }),
-    exactInput: (s) => (s.type === 'rsa-pss' ? HASH_LENGTHS[s.hash] : 0),
-  }),
-  ...HASHED.flatMap(([pkcs, pss, hash]) => [
-    rsaMechanism({
-      type: pkcs,
-      hash,
+/** One family per profile: their key sizes differ (objects/profile.ts). */
+const rsaFamily = (profile: Profile): Mechanism[] => [
+  keyPairGen(profile),
+  rsaMechanism(
+    {
+      type: C.CKM_RSA_PKCS,
       scheme: (m) => {
         requireNoParameter(m);
-        return { type: 'rsa-pkcs1', hash };
+        return { type: 'rsa-pkcs1-raw' };
       },
-    }),
-    rsaMechanism({
-      type: pss,
-      hash,
+      maxInput: (k) => k - 11,
+    },
+    profile,
+  ),
+  rsaMechanism(
+    {
+      type: C.CKM_RSA_X_509,
       scheme: (m) => {
-        const p = pssParams(m);
-        if (p.hash !== hash) {
-          throw new Pkcs11Error(
-            C.CKR_MECHANISM_PARAM_INVALID,
-            'PSS hashAlg must match the mechanism',
-          );
-        }
-        return { type: 'rsa-pss', ...p, prehashed: false };
+        requireNoParameter(m);
+        return { type: 'rsa-x509' };
       },
-    }),
+      maxInput: (k) => k,
+    },
+    profile,
+  ),
+  rsaMechanism(
+    {
+      type: C.CKM_RSA_PKCS_PSS,
+      scheme: (m) => ({ type: 'rsa-pss', ...pssParams(m), prehashed: true }),
+      exactInput: (s) => (s.type === 'rsa-pss' ? HASH_LENGTHS[s.hash] : 0),
+    },
+    profile,
+  ),
+  ...HASHED.flatMap(([pkcs, pss, hash]) => [
+    rsaMechanism(
+      {
+        type: pkcs,
+        hash,
+        scheme: (m) => {
+          requireNoParameter(m);
+          return { type: 'rsa-pkcs1', hash };
+        },
+      },
+      profile,
+    ),
+    rsaMechanism(
+      {
+        type: pss,
+        hash,
+        scheme: (m) => {
+          const p = pssParams(m);
+          if (p.hash !== hash) {
+            throw new Pkcs11Error(
+              C.CKR_MECHANISM_PARAM_INVALID,
+              'PSS hashAlg must match the mechanism',
+            );
+          }
+          return { type: 'rsa-pss', ...p, prehashed: false };
+        },
+      },
+      profile,
+    ),
   ]),
 ];
+
+export const RSA_MECHANISMS: Mechanism[] = PROFILES.flatMap(rsaFamily);

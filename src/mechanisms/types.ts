@@ -7,6 +7,7 @@
 import type { AttributeMap } from '../attributes/values.js';
 import type { CryptoBackend, KeyHandle } from '../crypto/backend.js';
 import type { TokenObject } from '../objects/object.js';
+import type { Profile } from '../objects/profile.js';
 import type { MechanismInfo, RawMechanism } from '../pkcs11/types.js';
 
 /** A key as a mechanism sees it: the object (attributes) and its imported form for the backend. */
@@ -79,6 +80,12 @@ export type KeyLookup = (handle: number, use: 'derive') => KeyRef;
 export interface Mechanism {
   readonly type: number;
   readonly info: MechanismInfo;
+  /**
+   * The token profiles that offer this entry (objects/profile.ts); absent: every profile. Legacy
+   * algorithms are `['compatible']`; an entry whose key sizes differ per profile is registered once per
+   * profile.
+   */
+  readonly profiles?: readonly Profile[];
   /** Key types this mechanism accepts (sign/verify). */
   readonly keyTypes?: readonly number[];
   /** Key-pair generation: the key type of the pairs (templates are checked against it first). */

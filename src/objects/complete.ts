@@ -14,6 +14,7 @@ import * as C from '../pkcs11/constants.js';
 import { encodeUlong, equalBytes, stripLeadingZeros } from '../util/bytes.js';
 import { DerError, readCertificate } from '../util/der.js';
 import { curveOf, EC_KEY_TYPES } from './key-material.js';
+import { PROFILE_LIMITS, type Profile } from './profile.js';
 import { GENERIC_SECRET_KEY_TYPES, secretKeyType } from './secret-keys.js';
 
 function completeCertificate(attrs: AttributeMap): void {
@@ -66,12 +67,6 @@ function completeSecretKey(attrs: AttributeMap, keyType: number): void {
     );
   }
   attrs.set(C.CKA_VALUE_LEN, encodeUlong(value.length));
-}
-
-/** Bits of an unsigned big-endian integer (0 for zero). */
-function bitLength(b: Uint8Array): number {
-  const m = stripLeadingZeros(b);
-  return m.length === 0 || m[0] === 0 ? 0 : (m.length - 1) * 8 + (32 - Math.clz32(m[0] as number));
 }
 
 /** Lengths the token states for DSA/DH domain parameters (CKA_PRIME_BITS …) and DH private values. */
@@ -139,19 +134,44 @@ function completeCheckValue(crypto: CryptoBackend, attrs: AttributeMap): void {
   }
 }
 
-export function completeAttributes(attrs: AttributeMap, crypto: CryptoBackend): void {
+/** The bit length of a big-endian unsigned integer. */
+function bitLength(value: Uint8Array): number {
+  const m = stripLeadingZeros(value);
+  return m.length === 0 || m[0] === 0 ? 0 : (m.length - 1) * 8 + (32 - Math.clz32(m[0] as number));
+}
+
+/**
+ * An RSA key's modulus must be one the token's operations take (PROFILE_LIMITS.rsaKeyBits), so that
+ * nothing is stored only to be refused at first use; C_CreateObject has no CKR_KEY_SIZE_RANGE.
+ */
+function completeRsaKey(attrs: AttributeMap, cls: number | undefined, profile: Profile): void {
+  const n = readBytes(attrs, C.CKA_MODULUS);
+  if (!n) return;
+  const bits = bitLength(n);
+  const { min, max } = PROFILE_LIMITS[profile].rsaKeyBits;
+  if (bits < min || bits > max) {
+    throw new Pkcs11Error(
+      C.CKR_ATTRIBUTE_VALUE_INVALID,
+      `CKA_MODULUS: a ${bits}-bit RSA key is outside the ${min}..${max} bits this token uses`,
+    );
+  }
+  if (cls === C.CKO_PUBLIC_KEY && !attrs.has(C.CKA_MODULUS_BITS)) {
+    attrs.set(C.CKA_MODULUS_BITS, encodeUlong(bits));
+  }
+}
+
+/** Completes and checks a new object's attributes for a token of `profile`. */
+export function completeAttributes(
+  attrs: AttributeMap,
+  crypto: CryptoBackend,
+  profile: Profile,
+): void {
   const cls = readUlong(attrs, C.CKA_CLASS);
   const keyType = readUlong(attrs, C.CKA_KEY_TYPE);
   if (cls === C.CKO_CERTIFICATE) completeCertificate(attrs);
   else if (cls === C.CKO_SECRET_KEY && keyType !== undefined) completeSecretKey(attrs, keyType);
-  else if (keyType === C.CKK_RSA && cls === C.CKO_PUBLIC_KEY) {
-    const n = readBytes(attrs, C.CKA_MODULUS);
-    if (n && !attrs.has(C.CKA_MODULUS_BITS))
-      attrs.set(C.CKA_MODULUS_BITS, encodeUlong(bitLength(n)));
-  } else if (
-    cls === C.CKO_DOMAIN_PARAMETERS ||
-    (keyType === C.CKK_DH && cls === C.CKO_PRIVATE_KEY)
-  ) {
+  else if (keyType === C.CKK_RSA) completeRsaKey(attrs, cls, profile);
+  else if (cls === C.CKO_DOMAIN_PARAMETERS || (keyType === C.CKK_DH && cls === C.CKO_PRIVATE_KEY)) {
     completeFfc(attrs, cls);
   } else if (keyType !== undefined && EC_KEY_TYPES.has(keyType)) {
     const params = readBytes(attrs, C.CKA_EC_PARAMS);

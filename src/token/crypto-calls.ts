@@ -26,7 +26,7 @@ function verdict(ok: boolean): void {
 export function digestInit(app: AppState, h: number, m: RawMechanism): void {
   const session = app.requireSession(h);
   if (session.digest) throw new Pkcs11Error(C.CKR_OPERATION_ACTIVE);
-  const mech = mechanism(m.mechanism);
+  const mech = mechanism(m.mechanism, app.token.profile);
   if (!mech.digest) throw new Pkcs11Error(C.CKR_MECHANISM_INVALID, 'not a digest mechanism');
   session.digest = { op: mech.digest(app.token.crypto, m), multi: false };
 }

@@ -42,7 +42,7 @@ function generatedObject(
     computed: gen.computed,
     ...(mechanismType === undefined ? {} : { mechanism: mechanismType }),
   });
-  completeAttributes(attrs, app.token.crypto);
+  completeAttributes(attrs, app.token.crypto, app.token.profile);
   return new TokenObject(attrs);
 }
 
@@ -53,7 +53,7 @@ export function generateKey(
   template: RawAttribute[],
 ): number {
   const session = app.requireSession(h);
-  const mech = mechanism(m.mechanism);
+  const mech = mechanism(m.mechanism, app.token.profile);
   if (!mech.generateKey)
     throw new Pkcs11Error(C.CKR_MECHANISM_INVALID, 'not a key generation mechanism');
   const tmpl = normalizeTemplate(template);
@@ -82,7 +82,7 @@ function planPair(
   privT: RawAttribute[],
 ): PairPlan {
   const session = app.requireSession(h);
-  const mech = mechanism(m.mechanism);
+  const mech = mechanism(m.mechanism, app.token.profile);
   const generate = mech.generateKeyPair;
   const keyType = mech.keyPairType;
   if (!generate || keyType === undefined)
@@ -108,7 +108,7 @@ function admitPair(
       computed,
       mechanism: m.mechanism,
     });
-    completeAttributes(attrs, app.token.crypto);
+    completeAttributes(attrs, app.token.crypto, app.token.profile);
     return new TokenObject(attrs);
   };
   const pubObj = build(plan.pub, gen.publicClass, gen.publicComputed);
@@ -196,7 +196,7 @@ export function deriveKey(
   template: RawAttribute[],
 ): number {
   const session = app.requireSession(h);
-  const mech = mechanism(m.mechanism);
+  const mech = mechanism(m.mechanism, app.token.profile);
   if (!mech.derive)
     throw new Pkcs11Error(C.CKR_MECHANISM_INVALID, 'not a key derivation mechanism');
   const base = app.requireObject(baseKey, C.CKR_KEY_HANDLE_INVALID);

@@ -68,7 +68,7 @@ export function createObject(app: AppState, h: number, template: RawAttribute[])
   const session = app.requireSession(h);
   const tmpl = normalizeTemplate(template);
   const attrs = buildAttributes(tmpl, { mode: 'create', isSO: app.login === 'so' });
-  completeAttributes(attrs, app.token.crypto);
+  completeAttributes(attrs, app.token.crypto, app.token.profile);
   const obj = new TokenObject(attrs);
   app.checkWrite(session, obj.isToken, obj.isPrivate);
   validateKey(app, obj);

@@ -95,7 +95,7 @@ export function keyedInit<U extends KeyedKind>(
 } {
   const session = app.requireSession(h);
   if (session[use]) throw new Pkcs11Error(C.CKR_OPERATION_ACTIVE);
-  const mech = mechanism(m.mechanism);
+  const mech = mechanism(m.mechanism, app.token.profile);
   const make = mech[use];
   if (!make) throw new Pkcs11Error(C.CKR_MECHANISM_INVALID, `mechanism cannot ${use}`);
   const obj = app.requireObject(key, C.CKR_KEY_HANDLE_INVALID);

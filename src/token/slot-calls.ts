@@ -131,12 +131,12 @@ export function getTokenInfo(app: AppState, slotId: number): TokenInfo {
 
 export function getMechanismList(app: AppState, slotId: number): number[] {
   app.requireSlot(slotId);
-  return mechanismTypes();
+  return mechanismTypes(app.token.profile);
 }
 
 export function getMechanismInfo(app: AppState, slotId: number, type: number): MechanismInfo {
   app.requireSlot(slotId);
-  return { ...mechanism(type).info };
+  return { ...mechanism(type, app.token.profile).info };
 }
 
 export function initToken(

@@ -6,6 +6,7 @@
  */
 import type { CryptoBackend } from '../crypto/backend.js';
 import { isPkcs11Error, Pkcs11Error } from '../errors.js';
+import type { Profile } from '../objects/profile.js';
 import * as C from '../pkcs11/constants.js';
 import { toHex } from '../util/bytes.js';
 import type { ObjectStore } from './object-store.js';
@@ -25,13 +26,17 @@ export interface TokenMeta {
   label: string;
   serial: string;
   initialized: boolean;
+  /** Chosen at C_InitToken (objects/profile.ts); absent in records made before profiles existed. */
+  profile?: Profile;
   so?: PinRecord;
   user?: PinRecord;
 }
 
+/** What C_InitToken records for a new token: the PIN policy and the profile. */
 export interface PinPolicy {
   pinIterations: number;
   maxPinTries: number;
+  profile: Profile;
 }
 
 export class TokenRecord {
@@ -183,11 +188,14 @@ export class TokenRecord {
     );
   }
 
-  /** C_InitToken: a new token key and SO PIN; the user PIN is gone. Returns the new token key. */
+  /**
+   * C_InitToken: a new token key, SO PIN and profile; the user PIN is gone. Returns the new token key.
+   */
   initialize(soPin: Uint8Array, label: string): Uint8Array {
     const tokenKey = this.#crypto.randomBytes(TOKEN_KEY_LENGTH);
     const so = this.#pinRecord('so', soPin, tokenKey);
-    this.#mutate((meta) => ({ v: 1, label, serial: meta.serial, initialized: true, so }));
+    const profile = this.#policy.profile;
+    this.#mutate((meta) => ({ v: 1, label, serial: meta.serial, initialized: true, profile, so }));
     return tokenKey;
   }
 

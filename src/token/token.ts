@@ -18,6 +18,7 @@ import type { AttributeMap } from '../attributes/values.js';
 import type { CryptoBackend } from '../crypto/backend.js';
 import { Pkcs11Error } from '../errors.js';
 import type { TokenObject } from '../objects/object.js';
+import { DEFAULT_PROFILE, isProfile, LEGACY_PROFILE, type Profile } from '../objects/profile.js';
 import * as C from '../pkcs11/constants.js';
 import type { Pal } from '../storage/pal.js';
 import { EcPartners } from './ec-partners.js';
@@ -35,6 +36,12 @@ import { TokenRecord } from './token-record.js';
 export type { PinOwner } from './pins.js';
 
 export interface TokenOptions {
+  /**
+   * The profile C_InitToken records for the token (objects/profile.ts; default `compatible`). A token
+   * keeps the profile it was initialized with: opening it with another changes nothing until the next
+   * C_InitToken.
+   */
+  profile?: Profile;
   /**
    * PBKDF2 iterations for new PINs (default 600,000). Below MIN_PIN_ITERATIONS (10,000) the token refuses
    * to open (TypeError) unless allowWeakPinIterations is set.
@@ -75,6 +82,13 @@ function checkPinIterations(options: TokenOptions): number {
   return n;
 }
 
+function checkProfile(options: TokenOptions): Profile {
+  const p = options.profile ?? DEFAULT_PROFILE;
+  if (!isProfile(p))
+    throw new TypeError(`profile must be 'compatible' or 'strict', not ${String(p)}`);
+  return p;
+}
+
 function randomId(crypto: CryptoBackend): () => number {
   return () => {
     const b = crypto.randomBytes(6);
@@ -102,6 +116,7 @@ export class Token {
   constructor(pal: Pal, crypto: CryptoBackend, options: TokenOptions = {}) {
     this.crypto = crypto;
     this.options = {
+      profile: checkProfile(options),
       pinIterations: checkPinIterations(options),
       maxPinTries: options.maxPinTries ?? DEFAULT_MAX_TRIES,
       maxSessions: options.maxSessions ?? 1024,
@@ -145,6 +160,15 @@ export class Token {
   }
   get initialized(): boolean {
     return this.#record.meta.initialized;
+  }
+  /**
+   * The profile in force: the one recorded at C_InitToken (a record from before profiles existed
+   * keeps the strict choices it was made under); before initialization, the one C_InitToken would record.
+   */
+  get profile(): Profile {
+    const meta = this.#record.meta;
+    if (!meta.initialized) return this.options.profile;
+    return isProfile(meta.profile) ? meta.profile : LEGACY_PROFILE;
   }
   pinRecord(owner: PinOwner): PinRecord | undefined {
     return this.#record.meta[owner];

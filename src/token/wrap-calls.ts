@@ -40,7 +40,7 @@ const RENAMED: Record<'wrap' | 'unwrap', Record<number, number>> = {
 };
 
 function wrappingKey(app: AppState, m: RawMechanism, handle: number, use: 'wrap' | 'unwrap') {
-  const mech = mechanism(m.mechanism);
+  const mech = mechanism(m.mechanism, app.token.profile);
   const op = use === 'wrap' ? mech.encrypt : mech.decrypt;
   if (!op) throw new Pkcs11Error(C.CKR_MECHANISM_INVALID, `this mechanism cannot ${use} keys`);
   try {
@@ -151,7 +151,7 @@ export function unwrapKey(
       [C.CKA_VALUE_LEN, encodeUlong(value.length)],
     ]),
   });
-  completeAttributes(attrs, app.token.crypto);
+  completeAttributes(attrs, app.token.crypto, app.token.profile);
   attrs.set(C.CKA_LOCAL, encodeBool(false));
   attrs.set(C.CKA_ALWAYS_SENSITIVE, encodeBool(false));
   attrs.set(C.CKA_NEVER_EXTRACTABLE, encodeBool(false));

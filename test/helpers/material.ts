@@ -125,7 +125,7 @@ export interface RsaMaterial {
 }
 
 /** A new RSA key of `bits` with its components. */
-function freshRsaMaterial(bits: number): RsaMaterial {
+export function freshRsaMaterial(bits: number): RsaMaterial {
   const { privateKey, publicKey } = freshKeyPair('rsa', { modulusLength: bits });
   const j = privateKey.export({ format: 'jwk' });
   return {

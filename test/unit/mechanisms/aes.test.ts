@@ -20,7 +20,7 @@ function cipher(
   encrypt: boolean,
   parameter?: RawMechanism['parameter'],
 ): CipherOperation {
-  const mech = mechanism(type);
+  const mech = mechanism(type, 'compatible');
   const make = encrypt ? mech.encrypt : mech.decrypt;
   return (make as NonNullable<typeof make>)(backend, { mechanism: type, parameter }, key);
 }

@@ -209,7 +209,7 @@ describe('HashingInput', () => {
       const { backend, hashed, schemes } = spyBackend();
       const handle = backend.importKey(material as never);
       const key: KeyRef = { object: undefined as never, handle: () => handle };
-      const mech = mechanism(type);
+      const mech = mechanism(type, 'compatible');
       const op = (mech.sign as NonNullable<typeof mech.sign>)(
         backend,
         { mechanism: type, parameter },
