@@ -21,8 +21,9 @@
 import type { CurveName } from './curves.js';
 
 export type { CurveName } from './curves.js';
-/** Hashes by their node:crypto names: SHA-1, SHA-2 (FIPS 180-4), SHA-3 (FIPS 202). */
+/** Hashes by their node:crypto names: MD5 (RFC 1321), SHA-1, SHA-2 (FIPS 180-4), SHA-3 (FIPS 202). */
 export type HashName =
+  | 'md5'
   | 'sha1'
   | 'sha224'
   | 'sha256'
@@ -36,6 +37,7 @@ export type HashName =
   | 'sha3-512';
 
 export const HASH_LENGTHS: Readonly<Record<HashName, number>> = {
+  md5: 16,
   sha1: 20,
   sha224: 28,
   sha256: 32,
@@ -146,8 +148,15 @@ export type SignScheme =
   /** DSA with the hash computed here; signature r‖s. */
   | { type: 'dsa'; hash: HashName };
 
-/** A block-cipher mode of AES, streaming (the AEAD modes are one-shot: see aead). */
+export type CmacCipher = 'aes' | 'des3';
+
+/**
+ * A block-cipher mode, streaming (the AEAD modes are one-shot: see aead): AES, or 3DES (EDE with a
+ * 24-byte key; DES is 3DES with K1 = K2 = K3, which is how the token runs it).
+ */
 export interface CipherSpec {
+  /** Default AES. 3DES has the ECB and CBC modes. */
+  cipher?: 'aes' | 'des3';
   mode: 'ecb' | 'cbc' | 'ctr' | 'ofb' | 'cfb8' | 'cfb128' | 'cfb1' | 'xts';
   key: Uint8Array;
   /** The IV (CBC, OFB, CFB), initial counter block (CTR) or tweak (XTS: the key is two AES keys). */
@@ -188,8 +197,8 @@ export interface CryptoBackend {
 
   createHash(hash: HashName): Accumulator;
   createHmac(hash: HashName, key: Uint8Array): Accumulator;
-  /** AES-CMAC (NIST SP 800-38B) with a 16, 24 or 32-byte key. */
-  createCmac(key: Uint8Array): Accumulator;
+  /** CMAC (NIST SP 800-38B): AES with a 16, 24 or 32-byte key, or 3DES with a 24-byte one. */
+  createCmac(key: Uint8Array, cipher?: CmacCipher): Accumulator;
 
   /** Imports a key; CKR_ATTRIBUTE_VALUE_INVALID when the material is inconsistent or unsupported. */
   importKey(material: KeyMaterial): KeyHandle;

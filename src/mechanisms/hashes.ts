@@ -7,6 +7,7 @@
  * @module
  */
 import type { HashName } from '../crypto/backend.js';
+import type { Profile } from '../objects/profile.js';
 import * as C from '../pkcs11/constants.js';
 
 export interface HashRow {
@@ -16,7 +17,7 @@ export interface HashRow {
   /** CKM_*_HMAC and CKM_*_HMAC_GENERAL. */
   readonly hmac: readonly [number, number];
   /** The HMAC key type (CKK_SHA256_HMAC) and the 3.0 mechanism that generates one (CKM_SHA256_KEY_GEN). */
-  readonly hmacKey: readonly [number, number];
+  readonly hmacKey: readonly [number, number?];
   /** CKG_MGF1_* (none for SHA-512/t: PKCS#11 defines no MGF1 with them). */
   readonly mgf?: number;
   /** CKD_*_KDF of CKM_ECDH1_DERIVE. */
@@ -25,13 +26,25 @@ export interface HashRow {
   readonly ecdsa?: number;
   /** CKM_DSA_* */
   readonly dsa?: number;
-  /** CKM_*_RSA_PKCS and CKM_*_RSA_PKCS_PSS. */
-  readonly rsa?: readonly [number, number];
+  /** CKM_*_RSA_PKCS and CKM_*_RSA_PKCS_PSS (MD5 has no PSS form). */
+  readonly rsa?: readonly [number, number?];
   /** The AlgorithmIdentifier OID of a PKCS#1 v1.5 DigestInfo. */
   readonly oid: string;
+  /** The token profiles that offer this hash's mechanisms (absent: every profile). */
+  readonly profiles?: readonly Profile[];
 }
 
 export const HASHES: readonly HashRow[] = [
+  // RFC 1321. Broken for collisions: SoftHSMv2 offers it, so the `compatible` profile does (v2.40 §2.19).
+  {
+    hash: 'md5',
+    digest: C.CKM_MD5,
+    hmac: [C.CKM_MD5_HMAC, C.CKM_MD5_HMAC_GENERAL],
+    hmacKey: [C.CKK_MD5_HMAC],
+    rsa: [C.CKM_MD5_RSA_PKCS],
+    oid: '1.2.840.113549.2.5',
+    profiles: ['compatible'],
+  },
   {
     hash: 'sha1',
     digest: C.CKM_SHA_1,
@@ -156,9 +169,16 @@ export const HASHES: readonly HashRow[] = [
   },
 ];
 
+/** The profile field a mechanism entry made from `row` carries. */
+export function rowProfiles(row: HashRow): { profiles?: readonly Profile[] } {
+  return row.profiles ? { profiles: row.profiles } : {};
+}
+
+/** Parameters name hashes too (PSS, OAEP, KDFs): those of the hashes every profile offers. */
 function mapOf(key: 'digest' | 'mgf' | 'kdf'): ReadonlyMap<number, HashName> {
   const map = new Map<number, HashName>();
   for (const row of HASHES) {
+    if (row.profiles) continue;
     const v = row[key];
     if (v !== undefined) map.set(v, row.hash);
   }

@@ -7,11 +7,12 @@
 import type { Accumulator, CryptoBackend } from '../crypto/backend.js';
 import { HASH_LENGTHS } from '../crypto/backend.js';
 import { Pkcs11Error } from '../errors.js';
-import { GENERIC_SECRET_KEY_TYPES } from '../objects/secret-keys.js';
+import type { Profile } from '../objects/profile.js';
+import { HMAC_KEY_TYPES } from '../objects/secret-keys.js';
 import * as C from '../pkcs11/constants.js';
 import type { RawMechanism } from '../pkcs11/types.js';
 import { requireNoParameter, secretKeyOf } from './common.js';
-import { HASHES } from './hashes.js';
+import { HASHES, rowProfiles } from './hashes.js';
 import type { KeyRef, Mechanism, SignOperation, VerifyOperation } from './types.js';
 
 /** The MAC length: the full output, or the CK_MAC_GENERAL_PARAMS length of a _GENERAL mechanism. */
@@ -35,14 +36,22 @@ function macLength(m: RawMechanism, full: number, general: boolean): number {
   return n;
 }
 
-function macMechanism(
-  type: number,
-  fullLength: number,
-  general: boolean,
-  keyTypes: readonly number[],
-  open: (backend: CryptoBackend, key: Uint8Array) => Accumulator,
-  keySizes: [number, number],
-): Mechanism {
+export interface MacSpec {
+  type: number;
+  /** The full MAC length in bytes. */
+  length: number;
+  /** A _GENERAL mechanism: the parameter (CK_MAC_GENERAL_PARAMS) asks for a shorter MAC. */
+  general: boolean;
+  keyTypes: readonly number[];
+  /** The running MAC over a key's value. */
+  open: (backend: CryptoBackend, key: Uint8Array) => Accumulator;
+  keySizes: [number, number];
+  profiles?: readonly Profile[];
+}
+
+/** A MAC as a sign/verify mechanism (verification compares in constant time). */
+export function macMechanism(spec: MacSpec): Mechanism {
+  const { type, length: fullLength, general, keyTypes, open, keySizes } = spec;
   const start = (backend: CryptoBackend, m: RawMechanism, key: KeyRef) => {
     const length = macLength(m, fullLength, general);
     return { length, acc: open(backend, secretKeyOf(key)) };
@@ -50,6 +59,7 @@ function macMechanism(
   return {
     type,
     keyTypes,
+    ...(spec.profiles ? { profiles: spec.profiles } : {}),
     info: { minKeySize: keySizes[0], maxKeySize: keySizes[1], flags: C.CKF_SIGN | C.CKF_VERIFY },
     sign(backend, m, key): SignOperation {
       const { length, acc } = start(backend, m, key);
@@ -71,14 +81,31 @@ function macMechanism(
   };
 }
 
+const cmac = (b: CryptoBackend, k: Uint8Array) => b.createCmac(k);
+
 export const MAC_MECHANISMS: Mechanism[] = [
-  ...HASHES.flatMap(({ hmac: [plain, general], hash }) => {
-    const open = (b: CryptoBackend, k: Uint8Array) => b.createHmac(hash, k);
+  ...HASHES.flatMap((row) => {
+    const hash = row.hash;
+    const hmac = {
+      length: HASH_LENGTHS[hash],
+      keyTypes: HMAC_KEY_TYPES,
+      open: (b: CryptoBackend, k: Uint8Array) => b.createHmac(hash, k),
+      keySizes: [1, 4096] as [number, number],
+      ...rowProfiles(row),
+    };
     return [
-      macMechanism(plain, HASH_LENGTHS[hash], false, GENERIC_SECRET_KEY_TYPES, open, [1, 4096]),
-      macMechanism(general, HASH_LENGTHS[hash], true, GENERIC_SECRET_KEY_TYPES, open, [1, 4096]),
+      macMechanism({ ...hmac, type: row.hmac[0], general: false }),
+      macMechanism({ ...hmac, type: row.hmac[1], general: true }),
     ];
   }),
-  macMechanism(C.CKM_AES_CMAC, 16, false, [C.CKK_AES], (b, k) => b.createCmac(k), [16, 32]),
-  macMechanism(C.CKM_AES_CMAC_GENERAL, 16, true, [C.CKK_AES], (b, k) => b.createCmac(k), [16, 32]),
+  ...[false, true].map((general) =>
+    macMechanism({
+      type: general ? C.CKM_AES_CMAC_GENERAL : C.CKM_AES_CMAC,
+      length: 16,
+      general,
+      keyTypes: [C.CKK_AES],
+      open: cmac,
+      keySizes: [16, 32],
+    }),
+  ),
 ];

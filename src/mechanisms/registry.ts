@@ -9,6 +9,7 @@ import { PROFILES, type Profile } from '../objects/profile.js';
 import { CKM_NAMES, CKR_MECHANISM_INVALID } from '../pkcs11/constants.js';
 import { AEAD_MECHANISMS } from './aead.js';
 import { AES_MECHANISMS } from './aes.js';
+import { DES_MECHANISMS } from './des.js';
 import { DH_MECHANISMS } from './dh.js';
 import { DIGEST_MECHANISMS } from './digest.js';
 import { DSA_MECHANISMS } from './dsa.js';
@@ -54,6 +55,7 @@ const ALL: readonly Mechanism[] = [
   ...MAC_MECHANISMS,
   ...AES_MECHANISMS,
   ...AEAD_MECHANISMS,
+  ...DES_MECHANISMS,
   ...SECRET_KEYGEN_MECHANISMS,
   ...KDF_MECHANISMS,
 ];

@@ -170,10 +170,6 @@ function rsaMechanism(v: RsaVariant, profile: Profile): Mechanism {
   };
 }
 
-const HASHED: [number, number, HashName][] = HASHES.flatMap((r) =>
-  r.rsa === undefined ? [] : [[r.rsa[0], r.rsa[1], r.hash] as [number, number, HashName]],
-);
-
 function pairFrom(m: RsaMaterial): GeneratedPair {
   const pub = new Map([
     [C.CKA_MODULUS, m.n],
@@ -236,6 +232,42 @@ function keyPairGen(profile: Profile): Mechanism {
   };
 }
 
+/** CKM_*_RSA_PKCS: PKCS#1 v1.5 with the hash computed here. */
+function hashedPkcs1(type: number, hash: HashName, profile: Profile): Mechanism {
+  return rsaMechanism(
+    {
+      type,
+      hash,
+      scheme: (m) => {
+        requireNoParameter(m);
+        return { type: 'rsa-pkcs1', hash };
+      },
+    },
+    profile,
+  );
+}
+
+/** CKM_*_RSA_PKCS_PSS: PSS with the hash computed here, named again by the parameter. */
+function hashedPss(type: number, hash: HashName, profile: Profile): Mechanism {
+  return rsaMechanism(
+    {
+      type,
+      hash,
+      scheme: (m) => {
+        const p = pssParams(m);
+        if (p.hash !== hash) {
+          throw new Pkcs11Error(
+            C.CKR_MECHANISM_PARAM_INVALID,
+            'PSS hashAlg must match the mechanism',
+          );
+        }
+        return { type: 'rsa-pss', ...p, prehashed: false };
+      },
+    },
+    profile,
+  );
+}
+
 /** One family per profile: their key sizes differ (objects/profile.ts). */
 const rsaFamily = (profile: Profile): Mechanism[] => [
   keyPairGen(profile),
@@ -269,36 +301,15 @@ const rsaFamily = (profile: Profile): Mechanism[] => [
     },
     profile,
   ),
-  ...HASHED.flatMap(([pkcs, pss, hash]) => [
-    rsaMechanism(
-      {
-        type: pkcs,
-        hash,
-        scheme: (m) => {
-          requireNoParameter(m);
-          return { type: 'rsa-pkcs1', hash };
-        },
-      },
-      profile,
-    ),
-    rsaMechanism(
-      {
-        type: pss,
-        hash,
-        scheme: (m) => {
-          const p = pssParams(m);
-          if (p.hash !== hash) {
-            throw new Pkcs11Error(
-              C.CKR_MECHANISM_PARAM_INVALID,
-              'PSS hashAlg must match the mechanism',
-            );
-          }
-          return { type: 'rsa-pss', ...p, prehashed: false };
-        },
-      },
-      profile,
-    ),
-  ]),
+  ...HASHES.filter((r) => r.rsa && (!r.profiles || r.profiles.includes(profile))).flatMap(
+    ({ rsa, hash }) => {
+      const [pkcs, pss] = rsa as readonly [number, number?];
+      return [
+        hashedPkcs1(pkcs, hash, profile),
+        ...(pss === undefined ? [] : [hashedPss(pss, hash, profile)]),
+      ];
+    },
+  ),
 ];
 
 export const RSA_MECHANISMS: Mechanism[] = PROFILES.flatMap(rsaFamily);

@@ -9,11 +9,14 @@
 import type { AttributeMap } from '../attributes/values.js';
 import { readUlong } from '../attributes/values.js';
 import { Pkcs11Error } from '../errors.js';
+import type { Profile } from '../objects/profile.js';
 import {
   checkSecretLength,
   checkSecretType,
-  GENERIC_SECRET_KEY_TYPES,
+  HMAC_KEY_TYPES,
   impliedLength,
+  secretKeyType,
+  withOddParity,
 } from '../objects/secret-keys.js';
 import * as C from '../pkcs11/constants.js';
 import { encodeUlong } from '../util/bytes.js';
@@ -70,13 +73,15 @@ export function secretShape(template: AttributeMap, opts: ShapeOptions): SecretS
   if (length === undefined)
     throw new Pkcs11Error(C.CKR_TEMPLATE_INCOMPLETE, 'CKA_VALUE_LEN is required');
   checkSecretLength(keyType, length, opts.allowed);
+  // DES keys the token makes, derived ones included, get their parity bits set (SoftHSMv2 does too).
+  const parity = secretKeyType(keyType)?.parity === true;
   return {
     keyType,
     length,
     made: (value) => ({
       keyType,
       computed: new Map([
-        [C.CKA_VALUE, value],
+        [C.CKA_VALUE, parity ? withOddParity(value) : value],
         [C.CKA_VALUE_LEN, encodeUlong(length)],
       ]),
     }),
@@ -84,9 +89,15 @@ export function secretShape(template: AttributeMap, opts: ShapeOptions): SecretS
 }
 
 /** A mechanism that makes random secret keys of `allowed` types (the first is the default). */
-function keyGen(type: number, allowed: readonly number[], sizes: [number, number]): Mechanism {
+export function keyGen(
+  type: number,
+  allowed: readonly number[],
+  sizes: [number, number],
+  profiles?: readonly Profile[],
+): Mechanism {
   return {
     type,
+    ...(profiles ? { profiles } : {}),
     info: { minKeySize: sizes[0], maxKeySize: sizes[1], flags: C.CKF_GENERATE },
     generateKey(backend, m, template) {
       requireNoParameter(m);
@@ -98,9 +109,11 @@ function keyGen(type: number, allowed: readonly number[], sizes: [number, number
 
 export const SECRET_KEYGEN_MECHANISMS: Mechanism[] = [
   keyGen(C.CKM_AES_KEY_GEN, [C.CKK_AES], [16, 32]),
-  keyGen(C.CKM_GENERIC_SECRET_KEY_GEN, GENERIC_SECRET_KEY_TYPES, [1, 512]),
+  keyGen(C.CKM_GENERIC_SECRET_KEY_GEN, HMAC_KEY_TYPES, [1, 512]),
   keyGen(C.CKM_AES_XTS_KEY_GEN, [C.CKK_AES_XTS], [32, 64]),
   keyGen(C.CKM_CHACHA20_KEY_GEN, [C.CKK_CHACHA20], [32, 32]),
   keyGen(C.CKM_HKDF_KEY_GEN, [C.CKK_HKDF], [1, 512]),
-  ...HASHES.map((r) => keyGen(r.hmacKey[1], [r.hmacKey[0]], [1, 512])),
+  ...HASHES.flatMap(({ hmacKey: [keyType, gen] }) =>
+    gen === undefined ? [] : [keyGen(gen, [keyType], [1, 512])],
+  ),
 ];

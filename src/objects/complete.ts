@@ -15,7 +15,7 @@ import { encodeUlong, equalBytes, stripLeadingZeros } from '../util/bytes.js';
 import { DerError, readCertificate } from '../util/der.js';
 import { curveOf, EC_KEY_TYPES } from './key-material.js';
 import { PROFILE_LIMITS, type Profile } from './profile.js';
-import { GENERIC_SECRET_KEY_TYPES, secretKeyType } from './secret-keys.js';
+import { ede3Key, GENERIC_SECRET_KEY_TYPES, hasOddParity, secretKeyType } from './secret-keys.js';
 
 function completeCertificate(attrs: AttributeMap): void {
   const value = readBytes(attrs, C.CKA_VALUE) ?? new Uint8Array(0);
@@ -44,16 +44,29 @@ function completeCertificate(attrs: AttributeMap): void {
     attrs.set(C.CKA_SERIAL_NUMBER, fields?.serialNumber ?? new Uint8Array(0));
 }
 
-function completeSecretKey(attrs: AttributeMap, keyType: number): void {
+function completeSecretKey(attrs: AttributeMap, keyType: number, profile: Profile): void {
+  const type = secretKeyType(keyType);
+  if (type?.profiles && !type.profiles.includes(profile)) {
+    throw new Pkcs11Error(
+      C.CKR_ATTRIBUTE_VALUE_INVALID,
+      `a ${type.name} is held only by tokens of the ${type.profiles.join(', ')} profile`,
+    );
+  }
   const value = readBytes(attrs, C.CKA_VALUE);
   if (value === undefined) return;
   if (value.length === 0) throw new Pkcs11Error(C.CKR_ATTRIBUTE_VALUE_INVALID, 'empty secret key');
-  // The fixed-size types (AES, AES-XTS, ChaCha20) take only their sizes; generic secrets any length.
-  const lengths = secretKeyType(keyType)?.lengths;
+  // The fixed-size types (AES, AES-XTS, ChaCha20, DES) take only their sizes; generic secrets any length.
+  const lengths = type?.lengths;
   if (Array.isArray(lengths) && !lengths.includes(value.length)) {
     throw new Pkcs11Error(
       C.CKR_ATTRIBUTE_VALUE_INVALID,
-      `a ${secretKeyType(keyType)?.name} is ${lengths.join(', ')} bytes`,
+      `a ${type?.name} is ${lengths.join(', ')} bytes`,
+    );
+  }
+  if (type?.parity && !hasOddParity(value)) {
+    throw new Pkcs11Error(
+      C.CKR_ATTRIBUTE_VALUE_INVALID,
+      `a ${type.name} has odd parity in every byte`,
     );
   }
   // IEEE 1619 / SP 800-38E: the two halves of an XTS key must differ (OpenSSL refuses them too).
@@ -82,7 +95,7 @@ function completeFfc(attrs: AttributeMap, cls: number): void {
 }
 
 /** Key types whose check value is the SHA-1 of the key: generic secrets, the HMAC and HKDF key types. */
-const HASH_CHECKED = new Set([...GENERIC_SECRET_KEY_TYPES, C.CKK_HKDF]);
+const HASH_CHECKED = new Set([...GENERIC_SECRET_KEY_TYPES, C.CKK_HKDF, C.CKK_MD5_HMAC]);
 
 /**
  * The first three bytes of SHA-1 over a certificate's DER or a generic secret, or of an AES encryption
@@ -105,6 +118,17 @@ function checkValueOf(
   } else if (keyType === C.CKK_AES) {
     const ecb = crypto.createCipher({ mode: 'ecb', key: value, padding: false, encrypt: true });
     full = ecb.update(new Uint8Array(16));
+  } else if (keyType !== undefined && secretKeyType(keyType)?.parity) {
+    // DES keys (v2.40 §2.30.2): ECB encryption of one zero block, run as 3DES EDE like every DES use.
+    const key = ede3Key(value);
+    const ecb = crypto.createCipher({
+      cipher: 'des3',
+      mode: 'ecb',
+      key,
+      padding: false,
+      encrypt: true,
+    });
+    full = ecb.update(new Uint8Array(8));
   } else {
     return undefined;
   }
@@ -169,7 +193,8 @@ export function completeAttributes(
   const cls = readUlong(attrs, C.CKA_CLASS);
   const keyType = readUlong(attrs, C.CKA_KEY_TYPE);
   if (cls === C.CKO_CERTIFICATE) completeCertificate(attrs);
-  else if (cls === C.CKO_SECRET_KEY && keyType !== undefined) completeSecretKey(attrs, keyType);
+  else if (cls === C.CKO_SECRET_KEY && keyType !== undefined)
+    completeSecretKey(attrs, keyType, profile);
   else if (keyType === C.CKK_RSA) completeRsaKey(attrs, cls, profile);
   else if (cls === C.CKO_DOMAIN_PARAMETERS || (keyType === C.CKK_DH && cls === C.CKO_PRIVATE_KEY)) {
     completeFfc(attrs, cls);

@@ -15,12 +15,19 @@ function algorithm(mode: string, keyLength: number): string {
   return `aes-${keyLength * 8}-${mode}`;
 }
 
-export function createCipher(spec: CipherSpec): CipherStream {
+/** node:crypto's name of a cipher spec's algorithm and mode. */
+function cipherName(spec: CipherSpec): string {
+  if (spec.cipher === 'des3') {
+    if (spec.key.length !== 24) throw refused(CKR_KEY_SIZE_RANGE, '3DES keys are 24 bytes here');
+    return `des-ede3-${spec.mode}`;
+  }
   // XTS keys are two AES keys: aes-128-xts takes 32 bytes, aes-256-xts 64. OpenSSL's CFB128 is "cfb".
-  const name =
-    spec.mode === 'xts'
-      ? algorithm('xts', spec.key.length / 2)
-      : algorithm(spec.mode === 'cfb128' ? 'cfb' : spec.mode, spec.key.length);
+  if (spec.mode === 'xts') return algorithm('xts', spec.key.length / 2);
+  return algorithm(spec.mode === 'cfb128' ? 'cfb' : spec.mode, spec.key.length);
+}
+
+export function createCipher(spec: CipherSpec): CipherStream {
+  const name = cipherName(spec);
   const iv = spec.mode === 'ecb' ? null : (spec.iv ?? null);
   const c = spec.encrypt
     ? createCipheriv(name, spec.key, iv)
