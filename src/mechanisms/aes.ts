@@ -1,8 +1,8 @@
 /**
  * AES encryption mechanisms (v2.40 mechanisms §2.14): CKM_AES_ECB, CKM_AES_CBC, CKM_AES_CBC_PAD,
  * CKM_AES_CTR, CKM_AES_OFB, CKM_AES_CFB8, CKM_AES_CFB128, CKM_AES_CFB1, key wrap (RFC 3394, RFC 5649)
- * and CKM_AES_XTS on CKK_AES_XTS keys (3.0 §2.13, IEEE 1619). The AEAD modes (GCM, CCM) are in
- * aead.ts. Layer L4.
+ * CKM_AES_XTS on CKK_AES_XTS keys (3.0 §2.13, IEEE 1619) and the CKM_AES_ECB/CBC_ENCRYPT_DATA derivations
+ * (encrypt-data.ts). The AEAD modes (GCM, CCM) are in aead.ts. Layer L4.
  * @module
  */
 import type { CipherStream, CryptoBackend } from '../crypto/backend.js';
@@ -18,6 +18,7 @@ import {
   wholeInputCipher,
 } from './block-modes.js';
 import { MAX_WHOLE_INPUT, requireNoParameter, secretKeyOf } from './common.js';
+import { encryptDataMechanism } from './encrypt-data.js';
 import type { CipherOperation, KeyRef, Mechanism } from './types.js';
 
 const BLOCK = 16;
@@ -192,6 +193,20 @@ export const AES_MECHANISMS: Mechanism[] = [
     encrypt: (backend, m, key) => xtsCipher(backend, xtsKey(key), m, true),
     decrypt: (backend, m, key) => xtsCipher(backend, xtsKey(key), m, false),
   },
+  ...(
+    [
+      [C.CKM_AES_ECB_ENCRYPT_DATA, 'ecb'],
+      [C.CKM_AES_CBC_ENCRYPT_DATA, 'cbc'],
+    ] as const
+  ).map(([type, mode]) =>
+    encryptDataMechanism({
+      type,
+      keyTypes: [C.CKK_AES],
+      mode,
+      block: BLOCK,
+      key: (base) => ({ key: aesKey(base) }),
+    }),
+  ),
   aesMechanism(C.CKM_AES_KEY_WRAP, (b, m, key, encrypt) =>
     keyWrapCipher(b, key, m, encrypt, false),
   ),

@@ -1,23 +1,22 @@
 /**
  * DES and triple DES (v2.40 mechanisms §2.30–2.32), for tokens of the `compatible` profile only (they are
  * SoftHSMv2's; 56-bit DES is broken): key generation with odd parity, ECB, CBC and CBC_PAD, CKM_DES3_CMAC
- * (SP 800-38B with the 64-bit block) and its _GENERAL form, and the *_ENCRYPT_DATA derivations (the new
- * key is the encryption of the parameter's data under the base key, §2.41). Node 20's OpenSSL has no
+ * (SP 800-38B with the 64-bit block) and its _GENERAL form, and the *_ENCRYPT_DATA derivations
+ * (encrypt-data.ts). Node 20's OpenSSL has no
  * single DES, so every key runs as 3DES EDE: DES as K‖K‖K (which is single DES), DES2 as K1‖K2‖K1.
  * Layer L4.
  * @module
  */
 import type { CryptoBackend } from '../crypto/backend.js';
-import { Pkcs11Error } from '../errors.js';
 import type { Profile } from '../objects/profile.js';
 import { ede3Key } from '../objects/secret-keys.js';
 import * as C from '../pkcs11/constants.js';
-import type { CbcEncryptDataParams, RawMechanism } from '../pkcs11/types.js';
-import { concat } from '../util/bytes.js';
+import type { RawMechanism } from '../pkcs11/types.js';
 import { blockCipher, ivParam } from './block-modes.js';
 import { requireNoParameter, secretKeyOf } from './common.js';
+import { encryptDataMechanism } from './encrypt-data.js';
 import { macMechanism } from './mac.js';
-import { keyGen, secretShape } from './secret-keygen.js';
+import { keyGen } from './secret-keygen.js';
 import type { CipherOperation, KeyRef, Mechanism } from './types.js';
 
 const BLOCK = 8;
@@ -66,56 +65,6 @@ function cipherMechanism(type: number, keyTypes: readonly number[], mode: Mode):
   };
 }
 
-/**
- * CK_KEY_DERIVATION_STRING_DATA (ECB: the raw data) or CK_DES_CBC_ENCRYPT_DATA_PARAMS (CBC: iv, data):
- * whole blocks of data, at least one.
- */
-function encryptDataParams(m: RawMechanism, cbc: boolean): { iv?: Uint8Array; data: Uint8Array } {
-  const p = m.parameter;
-  let out: { iv?: Uint8Array; data: Uint8Array } | undefined;
-  if (!cbc && p instanceof Uint8Array) out = { data: p };
-  else if (cbc && typeof p === 'object' && p !== null && !(p instanceof Uint8Array)) {
-    const q = p as Partial<CbcEncryptDataParams>;
-    if (q.iv instanceof Uint8Array && q.iv.length === BLOCK && q.data instanceof Uint8Array)
-      out = { iv: q.iv, data: q.data };
-  }
-  if (!out || out.data.length === 0 || out.data.length % BLOCK !== 0) {
-    const what = cbc ? 'CK_DES_CBC_ENCRYPT_DATA_PARAMS: an 8-byte IV and' : 'the parameter:';
-    throw new Pkcs11Error(C.CKR_MECHANISM_PARAM_INVALID, `${what} whole 8-byte blocks of data`);
-  }
-  return out;
-}
-
-function encryptData(type: number, keyTypes: readonly number[], cbc: boolean): Mechanism {
-  return {
-    type,
-    keyTypes,
-    profiles: PROFILES,
-    info: { minKeySize: 0, maxKeySize: 0, flags: C.CKF_DERIVE },
-    derive(backend, m, base, template) {
-      const { iv, data } = encryptDataParams(m, cbc);
-      const spec = { cipher: 'des3' as const, key: ede3(base), padding: false, encrypt: true };
-      const stream = backend.createCipher(
-        iv ? { ...spec, mode: 'cbc', iv } : { ...spec, mode: 'ecb' },
-      );
-      const encrypted = concat(stream.update(data), stream.finish());
-      const shape = secretShape(template, {
-        defaultKeyType: C.CKK_GENERIC_SECRET,
-        defaultLength: encrypted.length,
-      });
-      if (shape.length > encrypted.length) {
-        throw new Pkcs11Error(
-          C.CKR_ATTRIBUTE_VALUE_INVALID,
-          `the encrypted data gives ${encrypted.length} bytes`,
-        );
-      }
-      const made = shape.made(encrypted.slice(0, shape.length));
-      encrypted.fill(0);
-      return made;
-    },
-  };
-}
-
 const des3Cmac = (general: boolean) =>
   macMechanism({
     type: general ? C.CKM_DES3_CMAC_GENERAL : C.CKM_DES3_CMAC,
@@ -139,8 +88,21 @@ export const DES_MECHANISMS: Mechanism[] = [
   cipherMechanism(C.CKM_DES3_CBC_PAD, DES3_KEYS, 'cbc-pad'),
   des3Cmac(false),
   des3Cmac(true),
-  encryptData(C.CKM_DES_ECB_ENCRYPT_DATA, DES_KEYS, false),
-  encryptData(C.CKM_DES_CBC_ENCRYPT_DATA, DES_KEYS, true),
-  encryptData(C.CKM_DES3_ECB_ENCRYPT_DATA, DES3_KEYS, false),
-  encryptData(C.CKM_DES3_CBC_ENCRYPT_DATA, DES3_KEYS, true),
+  ...(
+    [
+      [C.CKM_DES_ECB_ENCRYPT_DATA, DES_KEYS, 'ecb'],
+      [C.CKM_DES_CBC_ENCRYPT_DATA, DES_KEYS, 'cbc'],
+      [C.CKM_DES3_ECB_ENCRYPT_DATA, DES3_KEYS, 'ecb'],
+      [C.CKM_DES3_CBC_ENCRYPT_DATA, DES3_KEYS, 'cbc'],
+    ] as const
+  ).map(([type, keyTypes, mode]) =>
+    encryptDataMechanism({
+      type,
+      keyTypes,
+      mode,
+      block: BLOCK,
+      key: (base) => ({ cipher: 'des3', key: ede3(base) }),
+      profiles: PROFILES,
+    }),
+  ),
 ];

@@ -5,7 +5,7 @@
  * @module
  */
 import assert from 'node:assert/strict';
-import { createHmac, hkdfSync, pbkdf2Sync } from 'node:crypto';
+import { createCipheriv, createHmac, hkdfSync, pbkdf2Sync } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Handle } from '../../src/api/convert.js';
 import { CK_PARAMS_HKDF, CK_PARAMS_PKCS5_PBKD2 } from '../../src/pkcs11/params.js';
@@ -305,6 +305,60 @@ for (const port of PAL_PORTS) {
       assertRv(
         () => gen(C.CKM_CHACHA20_KEY_GEN, [{ type: C.CKA_KEY_TYPE, value: C.CKK_AES }]),
         C.CKR_TEMPLATE_INCONSISTENT,
+      );
+    });
+
+    it("CKM_AES_ECB/CBC_ENCRYPT_DATA: the key is node:crypto's AES encryption of the data, cut to CKA_VALUE_LEN", () => {
+      const keyBytes = Buffer.from(
+        '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f',
+        'hex',
+      );
+      const base = secret(keyBytes, C.CKK_AES);
+      const data = Buffer.from('0123456789abcdef'.repeat(2));
+      const iv = Buffer.alloc(16, 7);
+      const theirs = (mode: 'ecb' | 'cbc') => {
+        const c = createCipheriv(`aes-256-${mode}`, keyBytes, mode === 'ecb' ? null : iv);
+        c.setAutoPadding(false);
+        return c.update(data);
+      };
+      const ecb = m.p11.C_DeriveKey(
+        s,
+        { mechanism: C.CKM_AES_ECB_ENCRYPT_DATA, parameter: data },
+        base,
+        EXPORTABLE,
+      );
+      assert.deepEqual(value(ecb), theirs('ecb'));
+      const cbc = m.p11.C_DeriveKey(
+        s,
+        {
+          mechanism: C.CKM_AES_CBC_ENCRYPT_DATA,
+          parameter: { type: C.CK_PARAMS_AES_CBC, iv, data } as never,
+        },
+        base,
+        [
+          ...EXPORTABLE,
+          { type: C.CKA_KEY_TYPE, value: C.CKK_AES },
+          { type: C.CKA_VALUE_LEN, value: 16 },
+        ],
+      );
+      assert.deepEqual(value(cbc), theirs('cbc').subarray(0, 16));
+      assertRv(
+        () =>
+          m.p11.C_DeriveKey(
+            s,
+            { mechanism: C.CKM_AES_ECB_ENCRYPT_DATA, parameter: data.subarray(0, 20) },
+            base,
+            EXPORTABLE,
+          ),
+        C.CKR_MECHANISM_PARAM_INVALID,
+      );
+      assertRv(
+        () =>
+          m.p11.C_DeriveKey(s, { mechanism: C.CKM_AES_ECB_ENCRYPT_DATA, parameter: data }, base, [
+            ...EXPORTABLE,
+            { type: C.CKA_VALUE_LEN, value: 40 },
+          ]),
+        C.CKR_ATTRIBUTE_VALUE_INVALID,
       );
     });
 
