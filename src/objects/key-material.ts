@@ -36,6 +36,13 @@ export const EC_KEY_TYPES: ReadonlyMap<number, Curve['family']> = new Map([
   [C.CKK_EC_MONTGOMERY, 'montgomery'],
 ]);
 
+/** The key type of a curve's keys (CKK_EC, CKK_EC_EDWARDS or CKK_EC_MONTGOMERY). */
+export function ecKeyTypeOf(curve: CurveName): number {
+  const family = curveRow(curve).family;
+  for (const [keyType, f] of EC_KEY_TYPES) if (f === family) return keyType;
+  throw new Pkcs11Error(C.CKR_GENERAL_ERROR, `no key type for the ${family} family`);
+}
+
 /** The DER CKA_EC_PARAMS (namedCurve OID) of a curve. */
 export function ecParamsOf(curve: CurveName): Uint8Array {
   return curveRow(curve).ecParams;
