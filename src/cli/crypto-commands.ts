@@ -1,17 +1,23 @@
 /**
  * `corepkcs11 sign`, `verify`, `digest` and `random`: the token's crypto on files. Signatures are DER
- * by default (what `openssl dgst -verify` takes; ECDSA r‖s converted) or raw with --format raw.
+ * by default (what `openssl dgst -verify` takes; ECDSA and DSA r‖s converted) or raw with --format raw.
  * Layer L9 (command line).
  * @module
  */
 import { findPublicKeyFor, isPrivateKey } from '../helpers/keygen.js';
 import { curveOfEcParams } from '../helpers/keys.js';
 import { readUlongAttribute } from '../helpers/module.js';
-import { EC_COMPONENT_BYTES, type EcCurve, ecdsaDerToRaw, ecdsaRawToDer } from '../helpers/pki.js';
+import {
+  dsaDerToRaw,
+  dsaRawToDer,
+  EC_COMPONENT_BYTES,
+  ecdsaDerToRaw,
+  ecdsaRawToDer,
+} from '../helpers/pki.js';
 import * as C from '../pkcs11/constants.js';
 import { loggedIn, maybeLoggedIn, type Token, withToken } from './context.js';
 import { CliError, EXIT } from './errors.js';
-import { isEcdsa, mechanismFor, mechanismName, parseMechanism } from './mechanisms.js';
+import { isDsa, isEcdsa, mechanismFor, mechanismName, parseMechanism } from './mechanisms.js';
 import {
   COMMON_HELP,
   flag,
@@ -37,10 +43,16 @@ const IO_OPTIONS = {
   format: { type: 'string', short: 'f' },
 } as const;
 
+/** The mechanism a key signs with when -m names none. */
+const DEFAULT_MECHANISM: ReadonlyMap<number, number> = new Map([
+  [C.CKK_EC, C.CKM_ECDSA_SHA256],
+  [C.CKK_EC_EDWARDS, C.CKM_EDDSA],
+  [C.CKK_DSA, C.CKM_DSA_SHA256],
+]);
+
 function defaultMechanism(t: Token, s: Buffer, key: Buffer): number {
-  return readUlongAttribute(t.p11, s, key, C.CKA_KEY_TYPE) === C.CKK_EC
-    ? C.CKM_ECDSA_SHA256
-    : C.CKM_SHA256_RSA_PKCS;
+  const keyType = readUlongAttribute(t.p11, s, key, C.CKA_KEY_TYPE);
+  return DEFAULT_MECHANISM.get(keyType ?? -1) ?? C.CKM_SHA256_RSA_PKCS;
 }
 
 function signatureFormat(p: Parsed, auto: boolean): 'der' | 'raw' | 'auto' {
@@ -68,14 +80,15 @@ function emit(p: Parsed, data: Uint8Array): void {
 
 const SIGN_HELP = `usage: corepkcs11 sign (--label L | --id HEX | pkcs11:URI) [-m MECH] [-i IN] [-o OUT] [options]
 
-Sign a file with a private key on the token. ECDSA signatures are written as DER (for openssl dgst
--verify) unless --format raw asks for PKCS#11's r‖s.
+Sign a file with a private key on the token. ECDSA and DSA signatures are written as DER (for openssl
+dgst -verify) unless --format raw asks for PKCS#11's r‖s.
 ${SELECT_HELP}
-  -m, --mechanism M  ECDSA-SHA256 (EC default), SHA256-RSA-PKCS (RSA default), ECDSA (input is a
-                   digest), SHA256-RSA-PKCS-PSS, RSA-PKCS-PSS, … (see info --mechanisms)
+  -m, --mechanism M  ECDSA-SHA256 (EC default), EDDSA (Ed25519/Ed448 default), DSA-SHA256 (DSA
+                   default), SHA256-RSA-PKCS (RSA default), ECDSA or DSA (input is a digest),
+                   SHA256-RSA-PKCS-PSS, RSA-PKCS-PSS, … (see info --mechanisms)
   -i, --input F    data to sign (default: stdin)
   -o, --output F   signature file (default: stdout, hex on a terminal)
-  -f, --format F   der (default) or raw (ECDSA only)
+  -f, --format F   der (default) or raw (ECDSA and DSA only)
 ${PIN_HELP}
 ${COMMON_HELP}`;
 
@@ -94,11 +107,12 @@ export async function signCommand(argv: string[]): Promise<number> {
     const m = type ?? defaultMechanism(t, s, key);
     t.p11.C_SignInit(s, mechanismFor(m, data), key);
     const raw = Uint8Array.from(t.p11.C_Sign(s, data, Buffer.alloc(2048)));
-    const sig = isEcdsa(m) && format === 'der' ? ecdsaRawToDer(raw) : raw;
+    const der = format === 'der' && (isEcdsa(m) ? ecdsaRawToDer : isDsa(m) ? dsaRawToDer : null);
+    const sig = der ? der(raw) : raw;
     if (flag(p, 'json'))
       printJson({
         mechanism: mechanismName(m),
-        format: isEcdsa(m) ? format : 'raw',
+        format: isEcdsa(m) || isDsa(m) ? format : 'raw',
         signature: sig,
       });
     else emit(p, sig);
@@ -106,13 +120,28 @@ export async function signCommand(argv: string[]): Promise<number> {
   });
 }
 
-/** An ECDSA signature as r‖s; `auto` takes DER when it parses, else raw of the curve's length. */
-function rawEcdsa(sig: Uint8Array, curve: EcCurve, format: 'der' | 'raw' | 'auto'): Uint8Array {
-  if (format === 'raw') return sig;
+/**
+ * An ECDSA or DSA signature as PKCS#11's r‖s for `key`; `auto` takes DER when it parses, else raw of
+ * the key's length (each half as wide as the curve order or the DSA subprime). Others pass unchanged.
+ */
+function rawSignature(
+  t: Token,
+  s: Buffer,
+  key: Buffer,
+  m: number,
+  sig: Uint8Array,
+  format: 'der' | 'raw' | 'auto',
+): Uint8Array {
+  if (format === 'raw' || !(isEcdsa(m) || isDsa(m))) return sig;
+  const attr = isEcdsa(m) ? C.CKA_EC_PARAMS : C.CKA_SUBPRIME;
+  const [a] = t.p11.C_GetAttributeValue(s, key, [{ type: attr }]);
+  const value = a?.value as Buffer;
+  const curve = isEcdsa(m) ? curveOfEcParams(value) : undefined;
+  const width = curve ? EC_COMPONENT_BYTES[curve] : value.length;
   try {
-    return ecdsaDerToRaw(sig, curve);
+    return curve ? ecdsaDerToRaw(sig, curve) : dsaDerToRaw(sig, width);
   } catch (e) {
-    if (format === 'auto' && sig.length === 2 * EC_COMPONENT_BYTES[curve]) return sig;
+    if (format === 'auto' && sig.length === 2 * width) return sig;
     throw e;
   }
 }
@@ -160,11 +189,7 @@ export async function verifyCommand(argv: string[]): Promise<number> {
       key = pub;
     }
     const m = type ?? defaultMechanism(t, s, key);
-    let sig: Uint8Array = signature;
-    if (isEcdsa(m)) {
-      const [params] = t.p11.C_GetAttributeValue(s, key, [{ type: C.CKA_EC_PARAMS }]);
-      sig = rawEcdsa(signature, curveOfEcParams(params?.value as Buffer), format);
-    }
+    const sig = rawSignature(t, s, key, m, signature, format);
     t.p11.C_VerifyInit(s, mechanismFor(m, data), key);
     try {
       t.p11.C_Verify(s, data, Buffer.from(sig));
