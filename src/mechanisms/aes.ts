@@ -90,7 +90,9 @@ function keyWrapCipher(
   pad: boolean,
 ): CipherOperation {
   requireNoParameter(m);
-  const outLength = (n: number) => (wrap ? (pad ? Math.ceil(n / 8) * 8 + 8 : n + 8) : n);
+  // Unwrapping drops the 8-byte integrity block (and, with padding, up to 7 bytes more).
+  const outLength = (n: number) =>
+    wrap ? (pad ? Math.ceil(n / 8) * 8 + 8 : n + 8) : Math.max(0, n - 8);
   return wholeInputCipher(wrap, MAX_KEY_WRAP_INPUT, outLength, (data) => {
     if (!pad && (data.length % 8 !== 0 || data.length < (wrap ? 16 : 24))) {
       throw lengthError(wrap, 'CKM_AES_KEY_WRAP works on whole 8-byte blocks (at least two)');

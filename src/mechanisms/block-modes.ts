@@ -29,7 +29,20 @@ export function ivParam(m: RawMechanism, size: number): Uint8Array {
   return p;
 }
 
-/** ECB, CBC and CBC_PAD: a stream that checks block alignment where the mode has no padding. */
+/**
+ * Bytes a block-cipher stream has released after `total` input bytes: whole blocks, except that a
+ * padded decryption keeps the last block back until finish (it holds the padding).
+ */
+function released(total: number, block: number, holdLast: boolean): number {
+  if (!holdLast) return total - (total % block);
+  return Math.max(0, Math.ceil(total / block) - 1) * block;
+}
+
+/**
+ * ECB, CBC and CBC_PAD: a stream that checks block alignment where the mode has no padding. Length
+ * queries are exact (64 bytes of AES-ECB are 64), except a padded decryption's last block, whose padding
+ * is only known once decrypted: up to a block less one byte.
+ */
 export function blockCipher(
   stream: CipherStream,
   encrypt: boolean,
@@ -37,9 +50,16 @@ export function blockCipher(
   block: number,
 ): CipherOperation {
   let seen = 0;
+  const holdLast = padded && !encrypt;
   return {
-    updateBound: (n) => n + block,
-    finishBound: () => block,
+    updateBound: (n) => released(seen + n, block, holdLast) - released(seen, block, holdLast),
+    finishBound(pending) {
+      const total = seen + pending;
+      if (!padded) return 0;
+      // Encryption ends with one whole padded block; decryption with the data of the last block.
+      if (encrypt) return block;
+      return total === 0 ? 0 : block - 1;
+    },
     update(d) {
       seen += d.length;
       return stream.update(d);
