@@ -119,13 +119,18 @@ describe('EdDSA, X25519, DSA and secret keys through the CLI', { skip: OPENSSL_M
     const list = JSON.parse(ok(run('list', '--json'), 'list').stdout).objects as Array<{
       label: string;
       keyType: string;
+      curve?: string;
+      keyBits?: number;
     }>;
-    const typeOf = (label: string) => list.find((o) => o.label === label)?.keyType;
-    assert.deepEqual(['ied', 'ix', 'idsa', 'iedpub'].map(typeOf), [
-      'EC_EDWARDS',
-      'EC_MONTGOMERY',
-      'DSA',
-      'EC_EDWARDS',
+    const shown = (label: string) => {
+      const o = list.find((x) => x.label === label);
+      return [o?.keyType, o?.curve ?? o?.keyBits];
+    };
+    assert.deepEqual(['ied', 'ix', 'idsa', 'iedpub'].map(shown), [
+      ['EC_EDWARDS', 'Ed25519'],
+      ['EC_MONTGOMERY', 'X25519'],
+      ['DSA', 1024],
+      ['EC_EDWARDS', 'Ed25519'],
     ]);
     ok(run('sign', '--label', 'ied', '-i', 'data.txt', '-o', 'ied.sig'), 'sign Ed25519');
     ok(run('verify', '--label', 'iedpub', '-i', 'data.txt', '-s', 'ied.sig'), 'verify with SPKI');
