@@ -114,7 +114,11 @@ describe('EdDSA, X25519, DSA and secret keys through the CLI', { skip: OPENSSL_M
     openssl(['pkey', '-in', 'ied.pem', '-pubout', '-out', 'ied.pub'], dir);
     openssl(['pkey', '-in', 'idsa.pem', '-pubout', '-out', 'idsa.pub'], dir);
     const r = ok(run('import', 'ix.pem', 'idsa.pem', '--json'), 'import');
-    assert.equal(JSON.parse(r.stdout).imported.length, 4, 'two private keys with their public keys');
+    assert.equal(
+      JSON.parse(r.stdout).imported.length,
+      4,
+      'two private keys with their public keys',
+    );
     // The Ed25519 public key comes from its SPKI file instead (the token refuses a second copy).
     ok(run('import', 'ied.pem', '--no-public'), 'import PKCS#8');
     ok(run('import', 'ied.pub', '--label', 'iedpub'), 'import SPKI');
