@@ -148,7 +148,8 @@ export function encodeRecord(rec: ObjectRecord, auth: RecordAuth = { kind: 'none
  * (C_GetObjectSize and the object-size limit ask on every object made).
  */
 export function recordSize(values: Iterable<Uint8Array | RawAttribute[]>): number {
-  return HEADER + valuesSize(values, 0) + 4;
+  // The attributes, then an empty `none` auth section (kind u8, base length u32) and the CRC-32.
+  return HEADER + valuesSize(values, 0) + 5 + 4;
 }
 
 function valuesSize(values: Iterable<Uint8Array | RawAttribute[]>, depth: number): number {
