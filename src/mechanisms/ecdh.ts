@@ -6,13 +6,15 @@
 import { readUlong } from '../attributes/values.js';
 import type { CryptoBackend, HashName } from '../crypto/backend.js';
 import { HASH_LENGTHS } from '../crypto/backend.js';
-import { curve as curveRow, keySizes } from '../crypto/curves.js';
+import { curve as curveRow } from '../crypto/curves.js';
 import { Pkcs11Error } from '../errors.js';
 import { decodeEcPoint } from '../objects/key-material.js';
+import { PROFILES } from '../objects/profile.js';
 import { GENERIC_SECRET_KEY_TYPES } from '../objects/tables.js';
 import * as C from '../pkcs11/constants.js';
 import type { Ecdh1DeriveParams, RawMechanism } from '../pkcs11/types.js';
 import { encodeUlong } from '../util/bytes.js';
+import { EC_FLAGS, ecSizes } from './ecdsa.js';
 import type { Mechanism } from './types.js';
 
 const KDF_HASH: ReadonlyMap<number, HashName> = new Map([
@@ -68,58 +70,51 @@ function x963(
   return out;
 }
 
-export const ECDH_MECHANISMS: Mechanism[] = [
-  {
-    type: C.CKM_ECDH1_DERIVE,
-    keyTypes: [C.CKK_EC],
-    info: {
-      ...keySizes('weierstrass'),
-      flags: C.CKF_DERIVE | C.CKF_EC_F_P | C.CKF_EC_NAMEDCURVE | C.CKF_EC_UNCOMPRESS,
-    },
-    derive(backend, m, base, template) {
-      const p = params(m);
-      const handle = base.handle();
-      const curve = handle.curve;
-      if (curve === undefined) throw new Pkcs11Error(C.CKR_KEY_TYPE_INCONSISTENT, 'not an EC key');
-      const peer = decodeEcPoint(p.publicData, curve);
-      const z = backend.ecdh(handle, peer);
-      const keyType = readUlong(template, C.CKA_KEY_TYPE) ?? C.CKK_GENERIC_SECRET;
-      if (keyType !== C.CKK_AES && !GENERIC_SECRET_KEY_TYPES.includes(keyType)) {
-        throw new Pkcs11Error(
-          C.CKR_TEMPLATE_INCONSISTENT,
-          'ECDH derives AES or generic secret keys',
-        );
-      }
-      const length =
-        readUlong(template, C.CKA_VALUE_LEN) ??
-        (keyType === C.CKK_AES ? 32 : curveRow(curve).fieldBytes);
-      if (keyType === C.CKK_AES && ![16, 24, 32].includes(length)) {
-        throw new Pkcs11Error(
-          C.CKR_ATTRIBUTE_VALUE_INVALID,
-          'CKA_VALUE_LEN: AES keys are 16, 24 or 32 bytes',
-        );
-      }
-      const hash = KDF_HASH.get(p.kdf);
-      if (!hash && length > z.length) {
-        throw new Pkcs11Error(
-          C.CKR_ATTRIBUTE_VALUE_INVALID,
-          `CKD_NULL gives at most ${z.length} bytes`,
-        );
-      }
-      if (length < 1 || length > 512)
-        throw new Pkcs11Error(C.CKR_ATTRIBUTE_VALUE_INVALID, 'CKA_VALUE_LEN: 1..512');
-      // CKD_NULL: the leftmost bytes of Z (as SoftHSMv2 and OpenSSL-based tokens do)
-      const value = hash
-        ? x963(backend, hash, z, p.sharedData ?? new Uint8Array(0), length)
-        : z.slice(0, length);
-      z.fill(0);
-      return {
-        keyType,
-        computed: new Map([
-          [C.CKA_VALUE, value],
-          [C.CKA_VALUE_LEN, encodeUlong(length)],
-        ]),
-      };
-    },
+export const ECDH_MECHANISMS: Mechanism[] = PROFILES.map((profile) => ({
+  type: C.CKM_ECDH1_DERIVE,
+  profiles: [profile],
+  keyTypes: [C.CKK_EC],
+  info: { ...ecSizes(profile), flags: C.CKF_DERIVE | EC_FLAGS },
+  derive(backend, m, base, template) {
+    const p = params(m);
+    const handle = base.handle();
+    const curve = handle.curve;
+    if (curve === undefined) throw new Pkcs11Error(C.CKR_KEY_TYPE_INCONSISTENT, 'not an EC key');
+    const peer = decodeEcPoint(p.publicData, curve);
+    const z = backend.ecdh(handle, peer);
+    const keyType = readUlong(template, C.CKA_KEY_TYPE) ?? C.CKK_GENERIC_SECRET;
+    if (keyType !== C.CKK_AES && !GENERIC_SECRET_KEY_TYPES.includes(keyType)) {
+      throw new Pkcs11Error(C.CKR_TEMPLATE_INCONSISTENT, 'ECDH derives AES or generic secret keys');
+    }
+    const length =
+      readUlong(template, C.CKA_VALUE_LEN) ??
+      (keyType === C.CKK_AES ? 32 : curveRow(curve).fieldBytes);
+    if (keyType === C.CKK_AES && ![16, 24, 32].includes(length)) {
+      throw new Pkcs11Error(
+        C.CKR_ATTRIBUTE_VALUE_INVALID,
+        'CKA_VALUE_LEN: AES keys are 16, 24 or 32 bytes',
+      );
+    }
+    const hash = KDF_HASH.get(p.kdf);
+    if (!hash && length > z.length) {
+      throw new Pkcs11Error(
+        C.CKR_ATTRIBUTE_VALUE_INVALID,
+        `CKD_NULL gives at most ${z.length} bytes`,
+      );
+    }
+    if (length < 1 || length > 512)
+      throw new Pkcs11Error(C.CKR_ATTRIBUTE_VALUE_INVALID, 'CKA_VALUE_LEN: 1..512');
+    // CKD_NULL: the leftmost bytes of Z (as SoftHSMv2 and OpenSSL-based tokens do)
+    const value = hash
+      ? x963(backend, hash, z, p.sharedData ?? new Uint8Array(0), length)
+      : z.slice(0, length);
+    z.fill(0);
+    return {
+      keyType,
+      computed: new Map([
+        [C.CKA_VALUE, value],
+        [C.CKA_VALUE_LEN, encodeUlong(length)],
+      ]),
+    };
   },
-];
+}));

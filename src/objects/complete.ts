@@ -13,7 +13,7 @@ import { Pkcs11Error } from '../errors.js';
 import * as C from '../pkcs11/constants.js';
 import { encodeUlong, equalBytes, stripLeadingZeros } from '../util/bytes.js';
 import { DerError, readCertificate } from '../util/der.js';
-import { curveOf } from './key-material.js';
+import { curveForProfile } from './ec-params.js';
 import { PROFILE_LIMITS, type Profile } from './profile.js';
 import { GENERIC_SECRET_KEY_TYPES } from './tables.js';
 
@@ -143,7 +143,7 @@ export function completeAttributes(
   else if (keyType === C.CKK_RSA) completeRsaKey(attrs, cls, profile);
   else if (keyType === C.CKK_EC) {
     const params = readBytes(attrs, C.CKA_EC_PARAMS);
-    if (params) curveOf(params, C.CKR_ATTRIBUTE_VALUE_INVALID);
+    if (params) curveForProfile(params, profile);
   }
   completeCheckValue(crypto, attrs);
 }

@@ -1,52 +1,22 @@
 /**
- * Key attributes ⇄ key material: CKA_EC_PARAMS (a DER OID or named-curve string, looked up in the
- * curve table of crypto/curves.ts), EC points (CKA_EC_POINT as a DER OCTET STRING, raw points accepted
- * on input as many clients send them), RSA components, and the reverse for keys the token generates.
- * Layer L3.
+ * Key attributes ⇄ key material: CKA_EC_PARAMS (in any form ec-params.ts reads), EC points
+ * (CKA_EC_POINT as a DER OCTET STRING, raw points accepted on input as many clients send them), RSA
+ * components, and the reverse for keys the token generates. Layer L3.
  * @module
  */
 import type { AttributeMap } from '../attributes/values.js';
 import { readBytes } from '../attributes/values.js';
 import type { KeyMaterial } from '../crypto/backend.js';
-import { type CurveName, curveNamed, curveOfOid, curve as curveRow } from '../crypto/curves.js';
+import { type CurveName, curve as curveRow } from '../crypto/curves.js';
 import { Pkcs11Error } from '../errors.js';
 import * as C from '../pkcs11/constants.js';
-import { fromUtf8, stripLeadingZeros } from '../util/bytes.js';
-import {
-  DerError,
-  decodeOid,
-  encodeTlv,
-  readSingle,
-  TAG_OCTET_STRING,
-  TAG_OID,
-  TAG_PRINTABLE_STRING,
-} from '../util/der.js';
+import { stripLeadingZeros } from '../util/bytes.js';
+import { encodeTlv, readSingle, TAG_OCTET_STRING } from '../util/der.js';
+import { curveOf } from './ec-params.js';
 
 /** The DER CKA_EC_PARAMS (namedCurve OID) of a curve. */
 export function ecParamsOf(curve: CurveName): Uint8Array {
   return curveRow(curve).ecParams;
-}
-
-/**
- * The curve named by CKA_EC_PARAMS: a namedCurve OID, or a curve name as a PrintableString (PKCS#11
- * 3.0 §2.3.7). `code` is the CKR for a well-formed but unsupported curve (CKR_CURVE_NOT_SUPPORTED
- * when generating, CKR_ATTRIBUTE_VALUE_INVALID when importing); malformed DER and explicit parameters
- * are CKR_ATTRIBUTE_VALUE_INVALID.
- */
-export function curveOf(ecParams: Uint8Array, code: number = C.CKR_CURVE_NOT_SUPPORTED): CurveName {
-  let named: string;
-  try {
-    const tlv = readSingle(ecParams);
-    if (tlv.tag === TAG_OID) named = decodeOid(tlv.value);
-    else if (tlv.tag === TAG_PRINTABLE_STRING) named = fromUtf8(tlv.value);
-    else throw new DerError('a namedCurve OID is required (explicit parameters are not supported)');
-  } catch (e) {
-    if (!(e instanceof DerError)) throw e;
-    throw new Pkcs11Error(C.CKR_ATTRIBUTE_VALUE_INVALID, `CKA_EC_PARAMS: ${e.message}`);
-  }
-  const found = curveOfOid(named) ?? curveNamed(named);
-  if (!found) throw new Pkcs11Error(code, `curve ${named} is not supported`);
-  return found.name;
 }
 
 /** CKA_EC_POINT in its DER OCTET STRING form. */
@@ -111,10 +81,7 @@ export function keyMaterialOf(
     return crt.p && crt.q && crt.dp && crt.dq && crt.qi ? ({ ...m, ...crt } as KeyMaterial) : m;
   }
   if (keyType === C.CKK_EC) {
-    const curve = curveOf(
-      need(attrs, C.CKA_EC_PARAMS, 'CKA_EC_PARAMS'),
-      C.CKR_ATTRIBUTE_VALUE_INVALID,
-    );
+    const curve = curveOf(need(attrs, C.CKA_EC_PARAMS, 'CKA_EC_PARAMS'));
     if (objectClass === C.CKO_PUBLIC_KEY) {
       return {
         kind: 'ec',
