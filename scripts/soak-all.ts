@@ -36,10 +36,10 @@ function run(script: string, args: string[]): Promise<{ out: string; code: numbe
   });
 }
 
-/** Sums every "N <word>" count the flash soak prints for its sequences, runs and pairs. */
+/** Sums every "N <word>" count the flash soak prints for its sequences, runs, pairs and bit flips. */
 function flashCases(out: string): number {
   let n = 0;
-  for (const m of out.matchAll(/(\d+) (sequences|runs|torn|atomic)\b/g)) n += Number(m[1]);
+  for (const m of out.matchAll(/(\d+) (sequences|runs|torn|atomic|flips)\b/g)) n += Number(m[1]);
   return n;
 }
 
@@ -58,7 +58,7 @@ const minutes = (performance.now() - started) / 60_000;
 const ok = properties.code === 0 && flash.code === 0;
 process.stdout.write(
   `soak-all: ${propertyCases + flashCount} generated cases (${propertyCases} property, ` +
-    `${flashCount} flash power-loss) in ${minutes.toFixed(1)} min, seed ${seed}: ` +
+    `${flashCount} flash power-loss and bit-rot) in ${minutes.toFixed(1)} min, seed ${seed}: ` +
     `${ok ? '0 failures' : 'FAILED'}\n`,
 );
 process.exitCode = ok ? 0 : 1;

@@ -14,6 +14,7 @@ import type { UriSelection } from '../helpers/uri.js';
 import type { Profile } from '../objects/profile.js';
 import * as C from '../pkcs11/constants.js';
 import type { TokenInfo } from '../pkcs11/types.js';
+import { DAMAGE_WARNING } from '../token/storage-health.js';
 import { CliError, EXIT } from './errors.js';
 import { type Parsed, str } from './options.js';
 import { canPrompt, promptSecret } from './prompt.js';
@@ -23,6 +24,8 @@ export interface Token {
   slot: Handle;
   store: string;
   info(): TokenInfo;
+  /** What the token warned about when it opened the store (damage, unreadable records). */
+  warnings: string[];
 }
 
 /** The --store value: flag, $COREPKCS11_STORE, or `.token`. */
@@ -122,7 +125,7 @@ export async function withToken<T>(
   try {
     initializePkcs11(p11);
     const slot = firstSlot(p11);
-    return await fn({ p11, slot, store, info: () => p11.C_GetTokenInfo(slot) });
+    return await fn({ p11, slot, store, info: () => p11.C_GetTokenInfo(slot), warnings });
   } finally {
     try {
       p11.C_Finalize();
@@ -133,9 +136,26 @@ export async function withToken<T>(
   }
 }
 
-/** Fails with exit code 7 and a hint when the token has not been initialised yet. */
+/** The token's damage reports, without their prefix. */
+export function damageOf(t: Token): string[] {
+  const mine = t.warnings.filter((w) => w.startsWith(DAMAGE_WARNING));
+  return mine.map((w) => w.slice(DAMAGE_WARNING.length));
+}
+
+/**
+ * Fails with exit code 7 and a hint when the token has not been initialised yet, or when its record
+ * cannot be read because the store is damaged (then the hint is fsck, never init-token).
+ */
 export function requireInitialized(t: Token): TokenInfo {
   const info = t.info();
+  const damage = damageOf(t);
+  if (!(info.flags & C.CKF_TOKEN_INITIALIZED) && damage.length > 0) {
+    throw new CliError(
+      EXIT.TOKEN,
+      `the token in ${t.store} is damaged: ${damage[0]}`,
+      `corepkcs11 fsck --store ${t.store} reports it; fsck --repair rewrites what can be read`,
+    );
+  }
   if (!(info.flags & C.CKF_TOKEN_INITIALIZED)) {
     throw new CliError(
       EXIT.TOKEN,

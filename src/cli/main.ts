@@ -69,6 +69,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Run> }> = 
     summary: 'destroy objects on the token',
     load: async () => (await import('./object-commands.js')).deleteCommand,
   },
+  fsck: {
+    summary: 'check the token store for damage (--repair rewrites it)',
+    load: async () => (await import('./fsck.js')).fsckCommand,
+  },
   provision: {
     summary: "provision a device's credentials (FreeRTOS dev-mode flow)",
     load: async () => (await import('./provision.js')).provisionCommand,

@@ -7,7 +7,7 @@ import { initializePkcs11Session } from '../helpers/core.js';
 import { isProfile, PROFILES, type Profile } from '../objects/profile.js';
 import * as C from '../pkcs11/constants.js';
 import type { MechanismInfo, TokenInfo } from '../pkcs11/types.js';
-import { requireInitialized, resolvePin, type Token, withToken } from './context.js';
+import { damageOf, requireInitialized, resolvePin, type Token, withToken } from './context.js';
 import { CliError, EXIT } from './errors.js';
 import { mechanismName } from './mechanisms.js';
 import {
@@ -59,6 +59,14 @@ export async function initTokenCommand(argv: string[]): Promise<number> {
     async (t) => {
       const before = t.info();
       const was = Boolean(before.flags & C.CKF_TOKEN_INITIALIZED);
+      const damage = damageOf(t);
+      if (!was && damage.length > 0 && !flag(p, 'force')) {
+        throw new CliError(
+          EXIT.TOKEN,
+          `the token in ${t.store} is damaged, not new: ${damage[0]}`,
+          `run corepkcs11 fsck --store ${t.store} (--repair rewrites what can be read); --force re-initialises anyway, destroying what is left`,
+        );
+      }
       if (was && !flag(p, 'force')) {
         throw new CliError(
           EXIT.TOKEN,

@@ -45,13 +45,14 @@ export async function serveBlocking(io: BlockingIo, options: BlockingServeOption
   const decoder = new FrameDecoder(limits);
   let initialized = false;
   let ctx: DispatchContext | undefined;
+  // One read buffer; what a read brings is copied out, since frames are views of it and the engine may
+  // keep what it is given. (A fresh zero-filled 64 KiB buffer per read cost more than the round trip.)
+  const buf = new Uint8Array(READ_SIZE);
   try {
     for (;;) {
-      // A fresh buffer per read: frames are views of it, and the engine may keep what it is given.
-      const buf = new Uint8Array(READ_SIZE);
       const n = io.read(buf);
       if (n === 0) return;
-      let data = buf.subarray(0, n);
+      let data = buf.slice(0, n);
       if (ctx === undefined) {
         // The client's highest version; answer min(that, ours) as both p11-kit servers do.
         const version = Math.min(data[0] as number, maxVersion);

@@ -3,11 +3,13 @@
  * server does the same; the client matches replies by serial, so order is not required but simplest),
  * with several requests allowed in flight. The connection owns one PKCS#11 application: closing it, by
  * C_Finalize, EOF or a killed client, finalizes that application once whatever is running has finished.
- * Reading pauses while too many requests are queued or too many reply bytes wait to be sent. Layer L7.
+ * Reading pauses while too many requests are queued or too many reply bytes wait to be sent, and while a
+ * request arriving in pieces waits for room in the server's memory budget (budget.ts). Layer L7.
  * @module
  */
 import type { Socket } from 'node:net';
 import { isPkcs11Error } from '../errors.js';
+import type { BudgetWaiter, MemoryBudget } from './budget.js';
 import { type DispatchContext, type DispatchEvent, dispatch } from './dispatch.js';
 import { type Frame, FrameDecoder, type FrameLimits, HEADER_LENGTH, sealFrame } from './frame.js';
 import type { Application } from './handlers.js';
@@ -33,9 +35,11 @@ export interface ConnectionLimits extends FrameLimits, MessageLimits {
 export interface ConnectionEvents {
   /** A request answered with an error, or a connection-level failure. */
   log?: (event: DispatchEvent & { connection: number }) => void;
+  /** The budget shared by every connection of the server for bytes held on their behalf. */
+  budget?: MemoryBudget;
 }
 
-export class Connection {
+export class Connection implements BudgetWaiter {
   readonly id: number;
   readonly #socket: Socket;
   readonly #app: Application;
@@ -52,6 +56,9 @@ export class Connection {
   #finalized = false;
   #done: Promise<void>;
   #resolveDone!: () => void;
+  /** Bytes this connection counts in the budget now. */
+  #charged = 0;
+  #waitingForMemory = false;
 
   constructor(
     id: number,
@@ -67,7 +74,8 @@ export class Connection {
     this.#limits = limits;
     this.#maxVersion = maxVersion;
     this.#events = events;
-    this.#decoder = new FrameDecoder(limits);
+    const budget = events.budget;
+    this.#decoder = new FrameDecoder(limits, budget ? (n) => budget.fits(n, this) : undefined);
     this.#done = new Promise((resolve) => {
       this.#resolveDone = resolve;
     });
@@ -84,6 +92,37 @@ export class Connection {
    */
   get buffered(): number {
     return this.#decoder.buffered + this.#queuedBytes + this.#socket.writableLength;
+  }
+
+  /** Whether a frame of this connection waits for room in the memory budget. */
+  get waitingForMemory(): boolean {
+    return this.#waitingForMemory;
+  }
+
+  /**
+   * What the budget counts for this connection: the frame being received at its full announced length
+   * once admitted, requests not yet answered, replies not yet sent. (Bytes of a frame still waiting to be
+   * admitted, at most about one read, are not counted: they must not keep the frame they belong to out.)
+   */
+  #recount(): void {
+    const budget = this.#events.budget;
+    if (!budget) return;
+    const now = this.#closed
+      ? 0
+      : this.#queuedBytes + this.#decoder.reserved + this.#socket.writableLength;
+    budget.adjust(now - this.#charged);
+    this.#charged = now;
+  }
+
+  /** Called by the budget when bytes were given back: lets the waiting frame in if it fits now. */
+  retry(): boolean {
+    if (this.#closed || this.#decoder.waiting === 0) return true;
+    const frames = this.#decoder.resume();
+    this.#accept(frames);
+    if (this.#decoder.waiting > 0) return false;
+    this.#waitingForMemory = false;
+    if (!this.#full()) this.#socket.resume();
+    return true;
   }
 
   /** Resolves once the socket is closed and the application finalized. */
@@ -117,9 +156,29 @@ export class Connection {
       this.close();
       return;
     }
-    if (frames.length === 0) return;
+    this.#accept(frames);
+    const waiting = this.#decoder.waiting;
+    if (waiting > 0 && !this.#waitingForMemory) {
+      // Nothing more is read until the frame is let in: the rest stays in the client's socket.
+      const budget = this.#events.budget as MemoryBudget;
+      this.#waitingForMemory = true;
+      this.#socket.pause();
+      budget.wait(this);
+      this.#events.log?.({
+        call: 'memory',
+        rv: 0,
+        detail: `a ${waiting}-byte request waits: ${budget.used} of the ${budget.limit}-byte memory budget in use`,
+        connection: this.id,
+      });
+    }
+  }
+
+  /** Queues complete requests and runs them; recounts what the connection holds. */
+  #accept(frames: Frame[]): void {
     this.#queue.push(...frames);
     for (const f of frames) this.#queuedBytes += f.body.length + f.options.length;
+    this.#recount();
+    if (frames.length === 0) return;
     if (this.#full()) this.#socket.pause();
     if (!this.#running) void this.#run();
   }
@@ -155,8 +214,10 @@ export class Connection {
         if (this.#closed) break;
         // The request is released only now: until it is answered, its bytes are still held.
         this.#queuedBytes -= frame.body.length + frame.options.length;
-        if (!this.#full()) this.#socket.resume();
-        const flushed = this.#socket.write(sealFrame(frame.serial, reply));
+        if (!this.#full() && !this.#waitingForMemory) this.#socket.resume();
+        // The reply counts until the socket has taken it.
+        const flushed = this.#socket.write(sealFrame(frame.serial, reply), () => this.#recount());
+        this.#recount();
         if (!flushed && this.#socket.writableLength > this.#limits.maxPendingWrite) {
           await new Promise<void>((resolve) => {
             // Both listeners go once either fires: one left behind per wait would pile up.
@@ -180,6 +241,10 @@ export class Connection {
     this.#closed = true;
     this.#queue = [];
     this.#queuedBytes = 0;
+    // Everything the client left half-sent or unanswered goes now, and with it its share of the budget.
+    this.#decoder.clear();
+    this.#events.budget?.cancel(this);
+    this.#recount();
     if (!this.#running) this.#finish();
   }
 

@@ -4,7 +4,7 @@
  * frames and refuses, before buffering them, lengths above the configured limits. Layer L7.
  * @module
  */
-import { malformed } from './wire.js';
+import { malformed, readU32, writeU32 } from './wire.js';
 
 export const HEADER_LENGTH = 12;
 
@@ -33,10 +33,9 @@ export function encodeFrame(
   options: Uint8Array = EMPTY,
 ): Uint8Array {
   const out = new Uint8Array(HEADER_LENGTH + options.length + body.length);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, serial >>> 0);
-  view.setUint32(4, options.length);
-  view.setUint32(8, body.length);
+  writeU32(out, 0, serial >>> 0);
+  writeU32(out, 4, options.length);
+  writeU32(out, 8, body.length);
   out.set(options, HEADER_LENGTH);
   out.set(body, HEADER_LENGTH + options.length);
   return out;
@@ -44,80 +43,154 @@ export function encodeFrame(
 
 /** Writes the header of a reply built with HEADER_LENGTH free bytes in front of its body. */
 export function sealFrame(serial: number, buf: Uint8Array): Uint8Array {
-  const view = new DataView(buf.buffer, buf.byteOffset, HEADER_LENGTH);
-  view.setUint32(0, serial >>> 0);
-  view.setUint32(4, 0);
-  view.setUint32(8, buf.length - HEADER_LENGTH);
+  writeU32(buf, 0, serial >>> 0);
+  writeU32(buf, 4, 0);
+  writeU32(buf, 8, buf.length - HEADER_LENGTH);
   return buf;
 }
 
 /**
+ * Asked before a frame that arrives in pieces is given its buffer: `bytes` is the frame's whole length.
+ * Answering false holds the frame back (the decoder buffers nothing more for it than what already
+ * arrived) until `resume`.
+ */
+export type Admit = (bytes: number) => boolean;
+
+/**
  * Incremental frame splitter. `push` returns every frame completed by the chunk; it throws
- * CKR_DEVICE_ERROR (the stream is out of step and must be closed) when a header announces more than
- * the limits allow. Frames that arrive whole in one chunk are views of it (Node hands every read its own
- * buffer); frames split across chunks are gathered into a copy.
+ * CKR_DEVICE_ERROR (the stream is out of step and must be closed) when a header announces more than the
+ * limits allow. Frames that arrive whole in one chunk are views of it (Node hands every read its own
+ * buffer); a frame split across chunks is copied into one buffer of its announced length, allocated once
+ * `admit` agrees (so what a half-sent frame costs can be budgeted before it is spent).
  */
 export class FrameDecoder {
   readonly #limits: FrameLimits;
-  #chunks: Uint8Array[] = [];
-  #buffered = 0;
-  /** Total length of the frame being collected, once its header is known. */
+  readonly #admit: Admit;
+  readonly #head = new Uint8Array(HEADER_LENGTH);
+  #headFill = 0;
+  /** Total length of the frame being collected, once its header is known; 0 before. */
   #need = 0;
+  /** The admitted frame being filled, and how much of it has arrived. */
+  #frame: Uint8Array | undefined;
+  #fill = 0;
+  /** Chunks that arrived while the frame in progress waited to be admitted, in order. */
+  #held: Uint8Array[] = [];
+  #heldBytes = 0;
 
-  constructor(limits: FrameLimits = DEFAULT_FRAME_LIMITS) {
+  constructor(limits: FrameLimits = DEFAULT_FRAME_LIMITS, admit: Admit = () => true) {
     this.#limits = limits;
+    this.#admit = admit;
   }
 
   /** Bytes received and not yet returned as frames. */
   get buffered(): number {
-    return this.#buffered;
+    return (this.#frame ? this.#fill : this.#headFill) + this.#heldBytes;
+  }
+
+  /** The full length of the admitted frame being filled (what its buffer holds), or 0. */
+  get reserved(): number {
+    return this.#frame ? this.#need : 0;
+  }
+
+  /** The length of a frame whose header arrived and that `admit` has not yet let in, or 0. */
+  get waiting(): number {
+    return this.#need > 0 && !this.#frame ? this.#need : 0;
   }
 
   push(chunk: Uint8Array): Frame[] {
-    if (this.#buffered === 0) return this.#whole(chunk);
-    if (chunk.length > 0) {
-      this.#chunks.push(chunk);
-      this.#buffered += chunk.length;
+    if (this.waiting > 0) {
+      this.#hold(chunk);
+      return [];
     }
-    const frames: Frame[] = [];
-    for (;;) {
-      if (this.#need === 0) {
-        if (this.#buffered < HEADER_LENGTH) break;
-        this.#need = this.#readHeader();
-      }
-      if (this.#buffered < this.#need) break;
-      frames.push(this.#split(this.#take(this.#need)));
-      this.#need = 0;
-    }
-    return frames;
-  }
-
-  /** The common case: nothing pending, frames read straight out of the chunk. */
-  #whole(chunk: Uint8Array): Frame[] {
     const frames: Frame[] = [];
     let at = 0;
-    while (chunk.length - at >= HEADER_LENGTH) {
-      const total = this.#frameLength(chunk.subarray(at, at + HEADER_LENGTH));
-      if (chunk.length - at < total) break;
-      frames.push(this.#split(chunk.subarray(at, at + total)));
-      at += total;
-    }
-    if (at < chunk.length) {
-      this.#chunks.push(chunk.slice(at));
-      this.#buffered = chunk.length - at;
-      if (this.#buffered >= HEADER_LENGTH) this.#need = this.#readHeader();
+    while (at < chunk.length) {
+      if (this.#frame) {
+        const n = Math.min(this.#need - this.#fill, chunk.length - at);
+        this.#frame.set(chunk.subarray(at, at + n), this.#fill);
+        this.#fill += n;
+        at += n;
+        if (this.#fill === this.#need) frames.push(this.#done());
+        continue;
+      }
+      if (this.#headFill === 0 && chunk.length - at >= HEADER_LENGTH) {
+        const total = this.#frameLength(chunk.subarray(at, at + HEADER_LENGTH));
+        if (chunk.length - at >= total) {
+          // The common case: a whole frame in the chunk, returned as a view of it.
+          frames.push(split(chunk.subarray(at, at + total)));
+          at += total;
+          continue;
+        }
+      }
+      const n = Math.min(HEADER_LENGTH - this.#headFill, chunk.length - at);
+      this.#head.set(chunk.subarray(at, at + n), this.#headFill);
+      this.#headFill += n;
+      at += n;
+      if (this.#headFill < HEADER_LENGTH) break;
+      this.#need = this.#frameLength(this.#head);
+      if (!this.#open()) {
+        this.#hold(chunk.subarray(at));
+        break;
+      }
+      if (this.#fill === this.#need) frames.push(this.#done());
     }
     return frames;
   }
 
-  #readHeader(): number {
-    return this.#frameLength(this.#peek(HEADER_LENGTH));
+  /** Asks `admit` again for a frame held back; returns the frames the held bytes complete. */
+  resume(): Frame[] {
+    if (this.waiting === 0 || !this.#open()) return [];
+    const held = this.#held;
+    this.#held = [];
+    this.#heldBytes = 0;
+    const frames: Frame[] = [];
+    const first = this.#fill === this.#need ? [this.#done()] : [];
+    frames.push(...first);
+    for (const chunk of held) frames.push(...this.push(chunk));
+    return frames;
+  }
+
+  /** Drops everything buffered (the connection is gone). */
+  clear(): void {
+    this.#headFill = 0;
+    this.#need = 0;
+    this.#frame = undefined;
+    this.#fill = 0;
+    this.#held = [];
+    this.#heldBytes = 0;
+  }
+
+  /** Gives the frame whose header is in #head its buffer, if admitted. */
+  #open(): boolean {
+    if (!this.#admit(this.#need)) return false;
+    // Not zero-filled: writing zeros would make every page of the buffer resident at once (glibc reuses
+    // freed memory for a large allocation once one was freed), where only what arrives should be. No byte
+    // of it is read before it was written: the frame is returned only once full.
+    const buf = Buffer.allocUnsafeSlow(this.#need);
+    this.#frame = new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
+    this.#frame.set(this.#head);
+    this.#fill = HEADER_LENGTH;
+    this.#headFill = 0;
+    return true;
+  }
+
+  #hold(chunk: Uint8Array): void {
+    if (chunk.length === 0) return;
+    this.#held.push(chunk);
+    this.#heldBytes += chunk.length;
+  }
+
+  #done(): Frame {
+    const frame = split(this.#frame as Uint8Array);
+    this.#frame = undefined;
+    this.#fill = 0;
+    this.#need = 0;
+    return frame;
   }
 
   #frameLength(head: Uint8Array): number {
-    const view = new DataView(head.buffer, head.byteOffset, HEADER_LENGTH);
-    const optionsLength = view.getUint32(4);
-    const bodyLength = view.getUint32(8);
+    const optionsLength = readU32(head, 4);
+    const bodyLength = readU32(head, 8);
     if (optionsLength > this.#limits.maxOptions) {
       throw malformed(`frame options length ${optionsLength} exceeds ${this.#limits.maxOptions}`);
     }
@@ -126,49 +199,13 @@ export class FrameDecoder {
     }
     return HEADER_LENGTH + optionsLength + bodyLength;
   }
+}
 
-  #split(bytes: Uint8Array): Frame {
-    const view = new DataView(bytes.buffer, bytes.byteOffset, HEADER_LENGTH);
-    const optionsLength = view.getUint32(4);
-    return {
-      serial: view.getUint32(0),
-      options: bytes.subarray(HEADER_LENGTH, HEADER_LENGTH + optionsLength),
-      body: bytes.subarray(HEADER_LENGTH + optionsLength),
-    };
-  }
-
-  /** The first `n` buffered bytes without consuming them (n ≤ buffered). */
-  #peek(n: number): Uint8Array {
-    const first = this.#chunks[0] as Uint8Array;
-    if (first.length >= n) return first.subarray(0, n);
-    return this.#gather(n, false);
-  }
-
-  /** Removes and returns the first `n` buffered bytes as a fresh copy. */
-  #take(n: number): Uint8Array {
-    return this.#gather(n, true);
-  }
-
-  #gather(n: number, consume: boolean): Uint8Array {
-    const out = new Uint8Array(n);
-    let filled = 0;
-    let i = 0;
-    while (filled < n) {
-      const c = this.#chunks[i] as Uint8Array;
-      const part = Math.min(c.length, n - filled);
-      out.set(c.subarray(0, part), filled);
-      filled += part;
-      if (consume) {
-        if (part === c.length) {
-          this.#chunks.shift();
-        } else {
-          this.#chunks[0] = c.subarray(part);
-        }
-      } else {
-        i++;
-      }
-    }
-    if (consume) this.#buffered -= n;
-    return out;
-  }
+function split(bytes: Uint8Array): Frame {
+  const optionsLength = readU32(bytes, 4);
+  return {
+    serial: readU32(bytes, 0),
+    options: bytes.subarray(HEADER_LENGTH, HEADER_LENGTH + optionsLength),
+    body: bytes.subarray(HEADER_LENGTH + optionsLength),
+  };
 }

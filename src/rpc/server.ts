@@ -5,6 +5,7 @@
  * @module
  */
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { MemoryBudget } from './budget.js';
 import { Connection, type ConnectionLimits, MAX_PROTOCOL_VERSION } from './connection.js';
 import type { DispatchEvent } from './dispatch.js';
 import { DEFAULT_FRAME_LIMITS } from './frame.js';
@@ -34,6 +35,12 @@ export interface RpcServerOptions {
   /** Highest protocol version to negotiate (0–2). Default 2. */
   maxProtocolVersion?: number;
   limits?: Partial<ConnectionLimits>;
+  /**
+   * Bytes the server holds for all connections together: requests being received (at their announced
+   * length) or waiting to be answered, and replies not yet sent. A request that would go past it waits
+   * (its connection stops reading) until others give bytes back. Default 64 MiB.
+   */
+  maxBufferedBytes?: number;
   /** Errors answered, refused connections, engine bugs. Never receives request data. */
   log?: (event: ServerEvent) => void;
 }
@@ -49,14 +56,20 @@ export interface RpcServer {
   /** Connections currently open. */
   readonly connections: number;
   /**
-   * Bytes the open connections hold (partial and queued requests, unsent replies). Each connection's
-   * share is bounded by its limits (about maxBody + maxQueuedBytes + maxPendingWrite + maxOutput), and
-   * there are at most maxConnections of them.
+   * Bytes the open connections hold (partial and queued requests, unsent replies). Requests are bounded
+   * by maxBufferedBytes across all connections, plus what arrives in one read per connection; unsent
+   * replies by each connection's maxPendingWrite + maxOutput.
    */
   readonly bufferedBytes: number;
+  /** Connections whose next request waits for room in the memory budget. */
+  readonly waiting: number;
+  /** Bytes the memory budget counts now (see maxBufferedBytes). */
+  readonly budgetedBytes: number;
   /** Stops accepting, closes every connection (finalizing its application) and removes the socket. */
   close(): Promise<void>;
 }
+
+export const DEFAULT_MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
 
 export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
   ...DEFAULT_FRAME_LIMITS,
@@ -85,6 +98,7 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
     options.maxProtocolVersion ?? MAX_PROTOCOL_VERSION,
     MAX_PROTOCOL_VERSION,
   );
+  const budget = new MemoryBudget(options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES);
   const open = new Set<Connection>();
   let nextId = 1;
 
@@ -114,7 +128,7 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
       socket.destroy();
       return;
     }
-    const conn = new Connection(id, socket, app, limits, maxVersion, { log: options.log });
+    const conn = new Connection(id, socket, app, limits, maxVersion, { log: options.log, budget });
     open.add(conn);
     void conn.done.then(() => open.delete(conn));
   };
@@ -130,6 +144,12 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
     address: serverAddress(socketPath),
     get connections() {
       return open.size;
+    },
+    get waiting() {
+      return budget.waiting;
+    },
+    get budgetedBytes() {
+      return budget.used;
     },
     get bufferedBytes() {
       let n = 0;

@@ -18,6 +18,25 @@ export const NULL_LENGTH = 0xffff_ffff;
 /** p11-kit refuses byte-array lengths from 0x7fffffff up; so do we. */
 const MAX_BYTE_ARRAY = 0x7fff_ffff;
 
+/** The big-endian uint32 at `at` (the caller checked the bounds). No DataView: one per message cost more than the read. */
+export function readU32(b: Uint8Array, at: number): number {
+  return (
+    (((b[at] as number) << 24) |
+      ((b[at + 1] as number) << 16) |
+      ((b[at + 2] as number) << 8) |
+      (b[at + 3] as number)) >>>
+    0
+  );
+}
+
+/** Writes `v` as a big-endian uint32 at `at` (the caller made room). */
+export function writeU32(b: Uint8Array, at: number, v: number): void {
+  b[at] = v >>> 24;
+  b[at + 1] = v >>> 16;
+  b[at + 2] = v >>> 8;
+  b[at + 3] = v;
+}
+
 /** The error for input that does not parse. */
 export function malformed(detail: string): Pkcs11Error {
   return new Pkcs11Error(CKR_DEVICE_ERROR, `rpc: ${detail}`);
@@ -26,13 +45,11 @@ export function malformed(detail: string): Pkcs11Error {
 /** Reads one message; never reads past `end`, never returns a view longer than what is there. */
 export class WireReader {
   readonly #buf: Uint8Array;
-  readonly #view: DataView;
   #pos: number;
   readonly #end: number;
 
   constructor(buf: Uint8Array, start = 0, end = buf.length) {
     this.#buf = buf;
-    this.#view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     this.#pos = start;
     this.#end = end;
   }
@@ -56,7 +73,7 @@ export class WireReader {
 
   uint32(): number {
     this.#need(4, 'uint32');
-    const v = this.#view.getUint32(this.#pos);
+    const v = readU32(this.#buf, this.#pos);
     this.#pos += 4;
     return v;
   }
@@ -70,8 +87,8 @@ export class WireReader {
    */
   uint64(): number {
     this.#need(8, 'uint64');
-    const hi = this.#view.getUint32(this.#pos);
-    const lo = this.#view.getUint32(this.#pos + 4);
+    const hi = readU32(this.#buf, this.#pos);
+    const lo = readU32(this.#buf, this.#pos + 4);
     this.#pos += 8;
     const v = (hi >= 0x8000_0000 ? hi - TWO_32 : hi) * TWO_32 + lo;
     return v >= TWO_63 ? BELOW_TWO_63 : v;
@@ -80,7 +97,8 @@ export class WireReader {
   /** A 64-bit value kept exact, for attribute values that travel back unchanged. */
   uint64Big(): bigint {
     this.#need(8, 'uint64');
-    const v = this.#view.getBigUint64(this.#pos);
+    const v =
+      (BigInt(readU32(this.#buf, this.#pos)) << 32n) | BigInt(readU32(this.#buf, this.#pos + 4));
     this.#pos += 8;
     return v;
   }
@@ -118,15 +136,16 @@ export class WireReader {
   }
 }
 
-/** Builds one message. */
+/**
+ * Builds one message. Its buffer comes from Node's pool of small allocations (a fresh ArrayBuffer per
+ * reply cost more than encoding it); only bytes written are ever part of the result.
+ */
 export class WireWriter {
   #buf: Uint8Array;
-  #view: DataView;
   #len = 0;
 
   constructor(initial = 256) {
-    this.#buf = new Uint8Array(initial);
-    this.#view = new DataView(this.#buf.buffer);
+    this.#buf = Buffer.allocUnsafe(initial);
   }
 
   get length(): number {
@@ -138,15 +157,15 @@ export class WireWriter {
     if (want <= this.#buf.length) return;
     let size = this.#buf.length * 2;
     while (size < want) size *= 2;
-    const next = new Uint8Array(size);
+    const next = Buffer.allocUnsafe(size);
     next.set(this.#buf.subarray(0, this.#len));
     this.#buf = next;
-    this.#view = new DataView(next.buffer);
   }
 
   /** `n` zero bytes, to be filled in later (a frame header). */
   skip(n: number): this {
     this.#room(n);
+    this.#buf.fill(0, this.#len, this.#len + n);
     this.#len += n;
     return this;
   }
@@ -159,7 +178,7 @@ export class WireWriter {
 
   uint32(v: number): this {
     this.#room(4);
-    this.#view.setUint32(this.#len, v >>> 0);
+    writeU32(this.#buf, this.#len, v >>> 0);
     this.#len += 4;
     return this;
   }
@@ -174,15 +193,17 @@ export class WireWriter {
     this.#room(8);
     const hi = Math.floor(v / TWO_32);
     const lo = v - hi * TWO_32;
-    this.#view.setUint32(this.#len, hi >>> 0);
-    this.#view.setUint32(this.#len + 4, lo >>> 0);
+    writeU32(this.#buf, this.#len, hi >>> 0);
+    writeU32(this.#buf, this.#len + 4, lo >>> 0);
     this.#len += 8;
     return this;
   }
 
   uint64Big(v: bigint): this {
     this.#room(8);
-    this.#view.setBigUint64(this.#len, BigInt.asUintN(64, v));
+    const u = BigInt.asUintN(64, v);
+    writeU32(this.#buf, this.#len, Number(u >> 32n));
+    writeU32(this.#buf, this.#len + 4, Number(u & 0xffff_ffffn));
     this.#len += 8;
     return this;
   }

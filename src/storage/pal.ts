@@ -65,6 +65,18 @@ export interface Pal {
    */
   generation?(): string;
 
+  /**
+   * Optional: damage the port found in storage and kept as it was, one line each (a damaged flash
+   * sector, bits read as written). Reading never repairs: a read path writes nothing.
+   */
+  damage?(): string[];
+
+  /**
+   * Optional: the explicit repair (`corepkcs11 fsck --repair`): rewrite what damage() reports so that
+   * nothing readable is lost. Returns one line per thing rewritten.
+   */
+  repair?(): string[];
+
   /** Optional: release OS resources (file descriptors, locks). The port is unusable afterwards. */
   close?(): void;
 }

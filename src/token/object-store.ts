@@ -19,40 +19,18 @@ import {
 import { decodeJsonRecord, encodeJsonRecord } from '../storage/json-record.js';
 import type { Pal } from '../storage/pal.js';
 import { decodeRecord, encodeRecord, type StoredAttribute } from '../storage/record.js';
+import {
+  BUCKETS,
+  bucketLabel,
+  objectLabel,
+  TOKEN_LABEL,
+  WELL_KNOWN_LABELS,
+} from './store-labels.js';
+import { type LoadResult, type ReadPass, readStore, type Unreadable } from './store-reader.js';
 
-/** The corePKCS11 labels (core_pkcs11_config_defaults.h). */
-export const WELL_KNOWN_LABELS: readonly string[] = [
-  'Device Priv TLS Key',
-  'Device Pub TLS Key',
-  'Device Cert',
-  'Code Verify Key',
-  'HMAC Key',
-  'CMAC Key',
-  'Claim Key',
-  'Claim Cert',
-  'Root Cert',
-  'JITP Cert',
-];
+export { TOKEN_LABEL, WELL_KNOWN_LABELS } from './store-labels.js';
 
-export const TOKEN_LABEL = 'corepkcs11.token';
-const BUCKETS = 64;
-const bucketLabel = (b: number) => `corepkcs11.idx.${b}`;
-const objectLabel = (id: number) => `corepkcs11.obj.${id.toString(16)}`;
-
-export interface StoredObject {
-  id: number;
-  isPrivate: boolean;
-  attributes: StoredAttribute[];
-  /** The record's checksum: equal checksums mean the stored object did not change. */
-  checksum: number;
-}
-
-export interface LoadResult {
-  meta: unknown;
-  objects: StoredObject[];
-  /** Records that could not be read (damaged storage); reported, never silently dropped. */
-  damaged: string[];
-}
+export type { LoadResult, StoredObject } from './store-reader.js';
 
 type Bucket = [number, string][];
 
@@ -72,6 +50,7 @@ export class ObjectStore {
   readonly #sizes = new Map<number, number>();
   #used = 0;
   readonly #maxBytes: number;
+  #unreadable: Unreadable[] = [];
 
   constructor(pal: Pal, random: () => number, maxBytes = Number.POSITIVE_INFINITY) {
     this.#pal = pal;
@@ -137,6 +116,16 @@ export class ObjectStore {
     return v as Bucket;
   }
 
+  /** Damage the PAL found and kept as it was (none for ports that do not report any). */
+  palDamage(): string[] {
+    return this.#pal.damage?.() ?? [];
+  }
+
+  /** The PAL's explicit repair (nothing for ports without one). */
+  palRepair(): string[] {
+    return this.#exclusive(() => this.#pal.repair?.() ?? []);
+  }
+
   /** The PAL's change marker, or undefined when it has none (then every load reads everything). */
   generation(): string | undefined {
     return this.#pal.generation?.();
@@ -154,64 +143,43 @@ export class ObjectStore {
     return this.#exclusive(() => this.#loadOnce().result);
   }
 
-  /** One pass of load; `raced` when an entry did not match its record (missing or another object). */
-  #loadOnce(): { result: LoadResult; raced: boolean } {
-    let raced = false;
+  /** One pass of load (store-reader.ts); `raced` when an entry did not match its record. */
+  #loadOnce(): ReadPass {
+    const pass = readStore({
+      pal: this.#pal,
+      readMeta: () => this.readMeta(),
+      readBucket: (b) => this.#readBucket(b),
+    });
     this.#where.clear();
     this.#sizes.clear();
     this.#used = 0;
-    const damaged: string[] = [];
-    const metaBytes = this.#read(TOKEN_LABEL);
-    const meta = metaBytes ? decodeJsonRecord(metaBytes, TOKEN_LABEL) : undefined;
-    const objects: StoredObject[] = [];
-    const readObject = (label: string, expectedId?: number) => {
-      try {
-        const h = this.#pal.findObject(label);
-        if (h === 0) {
-          raced = true;
-          return void damaged.push(`${label}: listed in the index but missing`);
-        }
-        const v = this.#pal.getObjectValue(h);
-        try {
-          const rec = decodeRecord(v.data);
-          if (expectedId !== undefined && rec.id !== expectedId) {
-            raced = true;
-            return void damaged.push(`${label}: holds object ${rec.id}, index says ${expectedId}`);
-          }
-          if (this.#where.has(rec.id)) return;
-          this.#where.set(rec.id, label);
-          this.#setSize(rec.id, v.data.length);
-          const dv = new DataView(v.data.buffer, v.data.byteOffset, v.data.byteLength);
-          const checksum = dv.getUint32(v.data.length - 4);
-          objects.push({
-            id: rec.id,
-            isPrivate: v.isPrivate,
-            attributes: rec.attributes,
-            checksum,
-          });
-        } finally {
-          this.#pal.getObjectValueCleanup(v);
-        }
-      } catch (e) {
-        // Gone between the lookup and the read: the same race as a missing record.
-        if (isPkcs11Error(e, CKR_OBJECT_HANDLE_INVALID)) raced = true;
-        damaged.push(`${label}: ${isPkcs11Error(e) ? (e.detail ?? e.message) : String(e)}`);
+    for (const [id, label] of pass.where) this.#where.set(id, label);
+    for (const [id, size] of pass.sizes) this.#setSize(id, size);
+    this.#unreadable = pass.unreadable;
+    return pass;
+  }
+
+  /**
+   * Part of the explicit repair (`corepkcs11 fsck --repair`): removes the records the last load could
+   * not read by any means (the PAL's own repair has run first), and index entries naming records that
+   * are gone. Nothing readable is removed. Returns one line per removal.
+   */
+  removeUnreadable(): string[] {
+    return this.#exclusive(() => {
+      const done: string[] = [];
+      for (const u of this.#unreadable) {
+        if (u.id !== undefined) this.#updateBucket(u.id, (b) => b.filter(([i]) => i !== u.id));
+        const h = u.entryOnly || !u.label ? 0 : this.#pal.findObject(u.label);
+        if (h !== 0) this.#pal.destroyObject(h);
+        done.push(
+          u.entryOnly
+            ? `index entry of object ${u.id} removed (no such record)`
+            : `${u.label}: unreadable, removed`,
+        );
       }
-    };
-    for (let b = 0; b < BUCKETS; b++) {
-      let bucket: Bucket;
-      try {
-        bucket = this.#readBucket(b);
-      } catch (e) {
-        damaged.push(`${bucketLabel(b)}: ${(e as Error).message}`);
-        continue;
-      }
-      for (const [id, label] of bucket) readObject(label, id);
-    }
-    const taken = new Set(this.#where.values());
-    for (const label of WELL_KNOWN_LABELS)
-      if (!taken.has(label) && this.#pal.findObject(label) !== 0) readObject(label);
-    return { result: { meta, objects, damaged }, raced };
+      this.#unreadable = [];
+      return done;
+    });
   }
 
   saveMeta(meta: unknown): void {

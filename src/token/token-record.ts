@@ -53,6 +53,7 @@ export class TokenRecord {
     policy: PinPolicy,
     warn: (m: string) => void,
     stored: unknown,
+    { persistNew = true }: { persistNew?: boolean } = {},
   ) {
     this.#store = store;
     this.#crypto = crypto;
@@ -64,7 +65,8 @@ export class TokenRecord {
       serial: toHex(crypto.randomBytes(8)),
       initialized: false,
     };
-    if (!stored) this.#saveFirst(this.#meta);
+    // A record lost to damage is not replaced by a fresh one: that would make the loss final.
+    if (!stored && persistNew) this.#saveFirst(this.#meta);
   }
 
   get meta(): Readonly<TokenMeta> {

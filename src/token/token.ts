@@ -30,6 +30,13 @@ import {
   type PinOwner,
   type PinRecord,
 } from './pins.js';
+import {
+  assessStorage,
+  checkReinitializable,
+  DAMAGE_WARNING,
+  damageWarnings,
+  type StorageHealth,
+} from './storage-health.js';
 import { TokenObjects } from './token-objects.js';
 import { TokenRecord } from './token-record.js';
 
@@ -106,6 +113,8 @@ export class Token {
   readonly #record: TokenRecord;
   readonly #objects: TokenObjects;
   readonly #warn: (message: string) => void;
+  /** Damage found in storage at the last load (storage-health.ts). */
+  #health: StorageHealth;
   /** The store's generation when it was last read (refresh skips the reload while it holds). */
   #seen: string | undefined;
   /** Private EC keys by public point, for verification with d (ec-partners.ts). */
@@ -131,8 +140,11 @@ export class Token {
     this.#store = new ObjectStore(pal, randomId(crypto), this.options.maxStorageBytes);
     this.#seen = this.#store.generation();
     const loaded = this.#store.load();
-    for (const d of loaded.damaged) this.#warn(`damaged record ignored: ${d}`);
-    this.#record = new TokenRecord(this.#store, crypto, this.options, this.#warn, loaded.meta);
+    this.#health = assessStorage(loaded, this.#store.palDamage());
+    for (const w of damageWarnings(this.#health)) this.#warn(w);
+    this.#record = new TokenRecord(this.#store, crypto, this.options, this.#warn, loaded.meta, {
+      persistNew: !this.#health.recordLost,
+    });
     this.#objects = new TokenObjects(this.#store, crypto, this.#warn);
     this.#objects.merge(loaded.objects);
   }
@@ -147,9 +159,29 @@ export class Token {
     if (generation !== undefined && generation === this.#seen) return;
     const loaded = this.#store.load();
     this.#seen = generation;
-    for (const d of loaded.damaged) this.#warn(`damaged record ignored: ${d}`);
+    this.#health = assessStorage(loaded, this.#store.palDamage());
+    for (const d of loaded.damaged) this.#warn(`${DAMAGE_WARNING}${d}`);
     this.#record.replace(loaded.meta);
     this.#objects.merge(loaded.objects);
+  }
+
+  /** Damage found in storage at the last load: what `corepkcs11 fsck` reports. */
+  get storageHealth(): Readonly<StorageHealth> {
+    return this.#health;
+  }
+
+  /**
+   * The explicit repair (`corepkcs11 fsck --repair`): the PAL rewrites what it reported damaged, then
+   * storage is read again. Returns one line per thing rewritten.
+   */
+  repairStorage(): string[] {
+    const done = this.#store.palRepair();
+    this.#seen = undefined;
+    this.refresh();
+    done.push(...this.#store.removeUnreadable());
+    this.#seen = undefined;
+    this.refresh();
+    return done;
   }
 
   get label(): string {
@@ -273,7 +305,10 @@ export class Token {
     // Reinitializing checks the PIN against the current SO PIN (any mismatch, length included, is
     // CKR_PIN_INCORRECT and spends a try); only a new token's first SO PIN is checked for length.
     if (this.initialized && this.pinRecord('so')) this.verifyPin('so', soPin);
-    else this.checkPinLength(soPin);
+    else {
+      checkReinitializable(this.#health);
+      this.checkPinLength(soPin);
+    }
     this.#recent.clear();
     // One step under the storage lock: objects another process adds meanwhile cannot survive it.
     const tokenKey = this.#store.exclusive(() => {

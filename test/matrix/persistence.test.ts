@@ -40,8 +40,10 @@ import {
   C,
   initializedModule,
   PAL_PORTS,
+  SO_PIN,
   TEST_TOKEN_OPTIONS,
   type TestModule,
+  USER_PIN,
   userSession,
 } from '../helpers/token.js';
 
@@ -369,18 +371,40 @@ for (const port of PAL_PORTS) {
       }
     });
 
-    it('a damaged token record makes opening the token fail with CKR_DEVICE_ERROR, not a blank token', () => {
-      const m = open();
+    it('a damaged token record: the token opens as damaged, never a blank token; C_Login and C_InitToken → CKR_DEVICE_ERROR until the repair removes it', () => {
+      const warnings: string[] = [];
+      const m = open(warnings);
       const stored = readStored(m.pal, 'corepkcs11.token');
       assert.ok(stored);
       rewriteStored(m.pal, 'corepkcs11.token', (b) => {
         b[1] = (b[1] as number) ^ 0x04;
         return b;
       });
+      const r = m.restart();
+      assert.ok(
+        warnings.some((w) => /damaged storage: corepkcs11\.token/.test(w)),
+        warnings.join('\n'),
+      );
+      assert.equal(r.p11.C_GetTokenInfo(r.slot).flags & C.CKF_TOKEN_INITIALIZED, 0);
+      assert.equal(r.token.storageHealth.recordLost, true);
+      const s = r.p11.C_OpenSession(r.slot, C.CKF_SERIAL_SESSION | C.CKF_RW_SESSION);
       assert.throws(
-        () => m.restart(),
+        () => r.p11.C_Login(s, C.CKU_USER, USER_PIN),
         (e) => isPkcs11Error(e, C.CKR_DEVICE_ERROR),
       );
+      r.p11.C_CloseSession(s);
+      assert.throws(
+        () => r.p11.C_InitToken(r.slot, SO_PIN, 'again'),
+        (e) => isPkcs11Error(e, C.CKR_DEVICE_ERROR),
+      );
+      assert.deepEqual(
+        readStored(r.pal, 'corepkcs11.token')?.data.length,
+        stored.data.length,
+        'nothing rewritten',
+      );
+      assert.match(r.token.repairStorage().join('\n'), /corepkcs11\.token: unreadable, removed/);
+      r.p11.C_InitToken(r.slot, SO_PIN, 'again');
+      assert.equal(r.p11.C_GetTokenInfo(r.slot).label.trimEnd(), 'again');
     });
   });
 }

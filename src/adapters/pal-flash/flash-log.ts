@@ -5,54 +5,50 @@
  * sectors), so a destination that fails is replaced by the other. Sectors are opened in ring order and
  * collected oldest-first, so every sector is erased in turn (wear levelling). Program failures close the
  * sector and retry elsewhere; sectors that fail are retired as bad. Power cuts propagate untouched.
+ * Reading writes nothing: what the mount found to erase waits for the first write, and damaged sectors
+ * stay as they are, outside collection, until the explicit repair().
  * @module
  */
 import { Pkcs11Error } from '../../errors.js';
 import { CKR_DEVICE_ERROR, CKR_DEVICE_MEMORY } from '../../pkcs11/constants.js';
-import { crc32 } from '../../util/crc32.js';
 import { type FlashDevice, FlashIoError } from './flash-device.js';
 import {
   alignUp,
   ENTRY_OBJECT,
   ENTRY_TOMBSTONE,
-  type EntryFields,
   type Layout,
   layoutOf,
-  NONE,
+  type NewEntry,
+  recordFields,
 } from './format.js';
 import {
   type EntryRec,
   emptySector,
+  type MountFindings,
   mountScan,
-  type SectorRef,
   type SectorState,
 } from './mount.js';
 import { payloadLen, SectorIo } from './sector-io.js';
+import {
+  capacityOf,
+  entriesToCopy,
+  type FlashLogStats,
+  fieldsOf,
+  hiddenByDamage,
+  markersToCarry,
+  nextOpening,
+  spaceFor,
+  sparesFor,
+  statsOf,
+  usableCount,
+  usedSector,
+} from './sectors.js';
+
+export type { FlashLogStats } from './sectors.js';
 
 /** I/O failures tolerated within one save or destroy before it reports CKR_DEVICE_ERROR. */
 const MAX_IO_RETRIES = 3;
-/**
- * Erased sectors kept in reserve (stores of 5 good sectors or more). With one, a GC destination that
- * fails leaves no erased sector and every used one full: nothing can be collected again. The second lets
- * the collection be redone elsewhere, and capacity counts it, so the live data always fits without it.
- */
-const SPARE_SECTORS = 2;
 const MAX_SEQ = 0xfffffffe;
-
-export interface FlashLogStats {
-  sectorCount: number;
-  erased: number;
-  used: number;
-  bad: number;
-  activeSector: number | undefined;
-  objects: number;
-  /** Bytes (data and entry slots) of the newest version of every object. */
-  liveBytes: number;
-  /** Bytes programmed in used sectors, live or dead (headers excluded). */
-  usedBytes: number;
-  /** The most live bytes the store accepts (one or two sectors are always kept erased for GC). */
-  capacityBytes: number;
-}
 
 export class FlashLog {
   readonly #io: SectorIo;
@@ -63,8 +59,16 @@ export class FlashLog {
   #nextSectorSeq: number;
   #nextEntrySeq: number;
   #liveBytes = 0;
+  readonly #findings: MountFindings;
+  /** Labels whose current value needed one bit put right when read (a repair writes them again). */
+  readonly #valueFixes = new Set<string>();
+  /** Labels of object entries in damaged sectors → their lowest seq (tombstones must keep hiding them). */
+  #hidden: Map<string, number>;
 
-  /** Scans the flash, finishes whatever a power cut interrupted (erases), and indexes every label. */
+  /**
+   * Scans the flash and indexes every label. Writes nothing: what a power cut left to erase is erased
+   * by the first write, and damaged sectors are kept until repair().
+   */
   constructor(device: FlashDevice) {
     this.#layout = layoutOf(device.geometry);
     this.#io = new SectorIo(device, this.#layout);
@@ -80,9 +84,28 @@ export class FlashLog {
     this.#index = m.index;
     this.#nextSectorSeq = m.maxSectorSeq + 1;
     this.#nextEntrySeq = m.maxEntrySeq + 1;
-    for (const i of m.toErase) this.#erase(this.#sectors[i]!);
-    this.#active = this.#newestUsed();
-    for (const rec of this.#index.values()) this.#liveBytes += this.#io.footprint(payloadLen(rec));
+    this.#findings = m;
+    this.#active = usedSector(this.#sectors, 'newest');
+    for (const rec of this.#index.values()) this.#liveBytes += this.#footprint(rec);
+    this.#hidden = hiddenByDamage(this.#sectors);
+  }
+
+  /** What the mount and the reads since found wrong, one line each (damaged sectors, flipped bits). */
+  problems(): string[] {
+    const reads = [...this.#valueFixes].map(
+      (l) => `"${l}": one flipped bit in its value, read as written`,
+    );
+    return [...this.#findings.problems, ...reads];
+  }
+
+  /** Space a record takes from the capacity: none while it sits in a damaged sector. */
+  #footprint(rec: EntryRec): number {
+    return this.#sectors[rec.sector]?.state === 'damaged' ? 0 : this.#io.footprint(payloadLen(rec));
+  }
+
+  /** Erases what the mount found dead or torn: the first write's job, never a read's. */
+  #settle(): void {
+    for (const s of this.#sectors) if (s.state === 'dead') this.#erase(s);
   }
 
   get(label: string): EntryRec | undefined {
@@ -95,11 +118,14 @@ export class FlashLog {
 
   /** The stored value of a committed object; CKR_DEVICE_ERROR if it no longer matches its CRC. */
   readValue(rec: EntryRec): Uint8Array {
-    return this.#io.readValue(rec);
+    const { value, fixed } = this.#io.readValue(rec);
+    if (fixed) this.#valueFixes.add(rec.label);
+    return value;
   }
 
   /** Commits a new version of `label`; the old one stays valid until this returns. */
   write(label: string, labelBytes: Uint8Array, value: Uint8Array, flags: number): EntryRec {
+    this.#settle();
     const payload = new Uint8Array(labelBytes.length + value.length);
     payload.set(labelBytes);
     payload.set(value, labelBytes.length);
@@ -107,20 +133,12 @@ export class FlashLog {
     if (alignUp(payload.length, this.#layout.writeSize) > this.#maxPayload()) {
       throw new Pkcs11Error(CKR_DEVICE_MEMORY, `object of ${value.length} bytes exceeds a sector`);
     }
-    if (this.#liveBytes + size > this.#capacity()) {
+    if (this.#liveBytes + size > capacityOf(this.#sectors, this.#layout)) {
       throw new Pkcs11Error(CKR_DEVICE_MEMORY, 'flash full');
     }
-    const fields = {
-      type: ENTRY_OBJECT,
-      flags,
-      labelLen: labelBytes.length,
-      valueLen: value.length,
-      labelCrc: crc32(labelBytes),
-      valueCrc: crc32(value),
-    };
-    const rec = this.#append(label, fields, payload);
+    const rec = this.#append(label, recordFields(ENTRY_OBJECT, flags, labelBytes, value), payload);
     const old = this.#index.get(label);
-    if (old) this.#liveBytes -= this.#io.footprint(payloadLen(old));
+    if (old) this.#liveBytes -= this.#footprint(old);
     this.#index.set(label, rec);
     this.#liveBytes += size;
     return rec;
@@ -130,36 +148,59 @@ export class FlashLog {
   remove(label: string, labelBytes: Uint8Array): void {
     const old = this.#index.get(label);
     if (!old) return;
-    const fields = {
-      type: ENTRY_TOMBSTONE,
-      flags: 0,
-      labelLen: labelBytes.length,
-      valueLen: 0,
-      labelCrc: crc32(labelBytes),
-      valueCrc: 0,
-    };
-    this.#append(label, fields, labelBytes);
+    this.#settle();
+    const none = new Uint8Array(0);
+    this.#append(label, recordFields(ENTRY_TOMBSTONE, 0, labelBytes, none), labelBytes);
     this.#index.delete(label);
-    this.#liveBytes -= this.#io.footprint(payloadLen(old));
+    this.#liveBytes -= this.#footprint(old);
+  }
+
+  /**
+   * The explicit repair (`corepkcs11 fsck --repair`), never run by a read: every damaged sector's
+   * current records, and its tombstones for labels that are gone, are written again as new versions;
+   * a GC marker then names the sector and it is erased. What the mount found dead is erased too.
+   * Returns one line per sector rewritten.
+   */
+  repair(): string[] {
+    this.#settle();
+    const done: string[] = [];
+    const damaged = this.#sectors.filter((x) => x.state === 'damaged');
+    for (const s of damaged.sort((a, b) => a.seq - b.seq)) {
+      // The current version of each object, and the tombstones of labels now gone.
+      const keep = s.entries.filter((e) =>
+        e.type === ENTRY_OBJECT ? this.#index.get(e.label) === e : !this.#index.has(e.label),
+      );
+      for (const e of keep) this.#rewrite(e);
+      this.#writeSomewhere(s, 0, (dest) => this.#io.writeMarker(s, dest), this.#active);
+      this.#erase(s);
+      const retired = s.state === 'bad' ? ' (its erase failed: retired)' : '';
+      done.push(`sector ${s.index}: ${keep.length} records written again, sector erased${retired}`);
+    }
+    for (const rec of [...this.#index.values()]) {
+      if (!rec.fixed && !this.#io.valueFixed(rec)) continue;
+      this.#rewrite(rec);
+      done.push(`"${rec.label}": written again without its flipped bit`);
+    }
+    this.#valueFixes.clear();
+    this.#findings.problems.length = 0;
+    this.#hidden = hiddenByDamage(this.#sectors);
+    return done;
+  }
+
+  /** Writes a record again as its newest version: same label, flags and bytes (bits put right). */
+  #rewrite(e: EntryRec): void {
+    const rec = this.#append(e.label, fieldsOf(e), this.#io.readPayload(e));
+    if (e.type !== ENTRY_OBJECT) return;
+    this.#index.set(e.label, rec);
+    this.#liveBytes += this.#footprint(rec) - this.#footprint(e);
   }
 
   stats(): FlashLogStats {
-    const count = (state: SectorState['state']) => this.#sectors.filter((s) => s.state === state);
-    const { slot } = this.#layout;
-    return {
-      sectorCount: this.#sectors.length,
-      erased: count('erased').length,
-      used: count('used').length,
-      bad: count('bad').length,
-      activeSector: this.#active?.index,
-      objects: this.#index.size,
-      liveBytes: this.#liveBytes,
-      usedBytes: count('used').reduce((n, s) => n + s.dataEnd - slot + s.slotsUsed * slot, 0),
-      capacityBytes: this.#capacity(),
-    };
+    const live = { active: this.#active, objects: this.#index.size, liveBytes: this.#liveBytes };
+    return statsOf(this.#sectors, this.#layout, this.#findings, live);
   }
 
-  #append(label: string, f: Omit<EntryFields, 'seq' | 'dataOffset'>, payload: Uint8Array) {
+  #append(label: string, f: NewEntry, payload: Uint8Array) {
     if (this.#nextEntrySeq > MAX_SEQ) {
       throw new Pkcs11Error(CKR_DEVICE_ERROR, 'flash sequence numbers exhausted');
     }
@@ -182,7 +223,7 @@ export class FlashLog {
 
   #ensureRoom(payloadLength: number): void {
     this.#restoreSpares();
-    const good = this.#good();
+    const good = usableCount(this.#sectors);
     for (let i = 0; i <= good + 1; i++) {
       if (this.#active && this.#io.fits(this.#active, payloadLength)) return;
       this.#openNext();
@@ -195,23 +236,13 @@ export class FlashLog {
    * destination of the oldest sector, which is erased once its live objects are copied and marked done.
    */
   #openNext(): void {
-    const { sectorCount } = this.#layout;
     for (;;) {
-      const start = this.#active ? this.#active.index + 1 : 0;
-      const candidates: SectorState[] = [];
-      for (let k = 0; k < sectorCount; k++) {
-        const s = this.#sectors[(start + k) % sectorCount]!;
-        if (s.state === 'erased') candidates.push(s);
-      }
-      const target = candidates[0];
-      if (!target) {
+      const next = nextOpening(this.#sectors, this.#active, this.#nextSectorSeq);
+      if (!next) {
         this.#evacuateOldest();
         continue;
       }
-      const oldest = this.#oldestUsed();
-      const source = candidates.length <= this.#spares() ? oldest : undefined;
-      const seq = this.#nextSectorSeq;
-      const header = { seq, gcSource: source?.seq ?? NONE, oldestLive: oldest?.seq ?? seq };
+      const { target, source, header } = next;
       try {
         this.#io.writeHeader(target, header);
       } catch (e) {
@@ -255,8 +286,8 @@ export class FlashLog {
    */
   #restoreSpares(): void {
     const active = this.#active;
-    if (!active || active.closed) return;
-    if (this.#sectors.filter((s) => s.state === 'erased').length >= this.#spares()) return;
+    const erased = this.#sectors.filter((s) => s.state === 'erased').length;
+    if (!active || active.closed || erased >= sparesFor(this.#sectors)) return;
     try {
       this.#mergeOldest(active);
     } catch (e) {
@@ -273,7 +304,7 @@ export class FlashLog {
    */
   #mergeOldest(dest: SectorState): void {
     for (;;) {
-      const next = this.#oldestUsed();
+      const next = usedSector(this.#sectors, 'oldest');
       if (!next || next === dest || !this.#liveFits(next, dest)) return;
       this.#collect(next, dest);
     }
@@ -285,19 +316,16 @@ export class FlashLog {
    * like a normal collection: only newest versions are copied, and the source is the oldest sector.
    */
   #evacuateOldest(): void {
-    const source = this.#oldestUsed();
+    const source = usedSector(this.#sectors, 'oldest');
     if (!source) throw new Pkcs11Error(CKR_DEVICE_ERROR, 'no usable flash sector left');
-    const live = source.entries.filter(
-      (e) => e.type === ENTRY_OBJECT && this.#index.get(e.label) === e,
-    );
-    for (const e of live) {
+    for (const e of entriesToCopy(source, this.#index, this.#hidden)) {
       const payload = this.#io.readPayload(e);
       const copy = this.#writeSomewhere(source, payload.length, (dest) =>
         this.#io.writeRecord(dest, e.label, e, payload),
       );
-      this.#index.set(copy.label, copy);
+      if (copy.type === ENTRY_OBJECT) this.#index.set(copy.label, copy);
     }
-    for (const m of this.#markersToCarry(source)) {
+    for (const m of markersToCarry(this.#sectors, source)) {
       this.#writeSomewhere(source, 0, (dest) => this.#io.writeMarker(m, dest), this.#active);
     }
     this.#writeSomewhere(source, 0, (dest) => this.#io.writeMarker(source, dest), this.#active);
@@ -335,41 +363,23 @@ export class FlashLog {
 
   /** Whether `source`'s live entries and a GC marker fit in `dest`, keeping its reserved slot. */
   #liveFits(source: SectorState, dest: SectorState): boolean {
-    let data = 0;
-    let slots = 1 + this.#markersToCarry(source, dest).length;
-    for (const e of source.entries) {
-      if (e.type !== ENTRY_OBJECT || this.#index.get(e.label) !== e) continue;
-      data += alignUp(payloadLen(e), this.#layout.writeSize);
-      slots++;
-    }
-    return dest.dataEnd + data <= this.#io.freeLimit(dest, slots);
+    const { data, slots } = spaceFor(
+      entriesToCopy(source, this.#index, this.#hidden),
+      this.#layout,
+    );
+    const markers = 1 + markersToCarry(this.#sectors, source, dest).length;
+    return dest.dataEnd + data <= this.#io.freeLimit(dest, slots + markers);
   }
 
   #collect(source: SectorState, dest: SectorState): void {
     const copies: EntryRec[] = [];
-    for (const e of source.entries) {
-      if (e.type !== ENTRY_OBJECT || this.#index.get(e.label) !== e) continue;
+    for (const e of entriesToCopy(source, this.#index, this.#hidden)) {
       copies.push(this.#io.writeRecord(dest, e.label, e, this.#io.readPayload(e)));
     }
-    for (const m of this.#markersToCarry(source, dest)) this.#io.writeMarker(m, dest);
+    for (const m of markersToCarry(this.#sectors, source, dest)) this.#io.writeMarker(m, dest);
     this.#io.writeMarker(source, dest);
-    for (const rec of copies) this.#index.set(rec.label, rec);
+    for (const rec of copies) if (rec.type === ENTRY_OBJECT) this.#index.set(rec.label, rec);
     this.#erase(source);
-  }
-
-  /**
-   * Markers of `source` naming a collected sector that failed to erase (bad, still holding a valid
-   * header): they move with the collection, or that stale sector would look live at the next mount.
-   * Not into a `dest` whose header already declares it dead (its seq below dest's oldestLive), which is
-   * always so for a collection (the stale sector was collected before dest was opened): carrying them
-   * there would add a slot per generation and break "live entries plus a marker fit a fresh sector".
-   */
-  #markersToCarry(source: SectorState, dest?: SectorState): SectorRef[] {
-    return source.markers.filter((m) => {
-      const t = this.#sectors[m.index];
-      if (dest && m.seq < dest.oldestLive) return false;
-      return t !== undefined && t.state === 'bad' && t.seq === m.seq;
-    });
   }
 
   /** Erases a sector; on failure it is retired as bad (its content is already dead). */
@@ -380,40 +390,11 @@ export class FlashLog {
     if (!ok || failures > 0) s.state = 'bad';
     // A failed erase may leave a valid header behind: remember its seq so markers naming it are kept.
     if (!ok) s.seq = seq;
-    if (this.#active === s) this.#active = this.#newestUsed();
-  }
-
-  #oldestUsed(): SectorState | undefined {
-    let best: SectorState | undefined;
-    for (const s of this.#sectors) if (s.state === 'used' && (!best || s.seq < best.seq)) best = s;
-    return best;
-  }
-
-  #newestUsed(): SectorState | undefined {
-    let best: SectorState | undefined;
-    for (const s of this.#sectors) if (s.state === 'used' && (!best || s.seq > best.seq)) best = s;
-    return best;
+    if (this.#active === s) this.#active = usedSector(this.#sectors, 'newest');
   }
 
   /** Largest label+value that fits a sector beside its header, its entry and the reserved slot. */
   #maxPayload(): number {
     return this.#layout.sectorSize - 3 * this.#layout.slot;
-  }
-
-  #good(): number {
-    return this.#sectors.filter((s) => s.state !== 'bad').length;
-  }
-
-  /**
-   * Two spares from 5 good sectors up (3 or more left for data); smaller stores keep one, so a failing
-   * GC destination there can still end writes (CKR_DEVICE_ERROR).
-   */
-  #spares(): number {
-    return this.#good() >= 5 ? SPARE_SECTORS : 1;
-  }
-
-  #capacity(): number {
-    const usable = this.#good() - this.#spares();
-    return Math.max(0, usable) * (this.#layout.sectorSize - 2 * this.#layout.slot);
   }
 }

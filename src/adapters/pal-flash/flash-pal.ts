@@ -125,6 +125,26 @@ export class FlashPal implements Pal {
     if (!this.#options.device) this.#device?.close();
   }
 
+  /**
+   * What the mount found wrong and kept as it was (damaged sectors, bits read as written), one line
+   * each; empty for a healthy image. Reading never changes the image: see repair().
+   */
+  damage(): string[] {
+    return this.#guard(() => this.#mounted().problems());
+  }
+
+  /**
+   * Rewrites what damage() reports (`corepkcs11 fsck --repair`): damaged sectors' current records are
+   * written again and the sectors erased. Returns one line per sector rewritten.
+   */
+  repair(): string[] {
+    return this.#guard(() => {
+      const done = this.#mounted().repair();
+      if (done.length > 0) this.#changes++;
+      return done;
+    });
+  }
+
   /** Space and sector counts (flash-specific; tests and diagnostics). */
   stats(): FlashLogStats {
     return this.#guard(() => this.#mounted().stats());

@@ -123,6 +123,27 @@ export interface EntryFields {
 
 export type EntryRead = EntryFields | 'erased' | 'invalid';
 
+/** An entry's fields before the write gives it a place and a sequence number. */
+export type NewEntry = Omit<EntryFields, 'seq' | 'dataOffset'>;
+
+/** The fields of an object (or, with an empty value, tombstone) entry for `label` and `value`. */
+export function recordFields(
+  type: number,
+  flags: number,
+  label: Uint8Array,
+  value: Uint8Array,
+): NewEntry {
+  const valueCrc = type === ENTRY_OBJECT ? crc32(value) : 0;
+  return {
+    type,
+    flags,
+    labelLen: label.length,
+    valueLen: value.length,
+    labelCrc: crc32(label),
+    valueCrc,
+  };
+}
+
 export function encodeEntry(layout: Layout, e: EntryFields, sectorSeq: number): Uint8Array {
   const out = new Uint8Array(layout.slot).fill(0xff);
   const v = new DataView(out.buffer);

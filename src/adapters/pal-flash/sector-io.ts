@@ -20,6 +20,7 @@ import {
   slotOffset,
 } from './format.js';
 import type { EntryRec, SectorRef, SectorState } from './mount.js';
+import { correctBytes } from './salvage.js';
 
 export function payloadLen(e: EntryFields): number {
   return e.labelLen + e.valueLen;
@@ -52,20 +53,46 @@ export class SectorIo {
     return alignUp(payloadLength, this.#layout.writeSize) + this.#layout.slot;
   }
 
-  /** The label and value bytes of a committed entry. */
+  /**
+   * The label and value bytes of a committed entry, for a copy: one flipped bit in either is put right
+   * (the copy heals it); anything worse is copied as it is, still failing its CRC.
+   */
   readPayload(e: EntryRec): Uint8Array {
-    return this.#dev.read(e.sector * this.#layout.sectorSize + e.dataOffset, payloadLen(e));
+    const at = e.sector * this.#layout.sectorSize + e.dataOffset;
+    const label = this.#dev.read(at, e.labelLen);
+    const value = this.#dev.read(at + e.labelLen, e.valueLen);
+    const out = new Uint8Array(payloadLen(e));
+    out.set(crc32(label) === e.labelCrc ? label : (correctBytes(label, e.labelCrc) ?? label));
+    out.set(this.#checked(value, e.valueCrc) ?? value, e.labelLen);
+    return out;
   }
 
-  /** The stored value of a committed object; CKR_DEVICE_ERROR if it no longer matches its CRC. */
-  readValue(rec: EntryRec): Uint8Array {
+  /**
+   * The stored value of a committed object, one flipped bit put right; CKR_DEVICE_ERROR when it fails
+   * its CRC beyond that (wrong bytes are never returned).
+   */
+  readValue(rec: EntryRec): { value: Uint8Array; fixed: boolean } {
     const at = rec.sector * this.#layout.sectorSize + rec.dataOffset + rec.labelLen;
     const value = this.#dev.read(at, rec.valueLen);
-    if (crc32(value) !== rec.valueCrc) {
+    const good = this.#checked(value, rec.valueCrc);
+    if (!good) {
       value.fill(0);
       throw new Pkcs11Error(CKR_DEVICE_ERROR, `flash object "${rec.label}" fails its CRC`);
     }
-    return value;
+    return { value: good, fixed: good !== value };
+  }
+
+  /** Whether a value reads only thanks to a corrected bit (an unreadable one is left as it is). */
+  valueFixed(rec: EntryRec): boolean {
+    try {
+      return this.readValue(rec).fixed;
+    } catch {
+      return false;
+    }
+  }
+
+  #checked(value: Uint8Array, crc: number): Uint8Array | undefined {
+    return crc32(value) === crc ? value : correctBytes(value, crc);
   }
 
   writeHeader(s: SectorState, header: SectorHeader): void {

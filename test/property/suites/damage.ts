@@ -1,7 +1,8 @@
 /**
  * Damaged storage under a token (part of suite `records`): objects of every kind are stored, one PAL
  * record — an object, an index bucket or the token record — is corrupted, and the token is reopened
- * over that storage. A damaged token record refuses to open (CKR_DEVICE_ERROR); anything else opens,
+ * over that storage. A damaged token record opens as damaged, never as a blank token (logging in is
+ * CKR_DEVICE_ERROR); anything else opens,
  * says what it skipped, and every object it still serves reads back exactly as stored: damage loses
  * objects, it never changes one.
  * @module
@@ -76,23 +77,24 @@ export function damageProperty(tally: Tally) {
         const bad = Buffer.from(mutate(stored.data, ops));
         if (bad.equals(stored.data)) return;
         rewriteStored(m.pal, target, () => bad);
-        let again: TestModule;
+        const again = m.restart();
+        let session: ReturnType<typeof userSession>;
         try {
-          again = m.restart();
+          session = userSession(again);
         } catch (e) {
           assert.ok(
             isPkcs11Error(e, C.CKR_DEVICE_ERROR),
-            `reopening fails only as CKR_DEVICE_ERROR: ${String(e)}`,
+            `logging in fails only as CKR_DEVICE_ERROR: ${String(e)}`,
           );
-          assert.equal(
-            target,
-            'corepkcs11.token',
-            'only a damaged token record stops the token opening',
+          assert.equal(target, 'corepkcs11.token', 'only a damaged token record stops a login');
+          assert.ok(
+            again.token.storageHealth.recordLost,
+            'a damaged token record is lost, not absent',
           );
           tally.add('damaged token record refused');
           return;
         }
-        const after = contents(again, userSession(again));
+        const after = contents(again, session);
         for (const [label, value] of after) {
           assert.equal(value, before.get(label), `${label} reads back exactly as stored`);
         }

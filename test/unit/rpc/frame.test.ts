@@ -72,3 +72,69 @@ describe('frames', () => {
     );
   });
 });
+
+describe('frames waiting to be admitted', () => {
+  const frame = (serial: number, size: number) =>
+    encodeFrame(serial, new Uint8Array(size).fill(serial));
+
+  it('asks admit for a frame arriving in pieces, at its full length, before giving it a buffer', () => {
+    const asked: number[] = [];
+    let open = false;
+    const d = new FrameDecoder(undefined, (n) => {
+      asked.push(n);
+      return open;
+    });
+    const a = frame(1, 100);
+    const b = frame(2, 10);
+    const stream = Buffer.concat([a, b]);
+    assert.deepEqual(d.push(stream.subarray(0, 40)), []);
+    assert.deepEqual(asked, [112]);
+    assert.equal(d.waiting, 112);
+    assert.equal(d.reserved, 0, 'no buffer yet');
+    assert.equal(d.buffered, 40, 'what arrived is held');
+    assert.deepEqual(d.push(stream.subarray(40, 60)), [], 'more bytes are held, not parsed');
+    assert.equal(d.buffered, 60);
+    assert.deepEqual(d.resume(), [], 'still refused');
+    open = true;
+    assert.deepEqual(d.resume(), []);
+    assert.equal(d.reserved, 112);
+    assert.equal(d.waiting, 0);
+    const out = d.push(stream.subarray(60));
+    assert.deepEqual(
+      out.map((f) => [f.serial, f.body.length, f.body[0]]),
+      [
+        [1, 100, 1],
+        [2, 10, 2],
+      ],
+    );
+    assert.deepEqual(asked, [112, 112, 112], 'a frame whole in one chunk needs no admission');
+    assert.equal(d.buffered, 0);
+  });
+
+  it('resume returns the frames the held bytes complete, and stops at the next one refused', () => {
+    let open = false;
+    const d = new FrameDecoder(undefined, () => open);
+    const stream = Buffer.concat([frame(1, 30), frame(2, 30), frame(3, 5)]);
+    d.push(stream.subarray(0, 20));
+    d.push(stream.subarray(20, 60));
+    open = true;
+    const out = d.resume();
+    assert.deepEqual(
+      out.map((f) => f.serial),
+      [1],
+    );
+    assert.equal(d.reserved, 42, 'the second frame was let in and is being filled');
+    assert.deepEqual(
+      d.push(stream.subarray(60)).map((f) => f.serial),
+      [2, 3],
+    );
+  });
+
+  it('clear drops every byte held', () => {
+    const d = new FrameDecoder(undefined, () => false);
+    d.push(frame(1, 50).subarray(0, 30));
+    d.clear();
+    assert.equal(d.buffered, 0);
+    assert.equal(d.waiting, 0);
+  });
+});

@@ -84,13 +84,15 @@ describe('flash PAL', () => {
     assert.deepEqual(v.data, new Uint8Array(10).fill(1));
   });
 
-  it('a value that no longer matches its CRC → CKR_DEVICE_ERROR, never wrong bytes', () => {
+  it('a value that no longer matches its CRC → CKR_DEVICE_ERROR, never wrong bytes (one flipped bit is read as written)', () => {
     const device = new FlashDevice({ geometry: SMALL });
     const pal = createFlashPal({ device });
     const h = pal.saveObject('Device Cert', new Uint8Array(300).fill(0xa7), false);
     const at = device.image.findIndex((_, i, a) => a.subarray(i, i + 64).every((b) => b === 0xa7));
     assert.ok(at > 0);
     device.image.fill(0xb7, at + 100, at + 101);
+    assert.deepEqual(pal.getObjectValue(h).data, new Uint8Array(300).fill(0xa7));
+    device.image.fill(0x00, at + 100, at + 101);
     throwsRv(() => pal.getObjectValue(h), CKR_DEVICE_ERROR);
   });
 

@@ -209,6 +209,7 @@ export function verifyAfterRun(
   const st = pal.stats();
   if (!faulty) {
     assert.equal(st.bad, 0, `${ctx}: a sector was retired`);
+    assert.equal(st.damaged, 0, `${ctx}: a power cut left a sector reported damaged`);
     assert.ok(st.erased >= 1, `${ctx}: no erased sector left for GC`);
   }
   model.labels().forEach((label, i) => {

@@ -1,0 +1,115 @@
+/**
+ * One reading pass over everything the token stored (object-store.ts load): the token record, every
+ * index bucket and every record it names, and the corePKCS11 well-known slots. Nothing is written;
+ * what cannot be read is reported, and remembered for the explicit repair. Layer L5.
+ * @module
+ */
+import { isPkcs11Error } from '../errors.js';
+import { CKR_OBJECT_HANDLE_INVALID } from '../pkcs11/constants.js';
+import type { Pal } from '../storage/pal.js';
+import { decodeRecord, type StoredAttribute } from '../storage/record.js';
+import { BUCKETS, bucketLabel, TOKEN_LABEL, WELL_KNOWN_LABELS } from './store-labels.js';
+
+export interface StoredObject {
+  id: number;
+  isPrivate: boolean;
+  attributes: StoredAttribute[];
+  /** The record's checksum: equal checksums mean the stored object did not change. */
+  checksum: number;
+}
+
+export interface LoadResult {
+  meta: unknown;
+  objects: StoredObject[];
+  /** Records that could not be read (damaged storage); reported, never silently dropped. */
+  damaged: string[];
+}
+
+/** What a pass could not read: a record (by PAL label), or an index entry naming nothing. */
+export interface Unreadable {
+  label?: string;
+  id?: number | undefined;
+  entryOnly?: boolean;
+}
+
+export interface ReadPass {
+  result: LoadResult;
+  /** An index entry did not match its record (missing, or another object): maybe a writer's race. */
+  raced: boolean;
+  unreadable: Unreadable[];
+  /** id → PAL label and id → record bytes of every object read. */
+  where: Map<number, string>;
+  sizes: Map<number, number>;
+}
+
+/** How the pass reads the token record and the index buckets (object-store.ts owns their formats). */
+export interface ReadSources {
+  pal: Pal;
+  readMeta(): unknown;
+  readBucket(b: number): [number, string][];
+}
+
+const why = (e: unknown) => (isPkcs11Error(e) ? (e.detail ?? e.message) : String(e));
+
+export function readStore({ pal, readMeta, readBucket }: ReadSources): ReadPass {
+  const pass: ReadPass = {
+    result: { meta: undefined, objects: [], damaged: [] },
+    raced: false,
+    unreadable: [],
+    where: new Map(),
+    sizes: new Map(),
+  };
+  const { damaged, objects } = pass.result;
+  try {
+    pass.result.meta = readMeta();
+  } catch (e) {
+    // Reported, and the token treats its record as lost, not absent (storage-health.ts).
+    damaged.push(`${TOKEN_LABEL}: ${why(e)}`);
+    pass.unreadable.push({ label: TOKEN_LABEL });
+  }
+  const mismatch = (id: number | undefined, line: string) => {
+    pass.raced = true;
+    pass.unreadable.push({ id, entryOnly: true });
+    damaged.push(line);
+  };
+  const readObject = (label: string, expectedId?: number) => {
+    try {
+      const h = pal.findObject(label);
+      if (h === 0) return mismatch(expectedId, `${label}: listed in the index but missing`);
+      const v = pal.getObjectValue(h);
+      try {
+        const rec = decodeRecord(v.data);
+        if (expectedId !== undefined && rec.id !== expectedId) {
+          return mismatch(expectedId, `${label}: holds object ${rec.id}, index says ${expectedId}`);
+        }
+        if (pass.where.has(rec.id)) return;
+        pass.where.set(rec.id, label);
+        pass.sizes.set(rec.id, v.data.length);
+        const dv = new DataView(v.data.buffer, v.data.byteOffset, v.data.byteLength);
+        const checksum = dv.getUint32(v.data.length - 4);
+        objects.push({ id: rec.id, isPrivate: v.isPrivate, attributes: rec.attributes, checksum });
+      } finally {
+        pal.getObjectValueCleanup(v);
+      }
+    } catch (e) {
+      // Gone between the lookup and the read: the same race as a missing record.
+      if (isPkcs11Error(e, CKR_OBJECT_HANDLE_INVALID)) pass.raced = true;
+      damaged.push(`${label}: ${why(e)}`);
+      pass.unreadable.push({ label, id: expectedId });
+    }
+  };
+  for (let b = 0; b < BUCKETS; b++) {
+    let bucket: [number, string][];
+    try {
+      bucket = readBucket(b);
+    } catch (e) {
+      damaged.push(`${bucketLabel(b)}: ${(e as Error).message}`);
+      continue;
+    }
+    for (const [id, label] of bucket) readObject(label, id);
+  }
+  const taken = new Set(pass.where.values());
+  for (const label of WELL_KNOWN_LABELS)
+    if (!taken.has(label) && pal.findObject(label) !== 0) readObject(label);
+  return pass;
+}
