@@ -11,7 +11,7 @@
  * v2.40 §4.8 says. Layer L5.
  * @module
  */
-import { normalizeTemplate, readBytes } from '../attributes/values.js';
+import { normalizeTemplate, readBytes, readUlong } from '../attributes/values.js';
 import { bufferTooSmall, isPkcs11Error, Pkcs11Error } from '../errors.js';
 import { mechanism } from '../mechanisms/registry.js';
 import type { CipherOperation } from '../mechanisms/types.js';
@@ -140,6 +140,12 @@ export function unwrapKey(
     throw new Pkcs11Error(len ? C.CKR_WRAPPED_KEY_LEN_RANGE : C.CKR_WRAPPED_KEY_INVALID, e.detail, {
       cause: e,
     });
+  }
+  // A value the key type cannot hold means the wrapped key was not one: with CKM_RSA_PKCS's implicit
+  // rejection a bad padding decrypts to a random-length message and must read like any wrong blob.
+  const keyType = readUlong(tmpl, C.CKA_KEY_TYPE);
+  if (value.length === 0 || (keyType === C.CKK_AES && ![16, 24, 32].includes(value.length))) {
+    throw new Pkcs11Error(C.CKR_WRAPPED_KEY_INVALID, `an unwrapped value of ${value.length} bytes`);
   }
   // fn 5/6: the template says what the key is; its value, length and history come from the unwrapping
   const attrs = buildAttributes(tmpl, {
