@@ -41,7 +41,13 @@ function layerOf(rel: string): number {
 /** Built-ins allowed only under these src/ prefixes. */
 const FENCES: Record<string, string[]> = {
   'node:crypto': ['adapters/crypto-node/', 'helpers/host-crypto.ts'],
-  'node:fs': ['adapters/pal-file/', 'adapters/pal-flash/', 'cli/', 'qualification/'],
+  'node:fs': [
+    'adapters/fs-common/',
+    'adapters/pal-file/',
+    'adapters/pal-flash/',
+    'cli/',
+    'qualification/',
+  ],
   'node:net': ['rpc/'],
 };
 

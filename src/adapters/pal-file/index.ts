@@ -31,10 +31,17 @@ import { join } from 'node:path';
 import { Pkcs11Error } from '../../errors.js';
 import { CKR_DEVICE_ERROR, CKR_OBJECT_HANDLE_INVALID } from '../../pkcs11/constants.js';
 import type { Pal, PalHandle, PalObjectValue } from '../../storage/pal.js';
-import { ioError } from './io-error.js';
-import { acquireLock, isAlive } from './lock.js';
+import { tempMark, tempWriterLiveness } from '../fs-common/holder.js';
+import { ioError } from '../fs-common/io-error.js';
+import { acquireLock, type HeldLock } from '../fs-common/lock.js';
 
 const SUFFIX = '.obj';
+/** A temp file whose writer cannot be checked is abandoned once this old: no write takes that long. */
+const ABANDONED_MS = 10 * 60_000;
+
+function ageMs(path: string): number {
+  return Date.now() - statSync(path).mtimeMs;
+}
 
 /** A file name for a label: safe characters kept, everything else percent-encoded. */
 export function fileNameOf(label: string): string {
@@ -60,7 +67,7 @@ export function writeFileAtomic(
   bytes: Uint8Array,
   syncDir = true,
 ): void {
-  const tmp = join(dir, `.${name}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  const tmp = join(dir, `.${name}${tempMark()}${Math.random().toString(36).slice(2)}`);
   let fd: number | undefined;
   try {
     fd = openSync(tmp, 'wx', 0o600);
@@ -92,7 +99,7 @@ export function createFilePal(dir: string, options: FilePalOptions = {}): Pal {
   const labels = new Map<PalHandle, string>();
   let nextHandle = 1;
   let lockDepth = 0;
-  let release: (() => void) | undefined;
+  let lock: HeldLock | undefined;
   /** Renames or unlinks done inside the current exclusive section whose directory entry is not synced. */
   let dirPending = false;
   /** Outside a section every change is made durable at once; inside, at the end of the section. */
@@ -116,8 +123,8 @@ export function createFilePal(dir: string, options: FilePalOptions = {}): Pal {
     } catch (e) {
       failure = e;
     } finally {
-      release?.();
-      release = undefined;
+      lock?.release();
+      lock = undefined;
     }
     return failure;
   };
@@ -142,14 +149,16 @@ export function createFilePal(dir: string, options: FilePalOptions = {}): Pal {
         mkdirSync(dir, { recursive: true, mode: 0o700 });
         // Temp files left by a process that died mid-write are garbage; a live writer's are not.
         for (const name of readdirSync(dir)) {
-          const m = /\.tmp-(\d+)-/.exec(name);
-          if (m && !isAlive(Number(m[1]))) unlinkSync(join(dir, name));
+          const writer = tempWriterLiveness(name);
+          if (writer === 'dead' || (writer === 'unknown' && ageMs(join(dir, name)) > ABANDONED_MS))
+            unlinkSync(join(dir, name));
         }
       } catch (e) {
         throw ioError(`cannot open store ${dir}`, e);
       }
     },
     saveObject(label, data, isPrivate) {
+      lock?.heartbeat();
       const bytes = new Uint8Array(data.length + 1);
       bytes[0] = isPrivate ? 1 : 0;
       bytes.set(data, 1);
@@ -161,6 +170,7 @@ export function createFilePal(dir: string, options: FilePalOptions = {}): Pal {
       return handleFor(label);
     },
     findObject(label) {
+      lock?.heartbeat();
       return existsSync(join(dir, fileNameOf(label))) ? handleFor(label) : 0;
     },
     getObjectValue(handle): PalObjectValue {
@@ -184,6 +194,7 @@ export function createFilePal(dir: string, options: FilePalOptions = {}): Pal {
       value.data.fill(0);
     },
     destroyObject(handle) {
+      lock?.heartbeat();
       const label = labelOf(handle);
       try {
         unlinkSync(join(dir, fileNameOf(label)));
@@ -203,8 +214,7 @@ export function createFilePal(dir: string, options: FilePalOptions = {}): Pal {
      * the section's own error, which already tells the caller that nothing was saved.
      */
     exclusive<T>(fn: () => T): T {
-      if (lockDepth === 0)
-        release = acquireLock(join(dir, '.lock'), options.lockTimeoutMs ?? 10_000);
+      if (lockDepth === 0) lock = acquireLock(join(dir, '.lock'), options.lockTimeoutMs ?? 10_000);
       lockDepth++;
       let result: T;
       try {

@@ -1,26 +1,15 @@
 /**
  * A flash image kept in a file (`flash:IMAGE` stores): read whole at open, then written through after
  * every program page and erase, so a process killed at any moment leaves the image a real chip would
- * have after a power cut at a step boundary. One process owns an image at a time (a `.lock` file holding
- * its pid; a lock left by a dead process is taken over). Host crashes are out of scope: no fsync per step.
+ * have after a power cut at a step boundary. One process owns an image at a time (an `IMAGE.lock` naming
+ * it, fs-common/lock.ts; a lock left by a dead process is taken over). Host crashes are out of scope: no
+ * fsync per step.
  * @module
  */
-import {
-  closeSync,
-  existsSync,
-  fstatSync,
-  linkSync,
-  openSync,
-  readFileSync,
-  readSync,
-  rmSync,
-  statSync,
-  unlinkSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
-import { Pkcs11Error } from '../../errors.js';
+import { closeSync, existsSync, fstatSync, openSync, readSync, statSync, writeSync } from 'node:fs';
+import { isPkcs11Error, Pkcs11Error } from '../../errors.js';
 import { CKR_DEVICE_ERROR } from '../../pkcs11/constants.js';
+import { acquireLock as acquireFsLock, type HeldLock } from '../fs-common/lock.js';
 import type { FlashBacking } from './flash-device.js';
 
 export interface ImageFile {
@@ -29,7 +18,7 @@ export interface ImageFile {
 }
 
 /** Lock files held by live PAL instances of this process. */
-const held = new Set<string>();
+const held = new Map<string, HeldLock>();
 
 /** Size of an existing image file, or undefined when there is none. */
 export function imageFileSize(path: string): number | undefined {
@@ -93,59 +82,22 @@ function createErased(path: string, size: number): void {
   }
 }
 
+/**
+ * Takes the image's owner lock (fs-common/lock.ts) without waiting: an image has one owner for as long
+ * as it is open, so a live owner means "in use". A dead owner's lock (a pid since reused, pid 1 of a
+ * container that is gone) is taken over; one whose owner cannot be checked is kept (the owner holds it
+ * for its whole run and refreshes nothing), and the message says how to free it.
+ */
 function acquireLock(lockPath: string): void {
-  for (let attempt = 0; attempt < 3; attempt++) {
-    // link() creates the lock with its content in one step, so nobody ever reads a half-written pid.
-    const tmp = `${lockPath}.${process.pid}.tmp`;
-    try {
-      writeFileSync(tmp, `${process.pid}\n`, { mode: 0o600 });
-      linkSync(tmp, lockPath);
-      held.add(lockPath);
-      return;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') {
-        throw new Pkcs11Error(CKR_DEVICE_ERROR, `cannot lock ${lockPath}`, { cause: e });
-      }
-    } finally {
-      rmSync(tmp, { force: true });
-    }
-    const owner = lockOwner(lockPath);
-    const ours = owner === process.pid;
-    if (owner !== undefined && ((ours && held.has(lockPath)) || (!ours && isAlive(owner)))) {
-      throw new Pkcs11Error(CKR_DEVICE_ERROR, `flash image in use by process ${owner}`);
-    }
-    try {
-      unlinkSync(lockPath);
-    } catch {
-      // Another process took the stale lock over first; the next attempt sees its pid.
-    }
+  try {
+    held.set(lockPath, acquireFsLock(lockPath, 0, { unknownStaleMs: Number.POSITIVE_INFINITY }));
+  } catch (e) {
+    if (!isPkcs11Error(e, CKR_DEVICE_ERROR)) throw e;
+    throw new Pkcs11Error(CKR_DEVICE_ERROR, `flash image in use: ${e.detail}`, { cause: e });
   }
-  throw new Pkcs11Error(CKR_DEVICE_ERROR, `cannot lock ${lockPath}`);
 }
 
 function releaseLock(lockPath: string): void {
-  if (!held.delete(lockPath)) return;
-  try {
-    unlinkSync(lockPath);
-  } catch {
-    // Already gone: nothing to release.
-  }
-}
-
-function lockOwner(lockPath: string): number | undefined {
-  try {
-    const pid = Number.parseInt(readFileSync(lockPath, 'utf8'), 10);
-    return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  held.get(lockPath)?.release();
+  held.delete(lockPath);
 }

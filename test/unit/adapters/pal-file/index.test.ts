@@ -1,11 +1,19 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import fs, { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import fs, {
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { selfHolder, tagOf, tempMark } from '../../../../src/adapters/fs-common/holder.js';
 import { createFilePal, fileNameOf } from '../../../../src/adapters/pal-file/index.js';
 import { PKCS11 } from '../../../../src/create.js';
 import { isPkcs11Error } from '../../../../src/errors.js';
@@ -66,10 +74,17 @@ describe('file PAL', () => {
 
   it('removes temp files of dead writers at initialize and keeps those of live ones', () => {
     const dir = tempDir();
-    writeFileSync(join(dir, '.x.obj.tmp-999999999-abc'), 'torn');
-    writeFileSync(join(dir, `.y.obj.tmp-${process.pid}-abc`), 'in progress');
+    const gone = Number(spawnSync(process.execPath, ['-p', 'process.pid']).stdout.toString());
+    const dead = tagOf({ ...selfHolder(), procPid: gone, pid: gone });
+    writeFileSync(join(dir, '.x.obj.tmp-999999999-abc'), 'torn by an older version');
+    writeFileSync(join(dir, `.z.obj.tmp-${dead}-abc`), 'torn');
+    writeFileSync(join(dir, `.y.obj.tmp-${process.pid}-abc`), 'in progress, older version');
+    writeFileSync(join(dir, `.w.obj${tempMark()}abc`), 'in progress');
     createFilePal(dir).initialize();
-    assert.deepEqual(readdirSync(dir), [`.y.obj.tmp-${process.pid}-abc`]);
+    assert.deepEqual(readdirSync(dir).sort(), [
+      `.w.obj${tempMark()}abc`,
+      `.y.obj.tmp-${process.pid}-abc`,
+    ]);
   });
 
   it('breaks a lock left by a dead process', () => {
@@ -85,7 +100,7 @@ describe('file PAL', () => {
 
   it('times out on a lock held by a live process → CKR_DEVICE_ERROR', () => {
     const dir = tempDir();
-    writeFileSync(join(dir, '.lock'), String(process.ppid));
+    symlinkSync(`${tagOf(selfHolder())}.another`, join(dir, '.lock'));
     const pal = createFilePal(dir, { lockTimeoutMs: 100 });
     assert.throws(
       () => pal.exclusive?.(() => 1),
