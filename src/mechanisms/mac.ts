@@ -11,7 +11,7 @@ import { Pkcs11Error } from '../errors.js';
 import { GENERIC_SECRET_KEY_TYPES } from '../objects/tables.js';
 import * as C from '../pkcs11/constants.js';
 import type { RawMechanism } from '../pkcs11/types.js';
-import { requireNoParameter } from './common.js';
+import { requireNoParameter, ulongParameter } from './common.js';
 import type { KeyRef, Mechanism, SignOperation, VerifyOperation } from './types.js';
 
 function secretOf(key: KeyRef): Uint8Array {
@@ -27,17 +27,10 @@ function macLength(m: RawMechanism, full: number, general: boolean): number {
     requireNoParameter(m);
     return full;
   }
-  let n: number | undefined;
-  if (typeof m.parameter === 'number') n = m.parameter;
-  else if (
-    m.parameter instanceof Uint8Array &&
-    (m.parameter.length === 8 || m.parameter.length === 4)
-  ) {
-    const dv = new DataView(m.parameter.buffer, m.parameter.byteOffset, m.parameter.length);
-    n = m.parameter.length === 8 ? Number(dv.getBigUint64(0, true)) : dv.getUint32(0, true);
-  }
-  if (n === undefined || !Number.isInteger(n) || n < 1 || n > full) {
-    throw new Pkcs11Error(C.CKR_MECHANISM_PARAM_INVALID, `MAC length must be 1..${full}`);
+  const what = `MAC length must be 1..${full}`;
+  const n = ulongParameter(m, what);
+  if (n < 1 || n > full) {
+    throw new Pkcs11Error(C.CKR_MECHANISM_PARAM_INVALID, what);
   }
   return n;
 }

@@ -14,6 +14,7 @@ import { EC_MECHANISMS } from './ecdsa.js';
 import { MAC_MECHANISMS } from './mac.js';
 import { RSA_MECHANISMS } from './rsa.js';
 import { RSA_CIPHER_MECHANISMS } from './rsa-cipher.js';
+import { SECRET_DERIVE_MECHANISMS } from './secret-derive.js';
 import { SECRET_KEYGEN_MECHANISMS } from './secret-keygen.js';
 import type { Mechanism } from './types.js';
 
@@ -44,6 +45,7 @@ const ALL: readonly Mechanism[] = [
   ...MAC_MECHANISMS,
   ...AES_MECHANISMS,
   ...SECRET_KEYGEN_MECHANISMS,
+  ...SECRET_DERIVE_MECHANISMS,
 ];
 
 /** The entries a profile offers, merged per CKM_ value. */
