@@ -8,11 +8,13 @@
 import { resolve } from 'node:path';
 import { createNodeCrypto } from './adapters/crypto-node/index.js';
 import { createFilePal } from './adapters/pal-file/index.js';
+import { storePathProblem } from './adapters/pal-file/store-path.js';
 import { createFlashPal } from './adapters/pal-flash/index.js';
 import { createMemoryPal } from './adapters/pal-memory/index.js';
 import type { TokenOpener } from './api/pkcs11.js';
 import { PKCS11 as ApiPKCS11 } from './api/pkcs11.js';
 import type { CryptoBackend } from './crypto/backend.js';
+import { NativeError } from './errors.js';
 import type { Pal } from './storage/pal.js';
 import { Application } from './token/application.js';
 import { Token, type TokenOptions } from './token/token.js';
@@ -29,16 +31,26 @@ export function createToken(options: CreateTokenOptions = {}): Token {
   return new Token(options.pal ?? createMemoryPal(), options.crypto ?? createNodeCrypto(), options);
 }
 
+/** How load() opens a store: the token's options, and whether a missing store may be created. */
+export interface OpenOptions extends TokenOptions {
+  /**
+   * Create the directory (or flash image) when it does not exist. Off by default: as pkcs11js's load()
+   * of a missing library, a missing store is a NativeError, so a typo never makes a new empty token.
+   */
+  create?: boolean;
+}
+
 const shared = new Map<string, { token: Token; refs: number }>();
 
 /**
  * Opens the token store `target`: 'memory:' (a fresh token), 'flash:IMAGE' (the simulated NOR-flash port
- * over an image file, created erased if missing) or a directory ('file:DIR' or a plain path). The Token
- * is shared per directory or image within the process; `close` releases this reference.
+ * over an image file) or a directory ('file:DIR' or a plain path). The directory or image must exist (an
+ * empty directory is an uninitialized token) unless `options.create`, which makes it (the image erased).
+ * The Token is shared per directory or image within the process; `close` releases this reference.
  */
 export function openStore(
   target: string,
-  options: TokenOptions = {},
+  options: OpenOptions = {},
 ): { token: Token; close: () => void } {
   if (target === 'memory:') {
     const token = createToken(options);
@@ -55,9 +67,15 @@ export function openStore(
     throw new TypeError('flash: needs an image file (flash:IMAGE)');
   const key = `${flash ? 'flash' : 'file'}:${path}`;
   let entry = shared.get(key);
+  if (!entry && !options.create) {
+    // pkcs11js's load() of a library dlopen cannot open: a NativeError naming the path and the reason.
+    const problem = storePathProblem(path, flash ? 'image' : 'directory');
+    if (problem) throw new NativeError(`${path}: cannot open token store: ${problem}`);
+  }
   if (!entry) {
     const pal = flash ? createFlashPal({ path }) : createFilePal(path);
-    entry = { token: new Token(pal, createNodeCrypto(), options), refs: 0 };
+    const { create: _create, ...tokenOptions } = options;
+    entry = { token: new Token(pal, createNodeCrypto(), tokenOptions), refs: 0 };
     shared.set(key, entry);
   }
   entry.refs++;
@@ -77,7 +95,7 @@ export function openStore(
 }
 
 /** Opens `target` (see openStore) as a new application. */
-export function openTarget(target: string, options: TokenOptions = {}): ReturnType<TokenOpener> {
+export function openTarget(target: string, options: OpenOptions = {}): ReturnType<TokenOpener> {
   const { token, close } = openStore(target, options);
   return { app: new Application(token), close };
 }
@@ -87,7 +105,7 @@ export function openTarget(target: string, options: TokenOptions = {}): ReturnTy
  * `load('flash:/path/to/image')`, then the C_* functions.
  */
 export class PKCS11 extends ApiPKCS11 {
-  constructor(library?: string, options: TokenOptions = {}) {
+  constructor(library?: string, options: OpenOptions = {}) {
     super((target) => openTarget(target, options));
     if (library) this.load(library);
   }

@@ -112,6 +112,11 @@ function evaluate(expr: string, known: Map<string, bigint>): bigint | undefined 
   return pos === tokens.length ? v : undefined;
 }
 
+/**
+ * Each constant is typed `number`, as pkcs11js declares them: with literal types, code written against
+ * pkcs11js (graphene's own tests pass `CKM_*` where its narrower enum types are expected) does not
+ * type-check against this module.
+ */
 function generate(headerPath: string): string {
   const defines = parseDefines(readFileSync(headerPath, 'utf8'));
   const known = new Map<string, bigint>();
@@ -123,12 +128,12 @@ function generate(headerPath: string): string {
     known.set(d.name, v);
     if (d.name === 'CK_UNAVAILABLE_INFORMATION') {
       // ~0UL does not fit a JS number; the JS API uses -1 as this sentinel (the wire form stays all-ones).
-      lines.push(`/** (~0UL) in C; -1 in JS. */\nexport const ${d.name} = -1;`);
+      lines.push(`/** (~0UL) in C; -1 in JS. */\nexport const ${d.name}: number = -1;`);
       continue;
     }
     if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new Error(`${d.name} too large`);
     const hex = `0x${v.toString(16).padStart(8, '0')}`;
-    lines.push(`export const ${d.name} = ${hex};${d.deprecated ? ' // deprecated' : ''}`);
+    lines.push(`export const ${d.name}: number = ${hex};${d.deprecated ? ' // deprecated' : ''}`);
     const family = NAMED_FAMILIES.find((p) => d.name.startsWith(p));
     if (!family) continue;
     let table = tables.get(family);
@@ -143,7 +148,7 @@ function generate(headerPath: string): string {
     }
   }
   PKCS11JS_PARAMS.forEach((name, i) => {
-    lines.push(`export const ${name} = ${i}; // pkcs11js mechanism-parameter tag`);
+    lines.push(`export const ${name}: number = ${i}; // pkcs11js mechanism-parameter tag`);
   });
   const tableLines: string[] = [];
   for (const family of NAMED_FAMILIES) {

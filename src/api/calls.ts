@@ -10,7 +10,7 @@
  */
 import { Pkcs11Error } from '../errors.js';
 import * as C from '../pkcs11/constants.js';
-import type { Output } from '../pkcs11/types.js';
+import type { Output, TokenInfo } from '../pkcs11/types.js';
 import type { Application } from '../token/application.js';
 import {
   type AttributeResult,
@@ -79,6 +79,25 @@ function pair(r: { privateKey: number; publicKey: number }): KeyPair {
   return { privateKey: toHandle(r.privateKey), publicKey: toHandle(r.publicKey) };
 }
 
+/** CK_ULONG as the native addon hands it out: unsigned (CK_UNAVAILABLE_INFORMATION is 2^64 - 1). */
+const ulong64 = (n: number): bigint => BigInt.asUintN(64, BigInt(n));
+
+/**
+ * CK_TOKEN_INFO as pkcs11js returns it: the four memory fields are BigInts at run time (its native
+ * addon makes them with napi_create_bigint_uint64) while its declarations say number. They are declared
+ * number here as well, so code typed against pkcs11js (graphene's Token) compiles against this package.
+ */
+function withBigIntMemory(i: TokenInfo): TokenInfo {
+  const big = (n: number) => ulong64(n) as unknown as number;
+  return {
+    ...i,
+    totalPublicMemory: big(i.totalPublicMemory),
+    freePublicMemory: big(i.freePublicMemory),
+    totalPrivateMemory: big(i.totalPrivateMemory),
+    freePrivateMemory: big(i.freePrivateMemory),
+  };
+}
+
 /** The calls without a callback form. */
 export const PLAIN = {
   C_Initialize(e: E, options?: InitializeOptions): void {
@@ -92,7 +111,7 @@ export const PLAIN = {
   C_GetSlotList: (e: E, tokenPresent = false): Handle[] =>
     e.getSlotList(tokenPresent).map(toHandle),
   C_GetSlotInfo: (e: E, slotId: Handle) => e.getSlotInfo(slot(slotId)),
-  C_GetTokenInfo: (e: E, slotId: Handle) => e.getTokenInfo(slot(slotId)),
+  C_GetTokenInfo: (e: E, slotId: Handle) => withBigIntMemory(e.getTokenInfo(slot(slotId))),
   C_GetMechanismList: (e: E, slotId: Handle): number[] => e.getMechanismList(slot(slotId)),
   C_GetMechanismInfo: (e: E, slotId: Handle, type: number) =>
     e.getMechanismInfo(slot(slotId), type),
@@ -218,8 +237,8 @@ export const PLAIN = {
     _e: E,
     _s: Handle,
     _state: Buffer,
-    _encryptionKey?: number,
-    _authenticationKey?: number,
+    _encryptionKey: Handle,
+    _authenticationKey: Handle,
   ): void => notSupported(),
 };
 

@@ -5,15 +5,18 @@
  * C_*Async and C_*Callback forms, as pkcs11js has. Layer L6.
  * @module
  */
-import { NativeError, Pkcs11Error } from '../errors.js';
+import { NativeError } from '../errors.js';
 import type { Profile } from '../objects/profile.js';
-import * as C from '../pkcs11/constants.js';
 import type { Application } from '../token/application.js';
+import { ARGUMENTS, checkArguments } from './arguments.js';
 import { type Callback, call, callAsync, deliver } from './call.js';
 import { PLAIN, THREADED } from './calls.js';
 import { fromHandle, type Handle, toHandle } from './convert.js';
 
 export type { InitializeOptions, KeyPair, SessionInfoResult } from './calls.js';
+
+/** pkcs11js's message for a C_* call before load(). */
+const NOT_LOADED = 'PKCS11 module not loaded yet';
 
 /** A shared library's file name: libsofthsm2.so, libsoftokn3.so.0, softhsm2.dll, libfoo.dylib. */
 const LIBRARY_PATH = /\.(so(\.\d+)*|dylib|dll)$/i;
@@ -86,17 +89,28 @@ class Pkcs11Impl {
     return call('tokenProfile', () => this.#engine().token.profile);
   }
 
-  /** The loaded token. Before load(), a PKCS#11 answer (pkcs11js throws NativeError 'PKCS11 module not loaded yet'). */
+  /** The loaded token. Before load(), pkcs11js's NativeError 'PKCS11 module not loaded yet'. */
   #engine(): Application {
-    if (!this.#loaded)
-      throw new Pkcs11Error(C.CKR_CRYPTOKI_NOT_INITIALIZED, 'no token loaded (call load())');
+    if (!this.#loaded) throw new NativeError(NOT_LOADED);
     return this.#loaded.app;
+  }
+
+  /**
+   * What pkcs11js checks before a call reaches the module, in its order: a module is loaded, then the
+   * arguments are what the function takes (arguments.ts: TypeErrors with pkcs11js's messages).
+   */
+  #precheck(name: string, args: ArrayLike<unknown>, viaCallback = false): void {
+    if (!this.#loaded) throw new NativeError(NOT_LOADED);
+    checkArguments(name, args, viaCallback);
   }
 
   /** With `max`: up to `max` handles. Without: the next handle, or null when there are no more. */
   C_FindObjects(session: Handle): Handle | null;
   C_FindObjects(session: Handle, max: number): Handle[];
-  C_FindObjects(session: Handle, max?: number): Handle[] | Handle | null {
+  C_FindObjects(...args: [session: Handle, max?: number]): Handle[] | Handle | null {
+    // pkcs11js's JS layer adds the default max (1) before its native checks see the arguments.
+    this.#precheck('C_FindObjects', args.length < 2 ? [...args, 1] : args);
+    const [session, max] = args;
     return call('C_FindObjects', () => {
       const s = fromHandle(session, 'session');
       const found = this.#engine()
@@ -120,9 +134,16 @@ class Pkcs11Impl {
     };
     // Fixed parameters rather than rest and spread: these are the hot path (C_GetAttributeValue runs
     // about a million times a second). No C function takes more than six arguments.
+    // Every C function has its pkcs11js argument checks, or checks its own (C_Initialize) or takes none.
+    for (const name of [...Object.keys(PLAIN), ...Object.keys(THREADED), 'C_FindObjects']) {
+      if (!ARGUMENTS[name] && !['C_Initialize', 'C_Finalize', 'C_GetInfo'].includes(name))
+        throw new Error(`api: ${name} has no entry in arguments.ts`);
+    }
     for (const [name, run] of Object.entries(PLAIN) as [string, Run][]) {
       check(name, run, 6);
       define(name, function (a, b, c, d, f, g) {
+        // biome-ignore lint/complexity/noArguments: the count of arguments given is what pkcs11js checks
+        this.#precheck(name, arguments);
         return call(name, () => run(this.#engine(), a, b, c, d, f, g));
       });
     }
@@ -132,6 +153,8 @@ class Pkcs11Impl {
       const promise = (self: Pkcs11Impl, args: unknown[]) =>
         callAsync(name, async () => (t.async ?? t.run)(self.#engine(), ...args));
       define(name, function (a, b, c, d, f, g) {
+        // biome-ignore lint/complexity/noArguments: the count of arguments given is what pkcs11js checks
+        this.#precheck(name, arguments, arguments.length > arity);
         const args = [a, b, c, d, f, g];
         const cb = args[arity];
         if (typeof cb === 'function')
@@ -139,6 +162,12 @@ class Pkcs11Impl {
         return call(name, () => t.run(this.#engine(), a, b, c, d, f, g));
       });
       define(`${name}Async`, function (...args) {
+        // pkcs11js's C_*Async is its callback form promisified: a refused argument rejects the promise.
+        try {
+          this.#precheck(name, [...args, promise], true);
+        } catch (e) {
+          return Promise.reject(e);
+        }
         return promise(this, args);
       });
       // pkcs11js also has each as C_*Callback (the form its C_*Async promisifies): not in its

@@ -114,6 +114,7 @@ export async function withToken<T>(
   try {
     p11 = new PKCS11(store, {
       ...envTokenOptions(),
+      ...(options.create ? { create: true } : {}),
       ...(options.profile ? { profile: options.profile } : {}),
       warn: (m) => warnings.push(m),
     });
@@ -125,7 +126,13 @@ export async function withToken<T>(
   try {
     initializePkcs11(p11);
     const slot = firstSlot(p11);
-    return await fn({ p11, slot, store, info: () => p11.C_GetTokenInfo(slot), warnings });
+    return await fn({
+      p11,
+      slot,
+      store,
+      info: () => numericInfo(p11.C_GetTokenInfo(slot)),
+      warnings,
+    });
   } finally {
     try {
       p11.C_Finalize();
@@ -134,6 +141,24 @@ export async function withToken<T>(
     }
     p11.close();
   }
+}
+
+/**
+ * CK_TOKEN_INFO with plain numbers: the pkcs11js-shaped API gives the memory fields as BigInts (as
+ * pkcs11js does), which JSON cannot carry; CK_UNAVAILABLE_INFORMATION is -1 again, as everywhere else.
+ */
+function numericInfo(info: TokenInfo): TokenInfo {
+  const n = (v: number) => {
+    const b = BigInt(v);
+    return b === 2n ** 64n - 1n ? -1 : Number(b);
+  };
+  return {
+    ...info,
+    totalPublicMemory: n(info.totalPublicMemory),
+    freePublicMemory: n(info.freePublicMemory),
+    totalPrivateMemory: n(info.totalPrivateMemory),
+    freePrivateMemory: n(info.freePrivateMemory),
+  };
 }
 
 /** The token's damage reports, without their prefix. */

@@ -43,7 +43,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const say = (line: string) => process.stdout.write(`${line}\n`);
-  const p11 = new PKCS11(values.store);
+  const p11 = new PKCS11(values.store, { create: true });
   p11.C_Initialize();
   try {
     const [slot] = p11.C_GetSlotList(true);

@@ -60,11 +60,17 @@ export async function loadModule(spec: string): Promise<Pkcs11Like> {
   }
   // The token lives behind the package root; this build may predate it.
   const root = (await import('../index.js')) as Record<string, unknown>;
-  const Token = root.PKCS11 as (new () => Pkcs11Like & { load(path: string): void }) | undefined;
+  const Token = root.PKCS11 as
+    | (new (
+        library?: string,
+        options?: { create?: boolean },
+      ) => Pkcs11Like & { load(path: string): void })
+    | undefined;
   if (typeof Token !== 'function') {
     throw new Error('this build of corepkcs11 has no token yet (PKCS11 is not exported)');
   }
-  const p11 = new Token();
+  // The suite initializes the token it is given, so, like init-token, it may create the store.
+  const p11 = new Token(undefined, { create: true });
   p11.load(spec);
   return p11;
 }

@@ -12,7 +12,7 @@ import { userInfo } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { isListening, startRpcServer } from '../rpc/server.js';
 import { Application } from '../token/application.js';
-import { openServedStore, storeOf } from './context.js';
+import { openServedStore, requireStore, storeOf } from './context.js';
 import { CliError, EXIT } from './errors.js';
 import { parseCommand, str } from './options.js';
 
@@ -23,7 +23,8 @@ shared process (corepkcs11 register starts one per program instead, with no serv
 is where the client looks by itself: $XDG_RUNTIME_DIR/p11-kit/pkcs11, else /run/user/UID/…, else
 $XDG_CACHE_HOME or ~/.cache; its directory is made 0700. Under systemd socket activation (LISTEN_FDS)
 the socket systemd passes is used (docs/systemd/).
-  --store S              token store (default $COREPKCS11_STORE or .token, created if missing),
+  --store S              token store (default $COREPKCS11_STORE or .token; it must exist:
+                         corepkcs11 init-token makes one),
                          flash:IMAGE, or memory: (a throw-away token)
   --socket PATH          unix socket to create instead, mode 0600
   --max-connections N    connections served at once (default 256)
@@ -132,6 +133,9 @@ export async function serveCommand(argv: string[]): Promise<number> {
     );
   }
   const store = storeOf(p);
+  // As every command (and pkcs11js's load() of a missing library): a mistyped path is an error (exit
+  // 7), never a new, empty token. An existing empty directory is served as an uninitialized token.
+  requireStore(store);
   const fd = str(p, 'socket') === undefined ? activationFd() : undefined;
   const socket =
     fd === undefined

@@ -25,9 +25,9 @@ import { canPrompt, promptSecret } from './prompt.js';
 
 const INIT_TOKEN_HELP = `usage: corepkcs11 init-token --label NAME [--so-pin SO] [--pin PIN] [--profile P] [--force] [options]
 
-Initialise the token in the store (created if missing): set its label, SO PIN and profile
-(C_InitToken) and, with --pin, the user PIN too (C_InitPIN). An initialised token is only
-re-initialised with --force, which destroys every object on it.
+Initialise the token in the store, creating the store if it is missing (no other command does): set
+its label, SO PIN and profile (C_InitToken) and, with --pin, the user PIN too (C_InitPIN). An
+initialised token is only re-initialised with --force, which destroys every object on it.
   --label NAME     token label (up to 32 bytes)
 ${SO_PIN_HELP}
   --pin PIN        also set the user PIN

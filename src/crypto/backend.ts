@@ -110,6 +110,8 @@ export type RsaCipherScheme =
 
 export interface CryptoBackend {
   randomBytes(length: number): Uint8Array;
+  /** Mixes caller-supplied seed material into what randomBytes returns (never its only source). */
+  seedRandom(seed: Uint8Array): void;
   /** Constant-time equality for MACs and secrets (false on length mismatch). */
   timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean;
 

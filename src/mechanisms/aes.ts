@@ -61,12 +61,32 @@ function lengthError(encrypt: boolean, why: string): Pkcs11Error {
   return new Pkcs11Error(lengthCode(encrypt), why);
 }
 
-/** ECB, CBC and CBC_PAD: a stream that checks block alignment where the mode has no padding. */
+/**
+ * Bytes a block-cipher stream has released after `total` input bytes: whole blocks, except that a
+ * padded decryption keeps the last block back until finish (it holds the padding).
+ */
+function released(total: number, holdLast: boolean): number {
+  if (!holdLast) return total - (total % BLOCK);
+  return Math.max(0, Math.ceil(total / BLOCK) - 1) * BLOCK;
+}
+
+/**
+ * ECB, CBC and CBC_PAD: a stream that checks block alignment where the mode has no padding. Length
+ * queries are exact (64 bytes of AES-ECB are 64), except a padded decryption's last block, whose padding
+ * is only known once decrypted: up to 15 bytes.
+ */
 function blockCipher(stream: CipherStream, encrypt: boolean, padded: boolean): CipherOperation {
   let seen = 0;
+  const holdLast = padded && !encrypt;
   return {
-    updateBound: (n) => n + BLOCK,
-    finishBound: () => BLOCK,
+    updateBound: (n) => released(seen + n, holdLast) - released(seen, holdLast),
+    finishBound(pending) {
+      const total = seen + pending;
+      if (!padded) return 0;
+      // Encryption ends with one whole padded block; decryption with the data of the last block.
+      if (encrypt) return BLOCK;
+      return total === 0 ? 0 : BLOCK - 1;
+    },
     update(d) {
       seen += d.length;
       return stream.update(d);
@@ -167,7 +187,8 @@ function keyWrapCipher(
     updateBound: () => 0,
     finishBound: (pending) => {
       const n = total + pending;
-      return wrap ? (pad ? Math.ceil(n / 8) * 8 + 8 : n + 8) : n;
+      // Unwrapping drops the 8-byte integrity block (and, with padding, up to 7 bytes more).
+      return wrap ? (pad ? Math.ceil(n / 8) * 8 + 8 : n + 8) : Math.max(0, n - 8);
     },
     update(d) {
       input.add(d);

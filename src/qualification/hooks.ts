@@ -107,12 +107,18 @@ export function workerThreadHooks(
         ...session,
       };
       let worker: Worker;
+      const entry = new URL('./worker-entry.js', import.meta.url);
       try {
-        worker = new Worker(new URL('./worker-entry.js', import.meta.url), {
-          workerData: request,
-          // Workers inherit the process's flags, but refuse --input-type (a `node -e` parent).
-          execArgv: process.execArgv.filter((a) => !a.startsWith('--input-type')),
-        });
+        // Workers inherit the process's flags, but refuse --input-type (a `node -e` parent) and the
+        // per-process flags Node 22+'s test runner gives its children (--v8-pool-size, --secure-heap …):
+        // then the worker runs without the parent's flags.
+        const inherited = process.execArgv.filter((a) => !a.startsWith('--input-type'));
+        try {
+          worker = new Worker(entry, { workerData: request, execArgv: inherited });
+        } catch (e) {
+          if ((e as { code?: string }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw e;
+          worker = new Worker(entry, { workerData: request, execArgv: [] });
+        }
       } catch {
         return null;
       }

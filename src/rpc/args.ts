@@ -33,6 +33,16 @@ export class Args {
     throw new Pkcs11Error(CKR_ARGUMENTS_BAD, 'NULL data pointer with a non-zero length');
   }
 
+  /**
+   * `ay` as a PIN: a NULL pointer (no protected authentication path here) is CKR_ARGUMENTS_BAD, decided
+   * before the token sees the call, so it is never checked, and never spends a try, as a wrong PIN.
+   */
+  pin(i: number): Uint8Array {
+    const a = this.#list[i] as ByteArrayArg;
+    if (a instanceof Uint8Array) return a;
+    throw new Pkcs11Error(CKR_ARGUMENTS_BAD, 'NULL PIN (no protected authentication path)');
+  }
+
   /** `ay` kept as sent (C_Initialize's handshake and reserved string). */
   raw(i: number): ByteArrayArg {
     return this.#list[i] as ByteArrayArg;

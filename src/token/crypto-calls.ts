@@ -164,8 +164,11 @@ export function generateRandom(app: AppState, h: number, length: number): Uint8A
   return app.token.crypto.randomBytes(length);
 }
 
-export function seedRandom(app: AppState, h: number, _seed: Uint8Array): void {
+/**
+ * Mixes the seed into the token's generator, as SoftHSMv2 does: additional input, never the source of
+ * entropy (the OS CSPRNG stays that), so a caller's seed cannot make the output predictable.
+ */
+export function seedRandom(app: AppState, h: number, seed: Uint8Array): void {
   app.requireSession(h);
-  // OpenSSL's generator, which node:crypto uses, takes no caller seed: say so rather than ignore it.
-  throw new Pkcs11Error(C.CKR_RANDOM_SEED_NOT_SUPPORTED);
+  app.token.crypto.seedRandom(seed);
 }

@@ -309,7 +309,10 @@ describe('RPC server over a real token under many clients', () => {
         for (const f of decoder.push(new Uint8Array(b.buffer, b.byteOffset, b.length))) {
           const { call, args } = decodeMessage(f.body, 'reply', { version: c.version });
           lengths.push(
-            call.id === 0 ? -(args[0] as number) : ((args[0] as Uint8Array).length ?? 0),
+            // C_SeedRandom's reply has no argument; C_GenerateRandom's carries the bytes
+            call.id === 0
+              ? -(args[0] as number)
+              : ((args[0] as Uint8Array | undefined)?.length ?? 0),
           );
           if (lengths.length === 2 * N) resolve();
         }

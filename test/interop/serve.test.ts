@@ -129,6 +129,7 @@ describe('corepkcs11 serve', () => {
   it('keeps a token directory across a SIGTERM and a restart', async () => {
     const sock = dir.file('t.sock');
     const store = dir.file('store');
+    mkdirSync(store); // serve opens a store, never creates one: an empty directory is a new token
     const first = await serve(['--store', store, '--socket', sock]);
     const c = await RpcClient.open(sock);
     await c.call('C_Initialize', [HANDSHAKE, 0, new Uint8Array(1)]);
@@ -195,6 +196,8 @@ describe('corepkcs11 serve', () => {
     const exec = /^ExecStart=(\S+) serve (.*)$/m.exec(unit('corepkcs11.service'));
     assert.ok(exec, 'ExecStart runs corepkcs11 serve');
     const home = dir.file('home');
+    // The unit serves a store made beforehand (corepkcs11 init-token): serve never creates one.
+    mkdirSync(`${home}/.local/share/corepkcs11/token`, { recursive: true });
     const args = (exec[2] as string).replaceAll('%h', home).split(' ');
     const sock = dir.file('activated.sock');
     const listener = createServer();

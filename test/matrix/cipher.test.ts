@@ -8,7 +8,7 @@ import {
   publicEncrypt,
 } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import type { Handle } from '../../src/api/convert.js';
+import { fromHandle, type Handle } from '../../src/api/convert.js';
 import { freshKeyPair } from '../helpers/keypair.js';
 import { EC_PARAMS, publicKeyOf } from '../helpers/keys.js';
 import {
@@ -48,6 +48,51 @@ for (const port of PAL_PORTS) {
       m.p11.C_DecryptInit(s, { mechanism: mech, parameter: parameter as never }, aes);
       return Buffer.from(m.p11.C_Decrypt(s, data, Buffer.alloc(data.length + 64)));
     };
+
+    it('length queries (NULL output) give the exact size where it is knowable: 64 bytes of AES-ECB → 64', () => {
+      const h = fromHandle(s);
+      const query = (
+        dir: 'encrypt' | 'decrypt',
+        mech: number,
+        parameter: unknown,
+        n: number,
+        data = Buffer.alloc(n),
+      ) => {
+        const init = dir === 'encrypt' ? m.p11.C_EncryptInit : m.p11.C_DecryptInit;
+        init.call(m.p11, s, { mechanism: mech, parameter: parameter as never }, aes);
+        const length = m.engine[dir](h, data, null).length;
+        m.engine[dir](h, data, n + 64); // ends the operation
+        return length;
+      };
+      for (const n of [16, 64, 4096]) {
+        assert.equal(query('encrypt', C.CKM_AES_ECB, undefined, n), n);
+        assert.equal(query('decrypt', C.CKM_AES_ECB, undefined, n), n);
+        assert.equal(query('encrypt', C.CKM_AES_CBC, IV, n), n);
+        assert.equal(query('decrypt', C.CKM_AES_CBC, IV, n), n);
+        assert.equal(query('encrypt', C.CKM_AES_CBC_PAD, IV, n), n + 16);
+        assert.equal(query('encrypt', C.CKM_AES_CBC_PAD, IV, n - 1), n);
+        assert.equal(
+          query(
+            'encrypt',
+            C.CKM_AES_CTR,
+            Buffer.concat([Buffer.of(128, 0, 0, 0, 0, 0, 0, 0), IV]),
+            n - 3,
+          ),
+          n - 3,
+        );
+      }
+      // Padded decryption: the padding is known only once decrypted, so the bound is what may be left.
+      const padded = enc(C.CKM_AES_CBC_PAD, IV, Buffer.alloc(64));
+      assert.equal(query('decrypt', C.CKM_AES_CBC_PAD, IV, padded.length, padded), 79);
+      // Multi-part: each update releases whole blocks, exactly.
+      m.p11.C_EncryptInit(s, { mechanism: C.CKM_AES_ECB }, aes);
+      assert.equal(m.engine.encryptUpdate(h, Buffer.alloc(10), null).length, 0);
+      assert.equal(m.p11.C_EncryptUpdate(s, Buffer.alloc(10), Buffer.alloc(64)).length, 0);
+      assert.equal(m.engine.encryptUpdate(h, Buffer.alloc(10), null).length, 16);
+      assert.equal(m.p11.C_EncryptUpdate(s, Buffer.alloc(10), Buffer.alloc(64)).length, 16);
+      assert.equal(m.engine.encryptFinal(h, null).length, 0);
+      assertRv(() => m.p11.C_EncryptFinal(s, Buffer.alloc(64)), C.CKR_DATA_LEN_RANGE);
+    });
 
     it('CKM_AES_CBC_PAD equals node:crypto AES-256-CBC and decrypts back', () => {
       const c = enc(C.CKM_AES_CBC_PAD, IV, PLAIN);

@@ -96,8 +96,20 @@ for (const port of PAL_PORTS) {
       assert.equal(m.p11.C_GenerateRandom(s, Buffer.alloc(100_000)).length, 100_000);
     });
 
-    it('C_SeedRandom → CKR_RANDOM_SEED_NOT_SUPPORTED (the OpenSSL generator takes no seed)', () => {
-      assertRv(() => m.p11.C_SeedRandom(s, Buffer.alloc(16)), C.CKR_RANDOM_SEED_NOT_SUPPORTED);
+    it('C_SeedRandom → CKR_OK: the seed is mixed in, the output stays unpredictable', () => {
+      const seed = Buffer.from('the same seed everywhere');
+      assert.deepEqual(m.p11.C_SeedRandom(s, seed), seed);
+      const other = m.another();
+      const [slot] = other.C_GetSlotList(true);
+      const s2 = other.C_OpenSession(slot as Handle, C.CKF_SERIAL_SESSION);
+      other.C_SeedRandom(s2, seed);
+      // Seeded alike, two draws still differ: the OS generator stays the source of the bytes.
+      const a = m.p11.C_GenerateRandom(s, Buffer.alloc(64));
+      const b = other.C_GenerateRandom(s2, Buffer.alloc(64));
+      assert.notDeepEqual(a, b);
+      assert.ok(new Set(m.p11.C_GenerateRandom(s, Buffer.alloc(4096))).size > 200);
+      m.p11.C_SeedRandom(s, Buffer.alloc(0));
+      other.C_CloseSession(s2);
     });
 
     it('session handle 0 → CKR_SESSION_HANDLE_INVALID', () => {

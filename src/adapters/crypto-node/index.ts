@@ -40,6 +40,7 @@ export function createNodeCrypto(): CryptoBackend {
   const random = new RandomPool();
   return {
     randomBytes: (length) => random.bytes(length),
+    seedRandom: (seed) => random.mix(seed),
     timingSafeEqual(a, b) {
       return a.length === b.length && timingSafeEqual(a, b);
     },

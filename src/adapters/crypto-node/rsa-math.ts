@@ -65,6 +65,26 @@ export function recoverPrimes(
 }
 
 /**
+ * The private exponent OpenSSL is given: d mod λ(n), λ = lcm(p − 1, q − 1). Every d ≡ e⁻¹ (mod λ) is the
+ * same key, and PKCS#11 lets a caller store a larger one; OpenSSL 3.5 (Node 22 and 24) refuses some
+ * such keys at first use ("operation not supported for this keytype": 5 of 25 512-bit keys whose
+ * d·e − 1 has a single factor 2, measured), where OpenSSL 3.0 (Node 20) took them all.
+ */
+export function reducedExponent(
+  dBytes: Uint8Array,
+  pBytes: Uint8Array,
+  qBytes: Uint8Array,
+): Uint8Array {
+  const [d, p, q] = [dBytes, pBytes, qBytes].map((b) => bytesToBigInt(b)) as [
+    bigint,
+    bigint,
+    bigint,
+  ];
+  const lambda = ((p - 1n) * (q - 1n)) / gcd(p - 1n, q - 1n);
+  return lambda > 0n ? bigIntToBytes(d % lambda) : dBytes;
+}
+
+/**
  * The CRT parts must belong to n and d: OpenSSL signs with the CRT parts alone, so a wrong d (or a wrong
  * prime) would otherwise be stored and reported while signatures still verify.
  */

@@ -32,7 +32,13 @@ import {
 } from '../../pkcs11/constants.js';
 import { hashAccumulator } from './digests.js';
 import { onInput, refused } from './input.js';
-import { checkCrt, fromBase64Url, recoverPrimes, toBase64Url } from './rsa-math.js';
+import {
+  checkCrt,
+  fromBase64Url,
+  recoverPrimes,
+  reducedExponent,
+  toBase64Url,
+} from './rsa-math.js';
 import { pkcs1Decrypt, rejectionKeyOf } from './rsa-pkcs1-decrypt.js';
 import { privateEncryptAsync } from './rsa-worker.js';
 
@@ -59,7 +65,7 @@ export class RsaKey implements KeyHandle {
         m.p && m.q && m.dp && m.dq && m.qi ? m : { ...m, ...recoverPrimes(m.n, m.e, m.d) };
       checkCrt(m.n, m.d, crt);
       Object.assign(jwk, {
-        d: toBase64Url(m.d),
+        d: toBase64Url(reducedExponent(m.d, crt.p as Uint8Array, crt.q as Uint8Array)),
         p: toBase64Url(crt.p as Uint8Array),
         q: toBase64Url(crt.q as Uint8Array),
         dp: toBase64Url(crt.dp as Uint8Array),

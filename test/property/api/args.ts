@@ -296,15 +296,16 @@ function pick(list: Buffer[], i: number): Buffer {
 
 /**
  * The JS value of an attribute value, and whether it is a JS-level misuse: a wrong JS type, or (as in
- * pkcs11js) a number, boolean or array for a CK_DATE attribute.
+ * pkcs11js) a number, boolean or array for a CK_DATE attribute, or a string or Buffer shorter than the
+ * 8 bytes of YYYYMMDD.
  */
 function resolveValue(v: ValueSpec, type?: number): Resolved {
-  if (
-    type !== undefined &&
-    attributeKind(type) === 'date' &&
-    ['num', 'bool', 'nested'].includes(v.v)
-  ) {
-    return { ...resolveValue(v), misuse: true };
+  if (type !== undefined && attributeKind(type) === 'date') {
+    const r = resolveValue(v);
+    const short =
+      (typeof r.value === 'string' && Buffer.byteLength(r.value) < 8) ||
+      (Buffer.isBuffer(r.value) && r.value.length < 8);
+    if (short || ['num', 'bool', 'nested'].includes(v.v)) return { ...r, misuse: true };
   }
   switch (v.v) {
     case 'none':
@@ -393,14 +394,16 @@ export function resolve(spec: ArgSpec, pool: Pool): Resolved {
     case 'handleBytes':
       return {
         value: Buffer.from(spec.b),
-        misuse: spec.b.length !== 8 && spec.b.length !== 4,
+        // pkcs11js on 64-bit Linux takes 8-byte handles only ("Should be 8 bytes.")
+        misuse: spec.b.length !== 8,
       };
     case 'data':
       return { value: Buffer.alloc(spec.n, spec.fill), misuse: false };
     case 'out':
       return { value: Buffer.alloc(spec.n), misuse: false };
     case 'pin':
-      return { value: spec.pin, misuse: false };
+      // pkcs11js takes PINs as strings only: a missing one is a TypeError ("Should be a String").
+      return { value: spec.pin, misuse: spec.pin === undefined };
     case 'num':
       return { value: spec.n, misuse: false };
     case 'bool':

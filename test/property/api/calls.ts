@@ -124,7 +124,7 @@ const RANDOM: Record<string, Args> = {
   C_VerifyRecoverInit: [session, mechanism, object],
   C_VerifyRecover: [session, data, out],
   C_GetOperationState: [session],
-  C_SetOperationState: [session, data, num, num],
+  C_SetOperationState: [session, data, object, object],
   C_DigestEncryptUpdate: [session, data, out],
   C_DecryptDigestUpdate: [session, data, out],
   C_SignEncryptUpdate: [session, data, out],

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
-import type { Handle } from '../../../src/api/convert.js';
+import { fromHandle, type Handle } from '../../../src/api/convert.js';
 import { PKCS11 } from '../../../src/api/pkcs11.js';
 import * as entry from '../../../src/index.js';
 import {
@@ -114,13 +114,13 @@ describe('PKCS11: loading and callbacks as pkcs11js does them', () => {
     assert.deepEqual(opened, []);
   });
 
-  it('before load() → CKR_CRYPTOKI_NOT_INITIALIZED, method stamped', () => {
+  it("before load(): pkcs11js's NativeError 'PKCS11 module not loaded yet'", () => {
     assert.throws(
       () => new PKCS11().C_GetInfo(),
       (e) =>
-        e instanceof entry.Pkcs11Error &&
-        e.code === C.CKR_CRYPTOKI_NOT_INITIALIZED &&
-        e.method === 'C_GetInfo',
+        e instanceof entry.NativeError &&
+        !(e instanceof entry.Pkcs11Error) &&
+        e.message === 'PKCS11 module not loaded yet',
     );
   });
 
@@ -216,7 +216,7 @@ for (const port of PAL_PORTS.filter((p) => p.name === 'memory')) {
       m.p11.C_FindObjectsFinal(s);
     });
 
-    it('CK_DATE attributes: Date, YYYYMMDD string or Buffer; a number is a TypeError, 3 bytes → CKR_ATTRIBUTE_VALUE_INVALID', () => {
+    it('CK_DATE attributes: Date, YYYYMMDD string or Buffer; a number, or fewer than 8 bytes, is a TypeError (pkcs11js)', () => {
       const data = (date: unknown) =>
         [
           { type: C.CKA_CLASS, value: C.CKO_SECRET_KEY },
@@ -230,14 +230,57 @@ for (const port of PAL_PORTS.filter((p) => p.name === 'memory')) {
         '20200103',
       );
       m.p11.C_CreateObject(s, data('20210101'));
-      m.p11.C_CreateObject(s, data(''));
-      assert.throws(() => m.p11.C_CreateObject(s, data(123)), TypeError);
-      assert.throws(() => m.p11.C_CreateObject(s, data(true)), TypeError);
-      assertRv(() => m.p11.C_CreateObject(s, data('123')), C.CKR_ATTRIBUTE_VALUE_INVALID);
-      assertRv(
-        () => m.p11.C_CreateObject(s, data(Buffer.from('1234'))),
-        C.CKR_ATTRIBUTE_VALUE_INVALID,
-      );
+      m.p11.C_CreateObject(s, data(null));
+      const notDate = {
+        message:
+          'Attribute with type 0x00000110 is not convertible to CK_DATE. Should be a String, Buffer or Date',
+      };
+      assert.throws(() => m.p11.C_CreateObject(s, data(123)), { name: 'TypeError', ...notDate });
+      assert.throws(() => m.p11.C_CreateObject(s, data(true)), { name: 'TypeError', ...notDate });
+      const short = {
+        name: 'TypeError',
+        message:
+          'Attribute with type 0x00000110 is not convertible to CK_DATE. The length of the data should be at least 8 bytes.',
+      };
+      for (const v of ['', '123', Buffer.from('1234'), '2024010']) {
+        assert.throws(() => m.p11.C_CreateObject(s, data(v)), short);
+      }
+      assertRv(() => m.p11.C_CreateObject(s, data('2024AB01')), C.CKR_ATTRIBUTE_VALUE_INVALID);
+    });
+
+    it("C_GetTokenInfo: pkcs11js's fields in its order, the memory fields BigInts as its native addon gives them", () => {
+      const info = m.p11.C_GetTokenInfo(m.slot);
+      assert.deepEqual(Object.keys(info), [
+        'label',
+        'manufacturerID',
+        'model',
+        'serialNumber',
+        'flags',
+        'maxSessionCount',
+        'sessionCount',
+        'maxRwSessionCount',
+        'rwSessionCount',
+        'maxPinLen',
+        'minPinLen',
+        'hardwareVersion',
+        'firmwareVersion',
+        'utcTime',
+        'totalPublicMemory',
+        'freePublicMemory',
+        'totalPrivateMemory',
+        'freePrivateMemory',
+      ]);
+      const engine = m.engine.getTokenInfo(fromHandle(m.slot));
+      for (const k of [
+        'totalPublicMemory',
+        'freePublicMemory',
+        'totalPrivateMemory',
+        'freePrivateMemory',
+      ] as const) {
+        assert.equal(typeof info[k], 'bigint', k);
+        assert.equal(info[k] as unknown as bigint, BigInt(engine[k]), k);
+      }
+      assert.equal(info.utcTime.length, 16);
     });
 
     it('C_GetAttributeValue fills and returns the template it was given', () => {
@@ -311,7 +354,7 @@ for (const port of PAL_PORTS.filter((p) => p.name === 'memory')) {
       assertRv(() => m.p11.C_VerifyRecoverInit(s, { mechanism: C.CKM_RSA_PKCS }, key), C.CKR_FUNCTION_NOT_SUPPORTED);
       assertRv(() => m.p11.C_VerifyRecover(s, buf, buf), C.CKR_FUNCTION_NOT_SUPPORTED);
       assertRv(() => m.p11.C_GetOperationState(s), C.CKR_FUNCTION_NOT_SUPPORTED);
-      assertRv(() => m.p11.C_SetOperationState(s, buf), C.CKR_FUNCTION_NOT_SUPPORTED);
+      assertRv(() => m.p11.C_SetOperationState(s, buf, key, key), C.CKR_FUNCTION_NOT_SUPPORTED);
       for (const name of ['C_DigestEncryptUpdate', 'C_DecryptDigestUpdate', 'C_SignEncryptUpdate', 'C_DecryptVerifyUpdate'] as const) {
         assertRv(() => m.p11[name](s, buf, buf), C.CKR_FUNCTION_NOT_SUPPORTED);
         await assertRvAsync(callback<Buffer>((cb) => m.p11[name](s, buf, buf, cb)), C.CKR_FUNCTION_NOT_SUPPORTED);

@@ -17,7 +17,9 @@ import {
 import { createVerifier, isRandomFluke, USER_PIN } from './softhsm.js';
 
 function open(target: string): Pkcs11Admin {
-  const p11 = new PKCS11() as unknown as Pkcs11Admin & { load(t: string): void };
+  const p11 = new PKCS11(undefined, { create: true }) as unknown as Pkcs11Admin & {
+    load(t: string): void;
+  };
   p11.load(target);
   initializeToken({ module: p11, pin: USER_PIN, soPin: '12345678' });
   return p11;

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Handle } from '../../../src/api/convert.js';
+import { fromHandle, type Handle } from '../../../src/api/convert.js';
 import { EC_PARAMS } from '../../helpers/keys.js';
 import { findAll } from '../../helpers/material.js';
 import {
@@ -106,7 +106,8 @@ describe('resource limits', () => {
       const m = initializedModule(port, token({ maxStorageBytes: 4000 }));
       try {
         const s = userSession(m);
-        const info = () => m.p11.C_GetTokenInfo(m.slot);
+        // The engine's CK_TOKEN_INFO (the pkcs11js-shaped API gives these fields as BigInts)
+        const info = () => m.engine.getTokenInfo(fromHandle(m.slot));
         assert.equal(info().totalPublicMemory, 4000);
         assert.equal(info().totalPrivateMemory, 4000);
         assert.equal(info().freePublicMemory, 4000);
@@ -128,7 +129,7 @@ describe('resource limits', () => {
         m.p11.C_CreateObject(s, data('session', 500, false));
         // A restart counts what is stored the same way.
         const again = m.restart();
-        assert.equal(again.p11.C_GetTokenInfo(again.slot).freePublicMemory, free);
+        assert.equal(again.engine.getTokenInfo(fromHandle(again.slot)).freePublicMemory, free);
         m.p11.C_DestroyObject(s, made[0] as Handle);
         assert.ok(info().freePublicMemory > free);
         m.p11.C_CreateObject(s, tokenData('fits again', 500));

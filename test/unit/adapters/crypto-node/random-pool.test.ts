@@ -62,4 +62,40 @@ describe('random pool', () => {
     assert.ok(pool?.subarray(40).every((x) => x !== 0));
     for (let i = 0; i < 200; i++) assert.ok(random.bytes(37).every((x) => x !== 0));
   });
+
+  it('mix(seed): every later draw is the CSPRNG output XOR a keystream the seeds determine', () => {
+    const zeros = () => new RandomPool((b) => b.fill(0));
+    const a = zeros();
+    assert.equal(toHex(a.bytes(32)), '00'.repeat(32), 'unseeded: the CSPRNG bytes as they come');
+    a.mix(Buffer.from('seed one'));
+    const seeded = a.bytes(32);
+    assert.notEqual(toHex(seeded), '00'.repeat(32), 'the pool drawn before the seed was dropped');
+    const b = zeros();
+    b.mix(Buffer.from('seed one'));
+    assert.equal(toHex(b.bytes(32)), toHex(seeded), 'the same seeds give the same keystream');
+    const c = zeros();
+    c.mix(Buffer.from('seed two'));
+    assert.notEqual(toHex(c.bytes(32)), toHex(seeded));
+    b.mix(Buffer.from('seed two'));
+    assert.notEqual(
+      toHex(b.bytes(32)),
+      toHex(c.bytes(32)),
+      'seeds chain: earlier ones still count',
+    );
+    // Large draws (straight from the CSPRNG) are mixed too, and no keystream block repeats.
+    const big = a.bytes(1024);
+    assert.notEqual(toHex(big.subarray(0, 16)), '00'.repeat(16));
+    assert.equal(
+      new Set(Array.from({ length: 64 }, (_, i) => toHex(big.subarray(i * 16, i * 16 + 16)))).size,
+      64,
+    );
+  });
+
+  it('mix(seed) over the real CSPRNG: two pools seeded alike still differ', () => {
+    const a = new RandomPool();
+    const b = new RandomPool();
+    a.mix(Buffer.from('same'));
+    b.mix(Buffer.from('same'));
+    assert.notEqual(toHex(a.bytes(32)), toHex(b.bytes(32)));
+  });
 });

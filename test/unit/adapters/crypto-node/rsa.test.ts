@@ -8,7 +8,9 @@ import {
   rsaVerify,
 } from '../../../../src/adapters/crypto-node/rsa.js';
 import { recoverPrimes } from '../../../../src/adapters/crypto-node/rsa-math.js';
+import { bytesToBigInt } from '../../../../src/util/bigint.js';
 import { freshKeyPair } from '../../../helpers/keypair.js';
+import { privateExponentWith, rsaMaterialWithPrimes3Mod4 } from '../../../helpers/material.js';
 
 const material = generateRsa(2048, Uint8Array.of(1, 0, 1));
 const key = new RsaKey(material);
@@ -102,6 +104,21 @@ describe('RSA backend', () => {
     assert.deepEqual(pq, [j.p, j.q].sort());
     const partial = new RsaKey({ n: b(j.n), e: b(j.e), d: b(j.d) });
     assert.equal(partial.bits, 1024);
+  });
+
+  it('a private exponent above λ(n) (d + kλ, as PKCS#11 lets a caller store) works on every Node: OpenSSL is given d mod λ', () => {
+    // OpenSSL 3.5 (Node 22/24) refused about one in five of these keys at first use before the reduction.
+    for (let i = 0; i < 25; i++) {
+      const m = rsaMaterialWithPrimes3Mod4(512);
+      const d = privateExponentWith(m, 1);
+      if (!d) continue;
+      assert.ok(bytesToBigInt(d) > bytesToBigInt(m.d), 'a larger, equivalent exponent');
+      const k = new RsaKey({ n: m.n, e: m.e, d });
+      const digestInfo = Buffer.alloc(20, 1);
+      const sig = rsaSign(k, { type: 'rsa-pkcs1-raw' }, digestInfo);
+      const pub = new RsaKey({ n: m.n, e: m.e });
+      assert.equal(rsaVerify(pub, { type: 'rsa-pkcs1-raw' }, digestInfo, sig), true);
+    }
   });
 
   it('refuses inconsistent material', () => {
