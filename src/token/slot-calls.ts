@@ -93,13 +93,13 @@ export function getTokenInfo(app: AppState, slotId: number): TokenInfo {
     C.CKF_RNG | C.CKF_LOGIN_REQUIRED | C.CKF_RESTORE_KEY_NOT_NEEDED | C.CKF_CLOCK_ON_TOKEN;
   if (t.initialized) flags |= C.CKF_TOKEN_INITIALIZED;
   if (user) flags |= C.CKF_USER_PIN_INITIALIZED;
-  flags |= pinFlags(user, {
+  flags |= pinFlags(user, t.pinTriesLeft('user'), {
     low: C.CKF_USER_PIN_COUNT_LOW,
     final: C.CKF_USER_PIN_FINAL_TRY,
     locked: C.CKF_USER_PIN_LOCKED,
     change: C.CKF_USER_PIN_TO_BE_CHANGED,
   });
-  flags |= pinFlags(t.pinRecord('so'), {
+  flags |= pinFlags(t.pinRecord('so'), t.pinTriesLeft('so'), {
     low: C.CKF_SO_PIN_COUNT_LOW,
     final: C.CKF_SO_PIN_FINAL_TRY,
     locked: C.CKF_SO_PIN_LOCKED,
