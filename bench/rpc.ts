@@ -9,10 +9,14 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BenchResult, measure } from './harness.js';
+import { HAVE_SCHEDSTAT, treeCpuNs } from './server-cpu.js';
+
+/** A client's figure for one operation: round trips per second and the server's CPU time per call. */
+type RpcResult = BenchResult & { server_cpu_us?: number };
 
 const SELF = fileURLToPath(import.meta.url);
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
@@ -107,8 +111,23 @@ async function client(module: string, quick: boolean): Promise<void> {
   // One untimed pass first: right after the set-up (login, key generation) the first case measured
   // read 0.3-1x of its later figure on any server, from transients of the connection's first calls.
   for (const [op, fn] of ops) measure({ op, ours: fn }, 1, quick ? 10 : 50);
+  // The server: the process named by the orchestrator, or (a remote: command) this client's children.
+  const pid = process.env.BENCH_SERVER_PID;
+  const serverCpu =
+    !HAVE_SCHEDSTAT || process.env.BENCH_NO_SERVER
+      ? undefined
+      : pid
+        ? () => treeCpuNs(Number(pid))
+        : () => treeCpuNs(process.pid, true);
   for (const [op, fn] of ops) {
-    const r = measure({ op, ours: fn }, 1, quick ? 60 : 400);
+    let calls = 0;
+    const counted = () => {
+      calls++;
+      return fn();
+    };
+    const before = serverCpu?.();
+    const r: RpcResult = measure({ op, ours: counted }, 1, quick ? 60 : 400);
+    if (serverCpu && before !== undefined) r.server_cpu_us = (serverCpu() - before) / calls / 1000;
     process.stdout.write(`${JSON.stringify(r)}\n`);
   }
   p11.C_Finalize();
@@ -296,9 +315,17 @@ const TARGETS: Target[] = [
   },
 ];
 
-function runClient(module: string, env: Record<string, string>, quick: boolean): BenchResult[] {
+function runClient(target: Started, quick: boolean): RpcResult[] {
+  const { module, env, child } = target;
+  // Whose CPU the client reads: the server's process tree, none for SoftHSMv2 in the client itself, or
+  // (neither set) the client's children, where p11-kit-client.so runs a `remote:` command.
+  const server: Record<string, string> = child?.pid
+    ? { BENCH_SERVER_PID: String(child.pid) }
+    : module === SOFTHSM
+      ? { BENCH_NO_SERVER: '1' }
+      : {};
   const r = spawnSync(process.execPath, [SELF, '--client', module, ...(quick ? ['--quick'] : [])], {
-    env: { ...process.env, ...env },
+    env: { ...process.env, ...env, ...server },
     encoding: 'utf8',
     maxBuffer: 1 << 20,
   });
@@ -308,7 +335,18 @@ function runClient(module: string, env: Record<string, string>, quick: boolean):
     .trim()
     .split('\n')
     .filter(Boolean)
-    .map((l) => JSON.parse(l) as BenchResult);
+    .map((l) => JSON.parse(l) as RpcResult);
+}
+
+type Started = Awaited<ReturnType<Target['start']>>;
+/** Per operation, per target, one figure per round. */
+type Samples = Map<string, Map<string, number[]>>;
+
+function add(samples: Samples, op: string, target: string, x: number | undefined): void {
+  if (x === undefined) return;
+  if (!samples.has(op)) samples.set(op, new Map());
+  const row = samples.get(op) as Map<string, number[]>;
+  row.set(target, [...(row.get(target) ?? []), x]);
 }
 
 /** Ratios printed: each is the median of per-round ratios (a round runs every target back to back). */
@@ -341,8 +379,9 @@ export async function rpcBench(argv: string[]): Promise<number> {
     return 0;
   }
   const dir = mkdtempSync(join(tmpdir(), 'corepkcs11-rpc-bench-'));
-  const samples = new Map<string, Map<string, number[]>>();
-  const started: Awaited<ReturnType<Target['start']>>[] = [];
+  const samples: Samples = new Map();
+  const cpu: Samples = new Map();
+  const started: Started[] = [];
   const rounds = quick ? 1 : Number(argv[argv.indexOf('--rounds') + 1] ?? 5) || 5;
   try {
     for (const t of targets) started.push(await t.start(dir));
@@ -350,13 +389,12 @@ export async function rpcBench(argv: string[]): Promise<number> {
     // Round -1 warms the servers' JIT up and is not counted.
     for (let round = quick ? 0 : -1; round < rounds; round++) {
       targets.forEach((t, i) => {
-        const target = started[i] as (typeof started)[number];
-        const results = runClient(target.module, target.env, quick || round < 0);
+        const results = runClient(started[i] as Started, quick || round < 0);
         if (round < 0) return;
         for (const r of results) {
-          if (!samples.has(r.op)) samples.set(r.op, new Map());
-          const row = samples.get(r.op) as Map<string, number[]>;
-          row.set(t.name, [...(row.get(t.name) ?? []), r.ops_per_s]);
+          add(samples, r.op, t.name, r.ops_per_s);
+          // CPU per call inverted, so that a ratio reads as round trips do: above 1, ours costs less.
+          add(cpu, r.op, t.name, r.server_cpu_us === undefined ? undefined : 1 / r.server_cpu_us);
           if (json) process.stdout.write(`${JSON.stringify({ target: t.name, round, ...r })}\n`);
         }
       });
@@ -365,11 +403,16 @@ export async function rpcBench(argv: string[]): Promise<number> {
     for (const s of started) s.child?.kill('SIGTERM');
     rmSync(dir, { recursive: true, force: true });
   }
-  if (!json)
-    print(
-      samples,
-      targets.map((t) => t.name),
-    );
+  if (!json) {
+    const names = targets.map((t) => t.name);
+    const title = `RPC round trips through p11-kit-client.so (pkcs11js client), ops/s — Node ${process.version}, load ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}`;
+    print(samples, names, title, (x) => Math.round(x).toLocaleString('en-US'));
+    const cpuTitle =
+      "Server CPU time per call, µs (the server's process tree, all threads; ratio: theirs ÷ ours)";
+    print(cpu, names, cpuTitle, (x) => (1 / x).toFixed(1));
+  }
   return 0;
 }
 
@@ -379,16 +422,21 @@ function median(xs: number[]): number {
   return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 }
 
-function print(samples: Map<string, Map<string, number[]>>, names: string[]): void {
+function print(
+  samples: Samples,
+  names: string[],
+  title: string,
+  show: (x: number) => string,
+): void {
+  if (samples.size === 0) return;
   const pairs = PAIRS.filter(([, a, b]) => names.includes(a) && names.includes(b));
-  const n = (xs: number[] | undefined) =>
-    xs === undefined ? '—' : Math.round(median(xs)).toLocaleString('en-US');
+  const n = (xs: number[] | undefined) => (xs === undefined ? '—' : show(median(xs)));
   const ratio = (a: number[] | undefined, b: number[] | undefined) =>
     a && b && a.length === b.length
       ? `${median(a.map((x, i) => x / (b[i] as number))).toFixed(2)}x`
       : '—';
   const lines = [
-    `RPC round trips through p11-kit-client.so (pkcs11js client), ops/s — Node ${process.version}`,
+    title,
     `| operation | ${names.join(' | ')} | ${pairs.map(([label]) => label).join(' | ')} |`,
     `|---|${names.map(() => '---:').join('|')}|${pairs.map(() => '---:').join('|')}|`,
   ];

@@ -7,7 +7,7 @@
  * removed, then the store is closed).
  * @module
  */
-import { chmodSync, lstatSync, mkdirSync, readFileSync, readlinkSync, unlinkSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, readlinkSync, unlinkSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { isListening, startRpcServer } from '../rpc/server.js';
@@ -77,7 +77,10 @@ function boundPath(fd: number): string | undefined {
   return undefined;
 }
 
-/** Makes room for the socket: a private parent directory, and no stale socket left by a dead server. */
+/**
+ * Makes room for the socket: the parent directory made 0700 if missing (one that exists is left as it is:
+ * it may be /tmp; the socket itself is 0600), and no stale socket left by a dead server.
+ */
 async function prepareSocketPath(path: string): Promise<void> {
   const dir = dirname(path);
   try {
@@ -89,8 +92,6 @@ async function prepareSocketPath(path: string): Promise<void> {
       'give --socket PATH in a directory you own, and P11_KIT_SERVER_ADDRESS=unix:path=PATH to clients',
     );
   }
-  const own = lstatSync(dir);
-  if (own.uid === process.getuid?.() && (own.mode & 0o077) !== 0) chmodSync(dir, 0o700);
   let stat: ReturnType<typeof lstatSync>;
   try {
     stat = lstatSync(path);

@@ -165,8 +165,9 @@ export class FrameDecoder {
     if (!this.#admit(this.#need)) return false;
     // Not zero-filled: writing zeros would make every page of the buffer resident at once (glibc reuses
     // freed memory for a large allocation once one was freed), where only what arrives should be. No byte
-    // of it is read before it was written: the frame is returned only once full.
-    const buf = Buffer.allocUnsafeSlow(this.#need);
+    // of it is read before it was written: the frame is returned only once full. (Small ones come from
+    // Node's pool.)
+    const buf = Buffer.allocUnsafe(this.#need);
     this.#frame = new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
     this.#frame.set(this.#head);
     this.#fill = HEADER_LENGTH;

@@ -1,13 +1,15 @@
 /**
  * `corepkcs11 remote` as p11-kit runs it: pkcs11-tool through p11-kit-client.so with the address
  * `|corepkcs11 remote --store DIR` (the form a module file's `remote:` line takes), a store path that
- * needs p11-kit's quoting, and the process on its own: only protocol bytes on stdout, EOF ends it,
- * refusals in --log, a missing store refused before any byte is written.
+ * needs p11-kit's quoting, a flash image (one program at a time), and the process on its own: only
+ * protocol bytes on stdout, EOF ends it, refusals in --log, a missing store refused before any byte is
+ * written.
  * @module
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
 import { remoteCommandLine } from '../../src/cli/p11kit-modules.js';
 import * as C from '../../src/pkcs11/constants.js';
@@ -19,6 +21,7 @@ import { HANDSHAKE } from '../unit/rpc/helpers/client.js';
 import { findTools, run, workdir } from './helpers/env.js';
 
 const PIN = '246810';
+const PKCS11JS = createRequire(import.meta.url).resolve('pkcs11js');
 
 /** Runs `corepkcs11 remote ARGS` with its stdin and stdout as pipes (as sshd gives them). */
 function remote(args: string[], requests: Uint8Array) {
@@ -151,6 +154,40 @@ describe('corepkcs11 remote', () => {
       );
       assert.equal(test.code, 0, test.stderr);
       assert.match(test.stdout, /No errors/);
+    });
+
+    it('a flash image: served to one program at a time; a second one at once gets CKR_DEVICE_ERROR naming the holder', {
+      skip,
+    }, async () => {
+      if (typeof tools === 'string') return;
+      const image = dir.file('token.img');
+      const init = cli(
+        ['init-token', '--store', `flash:${image}`, '--label', 'flashy', '--so-pin', '87654321'],
+        {
+          cwd: dir.path,
+        },
+      );
+      assert.equal(init.code, 0, init.stderr);
+      const address = via(`flash:${image}`);
+      const list = await run(tools.pkcs11Tool, ['--module', tools.client, '-L'], address);
+      assert.match(list.stdout, /token label\s+: flashy/, list.stderr);
+      // The first program keeps its remote (and the image) until it finalizes.
+      const holder = spawn(
+        process.execPath,
+        [
+          '-e',
+          `const p = new (require(${JSON.stringify(PKCS11JS)}).PKCS11)(); p.load(${JSON.stringify(tools.client)});
+           p.C_Initialize({ flags: 2 }); console.log('open'); process.stdin.once('data', () => p.C_Finalize());`,
+        ],
+        { env: { ...baseEnv(), ...address }, stdio: ['pipe', 'pipe', 'inherit'] },
+      );
+      await new Promise((r) => holder.stdout.once('data', r));
+      const second = await run(tools.pkcs11Tool, ['--module', tools.client, '-L'], address);
+      holder.stdin.end('x');
+      await new Promise((r) => holder.on('close', r));
+      assert.notEqual(second.code, 0);
+      assert.match(second.stderr, /flash image in use: the store is locked by process \d+/);
+      assert.match(second.stdout + second.stderr, /CKR_DEVICE_ERROR/);
     });
 
     it("a store path with spaces and a quote survives p11-kit's argv splitting", {

@@ -8,7 +8,15 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, linkSync, mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { defaultSocketPath } from '../../src/cli/serve.js';
@@ -101,6 +109,17 @@ describe('corepkcs11 serve', () => {
     assert.match(s.stdout, new RegExp(`unix:path=${runtime}/p11-kit/pkcs11;`));
     assert.equal(statSync(`${runtime}/p11-kit`).mode & 0o777, 0o700);
     s.child.kill('SIGINT');
+    assert.equal(await s.exit, 0);
+  });
+
+  it('--socket in a directory that exists leaves its mode alone (it may be /tmp)', async () => {
+    const shared = dir.file('shared');
+    mkdirSync(shared, { mode: 0o755 });
+    chmodSync(shared, 0o1777);
+    const s = await serve(['--store', 'memory:', '--socket', `${shared}/x.sock`]);
+    assert.equal(statSync(shared).mode & 0o7777, 0o1777);
+    assert.equal(statSync(`${shared}/x.sock`).mode & 0o777, 0o600);
+    s.child.kill('SIGTERM');
     assert.equal(await s.exit, 0);
   });
 

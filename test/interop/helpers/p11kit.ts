@@ -18,6 +18,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { RunResult } from './env.js';
 
 export const PROXY = [
@@ -105,6 +106,18 @@ export function testUser(kind: 'root' | 'unprivileged', path: string): User | st
     gid = idOf('-g', 'nobody');
     if (!Number.isInteger(uid) || uid <= 0) return 'no user nobody to run as';
     wrap = ['setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--'];
+    // A checkout or a Node under a private home (/root is 0700) is out of nobody's reach.
+    const cli = fileURLToPath(new URL('../../../src/cli/main.js', import.meta.url));
+    const probe = spawnSync(wrap[0] as string, [
+      ...wrap.slice(1),
+      'test',
+      '-r',
+      cli,
+      '-a',
+      '-x',
+      process.execPath,
+    ]);
+    if (probe.status !== 0) return `user nobody cannot read ${cli} or run ${process.execPath}`;
   }
   const home = mkdtempSync(join(tmpdir(), `corepkcs11-${kind}-`));
   const clean = (env: Record<string, string>) => [
