@@ -113,20 +113,25 @@ function dataOf(key: KeyObject): PrivateKeyData | PublicKeyData {
     if (named === undefined)
       throw badInput('EC keys with explicit curve parameters are not supported');
     const c = curveNamed(named);
-    if (c === undefined || c.jwk === undefined) {
+    if (c === undefined || c.family !== 'weierstrass') {
       throw new Pkcs11Error(
         CKR_CURVE_NOT_SUPPORTED,
         `curve ${named} is not supported (${curveList()})`,
       );
     }
-    const j = key.export({ format: 'jwk' });
-    const point = Uint8Array.of(
-      4,
-      ...padded(b64u(j.x), c.fieldBytes),
-      ...padded(b64u(j.y), c.fieldBytes),
-    );
+    // DER rather than JWK: node:crypto writes a JWK only for P-256, P-384, P-521 and secp256k1.
+    const publicKey = priv ? createPublicKey(key) : key;
+    const spki = new Uint8Array(publicKey.export({ type: 'spki', format: 'der' }));
+    const [, bits] = readChildren(readSingle(spki, TAG_SEQUENCE).value);
+    const point = (bits?.value ?? new Uint8Array(1)).slice(1);
     if (!priv) return { kind: 'ec', curve: c.name, point };
-    return { kind: 'ec', curve: c.name, d: padded(b64u(j.d), c.orderBytes), point };
+    const sec1 = new Uint8Array(key.export({ type: 'sec1', format: 'der' }));
+    try {
+      const d = readChildren(readSingle(sec1, TAG_SEQUENCE).value)[1]?.value ?? new Uint8Array(0);
+      return { kind: 'ec', curve: c.name, d: padded(d, c.orderBytes), point };
+    } finally {
+      sec1.fill(0);
+    }
   }
   if (type === 'dsa') return dsaDataOf(key);
   // Edwards and Montgomery keys: node:crypto's key type is the table's OpenSSL name (ed25519 …).

@@ -51,6 +51,24 @@ export function requireNoParameter(m: RawMechanism): void {
 }
 
 /**
+ * A CK_ULONG parameter (a MAC length, a bit index, an object handle): a number, or its 8- or 4-byte
+ * little-endian form as C callers pass it; anything else is CKR_MECHANISM_PARAM_INVALID with `what`.
+ */
+export function ulongParameter(m: RawMechanism, what: string): number {
+  const p = m.parameter;
+  let n: number | undefined;
+  if (typeof p === 'number') n = p;
+  else if (p instanceof Uint8Array && (p.length === 8 || p.length === 4)) {
+    const dv = new DataView(p.buffer, p.byteOffset, p.length);
+    n = p.length === 8 ? Number(dv.getBigUint64(0, true)) : dv.getUint32(0, true);
+  }
+  if (n === undefined || !Number.isSafeInteger(n) || n < 0) {
+    throw new Pkcs11Error(C.CKR_MECHANISM_PARAM_INVALID, what);
+  }
+  return n;
+}
+
+/**
  * Input collected across C_*Update calls (or the one C_Sign/C_Verify/C_Encrypt call). Every user states
  * its bound: a caller without a login can drive these operations, so none may grow without limit.
  */

@@ -8,13 +8,14 @@
 import type { AttributeMap } from '../attributes/values.js';
 import type { CryptoBackend, HashName } from '../crypto/backend.js';
 import { HASH_LENGTHS } from '../crypto/backend.js';
-import { type Curve, curve as curveRow, keySizes } from '../crypto/curves.js';
+import { curve as curveRow, keySizes } from '../crypto/curves.js';
 import { Pkcs11Error } from '../errors.js';
 import { decodeEcPoint } from '../objects/key-material.js';
+import { PROFILES } from '../objects/profile.js';
 import { GENERIC_SECRET_KEY_TYPES } from '../objects/secret-keys.js';
 import * as C from '../pkcs11/constants.js';
 import type { Ecdh1DeriveParams, RawMechanism } from '../pkcs11/types.js';
-import { EC_FLAGS, OKP_FLAGS } from './ec-keygen.js';
+import { EC_FLAGS, ecSizes, OKP_FLAGS } from './ec-keygen.js';
 import { HASH_OF_KDF } from './hashes.js';
 import { secretShape } from './secret-keygen.js';
 import type { GeneratedKey, KeyRef, Mechanism } from './types.js';
@@ -99,17 +100,22 @@ function derive(
   return shape.made(value);
 }
 
-/** One entry per key type, merged by the registry: the union of their key types and size ranges. */
-function ecdh1(keyType: number, family: Curve['family'], flags: number): Mechanism {
-  return {
-    type: C.CKM_ECDH1_DERIVE,
-    keyTypes: [keyType],
-    info: { ...keySizes(family), flags: C.CKF_DERIVE | flags },
-    derive,
-  };
-}
-
+/**
+ * One entry per key type (and, for CKK_EC, per profile: the curves differ), merged by the registry: the
+ * union of their key types and size ranges.
+ */
 export const ECDH_MECHANISMS: Mechanism[] = [
-  ecdh1(C.CKK_EC, 'weierstrass', EC_FLAGS),
-  ecdh1(C.CKK_EC_MONTGOMERY, 'montgomery', OKP_FLAGS),
+  ...PROFILES.map((profile) => ({
+    type: C.CKM_ECDH1_DERIVE,
+    profiles: [profile],
+    keyTypes: [C.CKK_EC],
+    info: { ...ecSizes(profile), flags: C.CKF_DERIVE | EC_FLAGS },
+    derive,
+  })),
+  {
+    type: C.CKM_ECDH1_DERIVE,
+    keyTypes: [C.CKK_EC_MONTGOMERY],
+    info: { ...keySizes('montgomery'), flags: C.CKF_DERIVE | OKP_FLAGS },
+    derive,
+  },
 ];

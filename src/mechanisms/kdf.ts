@@ -105,7 +105,7 @@ function inputKey(key: KeyRef, what: string): Uint8Array {
 }
 
 function hkdfDerive(data: boolean): Mechanism['derive'] {
-  return (backend, m, base, template, keys?: KeyLookup): GeneratedKey => {
+  return (backend, m, base, template, _other, keys?: KeyLookup): GeneratedKey => {
     const p = hkdfParams(m);
     const ikm = inputKey(base, 'the base key');
     let salt = p.salt;

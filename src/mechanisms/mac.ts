@@ -11,7 +11,7 @@ import type { Profile } from '../objects/profile.js';
 import { HMAC_KEY_TYPES } from '../objects/secret-keys.js';
 import * as C from '../pkcs11/constants.js';
 import type { RawMechanism } from '../pkcs11/types.js';
-import { requireNoParameter, secretKeyOf } from './common.js';
+import { requireNoParameter, secretKeyOf, ulongParameter } from './common.js';
 import { HASHES, rowProfiles } from './hashes.js';
 import type { KeyRef, Mechanism, SignOperation, VerifyOperation } from './types.js';
 
@@ -21,17 +21,10 @@ function macLength(m: RawMechanism, full: number, general: boolean): number {
     requireNoParameter(m);
     return full;
   }
-  let n: number | undefined;
-  if (typeof m.parameter === 'number') n = m.parameter;
-  else if (
-    m.parameter instanceof Uint8Array &&
-    (m.parameter.length === 8 || m.parameter.length === 4)
-  ) {
-    const dv = new DataView(m.parameter.buffer, m.parameter.byteOffset, m.parameter.length);
-    n = m.parameter.length === 8 ? Number(dv.getBigUint64(0, true)) : dv.getUint32(0, true);
-  }
-  if (n === undefined || !Number.isInteger(n) || n < 1 || n > full) {
-    throw new Pkcs11Error(C.CKR_MECHANISM_PARAM_INVALID, `MAC length must be 1..${full}`);
+  const what = `MAC length must be 1..${full}`;
+  const n = ulongParameter(m, what);
+  if (n < 1 || n > full) {
+    throw new Pkcs11Error(C.CKR_MECHANISM_PARAM_INVALID, what);
   }
   return n;
 }

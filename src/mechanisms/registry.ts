@@ -21,6 +21,7 @@ import { KDF_MECHANISMS } from './kdf.js';
 import { MAC_MECHANISMS } from './mac.js';
 import { RSA_MECHANISMS } from './rsa.js';
 import { RSA_CIPHER_MECHANISMS } from './rsa-cipher.js';
+import { SECRET_DERIVE_MECHANISMS } from './secret-derive.js';
 import { SECRET_KEYGEN_MECHANISMS } from './secret-keygen.js';
 import type { Mechanism } from './types.js';
 
@@ -58,6 +59,7 @@ const ALL: readonly Mechanism[] = [
   ...DES_MECHANISMS,
   ...SECRET_KEYGEN_MECHANISMS,
   ...KDF_MECHANISMS,
+  ...SECRET_DERIVE_MECHANISMS,
 ];
 
 /** The entries a profile offers, merged per CKM_ value. */

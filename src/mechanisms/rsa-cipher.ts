@@ -1,7 +1,8 @@
 /**
- * RSA encryption (v2.40 mechanisms §2.1.8–2.1.9): CKM_RSA_PKCS_OAEP, CKM_RSA_PKCS (encryption only: its
- * decryption leaks through padding-check timing, the Marvin attack, so the token does not offer it) and
- * raw CKM_RSA_X_509. Layer L4.
+ * RSA encryption and decryption (v2.40 mechanisms §2.1.8–2.1.9), also for wrapping keys:
+ * CKM_RSA_PKCS_OAEP, CKM_RSA_PKCS (its decryption with implicit rejection: a wrong padding yields a
+ * pseudo-random message, not an error, so there is no padding oracle; see the node:crypto adapter's
+ * rsa-pkcs1-decrypt.ts) and raw CKM_RSA_X_509. Layer L4.
  * @module
  */
 import type { HashName, RsaCipherScheme } from '../crypto/backend.js';
@@ -73,7 +74,7 @@ function rsaCipher(
 function rsaCipherMechanism(
   type: number,
   scheme: (m: RawMechanism) => RsaCipherScheme,
-  decrypts: boolean,
+  wraps: boolean,
   profile: Profile,
 ): Mechanism {
   return {
@@ -83,21 +84,17 @@ function rsaCipherMechanism(
     singlePart: true,
     info: {
       ...keySizeInfo(PROFILE_LIMITS[profile].rsaKeyBits),
-      flags: C.CKF_ENCRYPT | (decrypts ? C.CKF_DECRYPT : 0),
+      flags: C.CKF_ENCRYPT | C.CKF_DECRYPT | (wraps ? C.CKF_WRAP | C.CKF_UNWRAP : 0),
     },
     encrypt(backend, m, key) {
       const s = scheme(m);
       return rsaCipher(key, s, true, (d) => backend.rsaEncrypt(key.handle(), s, d));
     },
-    ...(decrypts
-      ? {
-          decrypt(backend, m, key) {
-            const s = scheme(m);
-            return rsaCipher(key, s, false, (d) => backend.rsaDecrypt(key.handle(), s, d));
-          },
-        }
-      : {}),
-  } as Mechanism;
+    decrypt(backend, m, key) {
+      const s = scheme(m);
+      return rsaCipher(key, s, false, (d) => backend.rsaDecrypt(key.handle(), s, d));
+    },
+  };
 }
 
 /** Encryption-capable variants of the RSA mechanisms whose signing forms live in rsa.ts (per profile). */
@@ -114,7 +111,7 @@ export const RSA_CIPHER_MECHANISMS: Mechanism[] = PROFILES.flatMap((profile) => 
       requireNoParameter(m);
       return { type: 'pkcs1' };
     },
-    false,
+    true,
     profile,
   ),
   rsaCipherMechanism(
@@ -123,7 +120,7 @@ export const RSA_CIPHER_MECHANISMS: Mechanism[] = PROFILES.flatMap((profile) => 
       requireNoParameter(m);
       return { type: 'raw' };
     },
-    true,
+    false,
     profile,
   ),
 ]);

@@ -13,7 +13,8 @@ import { Pkcs11Error } from '../errors.js';
 import * as C from '../pkcs11/constants.js';
 import { encodeUlong, equalBytes, stripLeadingZeros } from '../util/bytes.js';
 import { DerError, readCertificate } from '../util/der.js';
-import { curveOf, EC_KEY_TYPES } from './key-material.js';
+import { curveForProfile, curveOf } from './ec-params.js';
+import { EC_KEY_TYPES } from './key-material.js';
 import { PROFILE_LIMITS, type Profile } from './profile.js';
 import { ede3Key, GENERIC_SECRET_KEY_TYPES, hasOddParity, secretKeyType } from './secret-keys.js';
 
@@ -200,7 +201,10 @@ export function completeAttributes(
     completeFfc(attrs, cls);
   } else if (keyType !== undefined && EC_KEY_TYPES.has(keyType)) {
     const params = readBytes(attrs, C.CKA_EC_PARAMS);
-    if (params) curveOf(params, C.CKR_ATTRIBUTE_VALUE_INVALID, EC_KEY_TYPES.get(keyType));
+    if (params) {
+      curveOf(params, EC_KEY_TYPES.get(keyType), C.CKR_ATTRIBUTE_VALUE_INVALID);
+      curveForProfile(params, profile);
+    }
   }
   completeCheckValue(crypto, attrs);
 }

@@ -1,33 +1,19 @@
 /**
- * Key attributes ⇄ key material: CKA_EC_PARAMS (a DER OID or named-curve string, looked up in the
- * curve table of crypto/curves.ts), EC points (CKA_EC_POINT as a DER OCTET STRING, raw points accepted
- * on input as many clients send them), RSA components, and the reverse for keys the token generates.
- * The three EC key types (PKCS#11 3.0 §2.3) share these attributes, each on its own curve family.
- * Layer L3.
+ * Key attributes ⇄ key material: CKA_EC_PARAMS (in any form ec-params.ts reads), EC points
+ * (CKA_EC_POINT as a DER OCTET STRING, raw points accepted on input as many clients send them), RSA
+ * components, and the reverse for keys the token generates. The three EC key types (PKCS#11 3.0 §2.3)
+ * share these attributes, each on its own curve family. Layer L3.
  * @module
  */
 import type { AttributeMap } from '../attributes/values.js';
 import { readBytes } from '../attributes/values.js';
 import type { KeyMaterial } from '../crypto/backend.js';
-import {
-  type Curve,
-  type CurveName,
-  curveNamed,
-  curveOfOid,
-  curve as curveRow,
-} from '../crypto/curves.js';
+import { type Curve, type CurveName, curve as curveRow } from '../crypto/curves.js';
 import { Pkcs11Error } from '../errors.js';
 import * as C from '../pkcs11/constants.js';
-import { fromUtf8, stripLeadingZeros } from '../util/bytes.js';
-import {
-  DerError,
-  decodeOid,
-  encodeTlv,
-  readSingle,
-  TAG_OCTET_STRING,
-  TAG_OID,
-  TAG_PRINTABLE_STRING,
-} from '../util/der.js';
+import { stripLeadingZeros } from '../util/bytes.js';
+import { encodeTlv, readSingle, TAG_OCTET_STRING } from '../util/der.js';
+import { curveOf } from './ec-params.js';
 
 /** The curve family of each EC key type: CKK_EC, CKK_EC_EDWARDS, CKK_EC_MONTGOMERY. */
 export const EC_KEY_TYPES: ReadonlyMap<number, Curve['family']> = new Map([
@@ -46,35 +32,6 @@ export function ecKeyTypeOf(curve: CurveName): number {
 /** The DER CKA_EC_PARAMS (namedCurve OID) of a curve. */
 export function ecParamsOf(curve: CurveName): Uint8Array {
   return curveRow(curve).ecParams;
-}
-
-/**
- * The curve named by CKA_EC_PARAMS: a namedCurve OID, or a curve name as a PrintableString (PKCS#11
- * 3.0 §2.3.7). `code` is the CKR for a well-formed but unsupported curve, or one outside `family`
- * (CKR_CURVE_NOT_SUPPORTED when generating, CKR_ATTRIBUTE_VALUE_INVALID when importing); malformed DER
- * and explicit parameters are CKR_ATTRIBUTE_VALUE_INVALID.
- */
-export function curveOf(
-  ecParams: Uint8Array,
-  code: number = C.CKR_CURVE_NOT_SUPPORTED,
-  family?: Curve['family'],
-): CurveName {
-  let named: string;
-  try {
-    const tlv = readSingle(ecParams);
-    if (tlv.tag === TAG_OID) named = decodeOid(tlv.value);
-    else if (tlv.tag === TAG_PRINTABLE_STRING) named = fromUtf8(tlv.value);
-    else throw new DerError('a namedCurve OID is required (explicit parameters are not supported)');
-  } catch (e) {
-    if (!(e instanceof DerError)) throw e;
-    throw new Pkcs11Error(C.CKR_ATTRIBUTE_VALUE_INVALID, `CKA_EC_PARAMS: ${e.message}`);
-  }
-  const found = curveOfOid(named) ?? curveNamed(named);
-  if (!found) throw new Pkcs11Error(code, `curve ${named} is not supported`);
-  if (family !== undefined && found.family !== family) {
-    throw new Pkcs11Error(code, `${found.name} is not a ${family} curve`);
-  }
-  return found.name;
 }
 
 /** CKA_EC_POINT in its DER OCTET STRING form. */
@@ -174,11 +131,8 @@ export function keyMaterialOf(
   }
   const family = EC_KEY_TYPES.get(keyType);
   if (family !== undefined) {
-    const curve = curveOf(
-      need(attrs, C.CKA_EC_PARAMS, 'CKA_EC_PARAMS'),
-      C.CKR_ATTRIBUTE_VALUE_INVALID,
-      family,
-    );
+    const params = need(attrs, C.CKA_EC_PARAMS, 'CKA_EC_PARAMS');
+    const curve = curveOf(params, family, C.CKR_ATTRIBUTE_VALUE_INVALID);
     if (objectClass === C.CKO_PUBLIC_KEY) {
       return {
         kind: 'ec',

@@ -24,6 +24,7 @@ import {
   SENSITIVE,
   SO_ONLY_TRUE,
 } from './policy.js';
+import type { Profile } from './profile.js';
 import { SECRET_KEY_TYPES } from './secret-keys.js';
 
 const TRUE = encodeBool(true);
@@ -117,19 +118,17 @@ const PRIVATE_KEY = [
 ];
 
 /**
- * A secret key's cipher roles are granted when it is made and may only be taken away: wrap must never meet
- * decrypt, nor unwrap meet encrypt, on one key (token/wrap-calls.ts), also not one after the other.
+ * A secret key may hold any roles; turning one on later is checked against the key's history
+ * (role-history.ts: nothing that wrapped may start to decrypt, and so on).
  */
-const ROLE = MOD | ONLY_TO_FALSE;
-
 const SECRET_KEY = [
   ...PROTECTED_KEY,
-  rule(C.CKA_ENCRYPT, ROLE, TRUE),
-  rule(C.CKA_DECRYPT, ROLE, TRUE),
+  rule(C.CKA_ENCRYPT, MOD, TRUE),
+  rule(C.CKA_DECRYPT, MOD, TRUE),
   rule(C.CKA_SIGN, MOD, TRUE),
   rule(C.CKA_VERIFY, MOD, TRUE),
-  rule(C.CKA_WRAP, ROLE, FALSE),
-  rule(C.CKA_UNWRAP, ROLE, FALSE),
+  rule(C.CKA_WRAP, MOD, FALSE),
+  rule(C.CKA_UNWRAP, MOD, FALSE),
   rule(C.CKA_TRUSTED, SO_ONLY_TRUE, FALSE),
   rule(C.CKA_CHECK_VALUE, 0),
   rule(C.CKA_WRAP_TEMPLATE, 0),
@@ -253,4 +252,25 @@ export function subtypeAttribute(objectClass: number): number | undefined {
     objectClass === C.CKO_SECRET_KEY ||
     objectClass === C.CKO_DOMAIN_PARAMETERS;
   return isKey ? C.CKA_KEY_TYPE : undefined;
+}
+
+/**
+ * The defaults `compatible` takes from SoftHSMv2 2.6 where they differ from the tables above: a data
+ * object is private (SoftHSMv2 makes every object private but certificates and public keys) and a
+ * secret key is not sensitive (its CKA_VALUE can be read), unless the template says otherwise. Private
+ * keys stay sensitive by default in both profiles: no client depends on reading a private key it did
+ * not ask to be readable (README "Token profiles").
+ */
+const COMPATIBLE_DEFAULTS: ReadonlyMap<number, ReadonlyMap<number, Uint8Array>> = new Map([
+  [C.CKO_DATA, new Map([[C.CKA_PRIVATE, TRUE]])],
+  [C.CKO_SECRET_KEY, new Map([[C.CKA_SENSITIVE, FALSE]])],
+]);
+
+/** The profile's default for an attribute of a class when it differs from the policy's; else undefined. */
+export function profileDefault(
+  profile: Profile,
+  objectClass: number,
+  type: number,
+): Uint8Array | undefined {
+  return profile === 'compatible' ? COMPATIBLE_DEFAULTS.get(objectClass)?.get(type) : undefined;
 }

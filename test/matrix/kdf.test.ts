@@ -358,7 +358,7 @@ for (const port of PAL_PORTS) {
             ...EXPORTABLE,
             { type: C.CKA_VALUE_LEN, value: 40 },
           ]),
-        C.CKR_ATTRIBUTE_VALUE_INVALID,
+        C.CKR_TEMPLATE_INCONSISTENT,
       );
     });
 

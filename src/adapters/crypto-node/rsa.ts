@@ -39,6 +39,7 @@ import {
   reducedExponent,
   toBase64Url,
 } from './rsa-math.js';
+import { pkcs1Decrypt, rejectionKeyOf } from './rsa-pkcs1-decrypt.js';
 import { privateEncryptAsync } from './rsa-worker.js';
 
 const INVALID = CKR_ATTRIBUTE_VALUE_INVALID;
@@ -50,6 +51,11 @@ export class RsaKey implements KeyHandle {
   readonly bytes: number;
   readonly object: KeyObject;
   readonly publicObject: KeyObject;
+  /**
+   * SHA-256 of d written out to the modulus width: the HMAC key from which PKCS#1 v1.5 decryption
+   * derives its implicit-rejection key per ciphertext (rsa-pkcs1-decrypt.ts). Private keys only.
+   */
+  readonly rejectionKey: Uint8Array | undefined;
 
   constructor(m: RsaMaterial) {
     const jwk: Record<string, string> = { kty: 'RSA', n: toBase64Url(m.n), e: toBase64Url(m.e) };
@@ -80,6 +86,7 @@ export class RsaKey implements KeyHandle {
     this.bytes = Math.ceil(this.bits / 8);
     if (this.bits < 512) throw refused(INVALID, `RSA modulus of ${this.bits} bits is too small`);
     if (this.isPrivate) this.#checkPair();
+    this.rejectionKey = m.d ? rejectionKeyOf(m.d, this.bytes) : undefined;
   }
 
   /** Node accepts a JWK whose parts do not belong together; one raw round trip proves they do. */
@@ -364,18 +371,13 @@ export function rsaEncrypt(key: RsaKey, s: RsaCipherScheme, data: Uint8Array): U
 }
 
 /**
- * RSA decryption. PKCS#1 v1.5 decryption is refused: its padding check leaks through timing (the
- * Marvin attack), and Node disables it for that reason; OAEP and raw RSA are offered instead.
+ * RSA decryption: OAEP and raw RSA through node:crypto; PKCS#1 v1.5 with implicit rejection, done here
+ * over raw RSA (rsa-pkcs1-decrypt.ts), so the answer is the same on every Node version.
  */
 export function rsaDecrypt(key: RsaKey, s: RsaCipherScheme, data: Uint8Array): Uint8Array {
-  if (s.type === 'pkcs1') {
-    throw refused(
-      CKR_ENCRYPTED_DATA_INVALID,
-      'PKCS#1 v1.5 decryption is not offered (Marvin timing attack)',
-    );
-  }
   if (data.length !== key.bytes)
     throw refused(CKR_ENCRYPTED_DATA_LEN_RANGE, 'ciphertext length differs from the modulus size');
+  if (s.type === 'pkcs1') return pkcs1Decrypt(key, data);
   const options =
     s.type === 'oaep'
       ? { padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: s.hash, oaepLabel: s.label }

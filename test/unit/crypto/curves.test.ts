@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createECDH, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { createECDH, createPublicKey, generateKeyPairSync, getCurves } from 'node:crypto';
 import { describe, it } from 'node:test';
 import {
   CURVES,
@@ -103,11 +103,24 @@ describe('the curve table', () => {
   });
 
   it('derives the mechanism key sizes and the list users read', () => {
-    assert.deepEqual(keySizes('weierstrass'), { minKeySize: 256, maxKeySize: 521 });
+    assert.deepEqual(keySizes('weierstrass'), { minKeySize: 160, maxKeySize: 521 });
+    assert.deepEqual(keySizes('weierstrass', 224), { minKeySize: 224, maxKeySize: 521 });
     // RFC 8032 b and RFC 7748 key sizes, as kryoptic and SoftHSMv2 report them.
     assert.deepEqual(keySizes('edwards'), { minKeySize: 256, maxKeySize: 456 });
     assert.deepEqual(keySizes('montgomery'), { minKeySize: 256, maxKeySize: 448 });
-    assert.equal(curveList('weierstrass'), 'P-256, P-384 and P-521');
     assert.equal(curveList('edwards'), 'Ed25519 and Ed448');
+    assert.match(
+      curveList(),
+      /^P-256, P-384, P-521, P-192, P-224, secp256k1, brainpoolP160r1, .* and /,
+    );
+  });
+
+  it('has every named Weierstrass curve node:crypto offers that the issue names', () => {
+    const wanted = ['prime192v1', 'secp224r1', 'prime256v1', 'secp384r1', 'secp521r1', 'secp256k1'];
+    for (const b of [160, 192, 224, 256, 320, 384, 512])
+      for (const k of ['r', 't']) wanted.push(`brainpoolP${b}${k}1`);
+    const have = CURVES.filter((c) => c.family === 'weierstrass').map((c) => c.openssl);
+    assert.deepEqual([...have].sort(), [...wanted].sort());
+    for (const name of wanted) assert.ok(getCurves().includes(name), `node:crypto has ${name}`);
   });
 });

@@ -12,7 +12,7 @@ import {
   encodeTlv,
   encodeUnsignedInteger,
 } from '../../../src/util/der.js';
-import { freshKeyPair } from '../../helpers/keypair.js';
+import { ecKeyParts, freshKeyPair } from '../../helpers/keypair.js';
 import { assertRv, C } from '../../helpers/token.js';
 
 const b64u = (s: string | undefined) => Uint8Array.from(Buffer.from(s ?? '', 'base64url'));
@@ -240,7 +240,7 @@ describe('reading credentials', () => {
       passphrase: 'x',
     });
     assertRv(() => readCredentials(legacy), C.CKR_ARGUMENTS_BAD);
-    const k1 = freshKeyPair('ec', { namedCurve: 'secp256k1' }).privateKey;
+    const k1 = freshKeyPair('ec', { namedCurve: 'secp224k1' }).privateKey;
     assertRv(
       () => readCredentials(k1.export({ format: 'der', type: 'pkcs8' })),
       C.CKR_CURVE_NOT_SUPPORTED,
@@ -255,6 +255,25 @@ describe('reading credentials', () => {
     assertRv(() => readCredentials(dhPem), C.CKR_ARGUMENTS_BAD);
     for (const junk of [new Uint8Array(0), Uint8Array.of(0x30, 0x03, 0x02, 0x01, 0x01), 'hello']) {
       assertRv(() => readCredentials(junk), C.CKR_ARGUMENTS_BAD);
+    }
+  });
+
+  it('reads keys of every curve of the table, those node:crypto has no JWK for included', () => {
+    for (const namedCurve of ['secp256k1', 'brainpoolP384t1', 'prime192v1', 'secp224r1']) {
+      const { privateKey, publicKey } = freshKeyPair('ec', { namedCurve });
+      const parts = ecKeyParts(privateKey);
+      const [cred] = readCredentials(privateKey.export({ format: 'der', type: 'pkcs8' }));
+      assert.equal(cred?.kind, 'private-key');
+      const key = cred?.kind === 'private-key' ? cred.key : undefined;
+      assert.equal(key?.kind, 'ec');
+      if (key?.kind !== 'ec') continue;
+      assert.deepEqual(key.d, parts.d);
+      assert.deepEqual(key.point, parts.point);
+      const [pub] = readCredentials(publicKey.export({ format: 'der', type: 'spki' }));
+      assert.deepEqual(
+        pub?.kind === 'public-key' && pub.key.kind === 'ec' && pub.key.point,
+        parts.point,
+      );
     }
   });
 

@@ -19,7 +19,7 @@ describe('key types in pkcs11-tool spelling', () => {
 
   it('refuses other key pair types, and secret keys where a pair is needed → CKR_ARGUMENTS_BAD', () => {
     for (const bad of [
-      'EC:secp256k1',
+      'EC:secp224k1',
       'rsa:512',
       'rsa:2049',
       'DSA:1536',
