@@ -152,6 +152,8 @@ export interface CryptoBackend {
   rsaEncrypt(key: KeyHandle, scheme: RsaCipherScheme, data: Uint8Array): Uint8Array;
   /** CKR_ENCRYPTED_DATA_INVALID when the ciphertext does not decrypt. */
   rsaDecrypt(key: KeyHandle, scheme: RsaCipherScheme, data: Uint8Array): Uint8Array;
+  /** As rsaDecrypt, off the event loop. */
+  rsaDecryptAsync(key: KeyHandle, scheme: RsaCipherScheme, data: Uint8Array): Promise<Uint8Array>;
   /** The ECDH shared secret Z: x-coordinate of d·Q (Q an uncompressed point on the key's curve). */
   ecdh(privateKey: KeyHandle, peerPoint: Uint8Array): Uint8Array;
 

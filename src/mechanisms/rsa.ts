@@ -140,15 +140,7 @@ function rsaMechanism(v: RsaVariant, profile: Profile): Mechanism {
     sign(backend, m, key) {
       const { scheme, handle, k, check, checkKey } = prepare(m, key);
       if (hash === undefined) {
-        const run = (data: Uint8Array) => {
-          check(data);
-          return backend.sign(handle, scheme, data);
-        };
-        const runAsync = async (data: Uint8Array) => {
-          check(data);
-          return backend.signAsync(handle, scheme, data);
-        };
-        return collectingSign(k, run, runAsync, k);
+        return collectingSign(backend, handle, scheme, { length: k, maxInput: k }, check);
       }
       const prepared = (input: HashedInput) => {
         checkKey();
@@ -235,6 +227,7 @@ function keyPairGen(profile: Profile): Mechanism {
   const sizes = PROFILE_LIMITS[profile].rsaGenerateBits;
   return {
     type: C.CKM_RSA_PKCS_KEY_PAIR_GEN,
+    keyPairType: C.CKK_RSA,
     profiles: [profile],
     info: { ...keySizeInfo(sizes), flags: C.CKF_GENERATE_KEY_PAIR },
     generateKeyPair(backend, m, pub) {

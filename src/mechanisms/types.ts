@@ -50,6 +50,8 @@ export interface CipherOperation {
   finishBound(pending: number): number;
   update(data: Uint8Array): Uint8Array;
   finish(): Uint8Array;
+  /** finish off the event loop, where the mechanism has a slow form (RSA private-key decryption). */
+  finishAsync?(): Promise<Uint8Array>;
 }
 
 /** The generated material of a key pair, as attributes for each half. */
@@ -105,6 +107,8 @@ export interface Mechanism {
    */
   readonly unextractableFromBase?: boolean;
   generateKey?(backend: CryptoBackend, m: RawMechanism, template: AttributeMap): GeneratedKey;
+  /** With generateKeyPair: the CKK_ of the keys it makes (the templates are checked against it first). */
+  readonly keyPairType?: number;
   generateKeyPair?(
     backend: CryptoBackend,
     m: RawMechanism,

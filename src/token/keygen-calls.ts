@@ -66,6 +66,7 @@ interface PairPlan {
   priv: Map<number, Uint8Array | RawAttribute[]>;
   generate: NonNullable<Mechanism['generateKeyPair']>;
   generateAsync: Mechanism['generateKeyPairAsync'];
+  keyType: number;
 }
 
 function planPair(
@@ -78,11 +79,12 @@ function planPair(
   const session = app.requireSession(h);
   const mech = mechanism(m.mechanism, app.token.profile);
   const generate = mech.generateKeyPair;
-  if (!generate)
+  const keyType = mech.keyPairType;
+  if (!generate || keyType === undefined)
     throw new Pkcs11Error(C.CKR_MECHANISM_INVALID, 'not a key-pair generation mechanism');
   const pub = normalizeTemplate(pubT);
   const priv = normalizeTemplate(privT);
-  return { session, pub, priv, generate, generateAsync: mech.generateKeyPairAsync };
+  return { session, pub, priv, generate, generateAsync: mech.generateKeyPairAsync, keyType };
 }
 
 function admitPair(
@@ -131,8 +133,8 @@ function admitPair(
 }
 
 /** Validates both templates against the policy with placeholder material, before generating. */
-function precheck(app: AppState, m: RawMechanism, plan: PairPlan): void {
-  const keyType = m.mechanism === C.CKM_RSA_PKCS_KEY_PAIR_GEN ? C.CKK_RSA : C.CKK_EC;
+function precheck(app: AppState, plan: PairPlan): void {
+  const keyType = plan.keyType;
   const isSO = app.login === 'so';
   for (const [tmpl, cls] of [
     [plan.pub, C.CKO_PUBLIC_KEY],
@@ -160,7 +162,7 @@ export function generateKeyPair(
   privT: RawAttribute[],
 ): KeyPairHandles {
   const plan = planPair(app, h, m, pubT, privT);
-  precheck(app, m, plan);
+  precheck(app, plan);
   return admitPair(app, m, plan, plan.generate(app.token.crypto, m, plan.pub, plan.priv));
 }
 
@@ -172,7 +174,7 @@ export async function generateKeyPairAsync(
   privT: RawAttribute[],
 ): Promise<KeyPairHandles> {
   const plan = planPair(app, h, m, pubT, privT);
-  precheck(app, m, plan);
+  precheck(app, plan);
   const gen = await (plan.generateAsync ?? plan.generate)(app.token.crypto, m, plan.pub, plan.priv);
   // The session may have closed while the key was being generated.
   app.requireSession(h);
