@@ -273,6 +273,8 @@ export const THREADED = {
   C_SignFinal: threaded({
     run: (e: E, s: Handle, outData: Buffer): Buffer =>
       into(outData, (c) => e.signFinal(session(s), c)),
+    async: (e: E, s: Handle, outData: Buffer): Promise<Buffer> =>
+      intoAsync(outData, (c) => e.signFinalAsync(session(s), c)),
   }),
   /** True when the signature verifies; throws CKR_SIGNATURE_INVALID otherwise (as pkcs11js does). */
   C_Verify: threaded({
@@ -298,6 +300,8 @@ export const THREADED = {
   C_Decrypt: threaded({
     run: (e: E, s: Handle, inData: Buffer, outData: Buffer): Buffer =>
       into(outData, (c) => e.decrypt(session(s), bytesArg(inData, 'inData'), c)),
+    async: (e: E, s: Handle, inData: Buffer, outData: Buffer): Promise<Buffer> =>
+      intoAsync(outData, (c) => e.decryptAsync(session(s), bytesArg(inData, 'inData'), c)),
   }),
   C_DecryptFinal: threaded({
     run: (e: E, s: Handle, outData: Buffer): Buffer =>

@@ -3,9 +3,11 @@
  * under the corePKCS11 labels), signs a message on the token and verifies it, printing each step.
  * @module
  */
+
 import { parseArgs } from 'node:util';
 import type { Handle } from '../api/convert.js';
 import { PKCS11 } from '../create.js';
+import { curve } from '../crypto/curves.js';
 import * as C from '../pkcs11/constants.js';
 import { say } from './output.js';
 
@@ -17,7 +19,7 @@ Provision a token in DIR (default .token), sign a message with the device key an
   --so-pin PIN    SO PIN used when the token is new (default 12345678)
 `;
 
-const P256 = Buffer.from('06082a8648ce3d030107', 'hex');
+const P256 = Buffer.from(curve('P-256').ecParams);
 
 function findOne(p11: PKCS11, s: Handle, label: string, cls: number): Handle | null {
   p11.C_FindObjectsInit(s, [

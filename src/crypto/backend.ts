@@ -245,6 +245,8 @@ export interface CryptoBackend {
   rsaEncrypt(key: KeyHandle, scheme: RsaCipherScheme, data: Uint8Array): Uint8Array;
   /** CKR_ENCRYPTED_DATA_INVALID when the ciphertext does not decrypt. */
   rsaDecrypt(key: KeyHandle, scheme: RsaCipherScheme, data: Uint8Array): Uint8Array;
+  /** As rsaDecrypt, off the event loop. */
+  rsaDecryptAsync(key: KeyHandle, scheme: RsaCipherScheme, data: Uint8Array): Promise<Uint8Array>;
   /**
    * The ECDH shared secret Z: x-coordinate of d·Q (Q an uncompressed point on the key's curve), or
    * X25519 / X448 (RFC 7748 §6) with the peer's public key. Throws Error for a point not on the curve

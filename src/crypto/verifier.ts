@@ -4,19 +4,10 @@
  * it (adapters/crypto-node/verify-kit.ts). Layer L2 (port interface).
  * @module
  */
+import type { RsaMaterial } from './backend.js';
 
 /** RSA key components, big-endian (private parts absent for a public key). */
-export interface RsaKeyParts {
-  type: 'rsa';
-  n: Uint8Array;
-  e: Uint8Array;
-  d?: Uint8Array;
-  p?: Uint8Array;
-  q?: Uint8Array;
-  dp?: Uint8Array;
-  dq?: Uint8Array;
-  qi?: Uint8Array;
-}
+export type RsaKeyParts = { type: 'rsa' } & RsaMaterial;
 
 /** A P-256 key: the public point as 65-byte uncompressed `04‖X‖Y`, the 32-byte scalar if private. */
 export interface EcKeyParts {

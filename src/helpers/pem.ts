@@ -14,49 +14,17 @@ export interface PemBlock {
   der: Uint8Array;
 }
 
-const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-const DECODE = new Int16Array(128).fill(-1);
-for (let i = 0; i < ALPHABET.length; i++) DECODE[ALPHABET.charCodeAt(i)] = i;
-
-/** Strict base64 (RFC 4648 §4, padding required, no stray characters); throws on anything else. */
+/** Strict base64 (RFC 4648 §4, padding required, no stray characters); throws RangeError on anything else. */
 export function base64Decode(text: string): Uint8Array {
-  if (text.length % 4 !== 0) throw new RangeError('base64 length is not a multiple of 4');
-  const pad = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
-  const out = new Uint8Array((text.length / 4) * 3 - pad);
-  let o = 0;
-  for (let i = 0; i < text.length; i += 4) {
-    let acc = 0;
-    for (let j = 0; j < 4; j++) {
-      const ch = text.charCodeAt(i + j);
-      const last = i + 4 === text.length;
-      let v = ch < 128 ? (DECODE[ch] as number) : -1;
-      if (ch === 61 /* = */ && last && j >= 4 - pad) v = 0;
-      if (v < 0) throw new RangeError(`invalid base64 character at ${i + j}`);
-      acc = acc * 64 + v;
-    }
-    const bytes = [acc >>> 16, (acc >>> 8) & 0xff, acc & 0xff];
-    for (const b of bytes) if (o < out.length) out[o++] = b;
-    // Non-zero bits under the padding would make two texts decode to the same bytes.
-    if (i + 4 === text.length && pad > 0 && (acc & (pad === 2 ? 0xffff : 0xff)) !== 0) {
-      throw new RangeError('non-canonical base64 padding');
-    }
-  }
-  return out;
+  const bytes = Buffer.from(text, 'base64');
+  // Buffer skips what it cannot read: only the one canonical spelling of the bytes it got is accepted,
+  // so two texts never decode to the same bytes.
+  if (bytes.toString('base64') !== text) throw new RangeError('not canonical base64 (RFC 4648 §4)');
+  return new Uint8Array(bytes);
 }
 
 export function base64Encode(bytes: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < bytes.length; i += 3) {
-    const a = bytes[i] as number;
-    const b = bytes[i + 1];
-    const c = bytes[i + 2];
-    const n = (a << 16) | ((b ?? 0) << 8) | (c ?? 0);
-    s += ALPHABET[n >>> 18];
-    s += ALPHABET[(n >>> 12) & 63];
-    s += b === undefined ? '=' : ALPHABET[(n >>> 6) & 63];
-    s += c === undefined ? '=' : ALPHABET[n & 63];
-  }
-  return s;
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 }
 
 /** True when the input is text holding a PEM BEGIN line (rather than binary DER). */

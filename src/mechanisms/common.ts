@@ -5,7 +5,13 @@
  * @module
  */
 import { readBytes } from '../attributes/values.js';
-import type { Accumulator, CryptoBackend, HashName } from '../crypto/backend.js';
+import type {
+  Accumulator,
+  CryptoBackend,
+  HashName,
+  KeyHandle,
+  SignScheme,
+} from '../crypto/backend.js';
 import { Pkcs11Error } from '../errors.js';
 import * as C from '../pkcs11/constants.js';
 import type { RawMechanism } from '../pkcs11/types.js';
@@ -101,19 +107,28 @@ export class Collected {
   }
 }
 
-/** A sign operation of a single-part mechanism: its bounded input is signed once at the end. */
+/**
+ * A sign operation of a single-part mechanism: its bounded input, once `check` accepts it, is signed
+ * at the end by the backend (in its async form for C_SignAsync).
+ */
 export function collectingSign(
-  length: number,
-  signAll: (data: Uint8Array) => Uint8Array,
-  signAllAsync: (data: Uint8Array) => Promise<Uint8Array>,
-  maxInput: number,
+  backend: CryptoBackend,
+  handle: KeyHandle,
+  scheme: SignScheme,
+  sizes: { length: number; maxInput: number },
+  check: (data: Uint8Array) => void,
 ): SignOperation {
-  const input = new Collected(maxInput);
+  const input = new Collected(sizes.maxInput);
+  const checked = () => {
+    const data = input.take();
+    check(data);
+    return data;
+  };
   return {
-    length,
+    length: sizes.length,
     update: (d) => input.add(d),
-    finish: () => signAll(input.take()),
-    finishAsync: () => signAllAsync(input.take()),
+    finish: () => backend.sign(handle, scheme, checked()),
+    finishAsync: async () => backend.signAsync(handle, scheme, checked()),
   };
 }
 

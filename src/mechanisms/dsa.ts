@@ -118,12 +118,13 @@ function prehashed(): Mechanism {
     info: { ...USE_SIZES, flags: C.CKF_SIGN | C.CKF_VERIFY },
     sign(backend, m, key) {
       requireNoParameter(m);
-      const handle = key.handle();
-      const run = (data: Uint8Array) => {
-        checkInput(data);
-        return backend.sign(handle, PREHASHED, data);
-      };
-      return collectingSign(signatureLength(key), run, async (d) => run(d), MAX_DIGEST);
+      return collectingSign(
+        backend,
+        key.handle(),
+        PREHASHED,
+        { length: signatureLength(key), maxInput: MAX_DIGEST },
+        checkInput,
+      );
     },
     verify(backend, m, key) {
       requireNoParameter(m);

@@ -47,15 +47,8 @@ function prehashedMechanism(profile: Profile): Mechanism {
     sign(backend, m, key) {
       requireNoParameter(m);
       const handle = key.handle();
-      const run = (data: Uint8Array) => {
-        checkInput(data);
-        return backend.sign(handle, scheme, data);
-      };
-      const runAsync = async (data: Uint8Array) => {
-        checkInput(data);
-        return backend.signAsync(handle, scheme, data);
-      };
-      return collectingSign(signatureLength(key), run, runAsync, MAX_DIGEST);
+      const sizes = { length: signatureLength(key), maxInput: MAX_DIGEST };
+      return collectingSign(backend, handle, scheme, sizes, checkInput);
     },
     verify(backend, m, key) {
       requireNoParameter(m);

@@ -64,13 +64,12 @@ export const EDDSA_MECHANISMS: Mechanism[] = [
     sign(backend, m, key) {
       const length = signatureLength(key);
       checkParameter(m, key);
-      const handle = key.handle();
-      const run = (data: Uint8Array) => backend.sign(handle, PURE, data);
       return collectingSign(
-        length,
-        run,
-        (data) => backend.signAsync(handle, PURE, data),
-        MAX_WHOLE_INPUT,
+        backend,
+        key.handle(),
+        PURE,
+        { length, maxInput: MAX_WHOLE_INPUT },
+        () => {},
       );
     },
     verify(backend, m, key) {

@@ -42,6 +42,7 @@ function rsaCipher(
   scheme: RsaCipherScheme,
   encrypt: boolean,
   run: (data: Uint8Array) => Uint8Array,
+  runAsync?: (data: Uint8Array) => Promise<Uint8Array>,
 ): CipherOperation {
   const k = Math.ceil(key.handle().bits / 8);
   const max = encrypt
@@ -52,6 +53,15 @@ function rsaCipher(
         : k
     : k;
   const input = new Collected(k, encrypt ? C.CKR_DATA_LEN_RANGE : C.CKR_ENCRYPTED_DATA_LEN_RANGE);
+  const checked = () => {
+    const data = input.take();
+    if (encrypt && data.length > max)
+      throw new Pkcs11Error(C.CKR_DATA_LEN_RANGE, `at most ${max} bytes`);
+    if (!encrypt && data.length !== k) {
+      throw new Pkcs11Error(C.CKR_ENCRYPTED_DATA_LEN_RANGE, `the ciphertext is ${k} bytes`);
+    }
+    return data;
+  };
   return {
     updateBound: () => 0,
     finishBound: () => k,
@@ -59,15 +69,8 @@ function rsaCipher(
       input.add(d);
       return new Uint8Array(0);
     },
-    finish() {
-      const data = input.take();
-      if (encrypt && data.length > max)
-        throw new Pkcs11Error(C.CKR_DATA_LEN_RANGE, `at most ${max} bytes`);
-      if (!encrypt && data.length !== k) {
-        throw new Pkcs11Error(C.CKR_ENCRYPTED_DATA_LEN_RANGE, `the ciphertext is ${k} bytes`);
-      }
-      return run(data);
-    },
+    finish: () => run(checked()),
+    ...(runAsync ? { finishAsync: () => runAsync(checked()) } : {}),
   };
 }
 
@@ -92,7 +95,13 @@ function rsaCipherMechanism(
     },
     decrypt(backend, m, key) {
       const s = scheme(m);
-      return rsaCipher(key, s, false, (d) => backend.rsaDecrypt(key.handle(), s, d));
+      return rsaCipher(
+        key,
+        s,
+        false,
+        (d) => backend.rsaDecrypt(key.handle(), s, d),
+        (d) => backend.rsaDecryptAsync(key.handle(), s, d),
+      );
     },
   };
 }

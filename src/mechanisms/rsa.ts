@@ -131,15 +131,7 @@ function rsaMechanism(v: RsaVariant, profile: Profile): Mechanism {
     sign(backend, m, key) {
       const { scheme, handle, k, check, checkKey } = prepare(m, key);
       if (hash === undefined) {
-        const run = (data: Uint8Array) => {
-          check(data);
-          return backend.sign(handle, scheme, data);
-        };
-        const runAsync = async (data: Uint8Array) => {
-          check(data);
-          return backend.signAsync(handle, scheme, data);
-        };
-        return collectingSign(k, run, runAsync, k);
+        return collectingSign(backend, handle, scheme, { length: k, maxInput: k }, check);
       }
       const prepared = (input: HashedInput) => {
         checkKey();

@@ -50,6 +50,8 @@ export interface CipherOperation {
   finishBound(pending: number): number;
   update(data: Uint8Array): Uint8Array;
   finish(): Uint8Array;
+  /** finish off the event loop, where the mechanism has a slow form (RSA private-key decryption). */
+  finishAsync?(): Promise<Uint8Array>;
 }
 
 /** The generated material of a key pair, as attributes for each half. */
@@ -88,8 +90,6 @@ export interface Mechanism {
   readonly profiles?: readonly Profile[];
   /** Key types this mechanism accepts (sign/verify). */
   readonly keyTypes?: readonly number[];
-  /** Key-pair generation: the key type of the pairs (templates are checked against it first). */
-  readonly keyPairType?: number;
   /** Only C_Sign/C_Verify (no C_*Update): CKM_ECDSA, CKM_RSA_PKCS, … */
   readonly singlePart?: boolean;
   digest?(backend: CryptoBackend, m: RawMechanism): DigestOperation;
@@ -119,6 +119,8 @@ export interface Mechanism {
    */
   readonly unextractableFromBase?: boolean;
   generateKey?(backend: CryptoBackend, m: RawMechanism, template: AttributeMap): GeneratedKey;
+  /** With generateKeyPair: the CKK_ of the keys it makes (the templates are checked against it first). */
+  readonly keyPairType?: number;
   generateKeyPair?(
     backend: CryptoBackend,
     m: RawMechanism,

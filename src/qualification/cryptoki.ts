@@ -1,10 +1,12 @@
 /**
  * corePKCS11's helper calls (core_pkcs11.c) that the C suite builds on, over a pkcs11js-shaped module:
  * initialise with OS locking, open a logged-in session, find one object by label and class, the SHA-256
- * DigestInfo prefix, plus the byte helpers the tests share (PEM → DER, CK_ULONG decoding, handle checks).
+ * DigestInfo prefix, plus what the tests share (PEM → DER, CK_ULONG decoding, handle checks, the opening
+ * of the sign tests).
  * Layer L7.
  * @module
  */
+import { curve } from '../crypto/curves.js';
 import {
   CK_INVALID_HANDLE,
   CKA_CLASS,
@@ -17,16 +19,14 @@ import {
   CKR_OK,
   CKU_USER,
 } from '../pkcs11/constants.js';
-import type { Handle, Pkcs11Like } from './types.js';
-import { type CallResult, call } from './unity.js';
+import type { Handle, Mechanism, Pkcs11Like } from './types.js';
+import { type CallResult, call, check } from './unity.js';
 
 /** sizeof(CK_ULONG) on the LP64 platforms pkcs11js and corepkcs11 run on. */
 export const CK_ULONG_SIZE = 8;
 
 /** DER of the P-256 curve OID (pkcs11DER_ENCODED_OID_P256), CKA_EC_PARAMS of every test key. */
-export const P256_OID_DER = Buffer.from([
-  0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07,
-]);
+export const P256_OID_DER = Buffer.from(curve('P-256').ecParams);
 
 /** The 19-byte DigestInfo prefix for SHA-256 (vAppendSHA256AlgorithmIdentifierSequence). */
 const SHA256_ALGORITHM_IDENTIFIER = Buffer.from('3031300d060960864801650304020105000420', 'hex');
@@ -120,17 +120,51 @@ export function findObjectWithLabelAndClass(
   return { rv: final, handle: isValidHandle(handle) ? handle : null };
 }
 
-/** One attribute of one object, the way pkcs11js reads it (length query, then value). */
+/** One attribute of one object, the way pkcs11js reads it (length query, then value); never a template. */
 export function getAttribute(
   p11: Pkcs11Like,
   session: Handle,
   object: Handle,
   type: number,
 ): CallResult<Buffer | undefined> {
-  return call(() => p11.C_GetAttributeValue(session, object, [{ type }])[0]?.value);
+  return call(
+    () => p11.C_GetAttributeValue(session, object, [{ type }])[0]?.value as Buffer | undefined,
+  );
 }
 
 /** A turn of the event loop, so concurrent tasks interleave between Cryptoki calls. */
 export function yieldTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * The opening of the C sign tests: C_SignInit and C_Sign into a `room`-byte buffer (the signature must
+ * be `length` bytes), then C_SignInit again and a length query, which must succeed. Returns the signature.
+ */
+export function signThenQueryLength(
+  p11: Pkcs11Like,
+  session: Handle,
+  mechanism: Mechanism,
+  key: Handle,
+  data: Buffer,
+  sizes: { room: number; length: number },
+  algorithm: 'RSA' | 'ECDSA',
+  lengthMessage: string,
+): Buffer {
+  const init = () =>
+    check.rv(
+      CKR_OK,
+      call(() => p11.C_SignInit(session, mechanism, key)),
+      `Failed to SignInit ${algorithm}.`,
+    );
+  init();
+  const signed = call(() => p11.C_Sign(session, data, Buffer.alloc(sizes.room)));
+  check.rv(CKR_OK, signed, `Failed to ${algorithm} Sign.`);
+  const signature = signed.value as Buffer;
+  check.that(signature.length === sizes.length, lengthMessage);
+  init();
+  // Length query (no output room): succeeds and, per PKCS #11, leaves the signing operation active.
+  const query = call(() => p11.C_Sign(session, data, Buffer.alloc(0)));
+  check.rv(CKR_OK, query, `Failed to ${algorithm} Sign.`);
+  return signature;
 }

@@ -5,6 +5,8 @@
  * one writer. Also `preprovision`, which puts credentials in place for a pre-provisioned run. Layer L7.
  * @module
  */
+
+import type { PKCS11 } from '../api/pkcs11.js';
 import {
   CKF_RW_SESSION,
   CKF_SERIAL_SESSION,
@@ -23,7 +25,7 @@ import { ecGroup } from './tests-ec.js';
 import { noObjectGroup } from './tests-no-object.js';
 import { rsaGroup } from './tests-rsa.js';
 import { capabilitiesGroup, startFinishGroup } from './tests-start-finish.js';
-import type { Handle, Pkcs11Like, PlatformHooks, Verifier } from './types.js';
+import type { Pkcs11Like, PlatformHooks, Verifier } from './types.js';
 import { call, runGroups, type UnityReport } from './unity.js';
 
 export interface QualificationOptions {
@@ -171,11 +173,7 @@ export function preprovision(options: {
 }
 
 /** The token-management calls `initializeToken` needs beyond the suite's own (pkcs11js spells them so). */
-export interface Pkcs11Admin extends Pkcs11Like {
-  C_GetTokenInfo(slot: Handle): { flags: number };
-  C_InitToken(slot: Handle, soPin?: string, label?: string): unknown;
-  C_InitPIN(session: Handle, pin?: string): void;
-}
+export type Pkcs11Admin = Pkcs11Like & Pick<PKCS11, 'C_GetTokenInfo' | 'C_InitToken' | 'C_InitPIN'>;
 
 /**
  * corePKCS11's xInitializePkcs11Token for a token that is new: C_InitToken with the SO PIN when the

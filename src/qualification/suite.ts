@@ -46,7 +46,7 @@ import type {
   TaskParams,
   Verifier,
 } from './types.js';
-import { type CallResult, call, check, TestFailure } from './unity.js';
+import { type CallResult, call, check, type Group, type TestCase, TestFailure } from './unity.js';
 
 export type ProvisionMethod = 'preprovisioned' | 'import' | 'generate';
 
@@ -130,6 +130,17 @@ export class Suite {
   /** prvBeforeRunningTests: reset the module to uninitialised, whatever C_Finalize says. */
   beforeRunningTests(): void {
     call(() => this.p11.C_Finalize());
+  }
+
+  /** A test group of the suite: module reset before it, each test between setup and teardown. */
+  group(name: string, tests: TestCase[]): Group {
+    return {
+      name,
+      before: () => this.beforeRunningTests(),
+      setup: () => this.setup(),
+      teardown: () => this.teardown(),
+      tests,
+    };
   }
 
   /** prvGetTestSlotId. */
@@ -281,6 +292,14 @@ export class Suite {
   ecMethods(): ProvisionMethod[] {
     const c = this.config;
     return [...this.rsaMethods(), ...(c.generateKeyPairSupport ? (['generate'] as const) : [])];
+  }
+
+  /** PKCS11_RSA/EC_DestroyObject: the test credentials go, the module's pre-provisioned ones stay. */
+  destroyObjectTest(keyType: 'rsa' | 'ec'): () => Promise<void> {
+    return () =>
+      this.objectTest(keyType, (m) => {
+        if (m !== 'preprovisioned') this.destroyTestCredentials();
+      });
   }
 
   /** prvRsaObjectTestHelper / prvEcObjectTestHelper: (re)provision per method, run, stop at a failure. */

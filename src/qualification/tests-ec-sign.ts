@@ -5,7 +5,7 @@
  * @module
  */
 import { CKA_EC_POINT, CKM_ECDSA, CKR_OK, CKR_SIGNATURE_INVALID } from '../pkcs11/constants.js';
-import { getAttribute } from './cryptoki.js';
+import { getAttribute, signThenQueryLength } from './cryptoki.js';
 import type { ProvisionMethod, Suite } from './suite.js';
 import {
   ecGetAttributeValueMultiThreadTask,
@@ -41,29 +41,15 @@ export function ecSign(s: Suite): void {
   const { privateKey, publicKey } = s.findObjectTest();
   const session = s.session();
   const hash = hashStartingWith(0xab);
-  const mechanism = { mechanism: CKM_ECDSA };
-  check.rv(
-    CKR_OK,
-    call(() => s.p11.C_SignInit(session, mechanism, privateKey)),
-    'Failed to SignInit ECDSA.',
-  );
-  const signed = call(() => s.p11.C_Sign(session, hash, Buffer.alloc(256)));
-  check.rv(CKR_OK, signed, 'Failed to ECDSA Sign.');
-  const signature = signed.value as Buffer;
-  check.that(
-    signature.length === ECDSA_P256_SIGNATURE_LENGTH,
+  const signature = signThenQueryLength(
+    s.p11,
+    session,
+    { mechanism: CKM_ECDSA },
+    privateKey,
+    hash,
+    { room: 256, length: ECDSA_P256_SIGNATURE_LENGTH },
+    'ECDSA',
     'ECDSA Sign returned an unexpected ECDSA Signature length.',
-  );
-  check.rv(
-    CKR_OK,
-    call(() => s.p11.C_SignInit(session, mechanism, privateKey)),
-    'Failed to SignInit ECDSA.',
-  );
-  // Length query (NULL output): succeeds and, per PKCS #11, leaves the signing operation active.
-  check.rv(
-    CKR_OK,
-    call(() => s.p11.C_Sign(session, hash, Buffer.alloc(0))),
-    'Failed to ECDSA Sign.',
   );
 
   const query = getAttribute(s.p11, session, publicKey, CKA_EC_POINT);
@@ -127,7 +113,8 @@ export function ecVerify(s: Suite, method: ProvisionMethod): void {
   }
 }
 
-export async function ecFindObjectMultiThread(s: Suite): Promise<void> {
+/** PKCS11_EC/RSA_FindObjectMultiThread: every task finds the three test objects at once. */
+export async function findObjectMultiThread(s: Suite): Promise<void> {
   const sessions = s.openTaskSessions();
   const { privateKey, publicKey, certificate } = s.findObjectTest();
   await s.multiThread(

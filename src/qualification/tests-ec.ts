@@ -21,11 +21,11 @@ import { CK_ULONG_SIZE, getAttribute, P256_OID_DER, readUlong } from './cryptoki
 import { generateKeyPairEc, provisionCertificate } from './provisioning.js';
 import type { ProvisionMethod, Suite } from './suite.js';
 import {
-  ecFindObjectMultiThread,
   ecGetAttributeValueMultiThread,
   ecSign,
   ecSignVerifyMultiThread,
   ecVerify,
+  findObjectMultiThread,
 } from './tests-ec-sign.js';
 import { createJitpObjects } from './tests-rsa.js';
 import type { Handle } from './types.js';
@@ -195,7 +195,7 @@ export function ecGroup(s: Suite): Group {
       t('PKCS11_EC_Sign', () => s.objectTest('ec', () => ecSign(s))),
       t('PKCS11_EC_Verify', () => s.objectTest('ec', (m) => ecVerify(s, m))),
       t('PKCS11_EC_FindObjectMultiThread', () =>
-        s.objectTest('ec', () => ecFindObjectMultiThread(s)),
+        s.objectTest('ec', () => findObjectMultiThread(s)),
       ),
       t('PKCS11_EC_GetAttributeValueMultiThread', () =>
         s.objectTest('ec', () => ecGetAttributeValueMultiThread(s)),
@@ -204,21 +204,8 @@ export function ecGroup(s: Suite): Group {
         s.objectTest('ec', () => ecSignVerifyMultiThread(s)),
       ),
     );
-    if (!c.preprovisionedSupport) {
-      tests.push(
-        t('PKCS11_EC_DestroyObject', () =>
-          s.objectTest('ec', (m) => {
-            if (m !== 'preprovisioned') s.destroyTestCredentials();
-          }),
-        ),
-      );
-    }
+    if (!c.preprovisionedSupport)
+      tests.push(t('PKCS11_EC_DestroyObject', s.destroyObjectTest('ec')));
   }
-  return {
-    name: group,
-    before: () => s.beforeRunningTests(),
-    setup: () => s.setup(),
-    teardown: () => s.teardown(),
-    tests,
-  };
+  return s.group(group, tests);
 }

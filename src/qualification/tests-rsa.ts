@@ -18,11 +18,16 @@ import {
   CKR_ATTRIBUTE_SENSITIVE,
   CKR_OK,
 } from '../pkcs11/constants.js';
-import { appendSha256AlgorithmIdentifierSequence, getAttribute } from './cryptoki.js';
+import {
+  appendSha256AlgorithmIdentifierSequence,
+  getAttribute,
+  signThenQueryLength,
+} from './cryptoki.js';
 import { provisionCertificate, provisionPublicKey } from './provisioning.js';
 import type { ProvisionMethod, Suite } from './suite.js';
-import { findObjectMultiThreadTask, rsaGetAttributeValueMultiThreadTask } from './tasks.js';
-import { call, check, type Group, type TestCase } from './unity.js';
+import { rsaGetAttributeValueMultiThreadTask } from './tasks.js';
+import { findObjectMultiThread } from './tests-ec-sign.js';
+import { check, type Group, type TestCase } from './unity.js';
 
 const RSA_2048_SIGNATURE_LENGTH = 256;
 
@@ -94,31 +99,15 @@ function sign(s: Suite, method: ProvisionMethod): void {
   const session = s.session();
   const hash = new Uint8Array(32);
   const hashPlusOid = appendSha256AlgorithmIdentifierSequence(hash);
-  const mechanism = { mechanism: CKM_RSA_PKCS };
-  check.rv(
-    CKR_OK,
-    call(() => s.p11.C_SignInit(session, mechanism, privateKey)),
-    'Failed to SignInit RSA.',
-  );
-  const signed = call(() =>
-    s.p11.C_Sign(session, hashPlusOid, Buffer.alloc(RSA_2048_SIGNATURE_LENGTH)),
-  );
-  check.rv(CKR_OK, signed, 'Failed to RSA Sign.');
-  const signature = signed.value as Buffer;
-  check.that(
-    signature.length === RSA_2048_SIGNATURE_LENGTH,
+  const signature = signThenQueryLength(
+    s.p11,
+    session,
+    { mechanism: CKM_RSA_PKCS },
+    privateKey,
+    hashPlusOid,
+    { room: RSA_2048_SIGNATURE_LENGTH, length: RSA_2048_SIGNATURE_LENGTH },
+    'RSA',
     'RSA Sign returned an unexpected signature length.',
-  );
-  check.rv(
-    CKR_OK,
-    call(() => s.p11.C_SignInit(session, mechanism, privateKey)),
-    'Failed to SignInit RSA.',
-  );
-  // Length query (NULL output): must succeed after a fresh SignInit.
-  check.rv(
-    CKR_OK,
-    call(() => s.p11.C_Sign(session, hashPlusOid, Buffer.alloc(0))),
-    'Failed to RSA Sign.',
   );
 
   let modulus: Uint8Array | undefined = s.creds.rsaPrivate.n;
@@ -138,17 +127,6 @@ function sign(s: Suite, method: ProvisionMethod): void {
       s.verifier.verifyRsaPkcs1Sha256(modulus, exponent, hash, signature),
     'mbedTLS failed to verify RSA signature.',
   );
-}
-
-async function findObjectMultiThread(s: Suite): Promise<void> {
-  const sessions = s.openTaskSessions();
-  const { privateKey, publicKey, certificate } = s.findObjectTest();
-  await s.multiThread(
-    findObjectMultiThreadTask,
-    sessions.map((session) => ({ session })),
-    [privateKey, publicKey, certificate],
-  );
-  s.closeTaskSessions(sessions);
 }
 
 async function getAttributeValueMultiThread(s: Suite): Promise<void> {
@@ -188,21 +166,8 @@ export function rsaGroup(s: Suite): Group {
         s.objectTest('rsa', () => getAttributeValueMultiThread(s)),
       ),
     );
-    if (!c.preprovisionedSupport) {
-      tests.push(
-        t('PKCS11_RSA_DestroyObject', () =>
-          s.objectTest('rsa', (m) => {
-            if (m !== 'preprovisioned') s.destroyTestCredentials();
-          }),
-        ),
-      );
-    }
+    if (!c.preprovisionedSupport)
+      tests.push(t('PKCS11_RSA_DestroyObject', s.destroyObjectTest('rsa')));
   }
-  return {
-    name: group,
-    before: () => s.beforeRunningTests(),
-    setup: () => s.setup(),
-    teardown: () => s.teardown(),
-    tests,
-  };
+  return s.group(group, tests);
 }

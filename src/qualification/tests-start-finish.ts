@@ -191,71 +191,58 @@ function inRange(info: { minKeySize: number; maxKeySize: number } | undefined, b
 
 export function capabilitiesGroup(s: Suite): Group {
   const group = 'Full_PKCS11_Capabilities';
-  return {
-    name: group,
-    before: () => s.beforeRunningTests(),
-    setup: () => s.setup(),
-    teardown: () => s.teardown(),
-    tests: [
-      {
-        group,
-        name: 'PKCS11_Capabilities',
-        run() {
-          const slot = s.testSlot();
-          const info = (mechanism: number) => call(() => s.p11.C_GetMechanismInfo(slot, mechanism));
-          const either = [CKR_OK, CKR_MECHANISM_INVALID];
-          const rsa = info(CKM_RSA_PKCS);
-          check.rv(either, rsa, 'C_GetMechanismInfo CKM_RSA_PKCS returns unexpected value.');
-          if (rsa.rv === CKR_OK) {
-            check.that(((rsa.value?.flags ?? 0) & CKF_SIGN) !== 0, 'CKM_RSA_PKCS lacks CKF_SIGN.');
-            check.that(inRange(rsa.value, RSA_2048_BITS), 'CKM_RSA_PKCS does not cover 2048 bits.');
-            // Pre-padded signature verification is needed for round-trip testing.
-            const raw = info(CKM_RSA_X_509);
-            check.rv(CKR_OK, raw, 'C_GetMechanismInfo CKM_RSA_X_509 failed.');
+  return s.group(group, [
+    {
+      group,
+      name: 'PKCS11_Capabilities',
+      run() {
+        const slot = s.testSlot();
+        const info = (mechanism: number) => call(() => s.p11.C_GetMechanismInfo(slot, mechanism));
+        const either = [CKR_OK, CKR_MECHANISM_INVALID];
+        const rsa = info(CKM_RSA_PKCS);
+        check.rv(either, rsa, 'C_GetMechanismInfo CKM_RSA_PKCS returns unexpected value.');
+        if (rsa.rv === CKR_OK) {
+          check.that(((rsa.value?.flags ?? 0) & CKF_SIGN) !== 0, 'CKM_RSA_PKCS lacks CKF_SIGN.');
+          check.that(inRange(rsa.value, RSA_2048_BITS), 'CKM_RSA_PKCS does not cover 2048 bits.');
+          // Pre-padded signature verification is needed for round-trip testing.
+          const raw = info(CKM_RSA_X_509);
+          check.rv(CKR_OK, raw, 'C_GetMechanismInfo CKM_RSA_X_509 failed.');
+          check.that(
+            ((raw.value?.flags ?? 0) & CKF_VERIFY) !== 0,
+            'CKM_RSA_X_509 lacks CKF_VERIFY.',
+          );
+          check.that(inRange(raw.value, RSA_2048_BITS), 'CKM_RSA_X_509 does not cover 2048 bits.');
+        }
+        const ecdsa = info(CKM_ECDSA);
+        check.rv(either, ecdsa, 'C_GetMechanismInfo CKM_ECDSA returns unexpected value.');
+        if (ecdsa.rv === CKR_OK) {
+          const flags = ecdsa.value?.flags ?? 0;
+          check.that(
+            (flags & (CKF_SIGN | CKF_VERIFY)) !== 0,
+            'CKM_ECDSA lacks CKF_SIGN|CKF_VERIFY.',
+          );
+          check.that(inRange(ecdsa.value, P256_BITS), 'CKM_ECDSA does not cover 256 bits.');
+        }
+        if (!s.config.preprovisionedSupport) {
+          const gen = info(CKM_EC_KEY_PAIR_GEN);
+          check.rv(either, gen, 'C_GetMechanismInfo CKM_EC_KEY_PAIR_GEN returns unexpected value.');
+          if (gen.rv === CKR_OK) {
+            const flags = gen.value?.flags ?? 0;
             check.that(
-              ((raw.value?.flags ?? 0) & CKF_VERIFY) !== 0,
-              'CKM_RSA_X_509 lacks CKF_VERIFY.',
+              (flags & CKF_GENERATE_KEY_PAIR) !== 0,
+              'CKM_EC_KEY_PAIR_GEN lacks CKF_GENERATE_KEY_PAIR.',
             );
             check.that(
-              inRange(raw.value, RSA_2048_BITS),
-              'CKM_RSA_X_509 does not cover 2048 bits.',
+              inRange(gen.value, P256_BITS),
+              'CKM_EC_KEY_PAIR_GEN does not cover 256 bits.',
             );
           }
-          const ecdsa = info(CKM_ECDSA);
-          check.rv(either, ecdsa, 'C_GetMechanismInfo CKM_ECDSA returns unexpected value.');
-          if (ecdsa.rv === CKR_OK) {
-            const flags = ecdsa.value?.flags ?? 0;
-            check.that(
-              (flags & (CKF_SIGN | CKF_VERIFY)) !== 0,
-              'CKM_ECDSA lacks CKF_SIGN|CKF_VERIFY.',
-            );
-            check.that(inRange(ecdsa.value, P256_BITS), 'CKM_ECDSA does not cover 256 bits.');
-          }
-          if (!s.config.preprovisionedSupport) {
-            const gen = info(CKM_EC_KEY_PAIR_GEN);
-            check.rv(
-              either,
-              gen,
-              'C_GetMechanismInfo CKM_EC_KEY_PAIR_GEN returns unexpected value.',
-            );
-            if (gen.rv === CKR_OK) {
-              const flags = gen.value?.flags ?? 0;
-              check.that(
-                (flags & CKF_GENERATE_KEY_PAIR) !== 0,
-                'CKM_EC_KEY_PAIR_GEN lacks CKF_GENERATE_KEY_PAIR.',
-              );
-              check.that(
-                inRange(gen.value, P256_BITS),
-                'CKM_EC_KEY_PAIR_GEN does not cover 256 bits.',
-              );
-            }
-          }
-          // SHA-256 support is required.
-          const sha = info(CKM_SHA256);
-          check.rv(CKR_OK, sha, 'C_GetMechanismInfo CKM_SHA256 failed.');
-          check.that(((sha.value?.flags ?? 0) & CKF_DIGEST) !== 0, 'CKM_SHA256 lacks CKF_DIGEST.');
-        },
+        }
+        // SHA-256 support is required.
+        const sha = info(CKM_SHA256);
+        check.rv(CKR_OK, sha, 'C_GetMechanismInfo CKM_SHA256 failed.');
+        check.that(((sha.value?.flags ?? 0) & CKF_DIGEST) !== 0, 'CKM_SHA256 lacks CKF_DIGEST.');
       },
-    ],
-  };
+    },
+  ]);
 }

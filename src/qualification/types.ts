@@ -6,71 +6,48 @@
  * @module
  */
 
-/** A slot, session or object handle: a Buffer holding the native CK_ULONG, as pkcs11js passes them. */
-export type Handle = Buffer;
+import type { Handle } from '../api/convert.js';
+import type { PKCS11 } from '../api/pkcs11.js';
+import type { Verifier } from '../crypto/verifier.js';
 
-export interface Attribute {
-  type: number;
-  value?: number | boolean | string | Buffer;
-}
-
-export type Template = Attribute[];
-
-export interface Mechanism {
-  mechanism: number;
-  parameter?: Buffer | number;
-}
-
-export interface MechanismInfo {
-  minKeySize: number;
-  maxKeySize: number;
-  flags: number;
-}
+/** Handles (Buffers holding the native CK_ULONG), templates and mechanisms as pkcs11js passes them. */
+export type { Attribute, Handle, Mechanism, Template } from '../api/convert.js';
+export type { MechanismInfo } from '../pkcs11/types.js';
 
 /**
- * The subset of pkcs11js's `PKCS11` class the suite calls. Errors are thrown as objects with a numeric
- * `code` (the CK_RV) and `message` = CKR name, as pkcs11js's Pkcs11Error and corepkcs11's own are. An
- * empty output Buffer is the JS form of C's NULL output pointer: pkcs11js passes it to the module as NULL,
- * which makes the call a length query.
+ * The subset of pkcs11js's `PKCS11` class the suite calls, with corepkcs11's PKCS11 (api/pkcs11.ts)
+ * as the declaration of each call's shape. Errors are thrown as objects with a numeric `code` (the
+ * CK_RV) and `message` = CKR name, as pkcs11js's Pkcs11Error and corepkcs11's own are. An empty output
+ * Buffer is the JS form of C's NULL output pointer: pkcs11js passes it to the module as NULL, which makes
+ * the call a length query. The off-thread forms are optional: without them the tasks interleave sync
+ * calls with awaits.
  */
-export interface Pkcs11Like {
-  C_Initialize(options?: { flags?: number }): void;
-  C_Finalize(): void;
-  C_GetSlotList(tokenPresent?: boolean): Handle[];
-  C_GetMechanismInfo(slot: Handle, mechanism: number): MechanismInfo;
-  C_OpenSession(slot: Handle, flags: number): Handle;
-  C_CloseSession(session: Handle): void;
-  C_Login(session: Handle, userType: number, pin?: string): void;
-  C_CreateObject(session: Handle, template: Template): Handle;
-  C_DestroyObject(session: Handle, object: Handle): void;
-  C_FindObjectsInit(session: Handle, template: Template): void;
-  C_FindObjects(session: Handle, maxObjectCount: number): Handle[];
-  C_FindObjectsFinal(session: Handle): void;
-  C_GetAttributeValue(
-    session: Handle,
-    object: Handle,
-    template: Template,
-  ): Array<{ type: number; value?: Buffer }>;
-  C_DigestInit(session: Handle, mechanism: Mechanism): void;
-  C_DigestUpdate(session: Handle, data: Buffer): void;
-  C_DigestFinal(session: Handle, out: Buffer): Buffer;
-  C_SignInit(session: Handle, mechanism: Mechanism, key: Handle): void;
-  C_Sign(session: Handle, data: Buffer, out: Buffer): Buffer;
-  C_VerifyInit(session: Handle, mechanism: Mechanism, key: Handle): void;
-  C_Verify(session: Handle, data: Buffer, signature: Buffer): boolean;
-  C_GenerateKeyPair(
-    session: Handle,
-    mechanism: Mechanism,
-    publicTemplate: Template,
-    privateTemplate: Template,
-  ): { privateKey: Handle; publicKey: Handle };
-  C_GenerateRandom(session: Handle, out: Buffer): Buffer;
-  /** Off-thread variants; when a module lacks them the tasks interleave sync calls with awaits. */
-  C_SignAsync?(session: Handle, data: Buffer, out: Buffer): Promise<Buffer>;
-  C_VerifyAsync?(session: Handle, data: Buffer, signature: Buffer): Promise<boolean>;
-}
-
-import type { Verifier } from '../crypto/verifier.js';
+export type Pkcs11Like = Pick<
+  PKCS11,
+  | 'C_Initialize'
+  | 'C_Finalize'
+  | 'C_GetSlotList'
+  | 'C_GetMechanismInfo'
+  | 'C_OpenSession'
+  | 'C_CloseSession'
+  | 'C_Login'
+  | 'C_CreateObject'
+  | 'C_DestroyObject'
+  | 'C_FindObjectsInit'
+  | 'C_FindObjects'
+  | 'C_FindObjectsFinal'
+  | 'C_GetAttributeValue'
+  | 'C_DigestInit'
+  | 'C_DigestUpdate'
+  | 'C_DigestFinal'
+  | 'C_SignInit'
+  | 'C_Sign'
+  | 'C_VerifyInit'
+  | 'C_Verify'
+  | 'C_GenerateKeyPair'
+  | 'C_GenerateRandom'
+> &
+  Partial<Pick<PKCS11, 'C_SignAsync' | 'C_VerifyAsync'>>;
 
 export type { EcKeyParts, KeyParts, RsaKeyParts, Verifier } from '../crypto/verifier.js';
 

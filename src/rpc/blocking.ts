@@ -11,7 +11,7 @@ import { isPkcs11Error } from '../errors.js';
 import { type ConnectionLimits, MAX_PROTOCOL_VERSION } from './connection.js';
 import { type DispatchContext, type DispatchEvent, dispatch } from './dispatch.js';
 import { FrameDecoder, HEADER_LENGTH, sealFrame } from './frame.js';
-import type { Application } from './handlers.js';
+import type { ServedApplication } from './handlers.js';
 
 /** The two ends of the stream, both blocking. */
 export interface BlockingIo {
@@ -22,7 +22,7 @@ export interface BlockingIo {
 }
 
 export interface BlockingServeOptions {
-  app: Application;
+  app: ServedApplication;
   limits: ConnectionLimits;
   /** Highest protocol version to negotiate (0–2). Default 2. */
   maxProtocolVersion?: number;

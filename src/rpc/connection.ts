@@ -12,7 +12,7 @@ import { isPkcs11Error } from '../errors.js';
 import type { BudgetWaiter, MemoryBudget } from './budget.js';
 import { type DispatchContext, type DispatchEvent, dispatch } from './dispatch.js';
 import { type Frame, FrameDecoder, type FrameLimits, HEADER_LENGTH, sealFrame } from './frame.js';
-import type { Application } from './handlers.js';
+import type { ServedApplication } from './handlers.js';
 import type { MessageLimits } from './message.js';
 
 /** The highest protocol version spoken: 2 is p11-kit 0.26 (C_DeriveKey2, new mechanism encoding). */
@@ -42,7 +42,7 @@ export interface ConnectionEvents {
 export class Connection implements BudgetWaiter {
   readonly id: number;
   readonly #socket: Socket;
-  readonly #app: Application;
+  readonly #app: ServedApplication;
   readonly #decoder: FrameDecoder;
   readonly #limits: ConnectionLimits;
   readonly #maxVersion: number;
@@ -63,7 +63,7 @@ export class Connection implements BudgetWaiter {
   constructor(
     id: number,
     socket: Socket,
-    app: Application,
+    app: ServedApplication,
     limits: ConnectionLimits,
     maxVersion: number,
     events: ConnectionEvents,

@@ -12,19 +12,19 @@ import { Pkcs11Error } from '../errors.js';
 import * as C from '../pkcs11/constants.js';
 import type { V3Call } from '../token/cryptoki.js';
 import { withOutputSync } from './args.js';
-import type { Application, Handler } from './handlers.js';
+import type { Handler, ServedApplication } from './handlers.js';
 import type { Arg } from './message.js';
 
 const NONE: Arg[] = [];
 const NO_OUTPUT = { length: 0, bytes: null };
 
 /** The application's 3.0 call `name`, bound to it. */
-function v3<K extends V3Call>(app: Application, name: K): NonNullable<Application[K]> {
+function v3<K extends V3Call>(app: ServedApplication, name: K): NonNullable<ServedApplication[K]> {
   const f = app[name] as unknown;
   if (typeof f !== 'function') {
     throw new Pkcs11Error(C.CKR_FUNCTION_NOT_SUPPORTED, `the module has no ${name} (PKCS#11 2.40)`);
   }
-  return f.bind(app) as NonNullable<Application[K]>;
+  return f.bind(app) as NonNullable<ServedApplication[K]>;
 }
 
 /** A call with no output, run for its effect. */

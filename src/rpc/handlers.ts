@@ -7,20 +7,21 @@
  */
 import { Pkcs11Error } from '../errors.js';
 import * as C from '../pkcs11/constants.js';
-import type { Cryptoki240, CryptokiAsync } from '../token/cryptoki.js';
+import type { Output } from '../pkcs11/types.js';
+import { type Cryptoki240, type CryptokiAsync, CALLS as ENGINE } from '../token/cryptoki.js';
 import { equalBytes } from '../util/bytes.js';
 import { type Args, capacity, fixed, outUlongs, withOutput, withOutputSync } from './args.js';
 import { isTemplateType } from './attribute-kinds.js';
 import { fromAnswers, toQueries } from './attributes.js';
-import { CALL_ID } from './calls.js';
+import { CALL_ID, CALLS, type CallSpec } from './calls.js';
 import { V3_HANDLERS } from './handlers-v3.js';
 import type { Arg } from './message.js';
 
 /** What the server drives: one PKCS#11 application per connection (a 2.40 one lacks the 3.0 calls). */
-export type Application = Cryptoki240 & Partial<Omit<CryptokiAsync, 'loginUserAsync'>>;
+export type ServedApplication = Cryptoki240 & Partial<Omit<CryptokiAsync, 'loginUserAsync'>>;
 
 export interface HandlerContext {
-  app: Application;
+  app: ServedApplication;
   /** Negotiated protocol version. */
   version: number;
   /** Largest output a single reply may carry (random bytes, found handles). */
@@ -39,11 +40,6 @@ export type Handler = (a: Args, c: HandlerContext) => Arg[] | Promise<Arg[]>;
 const HANDSHAKE = new TextEncoder().encode('PRIVATE-GNOME-KEYRING-PKCS11-PROTOCOL-V-1');
 const NONE: Arg[] = [];
 
-/** The reply of a call with no output, once the engine call in its argument has returned. */
-function empty(_done: unknown): Arg[] {
-  return NONE;
-}
-
 /** The 32-byte blank-padded label from a NUL-terminated C string (C_InitToken, protocol 0). */
 function labelFromCString(z: Uint8Array): Uint8Array {
   const out = new Uint8Array(32).fill(0x20);
@@ -51,7 +47,7 @@ function labelFromCString(z: Uint8Array): Uint8Array {
   return out;
 }
 
-const H: Record<string, Handler> = {
+const SPECIAL: Record<string, Handler> = {
   C_Initialize: (a, c) => {
     const handshake = a.raw(0);
     if (!(handshake instanceof Uint8Array) || !equalBytes(handshake, HANDSHAKE)) {
@@ -116,27 +112,10 @@ const H: Record<string, Handler> = {
     c.app.initToken(a.num(0), a.pin(1), label);
     return NONE;
   },
-  C_OpenSession: (a, c) => [c.app.openSession(a.num(0), a.num(1))],
-  C_CloseSession: (a, c) => empty(c.app.closeSession(a.num(0))),
-  C_CloseAllSessions: (a, c) => empty(c.app.closeAllSessions(a.num(0))),
   C_GetSessionInfo: (a, c) => {
     const i = c.app.getSessionInfo(a.num(0));
     return [i.slotID, i.state, i.flags, i.deviceError];
   },
-  C_InitPIN: (a, c) => empty(c.app.initPin(a.num(0), a.pin(1))),
-  C_SetPIN: (a, c) => empty(c.app.setPin(a.num(0), a.pin(1), a.pin(2))),
-  C_Login: async (a, c) => {
-    const pin = a.pin(2);
-    if (c.app.loginAsync && !c.sync) await c.app.loginAsync(a.num(0), a.num(1), pin);
-    else c.app.login(a.num(0), a.num(1), pin);
-    return NONE;
-  },
-  C_Logout: (a, c) => empty(c.app.logout(a.num(0))),
-
-  C_CreateObject: (a, c) => [c.app.createObject(a.num(0), a.template(1))],
-  C_CopyObject: (a, c) => [c.app.copyObject(a.num(0), a.num(1), a.template(2))],
-  C_DestroyObject: (a, c) => empty(c.app.destroyObject(a.num(0), a.num(1))),
-  C_GetObjectSize: (a, c) => [c.app.getObjectSize(a.num(0), a.num(1))],
   C_GetAttributeValue: (a, c) => {
     const queries = a.queries(2);
     // p11-kit before 0.25.4 fails the whole call on any nested-template entry in the reply, valid or not
@@ -150,55 +129,11 @@ const H: Record<string, Handler> = {
     }
     return [fromAnswers(answers, c.version), rv];
   },
-  C_SetAttributeValue: (a, c) => empty(c.app.setAttributeValue(a.num(0), a.num(1), a.template(2))),
-  C_FindObjectsInit: (a, c) => empty(c.app.findObjectsInit(a.num(0), a.template(1))),
   C_FindObjects: (a, c) => {
     const room = a.num(1);
     const found = c.app.findObjects(a.num(0), Math.min(room, c.maxOutput >>> 3));
     return [room === 0 ? { lengthOnly: found.length } : found.slice(0, room)];
   },
-  C_FindObjectsFinal: (a, c) => empty(c.app.findObjectsFinal(a.num(0))),
-
-  C_EncryptInit: (a, c) => empty(c.app.encryptInit(a.num(0), a.initMechanism(1), a.num(2))),
-  C_Encrypt: (a, c) => [withOutputSync(a.num(2), (k) => c.app.encrypt(a.num(0), a.bytes(1), k))],
-  C_EncryptUpdate: (a, c) => [
-    withOutputSync(a.num(2), (k) => c.app.encryptUpdate(a.num(0), a.bytes(1), k)),
-  ],
-  C_EncryptFinal: (a, c) => [withOutputSync(a.num(1), (k) => c.app.encryptFinal(a.num(0), k))],
-  C_DecryptInit: (a, c) => empty(c.app.decryptInit(a.num(0), a.initMechanism(1), a.num(2))),
-  C_Decrypt: (a, c) => [withOutputSync(a.num(2), (k) => c.app.decrypt(a.num(0), a.bytes(1), k))],
-  C_DecryptUpdate: (a, c) => [
-    withOutputSync(a.num(2), (k) => c.app.decryptUpdate(a.num(0), a.bytes(1), k)),
-  ],
-  C_DecryptFinal: (a, c) => [withOutputSync(a.num(1), (k) => c.app.decryptFinal(a.num(0), k))],
-
-  C_DigestInit: (a, c) => empty(c.app.digestInit(a.num(0), a.initMechanism(1))),
-  C_Digest: (a, c) => [withOutputSync(a.num(2), (k) => c.app.digest(a.num(0), a.bytes(1), k))],
-  C_DigestUpdate: (a, c) => empty(c.app.digestUpdate(a.num(0), a.bytes(1))),
-  C_DigestKey: (a, c) => empty(c.app.digestKey(a.num(0), a.num(1))),
-  C_DigestFinal: (a, c) => [withOutputSync(a.num(1), (k) => c.app.digestFinal(a.num(0), k))],
-
-  C_SignInit: (a, c) => empty(c.app.signInit(a.num(0), a.initMechanism(1), a.num(2))),
-  C_Sign: async (a, c) => {
-    const { app } = c;
-    const run =
-      app.signAsync && !c.sync
-        ? (k: number | null) => app.signAsync!(a.num(0), a.bytes(1), k)
-        : (k: number | null) => app.sign(a.num(0), a.bytes(1), k);
-    return [await withOutput(a.num(2), run)];
-  },
-  C_SignUpdate: (a, c) => empty(c.app.signUpdate(a.num(0), a.bytes(1))),
-  C_SignFinal: (a, c) => [withOutputSync(a.num(1), (k) => c.app.signFinal(a.num(0), k))],
-  C_VerifyInit: (a, c) => empty(c.app.verifyInit(a.num(0), a.initMechanism(1), a.num(2))),
-  C_Verify: async (a, c) => {
-    if (c.app.verifyAsync && !c.sync) await c.app.verifyAsync(a.num(0), a.bytes(1), a.bytes(2));
-    else c.app.verify(a.num(0), a.bytes(1), a.bytes(2));
-    return NONE;
-  },
-  C_VerifyUpdate: (a, c) => empty(c.app.verifyUpdate(a.num(0), a.bytes(1))),
-  C_VerifyFinal: (a, c) => empty(c.app.verifyFinal(a.num(0), a.bytes(1))),
-
-  C_GenerateKey: (a, c) => [c.app.generateKey(a.num(0), a.mechanism(1), a.template(2))],
   C_GenerateKeyPair: async (a, c) => {
     const { app } = c;
     const args = [a.num(0), a.mechanism(1), a.template(2), a.template(3)] as const;
@@ -208,20 +143,12 @@ const H: Record<string, Handler> = {
         : app.generateKeyPair(...args);
     return [pair.publicKey, pair.privateKey];
   },
-  C_WrapKey: (a, c) => [
-    withOutputSync(a.num(4), (k) => c.app.wrapKey(a.num(0), a.mechanism(1), a.num(2), a.num(3), k)),
-  ],
-  C_UnwrapKey: (a, c) => [
-    c.app.unwrapKey(a.num(0), a.mechanism(1), a.num(2), a.bytes(3), a.template(4)),
-  ],
-  C_DeriveKey: (a, c) => [c.app.deriveKey(a.num(0), a.mechanism(1), a.num(2), a.template(3))],
   C_DeriveKey2: (a, c) => {
     const wire = a.wireMechanism(1);
     const key = c.app.deriveKey(a.num(0), a.mechanism(1), a.num(2), a.template(3));
     // No mechanism we know returns an updated parameter; echo whether one was sent, as p11-kit does.
     return [C.CKR_OK, { mechanism: wire.type, present: wire.param.form !== 'none' }, key];
   },
-  C_SeedRandom: (a, c) => empty(c.app.seedRandom(a.num(0), a.bytes(1))),
   C_GenerateRandom: (a, c) => {
     // Room 0 is a NULL buffer, but p11-kit-client before 0.25 sends a non-NULL buffer of length 0 the
     // same way, and pkcs11-tool --test asks exactly that (and wants CKR_OK): so room 0 asks for nothing.
@@ -237,13 +164,76 @@ const H: Record<string, Handler> = {
   },
 };
 
-/** Handlers indexed by call id. */
-export const HANDLERS: readonly (Handler | undefined)[] = (() => {
-  const table: (Handler | undefined)[] = [];
-  for (const [name, h] of Object.entries({ ...H, ...V3_HANDLERS })) {
-    const id = CALL_ID[name];
-    if (id === undefined) throw new Error(`rpc: no call named ${name}`);
-    table[id] = h;
+/** The engine method of a C function: C_GetObjectSize → getObjectSize, C_InitPIN → initPin. */
+function methodOf(name: string): string {
+  const bare = name.slice(2).replace('PIN', 'Pin');
+  return bare.charAt(0).toLowerCase() + bare.slice(1);
+}
+
+/** The argument kinds of a request signature: `uayfy` → ['u', 'ay', 'fy']. */
+function kindsOf(signature: string): string[] {
+  return signature.match(/f[uy]|a?[A-Za-z]/g) ?? [];
+}
+
+type EngineCall = (...args: unknown[]) => unknown;
+
+/** The calls whose byte arrays are PINs: a NULL one is CKR_ARGUMENTS_BAD before the token sees it. */
+const PIN_CALLS = new Set(['C_InitPIN', 'C_SetPIN', 'C_Login']);
+
+/**
+ * The handler the call table implies for a C function whose arguments are handles, numbers, byte
+ * arrays, a mechanism and templates, and whose reply is nothing, one ulong or one C output buffer (a
+ * trailing `fy`): decode by kind, call the engine's method of the same name (its async form when it has
+ * one and the connection overlaps calls), encode by the reply. Undefined for any other shape and for a
+ * C function the token's engine does not implement (the dispatcher answers CKR_FUNCTION_NOT_SUPPORTED).
+ */
+function fromSignature(spec: CallSpec): Handler | undefined {
+  const kinds = kindsOf(spec.request);
+  const output = kinds.at(-1) === 'fy';
+  const inputs = output ? kinds.slice(0, -1) : kinds;
+  const shapes = inputs.every((k) => ['u', 'y', 'ay', 'M', 'aA'].includes(k));
+  if (!shapes || !(output ? spec.reply === 'ay' : spec.reply === '' || spec.reply === 'u')) {
+    return undefined;
   }
-  return table;
-})();
+  const method = methodOf(spec.name);
+  if (!Object.hasOwn(ENGINE, method)) return undefined;
+  const pins = PIN_CALLS.has(spec.name);
+  // A C_*Init's mechanism may be NULL: PKCS#11 3.0's way to cancel the operation.
+  const init = spec.name.endsWith('Init');
+  const decode = (a: Args): unknown[] =>
+    inputs.map((k, i) =>
+      k === 'ay'
+        ? pins
+          ? a.pin(i)
+          : a.bytes(i)
+        : k === 'M'
+          ? init
+            ? a.initMechanism(i)
+            : a.mechanism(i)
+          : k === 'aA'
+            ? a.template(i)
+            : a.num(i),
+    );
+  const reply = (v: unknown): Arg[] => (spec.reply === 'u' ? [v as number] : NONE);
+  return (a, c) => {
+    const app = c.app as unknown as Record<string, EngineCall | undefined>;
+    const overlapped = c.sync ? undefined : app[`${method}Async`];
+    const run = overlapped ?? app[method];
+    if (run === undefined) throw new Pkcs11Error(C.CKR_FUNCTION_NOT_SUPPORTED);
+    const args = decode(a);
+    const call = (cap?: number | null) =>
+      (output ? run.call(app, ...args, cap) : run.call(app, ...args)) as Output;
+    if (output && overlapped) return withOutput(a.num(inputs.length), call).then((o) => [o]);
+    if (output) return [withOutputSync(a.num(inputs.length), call)];
+    if (overlapped) return (call() as unknown as Promise<unknown>).then(reply);
+    return reply(call());
+  };
+}
+
+/** Handlers indexed by call id: the special ones (2.40, then 3.0), else the one the signatures imply. */
+export const HANDLERS: readonly (Handler | undefined)[] = CALLS.map(
+  (spec) => SPECIAL[spec.name] ?? V3_HANDLERS[spec.name] ?? fromSignature(spec),
+);
+for (const name of [...Object.keys(SPECIAL), ...Object.keys(V3_HANDLERS)]) {
+  if (CALL_ID[name] === undefined) throw new Error(`rpc: no call named ${name}`);
+}

@@ -5,6 +5,6 @@
  */
 export type { ConnectionLimits } from './connection.js';
 export { MAX_PROTOCOL_VERSION } from './connection.js';
-export type { Application } from './handlers.js';
+export type { ServedApplication } from './handlers.js';
 export type { ConnectionInfo, RpcServer, RpcServerOptions, ServerEvent } from './server.js';
 export { DEFAULT_CONNECTION_LIMITS, isListening, serverAddress, startRpcServer } from './server.js';

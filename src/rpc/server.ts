@@ -9,7 +9,7 @@ import { MemoryBudget } from './budget.js';
 import { Connection, type ConnectionLimits, MAX_PROTOCOL_VERSION } from './connection.js';
 import type { DispatchEvent } from './dispatch.js';
 import { DEFAULT_FRAME_LIMITS } from './frame.js';
-import type { Application } from './handlers.js';
+import type { ServedApplication } from './handlers.js';
 import { DEFAULT_MESSAGE_LIMITS } from './message.js';
 
 export interface ConnectionInfo {
@@ -29,7 +29,7 @@ export interface RpcServerOptions {
    */
   listenFd?: number;
   /** Makes the application for a new connection: its own sessions, handles and login state. */
-  createApplication: (conn: ConnectionInfo) => Application;
+  createApplication: (conn: ConnectionInfo) => ServedApplication;
   /** Connections served at once; more are closed on accept. Default 256. */
   maxConnections?: number;
   /** Highest protocol version to negotiate (0–2). Default 2. */
@@ -114,7 +114,7 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
       socket.destroy();
       return;
     }
-    let app: Application;
+    let app: ServedApplication;
     try {
       app = options.createApplication({ id });
     } catch (error) {

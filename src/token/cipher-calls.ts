@@ -85,6 +85,31 @@ export const encryptFinal = (app: AppState, h: number, cap: number | null) =>
   cipherStep(app, 'encrypt', h, 'final', NONE, cap);
 export const decrypt = (app: AppState, h: number, data: Uint8Array, cap: number | null) =>
   cipherStep(app, 'decrypt', h, 'single', data, cap);
+/**
+ * C_Decrypt off the event loop where the mechanism has a slow form (RSA): the checks run at once and the
+ * operation leaves the session, so nothing interleaves with the pending work. A length query, a buffer
+ * below the bound, a call repeated after CKR_BUFFER_TOO_SMALL and the fast mechanisms take the sync path.
+ */
+export async function decryptAsync(
+  app: AppState,
+  h: number,
+  data: Uint8Array,
+  capacity: number | null,
+): Promise<Output> {
+  const st = step(app, h, 'decrypt', 'single', (st) => st);
+  const finishAsync = st.op.finishAsync;
+  if (
+    !finishAsync ||
+    capacity === null ||
+    st.pending ||
+    capacity < bound(st.op, 'single', data.length)
+  )
+    return decrypt(app, h, data, capacity);
+  app.requireSession(h).decrypt = undefined;
+  st.op.update(data);
+  const bytes = await finishAsync();
+  return { length: bytes.length, bytes };
+}
 export const decryptUpdate = (app: AppState, h: number, part: Uint8Array, cap: number | null) =>
   cipherStep(app, 'decrypt', h, 'update', part, cap);
 export const decryptFinal = (app: AppState, h: number, cap: number | null) =>

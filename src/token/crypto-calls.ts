@@ -63,14 +63,19 @@ export const digestKey = (app: AppState, h: number, key: number): void =>
     st.op.update(value);
   });
 
-export const digestFinal = (app: AppState, h: number, capacity: number | null): Output =>
-  step(app, h, 'digest', 'final', (st, session) =>
-    ending(
-      session,
-      'digest',
-      output(st.op.length, capacity, () => st.op.finish()),
-    ),
-  );
+/** C_DigestFinal and C_SignFinal: the operation's result, after which it ends. */
+const finalOutput =
+  (kind: 'digest' | 'sign') =>
+  (app: AppState, h: number, capacity: number | null): Output =>
+    step(app, h, kind, 'final', (st, session) =>
+      ending(
+        session,
+        kind,
+        output(st.op.length, capacity, () => st.op.finish()),
+      ),
+    );
+
+export const digestFinal = finalOutput('digest');
 
 export function signInit(app: AppState, h: number, m: RawMechanism | null, key: number): void {
   if (cancelledByNull(app, h, m, 'sign')) return;
@@ -90,23 +95,34 @@ export const sign = (app: AppState, h: number, data: Uint8Array, capacity: numbe
     ),
   );
 
-export async function signAsync(
+/**
+ * C_Sign or C_SignFinal off the event loop: the checks and the length query run at once, the signature
+ * in the mechanism's async form (the RSA private-key operation in the thread pool or the RSA worker).
+ */
+async function signingAsync(
   app: AppState,
   h: number,
+  call: 'single' | 'final',
   data: Uint8Array,
   capacity: number | null,
 ): Promise<Output> {
-  const { st, length } = step(app, h, 'sign', 'single', (st) => ({
+  const { st, length } = step(app, h, 'sign', call, (st) => ({
     st,
     length: output(st.op.length, capacity, () => new Uint8Array(0)).length,
   }));
   if (capacity === null) return { length, bytes: null };
   // The operation leaves the session now, so nothing can interleave with the pending signature.
   app.requireSession(h).sign = undefined;
-  st.op.update(data);
+  if (call === 'single') st.op.update(data);
   const bytes = await st.op.finishAsync();
   return { length: bytes.length, bytes };
 }
+
+export const signAsync = (app: AppState, h: number, data: Uint8Array, capacity: number | null) =>
+  signingAsync(app, h, 'single', data, capacity);
+
+export const signFinalAsync = (app: AppState, h: number, capacity: number | null) =>
+  signingAsync(app, h, 'final', new Uint8Array(0), capacity);
 
 export const signUpdate = (app: AppState, h: number, part: Uint8Array): void =>
   step(app, h, 'sign', 'update', (st) => {
@@ -114,14 +130,7 @@ export const signUpdate = (app: AppState, h: number, part: Uint8Array): void =>
     st.op.update(part);
   });
 
-export const signFinal = (app: AppState, h: number, capacity: number | null): Output =>
-  step(app, h, 'sign', 'final', (st, session) =>
-    ending(
-      session,
-      'sign',
-      output(st.op.length, capacity, () => st.op.finish()),
-    ),
-  );
+export const signFinal = finalOutput('sign');
 
 export function verifyInit(app: AppState, h: number, m: RawMechanism | null, key: number): void {
   if (cancelledByNull(app, h, m, 'verify')) return;

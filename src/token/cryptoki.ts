@@ -63,6 +63,7 @@ export const CALLS = {
   encryptFinal: cipher.encryptFinal,
   decryptInit: cipher.decryptInit,
   decrypt: cipher.decrypt,
+  decryptAsync: cipher.decryptAsync,
   decryptUpdate: cipher.decryptUpdate,
   decryptFinal: cipher.decryptFinal,
   // Message digesting (§5.10), signing and MACing (§5.11), verification (§5.12)
@@ -74,6 +75,7 @@ export const CALLS = {
   signInit: crypto.signInit,
   sign: crypto.sign,
   signAsync: crypto.signAsync,
+  signFinalAsync: crypto.signFinalAsync,
   signUpdate: crypto.signUpdate,
   signFinal: crypto.signFinal,
   verifyInit: crypto.verifyInit,
@@ -127,7 +129,13 @@ export type Engine = { readonly [K in keyof typeof CALLS]: Bound<(typeof CALLS)[
  */
 export type CryptokiAsync = Pick<
   Engine,
-  'signAsync' | 'verifyAsync' | 'generateKeyPairAsync' | 'loginAsync' | 'loginUserAsync'
+  | 'signAsync'
+  | 'signFinalAsync'
+  | 'verifyAsync'
+  | 'decryptAsync'
+  | 'generateKeyPairAsync'
+  | 'loginAsync'
+  | 'loginUserAsync'
 >;
 
 /** The synchronous C API one PKCS#11 application offers. */

@@ -97,25 +97,11 @@ export function fromHex(hex: string): Uint8Array {
   return out;
 }
 
-/** Overwrites secret bytes in place. */
-export function zeroize(...bufs: (Uint8Array | undefined)[]): void {
-  for (const b of bufs) b?.fill(0);
-}
-
 /** Big-endian unsigned integer bytes without leading zeros (at least one byte). */
 export function stripLeadingZeros(b: Uint8Array): Uint8Array {
   let i = 0;
   while (i < b.length - 1 && b[i] === 0) i++;
   return b.subarray(i);
-}
-
-/** Left-pads a big-endian unsigned integer to `width` bytes; undefined if it does not fit. */
-export function leftPad(b: Uint8Array, width: number): Uint8Array | undefined {
-  const v = stripLeadingZeros(b);
-  if (v.length > width) return v.length === 1 && v[0] === 0 ? new Uint8Array(width) : undefined;
-  const out = new Uint8Array(width);
-  out.set(v, width - v.length);
-  return out;
 }
 
 /** A fixed-width CK_UTF8CHAR field: UTF-8, blank-padded (or truncated on a character boundary). */

@@ -455,6 +455,16 @@ export class Pkcs11jsCryptoki implements Cryptoki240, Omit<CryptokiAsync, 'login
     );
   }
 
+  /** The sync call: this backend hands only C_Sign to pkcs11js's thread pool. */
+  async signFinalAsync(session: number, capacity: number | null): Promise<Output> {
+    return this.signFinal(session, capacity);
+  }
+
+  /** The sync call, as signFinalAsync. */
+  async decryptAsync(session: number, data: Uint8Array, capacity: number | null): Promise<Output> {
+    return this.decrypt(session, data, capacity);
+  }
+
   verifyInit(session: number, m: RawMechanism | null, key: number): void {
     call(() => this.#lib_().C_VerifyInit(handle(session), mechanism(m), handle(key)));
   }

@@ -13,6 +13,7 @@ import { freshKeyPair } from '../helpers/keypair.js';
 import { EC_PARAMS, publicKeyOf } from '../helpers/keys.js';
 import {
   assertRv,
+  assertRvAsync,
   C,
   initializedModule,
   PAL_PORTS,
@@ -221,6 +222,40 @@ for (const port of PAL_PORTS) {
       const ours = m.p11.C_Encrypt(s, PLAIN, Buffer.alloc(256));
       m.p11.C_DecryptInit(s, { mechanism: C.CKM_RSA_PKCS_OAEP, parameter: oaep }, kp.privateKey);
       assert.deepEqual(m.p11.C_Decrypt(s, ours, Buffer.alloc(256)), PLAIN);
+    });
+
+    it('C_DecryptAsync: CKM_RSA_PKCS_OAEP decrypts; a too-small buffer → CKR_BUFFER_TOO_SMALL, then the result', async () => {
+      const kp = m.p11.C_GenerateKeyPair(
+        s,
+        { mechanism: C.CKM_RSA_PKCS_KEY_PAIR_GEN },
+        [{ type: C.CKA_MODULUS_BITS, value: 2048 }],
+        [{ type: C.CKA_DECRYPT, value: true }],
+      );
+      const oaep = {
+        type: C.CK_PARAMS_RSA_OAEP,
+        hashAlg: C.CKM_SHA256,
+        mgf: C.CKG_MGF1_SHA256,
+        source: C.CKZ_DATA_SPECIFIED,
+      };
+      const pub = publicKeyOf(m.p11, s, kp.publicKey);
+      const c = publicEncrypt(
+        { key: pub, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' },
+        PLAIN,
+      );
+      const init = () =>
+        m.p11.C_DecryptInit(s, { mechanism: C.CKM_RSA_PKCS_OAEP, parameter: oaep }, kp.privateKey);
+      init();
+      assert.deepEqual(await m.p11.C_DecryptAsync(s, c, Buffer.alloc(256)), PLAIN);
+      assertRv(() => m.p11.C_Decrypt(s, c, Buffer.alloc(256)), C.CKR_OPERATION_NOT_INITIALIZED);
+      init();
+      await assertRvAsync(m.p11.C_DecryptAsync(s, c, Buffer.alloc(4)), C.CKR_BUFFER_TOO_SMALL);
+      assert.deepEqual(await m.p11.C_DecryptAsync(s, c, Buffer.alloc(256)), PLAIN);
+      // The engine: the operation leaves the session as the call begins, so nothing interleaves.
+      init();
+      const h = s.readUInt32LE(0);
+      const pending = m.engine.decryptAsync(h, c, 256);
+      assertRv(() => m.engine.decrypt(h, c, 256), C.CKR_OPERATION_NOT_INITIALIZED);
+      assert.deepEqual(Buffer.from((await pending).bytes as Uint8Array), PLAIN);
     });
 
     it('CKM_RSA_PKCS_OAEP encrypts for node:crypto', () => {

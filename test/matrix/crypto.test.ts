@@ -392,6 +392,26 @@ for (const port of PAL_PORTS) {
       );
     });
 
+    it('C_SignFinalAsync finishes a multi-part RSA signature; a too-small buffer → CKR_BUFFER_TOO_SMALL', async () => {
+      m.p11.C_SignInit(s, { mechanism: C.CKM_SHA256_RSA_PKCS }, rsa.privateKey);
+      m.p11.C_SignUpdate(s, DATA.subarray(0, 3));
+      m.p11.C_SignUpdate(s, DATA.subarray(3));
+      await assertRvAsync(m.p11.C_SignFinalAsync(s, Buffer.alloc(100)), C.CKR_BUFFER_TOO_SMALL);
+      const sig = await m.p11.C_SignFinalAsync(s, Buffer.alloc(256));
+      assert.ok(verify('sha256', DATA, publicKeyOf(m.p11, s, rsa.publicKey), sig));
+      assertRv(() => m.p11.C_SignUpdate(s, DATA), C.CKR_OPERATION_NOT_INITIALIZED);
+    });
+
+    it('engine signFinalAsync: the operation leaves the session as the call begins → CKR_OPERATION_NOT_INITIALIZED', async () => {
+      const app = m.engine;
+      const h = s.readUInt32LE(0);
+      app.signInit(h, { mechanism: C.CKM_SHA256_RSA_PKCS }, rsa.privateKey.readUInt32LE(0));
+      app.signUpdate(h, DATA);
+      const pending = app.signFinalAsync(h, 256);
+      assertRv(() => app.signUpdate(h, DATA), C.CKR_OPERATION_NOT_INITIALIZED);
+      assert.equal((await pending).length, 256);
+    });
+
     it('the callback form delivers the signature', async () => {
       m.p11.C_SignInit(s, { mechanism: C.CKM_ECDSA_SHA256 }, ec.privateKey);
       const sig = await new Promise<Buffer>((resolve, reject) =>

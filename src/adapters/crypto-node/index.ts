@@ -20,16 +20,8 @@ import { EcKey, ecPublicPoint, generateEc } from './ec.js';
 import { DhKey, generateDhParameters, generateDsaParameters, generateFfcPair } from './ffc.js';
 import { generateOkp, OkpKey, okpPublicKey } from './okp.js';
 import { RandomPool } from './random-pool.js';
-import {
-  generateRsa,
-  generateRsaAsync,
-  RsaKey,
-  rsaDecrypt,
-  rsaEncrypt,
-  rsaSign,
-  rsaSignAsync,
-  rsaVerify,
-} from './rsa.js';
+import { generateRsa, generateRsaAsync, RsaKey, rsaSign, rsaSignAsync, rsaVerify } from './rsa.js';
+import { rsaDecrypt, rsaDecryptAsync, rsaEncrypt } from './rsa-cipher.js';
 
 function asRsa(key: KeyHandle): RsaKey {
   if (!(key instanceof RsaKey)) throw new Error('not an RSA key of this backend');
@@ -97,6 +89,7 @@ export function createNodeCrypto(): CryptoBackend {
     aesKeyWrap,
     rsaEncrypt: (key, scheme, data) => rsaEncrypt(asRsa(key), scheme, data),
     rsaDecrypt: (key, scheme, data) => rsaDecrypt(asRsa(key), scheme, data),
+    rsaDecryptAsync: (key, scheme, data) => rsaDecryptAsync(asRsa(key), scheme, data),
     ecdh: (key, peer) => (key instanceof OkpKey ? key.agree(peer) : asEc(key).ecdh(peer)),
     seal,
     open,

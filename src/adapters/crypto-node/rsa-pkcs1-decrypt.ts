@@ -67,17 +67,30 @@ function syntheticLength(kdk: Uint8Array, k: number): number {
   return length;
 }
 
+/** The raw RSA decryption of `c` (the encoded message), the refusal it may give being public. */
+export const RAW_REFUSAL = [
+  CKR_ENCRYPTED_DATA_INVALID,
+  'the ciphertext is not below the modulus',
+] as const;
+
 /**
  * PKCS#1 v1.5 decryption of `c` (exactly the modulus width) under a private key. A ciphertext that is
  * not below the modulus is refused (CKR_ENCRYPTED_DATA_INVALID: that is public); any other decrypts.
  */
 export function pkcs1Decrypt(key: RsaKey, c: Uint8Array): Uint8Array {
-  const k = key.bytes;
   const em = onInput(
-    CKR_ENCRYPTED_DATA_INVALID,
-    'the ciphertext is not below the modulus',
+    ...RAW_REFUSAL,
     () => new Uint8Array(privateDecrypt({ key: key.object, padding: constants.RSA_NO_PADDING }, c)),
   );
+  return pkcs1Unpad(key, c, em);
+}
+
+/**
+ * The message of `em` = RSA⁻¹(c), or the synthetic message when its padding is wrong (implicit
+ * rejection); `em` is wiped. Split from pkcs1Decrypt so the raw decryption may run in the RSA worker.
+ */
+export function pkcs1Unpad(key: RsaKey, c: Uint8Array, em: Uint8Array): Uint8Array {
+  const k = key.bytes;
   try {
     const kdk = new Uint8Array(
       createHmac('sha256', key.rejectionKey ?? new Uint8Array(32))

@@ -1,21 +1,23 @@
 /**
- * The RSA worker thread (rsa-worker.ts): runs `privateEncrypt` for each request and posts the result
- * or the library's error message back.
+ * The RSA worker thread (rsa-worker.ts): runs `privateEncrypt` or `privateDecrypt` for each request and
+ * posts the result or the library's error message back.
  * @module
  */
-import { type KeyObject, privateEncrypt } from 'node:crypto';
+import { type KeyObject, privateDecrypt, privateEncrypt, type RsaPrivateKey } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
 
 interface Request {
   id: number;
+  decrypt: boolean;
   key: KeyObject;
-  padding: number;
+  options: Omit<RsaPrivateKey, 'key'>;
   input: Uint8Array;
 }
 
-parentPort?.on('message', ({ id, key, padding, input }: Request) => {
+parentPort?.on('message', ({ id, decrypt, key, options, input }: Request) => {
   try {
-    parentPort?.postMessage({ id, out: privateEncrypt({ key, padding }, input) });
+    const run = decrypt ? privateDecrypt : privateEncrypt;
+    parentPort?.postMessage({ id, out: run({ key, ...options }, input) });
   } catch (e) {
     parentPort?.postMessage({ id, error: (e as Error).message });
   }

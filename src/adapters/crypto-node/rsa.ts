@@ -1,6 +1,6 @@
 /**
- * RSA over node:crypto: key import from components, the PKCS#1 v1.5 / PSS / raw schemes, and key
- * generation. PSS over a digest the caller computed (CKM_RSA_PKCS_PSS) has no node:crypto call, so its
+ * RSA over node:crypto: key import from components, the PKCS#1 v1.5 / PSS / raw signature schemes, and
+ * key generation (encryption and decryption: rsa-cipher.ts). PSS over a digest the caller computed (CKM_RSA_PKCS_PSS) has no node:crypto call, so its
  * EMSA-PSS encoding (RFC 8017 §9.1) is done here around the raw RSA primitive.
  * @module
  */
@@ -11,23 +11,18 @@ import {
   generateKeyPair,
   generateKeyPairSync,
   type KeyObject,
-  privateDecrypt,
   privateEncrypt,
   publicDecrypt,
-  publicEncrypt,
   randomBytes,
   sign,
   timingSafeEqual,
   verify,
 } from 'node:crypto';
-import type { KeyHandle, RsaCipherScheme, RsaMaterial, SignScheme } from '../../crypto/backend.js';
+import type { KeyHandle, RsaMaterial, SignScheme } from '../../crypto/backend.js';
 import { HASH_LENGTHS, type HashName } from '../../crypto/backend.js';
-import { Pkcs11Error } from '../../errors.js';
 import {
   CKR_ATTRIBUTE_VALUE_INVALID,
   CKR_DATA_INVALID,
-  CKR_ENCRYPTED_DATA_INVALID,
-  CKR_ENCRYPTED_DATA_LEN_RANGE,
   CKR_TEMPLATE_INCONSISTENT,
 } from '../../pkcs11/constants.js';
 import { hashAccumulator } from './digests.js';
@@ -39,8 +34,8 @@ import {
   reducedExponent,
   toBase64Url,
 } from './rsa-math.js';
-import { pkcs1Decrypt, rejectionKeyOf } from './rsa-pkcs1-decrypt.js';
-import { privateEncryptAsync } from './rsa-worker.js';
+import { rejectionKeyOf } from './rsa-pkcs1-decrypt.js';
+import { privateOpAsync } from './rsa-worker.js';
 
 const INVALID = CKR_ATTRIBUTE_VALUE_INVALID;
 
@@ -101,7 +96,8 @@ export class RsaKey implements KeyHandle {
   }
 }
 
-function leftPad(data: Uint8Array, width: number): Buffer {
+/** `data` right-aligned in `width` bytes (the caller has checked it fits). */
+export function leftPad(data: Uint8Array, width: number): Buffer {
   const out = Buffer.alloc(width);
   out.set(data, width - data.length);
   return out;
@@ -175,8 +171,8 @@ function emsaPssVerify(s: Pss, mHash: Uint8Array, em: Uint8Array, emBits: number
   return timingSafeEqual(pssHash(s.hash, mHash, salt), h);
 }
 
-const NO_PADDING = constants.RSA_NO_PADDING;
-const PKCS1 = constants.RSA_PKCS1_PADDING;
+export const NO_PADDING = constants.RSA_NO_PADDING;
+export const PKCS1 = constants.RSA_PKCS1_PADDING;
 
 /** How a scheme signs: node:crypto's sign (which hashes), or a raw private-key operation on a block. */
 type Plan =
@@ -234,11 +230,10 @@ export async function rsaSignAsync(
       sign(p.hash, p.data, opts, (err, sig) => (err ? reject(err) : resolve(new Uint8Array(sig)))),
     );
   }
-  try {
-    return await privateEncryptAsync(key.object, p.padding, p.input);
-  } catch (cause) {
-    throw new Pkcs11Error(CKR_DATA_INVALID, RAW_REFUSED, { cause });
-  }
+  return privateOpAsync(false, key.object, { padding: p.padding }, p.input, [
+    CKR_DATA_INVALID,
+    RAW_REFUSED,
+  ]);
 }
 
 function digestOf(hash: HashName, data: Uint8Array): Uint8Array {
@@ -355,36 +350,4 @@ export function generateRsaAsync(bits: number, e: Uint8Array): Promise<RsaMateri
       },
     );
   });
-}
-
-export function rsaEncrypt(key: RsaKey, s: RsaCipherScheme, data: Uint8Array): Uint8Array {
-  const options =
-    s.type === 'oaep'
-      ? { padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: s.hash, oaepLabel: s.label }
-      : { padding: s.type === 'pkcs1' ? PKCS1 : NO_PADDING };
-  const input = s.type === 'raw' ? leftPad(data, key.bytes) : data;
-  return onInput(
-    CKR_DATA_INVALID,
-    'the data does not fit this key and scheme',
-    () => new Uint8Array(publicEncrypt({ key: key.publicObject, ...options }, input)),
-  );
-}
-
-/**
- * RSA decryption: OAEP and raw RSA through node:crypto; PKCS#1 v1.5 with implicit rejection, done here
- * over raw RSA (rsa-pkcs1-decrypt.ts), so the answer is the same on every Node version.
- */
-export function rsaDecrypt(key: RsaKey, s: RsaCipherScheme, data: Uint8Array): Uint8Array {
-  if (data.length !== key.bytes)
-    throw refused(CKR_ENCRYPTED_DATA_LEN_RANGE, 'ciphertext length differs from the modulus size');
-  if (s.type === 'pkcs1') return pkcs1Decrypt(key, data);
-  const options =
-    s.type === 'oaep'
-      ? { padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: s.hash, oaepLabel: s.label }
-      : { padding: NO_PADDING };
-  return onInput(
-    CKR_ENCRYPTED_DATA_INVALID,
-    'the ciphertext does not decrypt',
-    () => new Uint8Array(privateDecrypt({ key: key.object, ...options }, data)),
-  );
 }

@@ -8,7 +8,7 @@
 import { createNodeCrypto } from '../../../src/adapters/crypto-node/index.js';
 import { createMemoryPal } from '../../../src/adapters/pal-memory/index.js';
 import * as C from '../../../src/pkcs11/constants.js';
-import type { Application as RpcApplication } from '../../../src/rpc/handlers.js';
+import type { ServedApplication } from '../../../src/rpc/handlers.js';
 import { type RpcServer, startRpcServer } from '../../../src/rpc/server.js';
 import { Application } from '../../../src/token/application.js';
 import { Token } from '../../../src/token/token.js';
@@ -48,7 +48,7 @@ export function initializedToken(): Token {
   return token;
 }
 
-async function ours(dir: Workdir, createApplication: () => RpcApplication): Promise<RpcServer> {
+async function ours(dir: Workdir, createApplication: () => ServedApplication): Promise<RpcServer> {
   return startRpcServer({ socketPath: dir.file('ours.sock'), createApplication });
 }
 

@@ -20,6 +20,7 @@ import { Application } from '../../../src/token/application.js';
 import { Token } from '../../../src/token/token.js';
 import { utf8 } from '../../../src/util/bytes.js';
 import { initializedModule, PAL_PORTS, type TestModule, USER_PIN } from '../../helpers/token.js';
+import { progress } from '../harness/progress.js';
 import { runProperties, type SuiteOptions, type SuiteResult, Tally } from '../harness/suite.js';
 
 type CutAt = 'none' | 'spend' | 'give-back';
@@ -128,6 +129,8 @@ export function loginsSuite(portName: string) {
       shared ? fc.integer({ min: 1, max: 3 }) : fc.constant(1),
       fc.array(attempt, { minLength: 1, maxLength: 9 }),
       async (maxTries, processes, attempts) => {
+        // A heartbeat per burst: the soak's watchdog takes a property silent for 2 minutes as hung.
+        progress(`logins-${portName}: burst`);
         const m = initializedModule(port, {
           pinIterations: 10,
           allowWeakPinIterations: true,

@@ -121,7 +121,8 @@ const CASES: Breakage[] = [
           ];
           const result = original(...args) as Array<{ type: number; value: Buffer }>;
           if (template[0]?.type !== CKA_VALUE) return result;
-          const cls = module.C_GetAttributeValue(session, object, [{ type: CKA_CLASS }])[0]?.value;
+          const cls = module.C_GetAttributeValue(session, object, [{ type: CKA_CLASS }])[0]
+            ?.value as Buffer | undefined;
           if (cls?.readUInt32LE(0) !== CKO_CERTIFICATE) return result;
           return result.map((a) => ({ ...a, value: a.value.subarray(0, a.value.length - 1) }));
         },

@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { createNodeCrypto } from '../../../src/adapters/crypto-node/index.js';
 import { createMemoryPal } from '../../../src/adapters/pal-memory/index.js';
 import { type DispatchContext, dispatch } from '../../../src/rpc/dispatch.js';
-import type { Application } from '../../../src/rpc/handlers.js';
+import type { ServedApplication } from '../../../src/rpc/handlers.js';
 import { DEFAULT_MESSAGE_LIMITS, decodeMessage, readHead } from '../../../src/rpc/message.js';
 import { startRpcServer } from '../../../src/rpc/server.js';
 import { Application as TokenApplication } from '../../../src/token/application.js';
@@ -62,7 +62,7 @@ const mutatedBody = fc
   .tuple(fc.nat(seeds.length - 1), fc.array(mutation, { minLength: 1, maxLength: 4 }))
   .map(([i, ops]) => mutate(seeds[i] as Uint8Array, ops));
 
-function context(app: Application, version: number, unexpected: unknown[]): DispatchContext {
+function context(app: ServedApplication, version: number, unexpected: unknown[]): DispatchContext {
   return {
     app,
     version,
@@ -87,7 +87,7 @@ function checkReply(request: Uint8Array, reply: Uint8Array, version: number): vo
   if (callId !== 89) decodeMessage(reply, 'reply', { version });
 }
 
-async function fuzzEngine(app: Application, unexpected: unknown[]): Promise<void> {
+async function fuzzEngine(app: ServedApplication, unexpected: unknown[]): Promise<void> {
   await fc.assert(
     fc.asyncProperty(mutatedBody, fc.nat(2), async (body, version) => {
       const reply = await dispatch(body, context(app, version, unexpected));

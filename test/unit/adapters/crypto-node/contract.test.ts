@@ -127,3 +127,46 @@ describe('C_SignAsync with RSA', () => {
     );
   });
 });
+
+describe('C_DecryptAsync with RSA', () => {
+  const oaep = { type: 'oaep', hash: 'sha256', label: Uint8Array.of(9) } as const;
+
+  for (const [name, scheme] of [
+    ['CKM_RSA_PKCS_OAEP', oaep],
+    ['CKM_RSA_X_509', { type: 'raw' }],
+  ] as const) {
+    it(`${name}: decrypts off the event loop, as the sync call`, async () => {
+      const plain = scheme.type === 'raw' ? new Uint8Array(256).fill(3, 1) : Uint8Array.of(1, 2, 3);
+      const sealed = backend.rsaEncrypt(rsaKey, scheme, plain);
+      let settled = false;
+      const pending = backend.rsaDecryptAsync(rsaKey, scheme, sealed).then((out) => {
+        settled = true;
+        return out;
+      });
+      for (let i = 0; i < 20; i++) await Promise.resolve();
+      assert.equal(settled, false);
+      assert.deepEqual(await pending, backend.rsaDecrypt(rsaKey, scheme, sealed));
+      assert.deepEqual(await pending, plain);
+    });
+  }
+
+  it('ciphertext that does not decrypt → CKR_ENCRYPTED_DATA_INVALID, asynchronously too', async () => {
+    await assert.rejects(backend.rsaDecryptAsync(rsaKey, oaep, new Uint8Array(256).fill(7)), (e) =>
+      isPkcs11Error(e, C.CKR_ENCRYPTED_DATA_INVALID),
+    );
+  });
+
+  it("a ciphertext of another length → CKR_ENCRYPTED_DATA_LEN_RANGE; PKCS#1 v1.5 with bad padding → CKR_OK, the sync call's synthetic message (implicit rejection)", async () => {
+    await assert.rejects(backend.rsaDecryptAsync(rsaKey, oaep, new Uint8Array(255)), (e) =>
+      isPkcs11Error(e, C.CKR_ENCRYPTED_DATA_LEN_RANGE),
+    );
+    await assert.rejects(
+      backend.rsaDecryptAsync(rsaKey, { type: 'pkcs1' }, new Uint8Array(255)),
+      (e) => isPkcs11Error(e, C.CKR_ENCRYPTED_DATA_LEN_RANGE),
+    );
+    // 7…7 decrypts to no valid PKCS#1 v1.5 block: no error, the message the key derives for it
+    const bad = new Uint8Array(256).fill(7);
+    const out = await backend.rsaDecryptAsync(rsaKey, { type: 'pkcs1' }, bad);
+    assert.deepEqual(out, backend.rsaDecrypt(rsaKey, { type: 'pkcs1' }, bad));
+  });
+});

@@ -9,7 +9,8 @@ import {
 } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { RsaKey, rsaDecrypt } from '../../../../src/adapters/crypto-node/rsa.js';
+import { RsaKey } from '../../../../src/adapters/crypto-node/rsa.js';
+import { rsaDecrypt, rsaDecryptAsync } from '../../../../src/adapters/crypto-node/rsa-cipher.js';
 import { isPkcs11Error } from '../../../../src/errors.js';
 import { CKR_ENCRYPTED_DATA_INVALID } from '../../../../src/pkcs11/constants.js';
 
@@ -106,6 +107,23 @@ describe('RSAES-PKCS1-v1_5 decryption with implicit rejection', () => {
       seen.add(a);
     }
     assert.ok(seen.size >= 19, 'different ciphertexts, different synthetic messages');
+  });
+
+  it('the worker path (C_DecryptAsync) answers as the synchronous one, right and wrong paddings alike', async () => {
+    const { object, key } = keyPair(vectors.keys.k2048 as string);
+    const right = publicEncrypt(
+      { key: object, padding: constants.RSA_PKCS1_PADDING },
+      Buffer.from('message'),
+    );
+    const wrong = randomBytes(256);
+    wrong[0] = 0x01;
+    for (const c of [right, wrong]) {
+      assert.deepEqual(
+        Buffer.from(await rsaDecryptAsync(key, PKCS1, c)),
+        Buffer.from(rsaDecrypt(key, PKCS1, c)),
+      );
+    }
+    assert.equal(Buffer.from(await rsaDecryptAsync(key, PKCS1, right)).toString(), 'message');
   });
 
   it('answers as OpenSSL’s own implicit rejection on random ciphertexts', {

@@ -16,7 +16,7 @@ import type {
   RawAttribute,
   RawMechanism,
 } from '../../../../src/pkcs11/types.js';
-import type { Application } from '../../../../src/rpc/handlers.js';
+import type { ServedApplication } from '../../../../src/rpc/handlers.js';
 import type { AttributeValues, KeyPairHandles } from '../../../../src/token/cryptoki.js';
 import { FixedP256Key } from './p256.js';
 
@@ -43,7 +43,7 @@ export interface FakeOptions {
   signDelayMs?: number;
 }
 
-export class FakeCryptoki implements Application {
+export class FakeCryptoki implements ServedApplication {
   readonly key = new FixedP256Key();
   readonly objects = new Map<number, Map<number, Uint8Array | RawAttribute[]>>();
   readonly calls: string[] = [];

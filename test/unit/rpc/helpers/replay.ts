@@ -11,7 +11,7 @@ import type { AttributeAnswer, Output, Version } from '../../../../src/pkcs11/ty
 import type { WireAttribute } from '../../../../src/rpc/attributes.js';
 import { toRawTemplate } from '../../../../src/rpc/attributes.js';
 import { CALLS } from '../../../../src/rpc/calls.js';
-import type { Application } from '../../../../src/rpc/handlers.js';
+import type { ServedApplication } from '../../../../src/rpc/handlers.js';
 import { type Arg, type ByteArrayArg, decodeMessage } from '../../../../src/rpc/message.js';
 import type { Capture } from './captures.js';
 
@@ -139,10 +139,10 @@ export function scriptOf(capture: Capture, version: number): Step[] {
 }
 
 /** A Cryptoki that plays `steps` in order and records the methods called. */
-export function replayApplication(steps: Step[]): { app: Application; called: string[] } {
+export function replayApplication(steps: Step[]): { app: ServedApplication; called: string[] } {
   const called: string[] = [];
   const queue = [...steps];
-  const app = new Proxy({} as Application, {
+  const app = new Proxy({} as ServedApplication, {
     get(_t, prop) {
       if (typeof prop !== 'string' || prop.endsWith('Async') || prop === 'then') return undefined;
       return (...args: unknown[]) => {
