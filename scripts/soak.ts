@@ -1,6 +1,6 @@
 /**
- * Soak run of the property suites (test/property): the API call sequences and the object model on every
- * PAL port, the parsers, the record formats and the RPC decoders, each in a worker under the hang
+ * Soak run of the property suites (test/property): the API call sequences, the object model and bursts
+ * of concurrent logins on every PAL port, the parsers, the record formats and the RPC decoders, each in a worker under the hang
  * watchdog, with case counts far beyond `npm test` (over a million generated cases by default).
  * Prints every suite's count and the seed, then the totals; exits non-zero on the first failure with
  * the command that replays it.
@@ -23,6 +23,9 @@ const PLAN: Record<string, number> = {
   'objects-memory': 30_000,
   'objects-file': 2_000,
   'objects-flash': 2_000,
+  'logins-memory': 20_000,
+  'logins-file': 3_000,
+  'logins-flash': 3_000,
 };
 
 function option(name: string): string | undefined {

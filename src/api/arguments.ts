@@ -19,7 +19,10 @@ type Kind =
   | 'string?'
   | 'pin'
   | 'mechanism'
-  | 'template';
+  | 'template'
+  /** Checked by the call itself (the 3.0 calls' parameters, names and versions, which may be null). */
+  | 'any'
+  | 'any?';
 
 const S = 'handle';
 const IO = ['handle', 'buffer', 'buffer'] as const;
@@ -93,7 +96,44 @@ export const ARGUMENTS: Readonly<Record<string, readonly Kind[]>> = {
   C_UnwrapKey: [S, 'mechanism', S, 'buffer', 'template'],
   C_DeriveKey: [S, 'mechanism', S, 'template'],
   C_WaitForSlotEvent: ['ulong'],
+  // PKCS#11 3.0: pkcs11js has none of these; the same kinds, with the message parameters (objects, or
+  // null) and the interface name and version (null: any) checked by the calls (api/calls-v3.ts).
+  C_GetInterfaceList: [],
+  C_GetInterface: ['any?', 'any?', 'ulong?'],
+  C_LoginUser: [S, 'ulong', 'pin', 'any?'],
+  C_SessionCancel: [S, 'ulong'],
+  C_MessageEncryptInit: [S, 'mechanism', S],
+  C_EncryptMessage: [S, 'any', 'buffer', 'buffer', 'buffer'],
+  C_EncryptMessageBegin: [S, 'any', 'buffer'],
+  C_EncryptMessageNext: [S, 'any', 'buffer', 'buffer', 'ulong'],
+  C_MessageEncryptFinal: [S],
+  C_MessageDecryptInit: [S, 'mechanism', S],
+  C_DecryptMessage: [S, 'any', 'buffer', 'buffer', 'buffer'],
+  C_DecryptMessageBegin: [S, 'any', 'buffer'],
+  C_DecryptMessageNext: [S, 'any', 'buffer', 'buffer', 'ulong'],
+  C_MessageDecryptFinal: [S],
+  C_MessageSignInit: [S, 'mechanism', S],
+  C_SignMessage: [S, 'any', 'buffer', 'buffer'],
+  C_SignMessageBegin: [S, 'any?'],
+  C_SignMessageNext: [S, 'any', 'buffer', 'any'],
+  C_MessageSignFinal: [S],
+  C_MessageVerifyInit: [S, 'mechanism', S],
+  C_VerifyMessage: [S, 'any', 'buffer', 'buffer'],
+  C_VerifyMessageBegin: [S, 'any?'],
+  C_VerifyMessageNext: [S, 'any', 'buffer', 'any'],
+  C_MessageVerifyFinal: [S],
 };
+
+/**
+ * The 3.0 C_Message*Init calls: a null mechanism (a cancel) needs no key. pkcs11js's own C_*Init keep its
+ * TypeError for null, word for word; their operations end with C_SessionCancel.
+ */
+const CANCELLABLE_INIT = new Set([
+  'C_MessageEncryptInit',
+  'C_MessageDecryptInit',
+  'C_MessageSignInit',
+  'C_MessageVerifyInit',
+]);
 
 /** Bytes of a CK_ULONG, and so of a handle, in pkcs11js on 64-bit Linux and macOS. */
 const HANDLE_BYTES = 8;
@@ -196,6 +236,9 @@ function checkOne(kind: Kind, i: number, v: unknown): void {
     case 'template':
       checkTemplate(i, v);
       return;
+    case 'any':
+    case 'any?':
+      return;
   }
 }
 
@@ -219,6 +262,8 @@ export function checkArguments(
 ): void {
   const spec = SPECS.get(method);
   if (!spec) return;
+  // A null mechanism (3.0) ends the operation: nothing else of the call is looked at.
+  if (args[1] === null && CANCELLABLE_INIT.has(method) && isBytes(args[0])) return;
   const { kinds, required } = spec;
   const extra = viaCallback ? 1 : 0;
   const expected = kinds.length + extra;

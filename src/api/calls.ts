@@ -52,7 +52,11 @@ const slot = (h: Handle) => fromHandle(h, 'slot');
 const key = (h: Handle, name = 'key') => fromHandle(h, name);
 
 /** Runs an engine call into the caller's output Buffer and returns the filled slice, as pkcs11js does. */
-function into(buffer: Buffer, run: (capacity: number | null) => Output, name?: string): Buffer {
+export function into(
+  buffer: Buffer,
+  run: (capacity: number | null) => Output,
+  name?: string,
+): Buffer {
   const out = outBuffer(buffer, name);
   return fill(out, run(capacityOf(out)));
 }
@@ -243,12 +247,12 @@ export const PLAIN = {
 };
 
 /** A call pkcs11js runs in its thread pool, and its own async form where the engine has one. */
-interface Threaded<A extends unknown[], R> {
+export interface Threaded<A extends unknown[], R> {
   run(e: E, ...args: A): R;
   async?(e: E, ...args: A): Promise<R>;
 }
 
-const threaded = <A extends unknown[], R>(t: Threaded<A, R>) => t;
+export const threaded = <A extends unknown[], R>(t: Threaded<A, R>) => t;
 
 /** The calls with a trailing-callback form and a C_*Async form. */
 export const THREADED = {

@@ -138,6 +138,11 @@ export function toMechanism(m: unknown): RawMechanism {
   throw new TypeError('unsupported mechanism parameter');
 }
 
+/** A C_*Init mechanism: null is PKCS#11 3.0's NULL mechanism, which ends the active operation. */
+export function toInitMechanism(m: unknown): RawMechanism | null {
+  return m === null ? null : toMechanism(m);
+}
+
 export function bytesArg(v: unknown, name: string): Uint8Array {
   if (!(v instanceof Uint8Array)) throw new TypeError(`${name} must be a Buffer`);
   return v;

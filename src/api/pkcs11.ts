@@ -10,7 +10,8 @@ import type { Profile } from '../objects/profile.js';
 import type { Application } from '../token/application.js';
 import { ARGUMENTS, checkArguments } from './arguments.js';
 import { type Callback, call, callAsync, deliver } from './call.js';
-import { PLAIN, THREADED } from './calls.js';
+import { PLAIN as PLAIN_240, THREADED as THREADED_240 } from './calls.js';
+import { PLAIN_MESSAGE, PLAIN_V3, THREADED_MESSAGE } from './calls-v3.js';
 import { fromHandle, type Handle, toHandle } from './convert.js';
 
 export type { InitializeOptions, KeyPair, SessionInfoResult } from './calls.js';
@@ -32,6 +33,9 @@ type WithCallback<F> = F extends (e: Application, ...args: infer A) => infer R
 type Async<F> = F extends (e: Application, ...args: infer A) => infer R
   ? (...args: A) => Promise<Awaited<R>>
   : never;
+/** pkcs11js's calls and the PKCS#11 3.0 ones, named as the C functions. */
+const PLAIN = { ...PLAIN_240, ...PLAIN_V3, ...PLAIN_MESSAGE };
+const THREADED = { ...THREADED_240, ...THREADED_MESSAGE };
 type Plain = typeof PLAIN;
 type Threaded = typeof THREADED;
 

@@ -29,6 +29,10 @@ interface Report {
   store: string;
   storage: string[];
   records: string[];
+  /** With a PIN: records that failed authentication (never used), private objects gone. */
+  rejected: string[];
+  /** Whether records were authenticated: 'checked', 'pre-mac' (migrated at the first login), 'no PIN'. */
+  authentication: 'checked' | 'pre-mac' | 'no PIN';
   objects: number;
   tokenRecord: 'ok' | 'absent' | 'lost';
   repaired: string[];
@@ -43,17 +47,23 @@ export async function fsckCommand(argv: string[]): Promise<number> {
   const { token, close } = openStore(store, { warn: () => {} });
   try {
     const pin = await resolvePin(p, 'user', undefined, true);
-    if (pin !== null && token.initialized) token.verifyPin('user', utf8(pin));
+    const audit = pin !== null && token.initialized ? token.auditRecords(utf8(pin)) : 'no PIN';
     const repaired = flag(p, 'repair') ? token.repairStorage() : [];
     const h = token.storageHealth;
     const report: Report = {
       store,
       storage: [...h.storage],
       records: [...h.records],
+      rejected: [...(h.rejected ?? [])],
       objects: h.objects,
       tokenRecord: token.initialized ? 'ok' : h.recordLost ? 'lost' : 'absent',
       repaired,
-      healthy: h.storage.length === 0 && h.records.length === 0 && !h.recordLost,
+      authentication: audit,
+      healthy:
+        h.storage.length === 0 &&
+        h.records.length === 0 &&
+        (h.rejected ?? []).length === 0 &&
+        !h.recordLost,
     };
     if (flag(p, 'json')) printJson(report);
     else printReport(report);
@@ -67,6 +77,13 @@ function printReport(r: Report): void {
   for (const line of r.repaired) say(`repaired: ${line}`);
   for (const line of r.storage) say(`storage: ${line}`);
   for (const line of r.records) say(`record: ${line}`);
+  for (const line of r.rejected) say(`authentication: ${line}`);
+  const auth = {
+    checked: 'every record checked',
+    'pre-mac': 'not yet (a store from before record MACs: its first login migrates it)',
+    'no PIN': 'not checked (give --pin to check every record’s MAC)',
+  }[r.authentication];
+  say(`record authentication: ${auth}`);
   say(
     `token record: ${r.tokenRecord === 'lost' ? 'lost (missing, yet the store holds objects or damage)' : r.tokenRecord}`,
   );

@@ -15,6 +15,12 @@ export class TokenObject {
   readonly attrs: AttributeMap;
   /** Stable identity of a token object in storage (undefined for session objects). */
   storageId: number | undefined;
+  /**
+   * A token object whose stored record this process has authenticated (its MAC checked after a login,
+   * or written here). Trust decisions (CKA_TRUSTED, CKA_WRAP_WITH_TRUSTED, wrap templates) are only
+   * taken from authenticated objects; session objects never left memory and count as authenticated.
+   */
+  verified = false;
   /** Imported key for crypto operations; dropped whenever attributes change. */
   #key: KeyHandle | undefined;
 

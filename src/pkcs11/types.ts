@@ -19,6 +19,13 @@ export interface ModuleInfo {
   libraryVersion: Version;
 }
 
+/** CK_INTERFACE (3.0 §3.6) without its function-list pointer: every interface's functions are one API here. */
+export interface InterfaceInfo {
+  interfaceName: string;
+  version: Version;
+  flags: number;
+}
+
 /** CK_SLOT_INFO */
 export interface SlotInfo {
   slotDescription: string;

@@ -9,7 +9,7 @@ import { isPkcs11Error, Pkcs11Error } from '../errors.js';
 import { CKR_ARGUMENTS_BAD, CKR_BUFFER_TOO_SMALL } from '../pkcs11/constants.js';
 import type { Output, RawAttribute, RawMechanism } from '../pkcs11/types.js';
 import { toRawTemplate, type WireAttribute, type WireQuery } from './attributes.js';
-import { toRawMechanism, type WireMechanism } from './mechanisms.js';
+import { NULL_MECHANISM, toRawMechanism, type WireMechanism } from './mechanisms.js';
 import type { Arg, ByteArrayArg, UlongArrayArg } from './message.js';
 
 export class Args {
@@ -67,6 +67,12 @@ export class Args {
 
   mechanism(i: number): RawMechanism {
     return toRawMechanism(this.#list[i] as WireMechanism);
+  }
+
+  /** A C_*Init's mechanism: null for the NULL mechanism (0.25+), PKCS#11 3.0's cancel. */
+  initMechanism(i: number): RawMechanism | null {
+    const m = this.#list[i] as WireMechanism;
+    return m.type === NULL_MECHANISM ? null : toRawMechanism(m);
   }
 }
 

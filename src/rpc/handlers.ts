@@ -7,16 +7,17 @@
  */
 import { Pkcs11Error } from '../errors.js';
 import * as C from '../pkcs11/constants.js';
-import type { Cryptoki, CryptokiAsync } from '../token/cryptoki.js';
+import type { Cryptoki240, CryptokiAsync } from '../token/cryptoki.js';
 import { equalBytes } from '../util/bytes.js';
 import { type Args, capacity, fixed, outUlongs, withOutput, withOutputSync } from './args.js';
 import { isTemplateType } from './attribute-kinds.js';
 import { fromAnswers, toQueries } from './attributes.js';
 import { CALL_ID } from './calls.js';
+import { V3_HANDLERS } from './handlers-v3.js';
 import type { Arg } from './message.js';
 
-/** What the server drives: one PKCS#11 application per connection. */
-export type Application = Cryptoki & Partial<CryptokiAsync>;
+/** What the server drives: one PKCS#11 application per connection (a 2.40 one lacks the 3.0 calls). */
+export type Application = Cryptoki240 & Partial<Omit<CryptokiAsync, 'loginUserAsync'>>;
 
 export interface HandlerContext {
   app: Application;
@@ -158,26 +159,26 @@ const H: Record<string, Handler> = {
   },
   C_FindObjectsFinal: (a, c) => empty(c.app.findObjectsFinal(a.num(0))),
 
-  C_EncryptInit: (a, c) => empty(c.app.encryptInit(a.num(0), a.mechanism(1), a.num(2))),
+  C_EncryptInit: (a, c) => empty(c.app.encryptInit(a.num(0), a.initMechanism(1), a.num(2))),
   C_Encrypt: (a, c) => [withOutputSync(a.num(2), (k) => c.app.encrypt(a.num(0), a.bytes(1), k))],
   C_EncryptUpdate: (a, c) => [
     withOutputSync(a.num(2), (k) => c.app.encryptUpdate(a.num(0), a.bytes(1), k)),
   ],
   C_EncryptFinal: (a, c) => [withOutputSync(a.num(1), (k) => c.app.encryptFinal(a.num(0), k))],
-  C_DecryptInit: (a, c) => empty(c.app.decryptInit(a.num(0), a.mechanism(1), a.num(2))),
+  C_DecryptInit: (a, c) => empty(c.app.decryptInit(a.num(0), a.initMechanism(1), a.num(2))),
   C_Decrypt: (a, c) => [withOutputSync(a.num(2), (k) => c.app.decrypt(a.num(0), a.bytes(1), k))],
   C_DecryptUpdate: (a, c) => [
     withOutputSync(a.num(2), (k) => c.app.decryptUpdate(a.num(0), a.bytes(1), k)),
   ],
   C_DecryptFinal: (a, c) => [withOutputSync(a.num(1), (k) => c.app.decryptFinal(a.num(0), k))],
 
-  C_DigestInit: (a, c) => empty(c.app.digestInit(a.num(0), a.mechanism(1))),
+  C_DigestInit: (a, c) => empty(c.app.digestInit(a.num(0), a.initMechanism(1))),
   C_Digest: (a, c) => [withOutputSync(a.num(2), (k) => c.app.digest(a.num(0), a.bytes(1), k))],
   C_DigestUpdate: (a, c) => empty(c.app.digestUpdate(a.num(0), a.bytes(1))),
   C_DigestKey: (a, c) => empty(c.app.digestKey(a.num(0), a.num(1))),
   C_DigestFinal: (a, c) => [withOutputSync(a.num(1), (k) => c.app.digestFinal(a.num(0), k))],
 
-  C_SignInit: (a, c) => empty(c.app.signInit(a.num(0), a.mechanism(1), a.num(2))),
+  C_SignInit: (a, c) => empty(c.app.signInit(a.num(0), a.initMechanism(1), a.num(2))),
   C_Sign: async (a, c) => {
     const { app } = c;
     const run =
@@ -188,7 +189,7 @@ const H: Record<string, Handler> = {
   },
   C_SignUpdate: (a, c) => empty(c.app.signUpdate(a.num(0), a.bytes(1))),
   C_SignFinal: (a, c) => [withOutputSync(a.num(1), (k) => c.app.signFinal(a.num(0), k))],
-  C_VerifyInit: (a, c) => empty(c.app.verifyInit(a.num(0), a.mechanism(1), a.num(2))),
+  C_VerifyInit: (a, c) => empty(c.app.verifyInit(a.num(0), a.initMechanism(1), a.num(2))),
   C_Verify: async (a, c) => {
     if (c.app.verifyAsync && !c.sync) await c.app.verifyAsync(a.num(0), a.bytes(1), a.bytes(2));
     else c.app.verify(a.num(0), a.bytes(1), a.bytes(2));
@@ -239,7 +240,7 @@ const H: Record<string, Handler> = {
 /** Handlers indexed by call id. */
 export const HANDLERS: readonly (Handler | undefined)[] = (() => {
   const table: (Handler | undefined)[] = [];
-  for (const [name, h] of Object.entries(H)) {
+  for (const [name, h] of Object.entries({ ...H, ...V3_HANDLERS })) {
     const id = CALL_ID[name];
     if (id === undefined) throw new Error(`rpc: no call named ${name}`);
     table[id] = h;

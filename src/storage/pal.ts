@@ -53,6 +53,14 @@ export interface Pal {
   destroyObject(handle: PalHandle): void;
 
   /**
+   * Optional: replace the value under `label` by `data` of the same length in place, so that storage that
+   * is full still takes it (the PIN try counters are written this way). Not atomic: a crash may leave the
+   * value torn, so callers keep two copies with checksums. The private flag stays as saved. Returns false,
+   * writing nothing, when `label` holds no value of that length; the caller then uses saveObject.
+   */
+  overwrite?(label: string, data: Uint8Array): boolean;
+
+  /**
    * Optional: run `fn` holding an exclusive lock on the storage shared with other processes, so that
    * read-modify-write sequences of the token are not interleaved with another process's. Ports whose
    * storage cannot be shared leave it out.
@@ -79,4 +87,28 @@ export interface Pal {
 
   /** Optional: release OS resources (file descriptors, locks). The port is unusable afterwards. */
   close?(): void;
+}
+
+/** The value stored under `label` (a copy the caller owns), or undefined when there is none. */
+export function readLabel(pal: Pal, label: string): Uint8Array | undefined {
+  const h = pal.findObject(label);
+  if (h === INVALID_PAL_HANDLE) return undefined;
+  const v = pal.getObjectValue(h);
+  try {
+    // A copy that survives the cleanup below, also when a port hands out a Buffer (whose slice is a view).
+    return new Uint8Array(v.data);
+  } finally {
+    pal.getObjectValueCleanup(v);
+  }
+}
+
+/** Replaces the value under `label`: in place where the port can (see overwrite), else by saveObject. */
+export function overwriteLabel(
+  pal: Pal,
+  label: string,
+  data: Uint8Array,
+  isPrivate: boolean,
+): void {
+  if (pal.overwrite?.(label, data)) return;
+  pal.saveObject(label, data, isPrivate);
 }

@@ -12,18 +12,25 @@ import type { Output, RawMechanism } from '../pkcs11/types.js';
 import { concat, equalBytes } from '../util/bytes.js';
 import type { AppState } from './app-state.js';
 import { keyRef } from './keys.js';
-import { keyedInit, type Phase, step } from './operation.js';
+import { cancelledByNull, keyedInit, type Phase, step } from './operation.js';
 
 type Direction = 'encrypt' | 'decrypt';
 
-function cipherInit(app: AppState, dir: Direction, h: number, m: RawMechanism, key: number): void {
+function cipherInit(
+  app: AppState,
+  dir: Direction,
+  h: number,
+  m: RawMechanism | null,
+  key: number,
+): void {
+  if (cancelledByNull(app, h, m, dir)) return;
   const { session, make, obj, base } = keyedInit(app, h, m, key, dir);
   session[dir] = { ...base, op: make(app.token.crypto, m, keyRef(app.token.crypto, obj)) };
 }
 
-export const encryptInit = (app: AppState, h: number, m: RawMechanism, key: number) =>
+export const encryptInit = (app: AppState, h: number, m: RawMechanism | null, key: number) =>
   cipherInit(app, 'encrypt', h, m, key);
-export const decryptInit = (app: AppState, h: number, m: RawMechanism, key: number) =>
+export const decryptInit = (app: AppState, h: number, m: RawMechanism | null, key: number) =>
   cipherInit(app, 'decrypt', h, m, key);
 
 function bound(op: CipherOperation, call: Phase, n: number): number {

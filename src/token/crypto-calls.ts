@@ -10,7 +10,7 @@ import * as C from '../pkcs11/constants.js';
 import type { Output, RawMechanism } from '../pkcs11/types.js';
 import type { AppState } from './app-state.js';
 import { keyRef, verifyKeyRef } from './keys.js';
-import { keyedInit, output, step } from './operation.js';
+import { cancelledByNull, keyedInit, output, step } from './operation.js';
 import type { Session } from './session.js';
 
 /** The result of a call that produced its output ends the operation (a length query does not). */
@@ -23,7 +23,8 @@ function verdict(ok: boolean): void {
   if (!ok) throw new Pkcs11Error(C.CKR_SIGNATURE_INVALID);
 }
 
-export function digestInit(app: AppState, h: number, m: RawMechanism): void {
+export function digestInit(app: AppState, h: number, m: RawMechanism | null): void {
+  if (cancelledByNull(app, h, m, 'digest')) return;
   const session = app.requireSession(h);
   if (session.digest) throw new Pkcs11Error(C.CKR_OPERATION_ACTIVE);
   const mech = mechanism(m.mechanism, app.token.profile);
@@ -71,7 +72,8 @@ export const digestFinal = (app: AppState, h: number, capacity: number | null): 
     ),
   );
 
-export function signInit(app: AppState, h: number, m: RawMechanism, key: number): void {
+export function signInit(app: AppState, h: number, m: RawMechanism | null, key: number): void {
+  if (cancelledByNull(app, h, m, 'sign')) return;
   const { session, make, obj, base } = keyedInit(app, h, m, key, 'sign');
   session.sign = { ...base, op: make(app.token.crypto, m, keyRef(app.token.crypto, obj)) };
 }
@@ -121,7 +123,8 @@ export const signFinal = (app: AppState, h: number, capacity: number | null): Ou
     ),
   );
 
-export function verifyInit(app: AppState, h: number, m: RawMechanism, key: number): void {
+export function verifyInit(app: AppState, h: number, m: RawMechanism | null, key: number): void {
+  if (cancelledByNull(app, h, m, 'verify')) return;
   const { session, make, obj, base } = keyedInit(app, h, m, key, 'verify');
   session.verify = { ...base, op: make(app.token.crypto, m, verifyKeyRef(app, obj)) };
 }

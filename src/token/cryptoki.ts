@@ -10,6 +10,8 @@ import type { AppState } from './app-state.js';
 import * as cipher from './cipher-calls.js';
 import * as crypto from './crypto-calls.js';
 import * as keygen from './keygen-calls.js';
+import * as message from './message-calls.js';
+import * as messageSign from './message-sign-calls.js';
 import * as objects from './object-calls.js';
 import * as sessions from './session-calls.js';
 import * as slot from './slot-calls.js';
@@ -17,12 +19,14 @@ import * as wrap from './wrap-calls.js';
 
 export type { AttributeValues, KeyPairHandles } from '../pkcs11/types.js';
 
-/** Every C function the token implements, in the order of v2.40 §5.4–5.15. */
+/** Every C function the token implements, in the order of v2.40 §5.4–5.15 (3.0's beside their kin). */
 export const CALLS = {
   // General purpose (§5.4), slot and token management (§5.5)
   initialize: slot.initialize,
   finalize: slot.finalize,
   getInfo: slot.getInfo,
+  getInterfaceList: slot.getInterfaceList,
+  getInterface: slot.getInterface,
   getSlotList: slot.getSlotList,
   getSlotInfo: slot.getSlotInfo,
   getTokenInfo: slot.getTokenInfo,
@@ -38,7 +42,10 @@ export const CALLS = {
   getSessionInfo: sessions.getSessionInfo,
   login: sessions.login,
   loginAsync: sessions.loginAsync,
+  loginUser: sessions.loginUser,
+  loginUserAsync: sessions.loginUserAsync,
   logout: sessions.logout,
+  sessionCancel: sessions.sessionCancel,
   // Object management (§5.7)
   createObject: objects.createObject,
   copyObject: objects.copyObject,
@@ -75,6 +82,27 @@ export const CALLS = {
   verifyAsync: crypto.verifyAsync,
   verifyUpdate: crypto.verifyUpdate,
   verifyFinal: crypto.verifyFinal,
+  // Message-based encryption and decryption (3.0 §5.13–5.14), signing and verification (§5.15–5.16)
+  messageEncryptInit: message.messageEncryptInit,
+  encryptMessage: message.encryptMessage,
+  encryptMessageBegin: message.encryptMessageBegin,
+  encryptMessageNext: message.encryptMessageNext,
+  messageEncryptFinal: message.messageEncryptFinal,
+  messageDecryptInit: message.messageDecryptInit,
+  decryptMessage: message.decryptMessage,
+  decryptMessageBegin: message.decryptMessageBegin,
+  decryptMessageNext: message.decryptMessageNext,
+  messageDecryptFinal: message.messageDecryptFinal,
+  messageSignInit: messageSign.messageSignInit,
+  signMessage: messageSign.signMessage,
+  signMessageBegin: messageSign.signMessageBegin,
+  signMessageNext: messageSign.signMessageNext,
+  messageSignFinal: messageSign.messageSignFinal,
+  messageVerifyInit: messageSign.messageVerifyInit,
+  verifyMessage: messageSign.verifyMessage,
+  verifyMessageBegin: messageSign.verifyMessageBegin,
+  verifyMessageNext: messageSign.verifyMessageNext,
+  messageVerifyFinal: messageSign.messageVerifyFinal,
   // Key management (§5.14)
   generateKey: keygen.generateKey,
   generateKeyPair: keygen.generateKeyPair,
@@ -99,8 +127,27 @@ export type Engine = { readonly [K in keyof typeof CALLS]: Bound<(typeof CALLS)[
  */
 export type CryptokiAsync = Pick<
   Engine,
-  'signAsync' | 'verifyAsync' | 'generateKeyPairAsync' | 'loginAsync'
+  'signAsync' | 'verifyAsync' | 'generateKeyPairAsync' | 'loginAsync' | 'loginUserAsync'
 >;
 
 /** The synchronous C API one PKCS#11 application offers. */
 export type Cryptoki = Omit<Engine, keyof CryptokiAsync>;
+
+/**
+ * The calls PKCS#11 3.0 added (§5.4 interfaces, C_LoginUser, C_SessionCancel, the message-based API).
+ * This engine has them all; a 2.40 module driven through the same interface (a pkcs11js-loaded .so
+ * behind the RPC server in tests) does not, and the RPC server answers CKR_FUNCTION_NOT_SUPPORTED.
+ */
+export type V3Call = Extract<
+  keyof Engine,
+  | 'getInterfaceList'
+  | 'getInterface'
+  | 'loginUser'
+  | 'loginUserAsync'
+  | 'sessionCancel'
+  | `message${string}`
+  | `${string}Message${string}`
+>;
+
+/** The 2.40 C API, with the 3.0 calls where the application has them. */
+export type Cryptoki240 = Omit<Cryptoki, V3Call> & Partial<Pick<Engine, V3Call>>;

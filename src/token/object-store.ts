@@ -17,8 +17,11 @@ import {
   CKR_OBJECT_HANDLE_INVALID,
 } from '../pkcs11/constants.js';
 import { decodeJsonRecord, encodeJsonRecord } from '../storage/json-record.js';
-import type { Pal } from '../storage/pal.js';
-import { decodeRecord, encodeRecord, type StoredAttribute } from '../storage/record.js';
+import { type Pal, readLabel } from '../storage/pal.js';
+import { decodeStoredRecord, type StoredAttribute } from '../storage/record.js';
+import { type Bucket, type BucketEntry, decodeBucket, encodeBucket } from './index-buckets.js';
+import type { RecordSigner } from './record-auth.js';
+import { StoreAuthoring } from './store-authoring.js';
 import {
   BUCKETS,
   bucketLabel,
@@ -31,8 +34,6 @@ import { type LoadResult, type ReadPass, readStore, type Unreadable } from './st
 export { TOKEN_LABEL, WELL_KNOWN_LABELS } from './store-labels.js';
 
 export type { LoadResult, StoredObject } from './store-reader.js';
-
-type Bucket = [number, string][];
 
 /** An object to insert: its CKA_LABEL, privacy, and its stored attributes for the id it gets. */
 export interface NewObject {
@@ -51,11 +52,23 @@ export class ObjectStore {
   #used = 0;
   readonly #maxBytes: number;
   #unreadable: Unreadable[] = [];
+  readonly #auth: StoreAuthoring;
 
-  constructor(pal: Pal, random: () => number, maxBytes = Number.POSITIVE_INFINITY) {
+  constructor(
+    pal: Pal,
+    random: () => number,
+    signer: RecordSigner,
+    maxBytes = Number.POSITIVE_INFINITY,
+  ) {
     this.#pal = pal;
     this.#random = random;
+    this.#auth = new StoreAuthoring(signer);
     this.#maxBytes = maxBytes;
+  }
+
+  /** Records an object this process authenticated (verified at login, or written with the key). */
+  markAuthenticated(id: number, isPrivate: boolean): void {
+    this.#auth.mark(id, isPrivate);
   }
 
   /** Bytes of the object records this store knows (as of its last load and its own writes). */
@@ -81,15 +94,7 @@ export class ObjectStore {
   }
 
   #read(label: string): Uint8Array | undefined {
-    const h = this.#pal.findObject(label);
-    if (h === 0) return undefined;
-    const v = this.#pal.getObjectValue(h);
-    try {
-      // A copy that survives the cleanup below, also when a port hands out a Buffer (whose slice is a view).
-      return new Uint8Array(v.data);
-    } finally {
-      this.#pal.getObjectValueCleanup(v);
-    }
+    return readLabel(this.#pal, label);
   }
 
   #exclusive<T>(fn: () => T): T {
@@ -109,11 +114,7 @@ export class ObjectStore {
 
   #readBucket(b: number): Bucket {
     const bytes = this.#read(bucketLabel(b));
-    if (!bytes) return [];
-    const v = decodeJsonRecord(bytes, bucketLabel(b));
-    if (!Array.isArray(v))
-      throw new Pkcs11Error(CKR_DEVICE_ERROR, `${bucketLabel(b)}: not an index`);
-    return v as Bucket;
+    return bytes ? decodeBucket(bytes, bucketLabel(b)) : { entries: [] };
   }
 
   /** Damage the PAL found and kept as it was (none for ports that do not report any). */
@@ -168,7 +169,7 @@ export class ObjectStore {
     return this.#exclusive(() => {
       const done: string[] = [];
       for (const u of this.#unreadable) {
-        if (u.id !== undefined) this.#updateBucket(u.id, (b) => b.filter(([i]) => i !== u.id));
+        if (u.id !== undefined) this.#updateBucket(u.id, (e) => e.filter(([i]) => i !== u.id));
         const h = u.entryOnly || !u.label ? 0 : this.#pal.findObject(u.label);
         if (h !== 0) this.#pal.destroyObject(h);
         done.push(
@@ -210,19 +211,20 @@ export class ObjectStore {
           const ownSlot =
             WELL_KNOWN_LABELS.includes(item.label) && this.#pal.findObject(item.label) === 0;
           const palLabel = ownSlot ? item.label : objectLabel(id);
-          const record = encodeRecord({ id, flags: 0, attributes: item.encode(id) });
+          const record = this.#auth.record(id, palLabel, item.encode(id));
           this.#checkBudget(id, record.length);
           const size = record.length;
           this.#pal.saveObject(palLabel, record, item.isPrivate);
           this.#where.set(id, palLabel);
           this.#setSize(id, size);
+          if (this.#auth.unlocked) this.#auth.mark(id, item.isPrivate);
           written.push({ id, palLabel, ownSlot });
         }
         const first = written[0];
         if (first === undefined) return [];
-        this.#updateBucket(first.id, (bucket) => [
-          ...bucket,
-          ...written.map(({ id, palLabel }): [number, string] => [id, palLabel]),
+        this.#updateBucket(first.id, (entries) => [
+          ...entries,
+          ...written.map(({ id, palLabel }): BucketEntry => [id, palLabel]),
         ]);
       } catch (e) {
         // A port with only the fixed corePKCS11 slots cannot hold the index; objects in those slots
@@ -231,6 +233,7 @@ export class ObjectStore {
         if (probed && isPkcs11Error(e, CKR_DEVICE_MEMORY)) return written.map((w) => w.id);
         for (const w of written) {
           this.#where.delete(w.id);
+          this.#auth.forget(w.id);
           this.#setSize(w.id, undefined);
           const h = this.#pal.findObject(w.palLabel);
           if (h !== 0) this.#pal.destroyObject(h);
@@ -250,15 +253,39 @@ export class ObjectStore {
     }
   }
 
-  #updateBucket(id: number, change: (b: Bucket) => Bucket): void {
+  #updateBucket(id: number, change: (entries: BucketEntry[]) => BucketEntry[]): void {
     const b = id % BUCKETS;
-    const next = change(this.#readBucket(b));
-    if (next.length > 0) {
-      this.#pal.saveObject(bucketLabel(b), encodeJsonRecord(next), false);
+    const stored = this.#readBucket(b);
+    const entries = change(stored.entries);
+    const auth = this.#auth.bucketAuth(b, stored, entries);
+    // A bucket emptied without the key keeps its authenticated set: the next login sees what went.
+    if (entries.length > 0 || auth) {
+      const next = auth ? { entries, auth } : { entries };
+      this.#pal.saveObject(bucketLabel(b), encodeBucket(next), false);
       return;
     }
     const h = this.#pal.findObject(bucketLabel(b));
     if (h !== 0) this.#pal.destroyObject(h);
+  }
+
+  /**
+   * Writes the records of objects the login just verified that carry no MAC yet (created or changed
+   * by a public session, or stored before records had one) again with their MAC, and names them in
+   * their buckets' authenticated sets.
+   */
+  adopt(
+    objects: readonly { id: number; isPrivate: boolean; attributes: StoredAttribute[] }[],
+  ): void {
+    if (objects.length === 0) return;
+    this.#exclusive(() => {
+      for (const o of objects) {
+        const label = this.#where.get(o.id);
+        if (label === undefined || !this.#holds(label, o.id)) continue;
+        this.#pal.saveObject(label, this.#auth.record(o.id, label, o.attributes), o.isPrivate);
+        this.#auth.mark(o.id, o.isPrivate);
+      }
+      for (const b of new Set(objects.map((o) => o.id % BUCKETS))) this.#updateBucket(b, (e) => e);
+    });
   }
 
   update(id: number, isPrivate: boolean, attributes: StoredAttribute[]): void {
@@ -276,11 +303,16 @@ export class ObjectStore {
           `object ${id} was destroyed by another process`,
         );
       }
-      const record = encodeRecord({ id, flags: 0, attributes });
+      const record = this.#auth.record(id, label, attributes, this.#read(label));
       this.#checkBudget(id, record.length);
       const size = record.length;
       this.#pal.saveObject(label, record, isPrivate);
       this.#setSize(id, size);
+      if (!this.#auth.unlocked) return;
+      const known = this.#auth.has(id);
+      this.#auth.mark(id, isPrivate);
+      // An object first authenticated now joins its bucket's authenticated set.
+      if (!known) this.#updateBucket(id, (e) => e);
     });
   }
 
@@ -289,7 +321,7 @@ export class ObjectStore {
     const bytes = this.#read(label);
     if (!bytes) return false;
     try {
-      return decodeRecord(bytes).id === id;
+      return decodeStoredRecord(bytes).record.id === id;
     } catch {
       return true;
     }
@@ -299,7 +331,8 @@ export class ObjectStore {
     this.#exclusive(() => {
       const label = this.#where.get(id);
       if (label === undefined) return;
-      this.#updateBucket(id, (bucket) => bucket.filter(([i]) => i !== id));
+      this.#auth.forget(id);
+      this.#updateBucket(id, (entries) => entries.filter(([i]) => i !== id));
       const h = this.#pal.findObject(label);
       if (h !== 0) this.#pal.destroyObject(h);
       this.#where.delete(id);
@@ -316,7 +349,7 @@ export class ObjectStore {
       const labels = new Set<string>(WELL_KNOWN_LABELS);
       for (let b = 0; b < BUCKETS; b++) {
         try {
-          for (const [, label] of this.#readBucket(b)) labels.add(label);
+          for (const [, label] of this.#readBucket(b).entries) labels.add(label);
         } catch {
           // a damaged bucket goes below; its records stay behind unreferenced
         }
@@ -329,6 +362,7 @@ export class ObjectStore {
         if (h !== 0) this.#pal.destroyObject(h);
       }
       this.#where.clear();
+      this.#auth.clear();
       this.#sizes.clear();
       this.#used = 0;
     });

@@ -12,7 +12,7 @@ import * as C from '../pkcs11/constants.js';
 import type { Output, RawMechanism } from '../pkcs11/types.js';
 import type { AppState } from './app-state.js';
 import { checkKeyForUse, rememberEcPrivate } from './keys.js';
-import type { KeyedState, Session } from './session.js';
+import type { KeyedState, MessageKind, Session } from './session.js';
 
 export type Kind = 'digest' | 'sign' | 'verify' | 'encrypt' | 'decrypt';
 /** Which C call of an operation: C_Sign (single), C_SignUpdate, C_SignFinal. */
@@ -38,7 +38,7 @@ export function output(length: number, capacity: number | null, produce: () => U
 }
 
 /** CKA_ALWAYS_AUTHENTICATE: refuses the call until C_Login(CKU_CONTEXT_SPECIFIC). */
-export function checkContextLogin(st: KeyedState): void {
+export function checkContextLogin(st: { needsContextLogin: boolean }): void {
   if (st.needsContextLogin) {
     throw new Pkcs11Error(
       C.CKR_USER_NOT_LOGGED_IN,
@@ -87,14 +87,16 @@ export function keyedInit<U extends KeyedKind>(
   m: RawMechanism,
   key: number,
   use: U,
+  slot: KeyedKind | MessageKind = use,
 ): {
   session: Session;
+  mech: Mechanism;
   make: NonNullable<Mechanism[U]>;
   obj: ReturnType<AppState['requireObject']>;
   base: KeyedState;
 } {
   const session = app.requireSession(h);
-  if (session[use]) throw new Pkcs11Error(C.CKR_OPERATION_ACTIVE);
+  if (session[slot]) throw new Pkcs11Error(C.CKR_OPERATION_ACTIVE);
   const mech = mechanism(m.mechanism, app.token.profile);
   const make = mech[use];
   if (!make) throw new Pkcs11Error(C.CKR_MECHANISM_INVALID, `mechanism cannot ${use}`);
@@ -107,5 +109,20 @@ export function keyedInit<U extends KeyedKind>(
     multi: false,
     needsContextLogin: (use === 'sign' || use === 'decrypt') && obj.flag(C.CKA_ALWAYS_AUTHENTICATE),
   };
-  return { session, make, obj, base };
+  return { session, mech, make, obj, base };
+}
+
+/**
+ * PKCS#11 3.0 (§5.8–5.12, §5.13–5.16): a C_*Init with a NULL mechanism ends the session's operation of
+ * that kind, if one is active. Returns true when `m` was NULL and the call is done.
+ */
+export function cancelledByNull(
+  app: AppState,
+  h: number,
+  m: RawMechanism | null,
+  slot: Kind | MessageKind,
+): m is null {
+  if (m !== null) return false;
+  app.requireSession(h)[slot] = undefined;
+  return true;
 }

@@ -2,9 +2,9 @@
  * PINs and the token key. The token key (DEK, 32 random bytes made at C_InitToken) encrypts private
  * objects' secrets at rest; it is stored only wrapped with AES-256-GCM under a key derived from each PIN
  * with PBKDF2-HMAC-SHA256 (iteration count recorded per PIN, so it can be raised later). Verifying a PIN
- * is unwrapping the token key: the GCM tag check is the constant-time comparison. The caller persists the
- * decremented try counter *before* the derivation runs (token.ts), so a process killed mid-check has
- * spent the try. Layer L5.
+ * is unwrapping the token key: the GCM tag check is the constant-time comparison. Deriving (slow) and
+ * checking (fast) are separate steps, so that the try is spent between them (token-record.ts): after the
+ * derivation, before the check. Layer L5.
  * @module
  */
 import type { CryptoBackend } from '../crypto/backend.js';
@@ -29,13 +29,29 @@ export interface PinRecord {
   salt: string;
   /** The token key sealed under the PIN-derived key (hex of iv ‖ ciphertext ‖ tag). */
   wrappedKey: string;
-  triesLeft: number;
+  /**
+   * Tries left as the token record held them before the counters moved out of it (pin-tries.ts); a new
+   * PIN record says maxTries here, for older versions, and the counters hold the truth.
+   */
+  triesLeft?: number;
   maxTries: number;
   /** The PIN was set by someone else (C_InitPIN) and its owner should change it. */
   toBeChanged: boolean;
+  /**
+   * 2: the token key is wrapped for a store whose records carry MACs (record-auth.ts). Absent: a PIN set
+   * before records had them; its first login migrates the store and wraps the key again. The field
+   * picks the AAD of the unwrap, so claiming the other format makes the PIN fail, never migrates.
+   */
+  wrap?: 2;
 }
 
-const wrapAad = (owner: PinOwner) => utf8(`corepkcs11 token key for ${owner}`);
+const wrapAad = (owner: PinOwner, wrap: 2 | undefined) =>
+  utf8(wrap === 2 ? `corepkcs11 token key v2 for ${owner}` : `corepkcs11 token key for ${owner}`);
+
+/** A PIN record from before stored records were authenticated (its login migrates the store). */
+export function isLegacyWrap(rec: PinRecord | undefined): boolean {
+  return rec !== undefined && rec.wrap !== 2;
+}
 
 export function makePinRecord(
   crypto: CryptoBackend,
@@ -47,7 +63,7 @@ export function makePinRecord(
 ): PinRecord {
   const salt = crypto.randomBytes(16);
   const kek = crypto.pbkdf2(pin, salt, iterations, 32);
-  const wrapped = crypto.seal(kek, tokenKey, wrapAad(owner));
+  const wrapped = crypto.seal(kek, tokenKey, wrapAad(owner, 2));
   kek.fill(0);
   return {
     kdf: 'pbkdf2-sha256',
@@ -57,45 +73,50 @@ export function makePinRecord(
     triesLeft: maxTries,
     maxTries,
     toBeChanged: false,
+    wrap: 2,
   };
 }
 
-function unwrapWith(crypto: CryptoBackend, owner: PinOwner, rec: PinRecord, kek: Uint8Array) {
-  const key = crypto.open(kek, fromHex(rec.wrappedKey), wrapAad(owner));
-  kek.fill(0);
-  return key?.length === TOKEN_KEY_LENGTH ? key : undefined;
+/** The key `pin` derives for `rec` (the slow step: PBKDF2 with the record's salt and iteration count). */
+export function derivePinKey(crypto: CryptoBackend, rec: PinRecord, pin: Uint8Array): Uint8Array {
+  return crypto.pbkdf2(pin, fromHex(rec.salt), rec.iterations, 32);
 }
 
-/** The token key when `pin` is right, undefined otherwise. */
+/** derivePinKey off the event loop (node:crypto's thread pool). */
+export function derivePinKeyAsync(
+  crypto: CryptoBackend,
+  rec: PinRecord,
+  pin: Uint8Array,
+): Promise<Uint8Array> {
+  return crypto.pbkdf2Async(pin, fromHex(rec.salt), rec.iterations, 32);
+}
+
+/**
+ * The token key `rec` wraps, when `pinKey` (from derivePinKey) is the right PIN's, undefined otherwise:
+ * the check itself, fast. `pinKey` is wiped.
+ */
 export function unwrapTokenKey(
   crypto: CryptoBackend,
   owner: PinOwner,
   rec: PinRecord,
-  pin: Uint8Array,
+  pinKey: Uint8Array,
 ): Uint8Array | undefined {
-  return unwrapWith(crypto, owner, rec, crypto.pbkdf2(pin, fromHex(rec.salt), rec.iterations, 32));
+  const key = crypto.open(pinKey, fromHex(rec.wrappedKey), wrapAad(owner, rec.wrap));
+  pinKey.fill(0);
+  return key?.length === TOKEN_KEY_LENGTH ? key : undefined;
 }
 
-export async function unwrapTokenKeyAsync(
-  crypto: CryptoBackend,
-  owner: PinOwner,
-  rec: PinRecord,
-  pin: Uint8Array,
-): Promise<Uint8Array | undefined> {
-  const kek = await crypto.pbkdf2Async(pin, fromHex(rec.salt), rec.iterations, 32);
-  return unwrapWith(crypto, owner, rec, kek);
-}
-
-/** The CK_TOKEN_INFO flag bits for one PIN: COUNT_LOW, FINAL_TRY, LOCKED, TO_BE_CHANGED. */
+/** The CK_TOKEN_INFO flag bits for one PIN with `left` tries: COUNT_LOW, FINAL_TRY, LOCKED, TO_BE_CHANGED. */
 export function pinFlags(
   rec: PinRecord | undefined,
+  left: number,
   bits: { low: number; final: number; locked: number; change: number },
 ): number {
   if (!rec) return 0;
   let f = 0;
-  if (rec.triesLeft < rec.maxTries) f |= bits.low;
-  if (rec.triesLeft === 1) f |= bits.final;
-  if (rec.triesLeft === 0) f |= bits.locked;
+  if (left < rec.maxTries) f |= bits.low;
+  if (left === 1) f |= bits.final;
+  if (left === 0) f |= bits.locked;
   if (rec.toBeChanged) f |= bits.change;
   return f;
 }

@@ -1,7 +1,7 @@
 /**
- * Session management and login (v2.40 §5.6): sessions of one application, C_Login with the PIN
- * check (sync and async), context-specific login for CKA_ALWAYS_AUTHENTICATE keys, and what logging
- * out or closing the last session ends. Layer L5.
+ * Session management and login (v2.40 §5.6, 3.0 §5.6): sessions of one application, C_Login and
+ * C_LoginUser with the PIN check (sync and async), context-specific login for CKA_ALWAYS_AUTHENTICATE
+ * keys, C_SessionCancel, and what logging out or closing the last session ends. Layer L5.
  * @module
  */
 import { Pkcs11Error } from '../errors.js';
@@ -9,7 +9,7 @@ import type { TokenObject } from '../objects/object.js';
 import * as C from '../pkcs11/constants.js';
 import type { SessionInfo } from '../pkcs11/types.js';
 import type { AppState } from './app-state.js';
-import { Session } from './session.js';
+import { type MessageKind, Session } from './session.js';
 
 export function openSession(app: AppState, slotId: number, flags: number): number {
   app.requireSlot(slotId);
@@ -62,12 +62,17 @@ export function getSessionInfo(app: AppState, h: number): SessionInfo {
   return { slotID: s.slotId, state: s.state(app.login), flags: s.flags, deviceError: 0 };
 }
 
+/** The operations of a session that can owe a context login: those that sign or decrypt. */
+function contextLoginOwed(s: Session): { needsContextLogin: boolean }[] {
+  return [s.sign, s.decrypt, s.messageSign, s.messageDecrypt].filter((st) => st !== undefined);
+}
+
 function checkLogin(app: AppState, h: number, userType: number): 'so' | 'user' | 'context' {
   const s = app.requireSession(h);
   if (userType === C.CKU_CONTEXT_SPECIFIC) {
     // Only a user's operation on a CKA_ALWAYS_AUTHENTICATE key owes a context login; without a user
     // login there is none (and v2.40 lists no CKR_USER_NOT_LOGGED_IN for C_Login).
-    if (app.login !== 'user' || (!s.sign?.needsContextLogin && !s.decrypt?.needsContextLogin)) {
+    if (app.login !== 'user' || !contextLoginOwed(s).some((st) => st.needsContextLogin)) {
       throw new Pkcs11Error(C.CKR_OPERATION_NOT_INITIALIZED);
     }
     return 'context';
@@ -86,7 +91,7 @@ function checkLogin(app: AppState, h: number, userType: number): 'so' | 'user' |
 function loggedIn(app: AppState, h: number, who: 'so' | 'user' | 'context'): void {
   if (who === 'context') {
     const s = app.requireSession(h);
-    for (const st of [s.sign, s.decrypt]) if (st) st.needsContextLogin = false;
+    for (const st of contextLoginOwed(s)) st.needsContextLogin = false;
   } else {
     app.login = who;
   }
@@ -109,6 +114,87 @@ export async function loginAsync(
   // Recheck: another call may have logged in (or closed the session) while the KDF ran.
   checkLogin(app, h, userType);
   loggedIn(app, h, who);
+}
+
+/**
+ * C_LoginUser (3.0 §5.6): C_Login naming the user. This token has one user per role and no names, so
+ * a NULL or empty name is C_Login; any name is refused before the PIN is looked at, spending no try.
+ */
+export function checkNoUsername(username: Uint8Array | null): void {
+  if (username !== null && username.length > 0) {
+    throw new Pkcs11Error(
+      C.CKR_ARGUMENTS_BAD,
+      'this token has no named users: C_LoginUser takes no username here (or use C_Login)',
+    );
+  }
+}
+
+export function loginUser(
+  app: AppState,
+  h: number,
+  userType: number,
+  pin: Uint8Array,
+  username: Uint8Array | null,
+): void {
+  app.requireSession(h);
+  checkNoUsername(username);
+  login(app, h, userType, pin);
+}
+
+export async function loginUserAsync(
+  app: AppState,
+  h: number,
+  userType: number,
+  pin: Uint8Array,
+  username: Uint8Array | null,
+): Promise<void> {
+  app.requireSession(h);
+  checkNoUsername(username);
+  await loginAsync(app, h, userType, pin);
+}
+
+/** The operation each C_SessionCancel flag names; null for kinds that are never left active here. */
+type CancelKind = 'encrypt' | 'decrypt' | 'digest' | 'sign' | 'verify' | 'find' | MessageKind;
+const CANCELLABLE: readonly [number, CancelKind | null][] = [
+  [C.CKF_ENCRYPT, 'encrypt'],
+  [C.CKF_DECRYPT, 'decrypt'],
+  [C.CKF_DIGEST, 'digest'],
+  [C.CKF_SIGN, 'sign'],
+  [C.CKF_VERIFY, 'verify'],
+  [C.CKF_FIND_OBJECTS, 'find'],
+  [C.CKF_MESSAGE_ENCRYPT, 'messageEncrypt'],
+  [C.CKF_MESSAGE_DECRYPT, 'messageDecrypt'],
+  [C.CKF_MESSAGE_SIGN, 'messageSign'],
+  [C.CKF_MESSAGE_VERIFY, 'messageVerify'],
+  // Recover operations are not offered; generation, wrapping and derivation finish within their call.
+  [C.CKF_SIGN_RECOVER, null],
+  [C.CKF_VERIFY_RECOVER, null],
+  [C.CKF_GENERATE, null],
+  [C.CKF_GENERATE_KEY_PAIR, null],
+  [C.CKF_WRAP, null],
+  [C.CKF_UNWRAP, null],
+  [C.CKF_DERIVE, null],
+];
+const CANCEL_FLAGS = CANCELLABLE.reduce((all, [flag]) => all | flag, 0);
+
+/**
+ * C_SessionCancel (3.0 §5.6): ends the session's active operations of the kinds `flags` names; a kind
+ * with nothing active is fine. Every operation of this token can be cancelled, so
+ * CKR_OPERATION_CANCEL_FAILED never arises; a flag C_SessionCancel does not define is CKR_ARGUMENTS_BAD.
+ */
+export function sessionCancel(app: AppState, h: number, flags: number): void {
+  const s = app.requireSession(h);
+  if (
+    !Number.isInteger(flags) ||
+    flags < 0 ||
+    flags > 0xffff_ffff ||
+    (flags & ~CANCEL_FLAGS) !== 0
+  ) {
+    throw new Pkcs11Error(C.CKR_ARGUMENTS_BAD, 'flags C_SessionCancel does not define');
+  }
+  for (const [flag, kind] of CANCELLABLE) {
+    if (kind !== null && (flags & flag) !== 0) s[kind] = undefined;
+  }
 }
 
 /** Logout effects (S3): operations on private keys end, private handles and session objects go. */

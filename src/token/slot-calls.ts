@@ -1,18 +1,22 @@
 /**
- * General-purpose, slot and token functions (v2.40 §5.4–5.5): C_Initialize / C_Finalize of one
- * application, the module, slot, token and mechanism information, C_InitToken, C_InitPIN and C_SetPIN.
- * Layer L5.
+ * General-purpose, slot and token functions (v2.40 §5.4–5.5, 3.0 §5.4): C_Initialize / C_Finalize of one
+ * application, the interfaces offered, the module, slot, token and mechanism information, C_InitToken,
+ * C_InitPIN and C_SetPIN. Layer L5.
  * @module
  */
 import { Pkcs11Error } from '../errors.js';
+import { messageMode } from '../mechanisms/message-params.js';
 import { mechanism, mechanismTypes } from '../mechanisms/registry.js';
+import type { Mechanism } from '../mechanisms/types.js';
 import * as C from '../pkcs11/constants.js';
 import type {
   InitializeArgs,
+  InterfaceInfo,
   MechanismInfo,
   ModuleInfo,
   SlotInfo,
   TokenInfo,
+  Version,
 } from '../pkcs11/types.js';
 import { blankPadded, fromUtf8 } from '../util/bytes.js';
 import { type AppState, SLOT_ID } from './app-state.js';
@@ -64,6 +68,53 @@ export function getInfo(app: AppState): ModuleInfo {
   };
 }
 
+/** The name PKCS#11 reserves for its standard interfaces (3.0 §3.6). */
+export const STANDARD_INTERFACE = 'PKCS 11';
+
+/**
+ * The interfaces C_GetInterfaceList reports: the standard one in version 3.0 (first, so the default) and
+ * in 2.40. Neither is fork-safe in the C sense, which has no meaning for a Node.js module: flags 0.
+ */
+const INTERFACES: readonly InterfaceInfo[] = [
+  { interfaceName: STANDARD_INTERFACE, version: { major: 3, minor: 0 }, flags: 0 },
+  { interfaceName: STANDARD_INTERFACE, version: { major: 2, minor: 40 }, flags: 0 },
+];
+
+const copyInterface = (i: InterfaceInfo): InterfaceInfo => ({ ...i, version: { ...i.version } });
+
+/** C_GetInterfaceList (3.0 §5.4.6): callable before C_Initialize, as C_GetFunctionList is. */
+export function getInterfaceList(_app: AppState): InterfaceInfo[] {
+  return INTERFACES.map(copyInterface);
+}
+
+/**
+ * C_GetInterface (3.0 §5.4.7): the interface of that name (NULL: the standard one), that version (NULL:
+ * the default, 3.0) and with at least the requested flags; none matching is CKR_ARGUMENTS_BAD, as
+ * kryoptic and p11-kit answer.
+ */
+export function getInterface(
+  _app: AppState,
+  name: string | null,
+  version: Version | null,
+  flags: number,
+): InterfaceInfo {
+  const wanted = name ?? STANDARD_INTERFACE;
+  const found = INTERFACES.find(
+    (i) =>
+      i.interfaceName === wanted &&
+      (version === null ||
+        (i.version.major === version.major && i.version.minor === version.minor)) &&
+      (i.flags & flags) === flags,
+  );
+  if (!found) {
+    throw new Pkcs11Error(
+      C.CKR_ARGUMENTS_BAD,
+      `no interface '${wanted}' with that version and flags`,
+    );
+  }
+  return copyInterface(found);
+}
+
 export function getSlotList(app: AppState, _tokenPresent: boolean): number[] {
   app.requireInitialized();
   return [SLOT_ID];
@@ -93,13 +144,13 @@ export function getTokenInfo(app: AppState, slotId: number): TokenInfo {
     C.CKF_RNG | C.CKF_LOGIN_REQUIRED | C.CKF_RESTORE_KEY_NOT_NEEDED | C.CKF_CLOCK_ON_TOKEN;
   if (t.initialized) flags |= C.CKF_TOKEN_INITIALIZED;
   if (user) flags |= C.CKF_USER_PIN_INITIALIZED;
-  flags |= pinFlags(user, {
+  flags |= pinFlags(user, t.pinTriesLeft('user'), {
     low: C.CKF_USER_PIN_COUNT_LOW,
     final: C.CKF_USER_PIN_FINAL_TRY,
     locked: C.CKF_USER_PIN_LOCKED,
     change: C.CKF_USER_PIN_TO_BE_CHANGED,
   });
-  flags |= pinFlags(t.pinRecord('so'), {
+  flags |= pinFlags(t.pinRecord('so'), t.pinTriesLeft('so'), {
     low: C.CKF_SO_PIN_COUNT_LOW,
     final: C.CKF_SO_PIN_FINAL_TRY,
     locked: C.CKF_SO_PIN_LOCKED,
@@ -134,9 +185,23 @@ export function getMechanismList(app: AppState, slotId: number): number[] {
   return mechanismTypes(app.token.profile);
 }
 
+/**
+ * The PKCS#11 3.0 message-based flags a mechanism has here: an AEAD mode with a message form encrypts and
+ * decrypts messages, whole or in parts; a signature or MAC mechanism signs and verifies them, in parts
+ * unless it is single-part.
+ */
+function messageFlags(mech: Mechanism): number {
+  if (messageMode(mech.type)) {
+    return C.CKF_MESSAGE_ENCRYPT | C.CKF_MESSAGE_DECRYPT | C.CKF_MULTI_MESSAGE;
+  }
+  const flags = (mech.sign ? C.CKF_MESSAGE_SIGN : 0) | (mech.verify ? C.CKF_MESSAGE_VERIFY : 0);
+  return flags !== 0 && !mech.singlePart ? flags | C.CKF_MULTI_MESSAGE : flags;
+}
+
 export function getMechanismInfo(app: AppState, slotId: number, type: number): MechanismInfo {
   app.requireSlot(slotId);
-  return { ...mechanism(type, app.token.profile).info };
+  const mech = mechanism(type, app.token.profile);
+  return { ...mech.info, flags: mech.info.flags | messageFlags(mech) };
 }
 
 export function initToken(

@@ -20,6 +20,8 @@ export interface StorageHealth {
   objects: number;
   /** The token record is missing but the storage is damaged or holds objects. */
   recordLost: boolean;
+  /** Records a login refused (failed authentication), and private objects gone outside the token. */
+  rejected?: string[];
 }
 
 /** Every warning the token gives about damage starts with this (the CLI picks them out). */

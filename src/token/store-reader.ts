@@ -7,7 +7,8 @@
 import { isPkcs11Error } from '../errors.js';
 import { CKR_OBJECT_HANDLE_INVALID } from '../pkcs11/constants.js';
 import type { Pal } from '../storage/pal.js';
-import { decodeRecord, type StoredAttribute } from '../storage/record.js';
+import { decodeStoredRecord, type RecordAuth, type StoredAttribute } from '../storage/record.js';
+import type { Bucket } from './index-buckets.js';
 import { BUCKETS, bucketLabel, TOKEN_LABEL, WELL_KNOWN_LABELS } from './store-labels.js';
 
 export interface StoredObject {
@@ -16,6 +17,11 @@ export interface StoredObject {
   attributes: StoredAttribute[];
   /** The record's checksum: equal checksums mean the stored object did not change. */
   checksum: number;
+  /** Where the record lives (the label its index entry names), and how it is authenticated. */
+  palLabel: string;
+  auth: RecordAuth;
+  /** The bytes its MAC covers. */
+  signed: Uint8Array;
 }
 
 export interface LoadResult {
@@ -23,6 +29,10 @@ export interface LoadResult {
   objects: StoredObject[];
   /** Records that could not be read (damaged storage); reported, never silently dropped. */
   damaged: string[];
+  /** Each index bucket's authenticated id set, as stored (tags not checked here). */
+  bucketAuth: Map<number, NonNullable<Bucket['auth']>>;
+  /** Some record carries a MAC or some bucket an authenticated set: the store is not a pre-MAC one. */
+  authenticated: boolean;
 }
 
 /** What a pass could not read: a record (by PAL label), or an index entry naming nothing. */
@@ -46,14 +56,20 @@ export interface ReadPass {
 export interface ReadSources {
   pal: Pal;
   readMeta(): unknown;
-  readBucket(b: number): [number, string][];
+  readBucket(b: number): Bucket;
 }
 
 const why = (e: unknown) => (isPkcs11Error(e) ? (e.detail ?? e.message) : String(e));
 
 export function readStore({ pal, readMeta, readBucket }: ReadSources): ReadPass {
   const pass: ReadPass = {
-    result: { meta: undefined, objects: [], damaged: [] },
+    result: {
+      meta: undefined,
+      objects: [],
+      damaged: [],
+      bucketAuth: new Map(),
+      authenticated: false,
+    },
     raced: false,
     unreadable: [],
     where: new Map(),
@@ -78,7 +94,7 @@ export function readStore({ pal, readMeta, readBucket }: ReadSources): ReadPass 
       if (h === 0) return mismatch(expectedId, `${label}: listed in the index but missing`);
       const v = pal.getObjectValue(h);
       try {
-        const rec = decodeRecord(v.data);
+        const { record: rec, auth, signed } = decodeStoredRecord(v.data);
         if (expectedId !== undefined && rec.id !== expectedId) {
           return mismatch(expectedId, `${label}: holds object ${rec.id}, index says ${expectedId}`);
         }
@@ -87,7 +103,17 @@ export function readStore({ pal, readMeta, readBucket }: ReadSources): ReadPass 
         pass.sizes.set(rec.id, v.data.length);
         const dv = new DataView(v.data.buffer, v.data.byteOffset, v.data.byteLength);
         const checksum = dv.getUint32(v.data.length - 4);
-        objects.push({ id: rec.id, isPrivate: v.isPrivate, attributes: rec.attributes, checksum });
+        if (auth.kind === 'mac') pass.result.authenticated = true;
+        const { attributes } = rec;
+        objects.push({
+          id: rec.id,
+          isPrivate: v.isPrivate,
+          attributes,
+          checksum,
+          palLabel: label,
+          auth,
+          signed,
+        });
       } finally {
         pal.getObjectValueCleanup(v);
       }
@@ -99,14 +125,18 @@ export function readStore({ pal, readMeta, readBucket }: ReadSources): ReadPass 
     }
   };
   for (let b = 0; b < BUCKETS; b++) {
-    let bucket: [number, string][];
+    let bucket: Bucket;
     try {
       bucket = readBucket(b);
     } catch (e) {
-      damaged.push(`${bucketLabel(b)}: ${(e as Error).message}`);
+      damaged.push(`${bucketLabel(b)}: ${why(e)}`);
       continue;
     }
-    for (const [id, label] of bucket) readObject(label, id);
+    if (bucket.auth) {
+      pass.result.bucketAuth.set(b, bucket.auth);
+      pass.result.authenticated = true;
+    }
+    for (const [id, label] of bucket.entries) readObject(label, id);
   }
   const taken = new Set(pass.where.values());
   for (const label of WELL_KNOWN_LABELS)

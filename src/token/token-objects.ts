@@ -1,7 +1,8 @@
 /**
  * The token objects in memory: an index by id and by CKA_LABEL (find by label is O(1) in the number of
  * objects) kept in step with the object store, with private secrets sealed on the way to storage and
- * opened once the token key is unlocked. Layer L5.
+ * opened once the token key is unlocked, and every stored record authenticated then (record-check.ts):
+ * a record that fails is reported and never used. Layer L5.
  * @module
  */
 import type { AttributeMap } from '../attributes/values.js';
@@ -12,8 +13,11 @@ import { TokenObject } from '../objects/object.js';
 import * as C from '../pkcs11/constants.js';
 import type { StoredAttribute } from '../storage/record.js';
 import { fromUtf8 } from '../util/bytes.js';
-import type { LoadResult, ObjectStore } from './object-store.js';
+import type { LoadResult, ObjectStore, StoredObject } from './object-store.js';
+import type { RecordSigner } from './record-auth.js';
+import { authenticatedIds, checkStored, missingPrivate } from './record-check.js';
 import { sealAttributes, unsealAttributes } from './sealing.js';
+import { BUCKETS } from './store-labels.js';
 
 export class TokenObjects {
   readonly #store: ObjectStore;
@@ -26,11 +30,28 @@ export class TokenObjects {
   /** Sealed values of private objects read while the token key was locked. */
   readonly #pending = new Map<TokenObject, Map<number, Uint8Array>>();
   #tokenKey: Uint8Array | undefined;
+  readonly #signer: RecordSigner;
+  /** Records read while the MAC key was locked, waiting to be authenticated. */
+  readonly #unverified = new Map<TokenObject, StoredObject>();
+  /** Authenticated in memory but stored without a MAC: written again with it at the next login. */
+  readonly #toAdopt = new Map<TokenObject, StoredObject>();
+  #bucketAuth: LoadResult['bucketAuth'] = new Map();
+  readonly #reportedMissing = new Set<number>();
+  /** What authentication refused since the token opened (fsck reports it). */
+  readonly rejected: string[] = [];
+  /** The ids of the records refused (fsck --repair removes them). */
+  readonly rejectedIds = new Set<number>();
 
-  constructor(store: ObjectStore, crypto: CryptoBackend, warn: (m: string) => void) {
+  constructor(
+    store: ObjectStore,
+    crypto: CryptoBackend,
+    warn: (m: string) => void,
+    signer: RecordSigner,
+  ) {
     this.#store = store;
     this.#crypto = crypto;
     this.#warn = warn;
+    this.#signer = signer;
   }
 
   #index(obj: TokenObject): void {
@@ -43,15 +64,18 @@ export class TokenObjects {
   #unindex(obj: TokenObject, label = obj.label): void {
     this.#byId.delete(obj.storageId as number);
     this.#pending.delete(obj);
+    this.#unverified.delete(obj);
+    this.#toAdopt.delete(obj);
     const set = this.#byLabel.get(label);
     set?.delete(obj);
     if (set?.size === 0) this.#byLabel.delete(label);
   }
 
   /** Brings memory in line with what storage holds, keeping the instances that did not change. */
-  merge(stored: LoadResult['objects']): void {
+  merge(load: LoadResult): void {
     const seen = new Set<number>();
-    for (const s of stored) {
+    this.#bucketAuth = load.bucketAuth;
+    for (const s of load.objects) {
       seen.add(s.id);
       const have = this.#byId.get(s.id);
       if (have && this.#checksums.get(have) === s.checksum) continue;
@@ -68,24 +92,86 @@ export class TokenObjects {
         have.update(attrs);
       }
       obj.storageId = s.id;
+      obj.verified = false;
       this.#checksums.set(obj, s.checksum);
       this.#index(obj);
+      this.#unverified.set(obj, s);
       if (sealed.size > 0) this.#pending.set(obj, sealed);
     }
     for (const obj of [...this.#byId.values()])
       if (!seen.has(obj.storageId as number)) this.#unindex(obj);
-    if (this.#tokenKey) this.#openPending();
+    if (this.#tokenKey) {
+      this.#authenticate(false);
+      this.#openPending();
+    }
   }
 
-  /** Makes the token key available: pending sealed values are opened now and on every later load. */
-  unlock(tokenKey: Uint8Array): void {
+  /**
+   * Makes the token key available: every stored record is authenticated (those that fail are dropped),
+   * records a public session wrote are adopted, pending sealed values are opened; the same happens on
+   * every later load. `migrate`: the first login of a pre-MAC store adopts every record as it is.
+   * `adopt` false (fsck): nothing is written, adoption waits for a real login.
+   */
+  unlock(
+    tokenKey: Uint8Array,
+    { migrate = false, adopt = true }: { migrate?: boolean; adopt?: boolean } = {},
+  ): void {
     this.#tokenKey = tokenKey;
+    this.#signer.unlock(tokenKey);
+    this.#authenticate(migrate);
+    if (adopt) this.#adopt();
     this.#openPending();
   }
 
   lock(): void {
     this.#tokenKey?.fill(0);
     this.#tokenKey = undefined;
+    this.#signer.lock();
+  }
+
+  #authenticate(migrate: boolean): void {
+    for (const [obj, s] of this.#unverified) {
+      const ids = authenticatedIds(this.#bucketAuth, this.#signer, s.id % BUCKETS);
+      const verdict = checkStored(s, { signer: this.#signer, authenticatedIds: ids, migrate });
+      if (typeof verdict === 'object') {
+        const line = `object ${s.id.toString(16)} ("${obj.label}") is not used: ${verdict.rejected}`;
+        this.#warn(line);
+        this.rejected.push(line);
+        this.rejectedIds.add(s.id);
+        this.#unindex(obj);
+        continue;
+      }
+      obj.verified = true;
+      if (verdict === 'adopt') this.#toAdopt.set(obj, s);
+      else this.#store.markAuthenticated(s.id, obj.isPrivate);
+    }
+    this.#unverified.clear();
+    const present = new Set(this.#byId.keys());
+    for (const id of missingPrivate(this.#bucketAuth, this.#signer, present)) {
+      if (this.#reportedMissing.has(id)) continue;
+      this.#reportedMissing.add(id);
+      const line = `private object ${id.toString(16)} is gone: removed outside the token`;
+      this.#warn(line);
+      this.rejected.push(line);
+    }
+  }
+
+  /** Writes the records authenticated without a MAC again with one (a login's job). */
+  #adopt(): void {
+    const list = [...this.#toAdopt].map(([obj, s]) => ({
+      id: s.id,
+      isPrivate: obj.isPrivate,
+      attributes: s.attributes,
+    }));
+    try {
+      this.#store.adopt(list);
+      this.#toAdopt.clear();
+    } catch (e) {
+      // Still authenticated in memory; the next login tries again.
+      this.#warn(
+        `records not rewritten with their MAC: ${isPkcs11Error(e) ? (e.detail ?? e.message) : String(e)}`,
+      );
+    }
   }
 
   get tokenKey(): Uint8Array | undefined {
@@ -153,6 +239,7 @@ export class TokenObjects {
     );
     objs.forEach((obj, i) => {
       obj.storageId = ids[i];
+      obj.verified = true;
       this.#index(obj);
     });
   }

@@ -23,13 +23,19 @@ import * as C from '../pkcs11/constants.js';
 import type { Pal } from '../storage/pal.js';
 import { EcPartners } from './ec-partners.js';
 import { ObjectStore } from './object-store.js';
+import { PinMemory } from './pin-memory.js';
+import { PinTries } from './pin-tries.js';
 import {
   DEFAULT_MAX_TRIES,
   DEFAULT_PIN_ITERATIONS,
+  derivePinKey,
+  derivePinKeyAsync,
+  isLegacyWrap,
   MIN_PIN_ITERATIONS,
   type PinOwner,
   type PinRecord,
 } from './pins.js';
+import { RecordSigner } from './record-auth.js';
 import {
   assessStorage,
   checkReinitializable,
@@ -38,7 +44,7 @@ import {
   type StorageHealth,
 } from './storage-health.js';
 import { TokenObjects } from './token-objects.js';
-import { TokenRecord } from './token-record.js';
+import { pinLengthOk, STALE, TokenRecord } from './token-record.js';
 
 export type { PinOwner } from './pins.js';
 
@@ -89,6 +95,9 @@ function checkPinIterations(options: TokenOptions): number {
   return n;
 }
 
+/** Derivations for a PIN that other processes keep changing, before the last one runs under the lock. */
+const STALE_ROUNDS = 4;
+
 function checkProfile(options: TokenOptions): Profile {
   const p = options.profile ?? DEFAULT_PROFILE;
   if (!isProfile(p))
@@ -111,8 +120,14 @@ export class Token {
   readonly options: Required<Omit<TokenOptions, 'warn' | 'allowWeakPinIterations'>>;
   readonly #store: ObjectStore;
   readonly #record: TokenRecord;
+  /** What this process remembers of the PINs it checked (pin-memory.ts). */
+  readonly #pins: PinMemory;
   readonly #objects: TokenObjects;
   readonly #warn: (message: string) => void;
+  /** The record MAC key, derived when a PIN unlocks the token key (record-auth.ts). */
+  readonly #signer: RecordSigner;
+  /** Some stored record or index bucket is authenticated: the store is not a pre-MAC one. */
+  #storeAuthenticated = false;
   /** Damage found in storage at the last load (storage-health.ts). */
   #health: StorageHealth;
   /** The store's generation when it was last read (refresh skips the reload while it holds). */
@@ -134,19 +149,33 @@ export class Token {
       maxObjectBytes: options.maxObjectBytes ?? 2 * 1024 * 1024,
       maxStorageBytes: options.maxStorageBytes ?? 64 * 1024 * 1024,
     };
-    this.#processKey = crypto.randomBytes(32);
+    this.#pins = new PinMemory(crypto);
     this.#warn = options.warn ?? ((m: string) => process.stderr.write(`corepkcs11: ${m}\n`));
     pal.initialize();
-    this.#store = new ObjectStore(pal, randomId(crypto), this.options.maxStorageBytes);
+    this.#signer = new RecordSigner(crypto);
+    this.#store = new ObjectStore(
+      pal,
+      randomId(crypto),
+      this.#signer,
+      this.options.maxStorageBytes,
+    );
     this.#seen = this.#store.generation();
     const loaded = this.#store.load();
     this.#health = assessStorage(loaded, this.#store.palDamage());
     for (const w of damageWarnings(this.#health)) this.#warn(w);
-    this.#record = new TokenRecord(this.#store, crypto, this.options, this.#warn, loaded.meta, {
-      persistNew: !this.#health.recordLost,
-    });
-    this.#objects = new TokenObjects(this.#store, crypto, this.#warn);
-    this.#objects.merge(loaded.objects);
+    const tries = new PinTries(pal, this.#warn);
+    this.#record = new TokenRecord(
+      this.#store,
+      crypto,
+      tries,
+      this.options,
+      this.#warn,
+      loaded.meta,
+      { persistNew: !this.#health.recordLost },
+    );
+    this.#objects = new TokenObjects(this.#store, crypto, this.#warn, this.#signer);
+    this.#storeAuthenticated = loaded.authenticated;
+    this.#objects.merge(loaded);
   }
 
   /**
@@ -154,31 +183,44 @@ export class Token {
    * application initializes (each RPC connection and each process does).
    */
   refresh(): void {
-    // Nothing changed in storage since we last read or wrote it: skip the reload.
+    // Nothing changed in storage since we last read or wrote it: skip the reload. (The try counters are
+    // written in place, which a port's generation may not see: they are read in any case.)
     const generation = this.#store.generation();
-    if (generation !== undefined && generation === this.#seen) return;
+    if (generation !== undefined && generation === this.#seen) {
+      this.#record.replace(undefined);
+      return;
+    }
     const loaded = this.#store.load();
     this.#seen = generation;
     this.#health = assessStorage(loaded, this.#store.palDamage());
     for (const d of loaded.damaged) this.#warn(`${DAMAGE_WARNING}${d}`);
     this.#record.replace(loaded.meta);
-    this.#objects.merge(loaded.objects);
+    this.#storeAuthenticated ||= loaded.authenticated;
+    this.#objects.merge(loaded);
   }
 
-  /** Damage found in storage at the last load: what `corepkcs11 fsck` reports. */
+  /** Damage found in storage at the last load, and records refused since: what `fsck` reports. */
   get storageHealth(): Readonly<StorageHealth> {
-    return this.#health;
+    return { ...this.#health, rejected: [...this.#objects.rejected] };
   }
 
   /**
    * The explicit repair (`corepkcs11 fsck --repair`): the PAL rewrites what it reported damaged, then
-   * storage is read again. Returns one line per thing rewritten.
+   * what no repair can read is removed, and (after a login) the records that failed authentication.
+   * Returns one line per thing rewritten or removed.
    */
   repairStorage(): string[] {
     const done = this.#store.palRepair();
     this.#seen = undefined;
     this.refresh();
     done.push(...this.#store.removeUnreadable());
+    // Records a login refused are never used; with the PIN given, the repair removes them too.
+    for (const id of this.#objects.rejectedIds) {
+      this.#store.remove(id);
+      done.push(`object ${id.toString(16)}: failed authentication, removed`);
+    }
+    this.#objects.rejectedIds.clear();
+    this.#objects.rejected.length = 0;
     this.#seen = undefined;
     this.refresh();
     return done;
@@ -250,54 +292,86 @@ export class Token {
     this.#record.checkPinLength(pin);
   }
 
-  /**
-   * A keyed fingerprint of the last PIN that verified, per owner, so that logging in again with the same
-   * PIN (every C_Initialize of a client does) does not rerun the slow KDF. Wrong PINs never take this
-   * path, and it is only open while the token key is unlocked in this process.
-   */
-  readonly #processKey: Uint8Array;
-  readonly #recent = new Map<PinOwner, { fingerprint: Uint8Array; salt: string }>();
-
-  #fingerprint(pin: Uint8Array): Uint8Array {
-    const h = this.crypto.createHmac('sha256', this.#processKey);
-    h.update(pin);
-    return h.finish();
+  /** Tries left for `owner`'s PIN (CK_TOKEN_INFO's COUNT_LOW / FINAL_TRY / LOCKED flags). */
+  pinTriesLeft(owner: PinOwner): number {
+    return this.#record.triesLeft(owner);
   }
 
-  #fastPath(owner: PinOwner, pin: Uint8Array): boolean {
-    const known = this.#recent.get(owner);
-    if (!known) return false;
-    // The stored record decides: another process may have changed (new salt) or locked this PIN.
-    this.#record.reload();
-    const rec = this.pinRecord(owner);
-    if (!known || !rec || rec.triesLeft <= 0 || rec.salt !== known.salt || !this.#objects.tokenKey)
-      return false;
-    return this.crypto.timingSafeEqual(known.fingerprint, this.#fingerprint(pin));
+  /**
+   * A PIN this process verified before is checked again by the keyed verifier (pin-memory.ts), while the
+   * token key is unlocked here and the stored PIN record is the one it verified against.
+   */
+  #knownPin(owner: PinOwner, pin: Uint8Array): boolean {
+    const salt = this.#pins.knownSalt(owner, pin);
+    return salt !== undefined && !!this.#objects.tokenKey && this.#record.confirmKnown(owner, salt);
   }
 
   #verified(owner: PinOwner, pin: Uint8Array, tokenKey: Uint8Array): void {
-    this.#objects.unlock(tokenKey);
-    this.#recent.set(owner, {
-      fingerprint: this.#fingerprint(pin),
-      salt: this.pinRecord(owner)?.salt ?? '',
-    });
+    // A PIN set before records had MACs: the first such login of a store that has none migrates it
+    // (every record adopted as it is), and that PIN's wrap is renewed so it never migrates again.
+    const legacy = isLegacyWrap(this.pinRecord(owner));
+    this.#objects.unlock(tokenKey, { migrate: legacy && !this.#storeAuthenticated });
+    this.#storeAuthenticated = true;
+    if (legacy) this.#record.setPin(owner, pin, tokenKey, this.pinRecord(owner)?.toBeChanged);
+    this.#pins.remember(owner, this.pinRecord(owner), pin);
   }
 
-  /** Checks a PIN; on success the token key is unlocked (private secrets become usable). */
+  /**
+   * Checks a PIN (token-record.ts: derive outside the lock, then spend, check and give back under it);
+   * on success the token key is unlocked (private secrets become usable). A PIN changed by another
+   * process during the derivation is derived again for the new record, the last time under the lock.
+   */
   verifyPin(owner: PinOwner, pin: Uint8Array): void {
-    if (this.#fastPath(owner, pin)) {
-      this.#record.restoreTries(owner, this.pinRecord(owner) as PinRecord);
-      return;
+    if (this.#knownPin(owner, pin)) return;
+    this.#verified(owner, pin, this.#checkPin(owner, pin));
+  }
+
+  /** The full, counted check of `pin` (no keyed verifier): the token key it unwraps. */
+  #checkPin(owner: PinOwner, pin: Uint8Array): Uint8Array {
+    for (let round = 1; ; round++) {
+      const rec = this.#record.current(owner);
+      const pinKey = pinLengthOk(pin) ? derivePinKey(this.crypto, rec, pin) : undefined;
+      const key = this.#settle(owner, rec, pin, pinKey, round);
+      if (key !== STALE) return key;
     }
-    this.#verified(owner, pin, this.#record.verify(owner, pin));
   }
 
   async verifyPinAsync(owner: PinOwner, pin: Uint8Array): Promise<void> {
-    if (this.#fastPath(owner, pin)) {
-      this.#record.restoreTries(owner, this.pinRecord(owner) as PinRecord);
-      return;
+    if (this.#knownPin(owner, pin)) return;
+    for (let round = 1; ; round++) {
+      const rec = this.#record.current(owner);
+      const pinKey = pinLengthOk(pin)
+        ? await this.#pins.derive(owner, rec, pin, () => derivePinKeyAsync(this.crypto, rec, pin))
+        : undefined;
+      const key = this.#settle(owner, rec, pin, pinKey, round);
+      if (key !== STALE) {
+        this.#verified(owner, pin, key);
+        return;
+      }
     }
-    this.#verified(owner, pin, await this.#record.verifyAsync(owner, pin));
+  }
+
+  #settle(
+    owner: PinOwner,
+    rec: PinRecord,
+    pin: Uint8Array,
+    key: Uint8Array | undefined,
+    round: number,
+  ) {
+    const rederive = (now: PinRecord) => derivePinKey(this.crypto, now, pin);
+    return this.#record.settle(owner, rec, key, round >= STALE_ROUNDS ? rederive : undefined);
+  }
+
+  /**
+   * `corepkcs11 fsck --pin`: checks the user PIN and authenticates every stored record, writing nothing
+   * but the PIN's try counters (spent and given back in place; no adoption, no migration). 'pre-mac': a store from before record MACs,
+   * which its first real login migrates (nothing to check until then).
+   */
+  auditRecords(pin: Uint8Array): 'checked' | 'pre-mac' {
+    const key = this.#checkPin('user', pin);
+    if (isLegacyWrap(this.pinRecord('user')) && !this.#storeAuthenticated) return 'pre-mac';
+    this.#objects.unlock(key, { adopt: false });
+    return 'checked';
   }
 
   /** C_InitToken: (re)initializes the token, destroying every token object and the user PIN. */
@@ -309,7 +383,7 @@ export class Token {
       checkReinitializable(this.#health);
       this.checkPinLength(soPin);
     }
-    this.#recent.clear();
+    this.#pins.forget();
     // One step under the storage lock: objects another process adds meanwhile cannot survive it.
     const tokenKey = this.#store.exclusive(() => {
       this.#objects.clear();
@@ -328,7 +402,7 @@ export class Token {
   /** C_InitPIN (by the SO, who has unlocked the token key): sets the user PIN and resets its counter. */
   initUserPin(pin: Uint8Array): void {
     this.#record.setPin('user', pin, this.#unlockedKey());
-    this.#recent.delete('user');
+    this.#pins.forget('user');
   }
 
   /** C_SetPIN: the owner proves the old PIN, then the token key is wrapped under the new one. */
@@ -336,7 +410,7 @@ export class Token {
     this.checkPinLength(newPin);
     this.verifyPin(owner, oldPin);
     this.#record.setPin(owner, newPin, this.#unlockedKey());
-    this.#recent.delete(owner);
+    this.#pins.forget(owner);
   }
 
   close(): void {

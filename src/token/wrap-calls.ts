@@ -69,6 +69,19 @@ function sameValue(a: RawAttribute['value'] | undefined, b: RawAttribute['value'
   return equalBytes(a, b);
 }
 
+/**
+ * Trust is taken only from records this process authenticated (issue 16 #5): before the first login a
+ * stored key's CKA_TRUSTED, CKA_WRAP_WITH_TRUSTED and templates are unchecked bytes in a file.
+ */
+function requireAuthenticated(obj: TokenObject, what: string): void {
+  if (obj.storageId !== undefined && !obj.verified) {
+    throw new Pkcs11Error(
+      C.CKR_USER_NOT_LOGGED_IN,
+      `${what}: its stored record is authenticated at login; log in first`,
+    );
+  }
+}
+
 function runOnce(op: CipherOperation, data: Uint8Array): Uint8Array {
   return concat(op.update(data), op.finish());
 }
@@ -84,6 +97,8 @@ export function wrapKey(
   app.requireSession(h);
   const w = wrappingKey(app, m, wrapping, 'wrap');
   const key = app.requireObject(handle, C.CKR_KEY_HANDLE_INVALID);
+  requireAuthenticated(w.key, 'the wrapping key');
+  requireAuthenticated(key, 'the key to wrap');
   const value = readBytes(key.attrs, C.CKA_VALUE);
   if (key.objectClass !== C.CKO_SECRET_KEY || !value) {
     throw new Pkcs11Error(C.CKR_KEY_NOT_WRAPPABLE, 'only secret keys can be wrapped by this token');
@@ -119,6 +134,7 @@ export function unwrapKey(
 ): number {
   const session = app.requireSession(h);
   const u = wrappingKey(app, m, unwrapping, 'unwrap');
+  requireAuthenticated(u.key, 'the unwrapping key');
   const tmpl = normalizeTemplate(template);
   // The unwrapping key's CKA_UNWRAP_TEMPLATE applies first; the caller's template may only agree with it.
   for (const a of templateOf(u.key, C.CKA_UNWRAP_TEMPLATE)) {

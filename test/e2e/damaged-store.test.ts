@@ -6,9 +6,13 @@
  * @module
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { createFilePal } from '../../src/adapters/pal-file/index.js';
+import * as C from '../../src/pkcs11/constants.js';
+import { editRecord, setAttr, storedLabelOf } from '../helpers/tamper.js';
 import { scratch } from '../unit/helpers/openssl.js';
 import { type CliResult, cli, storeFingerprint } from './cli-harness.js';
 
@@ -132,10 +136,60 @@ describe('`fsck` on a directory store', () => {
   const { tmp, path: dir, run } = storeWithKey('directory');
   after(() => tmp.cleanup());
 
-  it('a healthy store → "healthy", exit 0, nothing written', () => {
-    const before = storeFingerprint(dir);
+  /** The store's files but the PIN try counters, which every login spends and gives back in place. */
+  const objects = (at = dir) =>
+    Object.fromEntries(
+      Object.entries(storeFingerprint(at)).filter(([n]) => !n.startsWith('o-corepkcs11.tries.')),
+    );
+
+  it('a healthy store → "healthy", every record checked, exit 0, nothing written but the try counters', () => {
+    const before = objects();
+    const out = ok(run('fsck', '--pin', PIN), 'fsck').stdout;
+    assert.match(out, /record authentication: every record checked/);
+    assert.match(out, /healthy/);
+    assert.deepEqual(objects(), before);
+  });
+
+  it('a store from before record MACs: fsck --pin says so and does not migrate it', () => {
+    const old = join(tmp.dir, 'pre-mac');
+    cpSync(
+      fileURLToPath(new URL('../../../test/fixtures/pre-mac-store/directory', import.meta.url)),
+      old,
+      {
+        recursive: true,
+      },
+    );
+    const before = objects(old);
+    const r = cli(['fsck', '--store', old, '--pin', '246810'], { cwd: tmp.dir });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /from before record MACs: its first login migrates it/);
+    const after = objects(old);
+    for (const [name, hash] of Object.entries(before)) {
+      assert.equal(after[name], hash, `${name} was rewritten`);
+    }
+  });
+
+  it('with the PIN, a record edited outside the token (CRC fixed) → "authentication:", exit 7; --repair removes it', () => {
+    const label = storedLabelOf(createFilePal(dir), 'device', C.CKO_PRIVATE_KEY);
+    editRecord(createFilePal(dir), label, setAttr(C.CKA_EXTRACTABLE, Uint8Array.of(1)));
+    const before = objects();
+    const r = run('fsck', '--pin', PIN);
+    assert.equal(r.code, 7, r.stdout + r.stderr);
+    assert.match(
+      r.stdout,
+      /authentication: object [0-9a-f]+ \("device"\) is not used: it fails its MAC/,
+    );
+    assert.equal(
+      run('list', '--pin', PIN).stdout.match(/private\s+device/),
+      null,
+      'the edited key is used',
+    );
+    assert.deepEqual(objects(), before, 'a login that refuses a record writes nothing over it');
+    assert.match(
+      ok(run('fsck', '--pin', PIN, '--repair'), 'fsck --repair').stdout,
+      /failed authentication, removed/,
+    );
     assert.match(ok(run('fsck', '--pin', PIN), 'fsck').stdout, /healthy/);
-    assert.deepEqual(storeFingerprint(dir), before);
   });
 
   it('an object file with a damaged byte → reported, exit 7, nothing written', () => {

@@ -29,7 +29,7 @@ import type {
 } from '../../src/pkcs11/types.js';
 import type {
   AttributeValues,
-  Cryptoki,
+  Cryptoki240,
   CryptokiAsync,
   KeyPairHandles,
 } from '../../src/token/cryptoki.js';
@@ -111,7 +111,9 @@ function template(t: readonly RawAttribute[]): P.Template {
   });
 }
 
-function mechanism(m: RawMechanism): P.Mechanism {
+function mechanism(m: RawMechanism | null): P.Mechanism {
+  // A 2.40 module knows no NULL-mechanism cancel (3.0), and pkcs11js cannot pass one.
+  if (m === null) throw new Pkcs11Error(C.CKR_ARGUMENTS_BAD, 'NULL mechanism');
   const p = m.parameter;
   if (p === undefined) return { mechanism: m.mechanism };
   if (p instanceof Uint8Array) return { mechanism: m.mechanism, parameter: Buffer.from(p) };
@@ -124,7 +126,8 @@ function mechanism(m: RawMechanism): P.Mechanism {
 /** Output room used when the caller only asked for a length. */
 const SCRATCH = 16 * 1024;
 
-export class Pkcs11jsCryptoki implements Cryptoki, CryptokiAsync {
+/** A 2.40 module: none of the 3.0 calls (V3Call), so the RPC server answers them CKR_FUNCTION_NOT_SUPPORTED. */
+export class Pkcs11jsCryptoki implements Cryptoki240, Omit<CryptokiAsync, 'loginUserAsync'> {
   readonly #module: Pkcs11jsModule;
   readonly #lib: Lib;
   readonly #async: boolean;
@@ -335,7 +338,7 @@ export class Pkcs11jsCryptoki implements Cryptoki, CryptokiAsync {
     this.#pending.delete(`${session}:${kind}`);
   }
 
-  encryptInit(session: number, m: RawMechanism, key: number): void {
+  encryptInit(session: number, m: RawMechanism | null, key: number): void {
     this.#init(session, 'encrypt');
     call(() => this.#lib_().C_EncryptInit(handle(session), mechanism(m), handle(key)));
   }
@@ -361,7 +364,7 @@ export class Pkcs11jsCryptoki implements Cryptoki, CryptokiAsync {
     );
   }
 
-  decryptInit(session: number, m: RawMechanism, key: number): void {
+  decryptInit(session: number, m: RawMechanism | null, key: number): void {
     this.#init(session, 'decrypt');
     call(() => this.#lib_().C_DecryptInit(handle(session), mechanism(m), handle(key)));
   }
@@ -387,7 +390,7 @@ export class Pkcs11jsCryptoki implements Cryptoki, CryptokiAsync {
     );
   }
 
-  digestInit(session: number, m: RawMechanism): void {
+  digestInit(session: number, m: RawMechanism | null): void {
     this.#init(session, 'digest');
     call(() => this.#lib_().C_DigestInit(handle(session), mechanism(m)));
   }
@@ -414,7 +417,7 @@ export class Pkcs11jsCryptoki implements Cryptoki, CryptokiAsync {
     );
   }
 
-  signInit(session: number, m: RawMechanism, key: number): void {
+  signInit(session: number, m: RawMechanism | null, key: number): void {
     this.#init(session, 'sign');
     call(() => this.#lib_().C_SignInit(handle(session), mechanism(m), handle(key)));
   }
@@ -452,7 +455,7 @@ export class Pkcs11jsCryptoki implements Cryptoki, CryptokiAsync {
     );
   }
 
-  verifyInit(session: number, m: RawMechanism, key: number): void {
+  verifyInit(session: number, m: RawMechanism | null, key: number): void {
     call(() => this.#lib_().C_VerifyInit(handle(session), mechanism(m), handle(key)));
   }
 

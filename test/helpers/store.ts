@@ -21,6 +21,13 @@ export function readStored(
   return out;
 }
 
+/** The stored bytes under a PAL label; throws when there are none. */
+export function storedData(pal: Pal, label: string): Buffer {
+  const v = readStored(pal, label);
+  if (!v) throw new Error(`nothing stored under ${label}`);
+  return v.data;
+}
+
 /** Replaces the stored bytes under a PAL label (keeping its private flag). */
 export function rewriteStored(pal: Pal, label: string, change: (b: Buffer) => Buffer): void {
   const v = readStored(pal, label);
@@ -34,9 +41,10 @@ export function indexBuckets(pal: Pal): Map<string, [number, string][]> {
   for (let b = 0; b < 64; b++) {
     const label = `corepkcs11.idx.${b}`;
     const v = readStored(pal, label);
-    // a bucket is JSON followed by a CRC-32
-    if (v)
-      out.set(label, JSON.parse(v.data.subarray(0, -4).toString('utf8')) as [number, string][]);
+    // a bucket is JSON followed by a CRC-32: its entries (a bare list in version 1 buckets)
+    if (!v) continue;
+    const json = JSON.parse(v.data.subarray(0, -4).toString('utf8'));
+    out.set(label, (Array.isArray(json) ? json : json.entries) as [number, string][]);
   }
   return out;
 }

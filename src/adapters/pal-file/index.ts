@@ -17,12 +17,12 @@
 import {
   closeSync,
   existsSync,
-  fsyncSync,
+  fdatasyncSync,
+  fstatSync,
   mkdirSync,
   openSync,
   readdirSync,
   readFileSync,
-  renameSync,
   statSync,
   unlinkSync,
   writeSync,
@@ -31,9 +31,11 @@ import { join } from 'node:path';
 import { Pkcs11Error } from '../../errors.js';
 import { CKR_DEVICE_ERROR, CKR_OBJECT_HANDLE_INVALID } from '../../pkcs11/constants.js';
 import type { Pal, PalHandle, PalObjectValue } from '../../storage/pal.js';
-import { tempMark, tempWriterLiveness } from '../fs-common/holder.js';
+import { tempWriterLiveness } from '../fs-common/holder.js';
 import { ioError } from '../fs-common/io-error.js';
 import { acquireLock, type HeldLock } from '../fs-common/lock.js';
+import { fsyncDir, writeFileAtomic } from './atomic-write.js';
+import { SpaceReserve } from './reserve.js';
 
 const SUFFIX = '.obj';
 /** A temp file whose writer cannot be checked is abandoned once this old: no write takes that long. */
@@ -43,50 +45,44 @@ function ageMs(path: string): number {
   return Date.now() - statSync(path).mtimeMs;
 }
 
-/** A file name for a label: safe characters kept, everything else percent-encoded. */
-export function fileNameOf(label: string): string {
-  return `o-${encodeURIComponent(label).replace(/[!'()*~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}${SUFFIX}`;
+/** A file's size, or -1 when there is none. */
+function sizeOf(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return -1;
+  }
 }
 
-function fsyncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
+/**
+ * Writes `data` over the object file at `path` after its flag byte, in place (Pal.overwrite): no new
+ * blocks, so a full file system takes it. False, writing nothing, when the file is missing or its value
+ * has another length.
+ */
+function overwriteInPlace(path: string, data: Uint8Array, label: string): boolean {
+  let fd: number;
   try {
-    fsyncSync(fd);
+    fd = openSync(path, 'r+');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw ioError(`cannot open ${label}`, e);
+  }
+  try {
+    if (fstatSync(fd).size !== data.length + 1) return false;
+    for (let off = 0; off < data.length; )
+      off += writeSync(fd, data, off, data.length - off, 1 + off);
+    fdatasyncSync(fd);
+    return true;
+  } catch (e) {
+    throw ioError(`cannot write ${label}`, e);
   } finally {
     closeSync(fd);
   }
 }
 
-/**
- * Writes `bytes` to `path` so that a crash leaves either the old file or the new one, whole. With
- * `syncDir` false the rename is not yet durable: the caller fsyncs the directory later.
- */
-export function writeFileAtomic(
-  dir: string,
-  name: string,
-  bytes: Uint8Array,
-  syncDir = true,
-): void {
-  const tmp = join(dir, `.${name}${tempMark()}${Math.random().toString(36).slice(2)}`);
-  let fd: number | undefined;
-  try {
-    fd = openSync(tmp, 'wx', 0o600);
-    let off = 0;
-    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = undefined;
-    renameSync(tmp, join(dir, name));
-    if (syncDir) fsyncDir(dir);
-  } catch (e) {
-    if (fd !== undefined) closeSync(fd);
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // already gone
-    }
-    throw ioError(`cannot store ${name}`, e);
-  }
+/** A file name for a label: safe characters kept, everything else percent-encoded. */
+export function fileNameOf(label: string): string {
+  return `o-${encodeURIComponent(label).replace(/[!'()*~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}${SUFFIX}`;
 }
 
 export interface FilePalOptions {
@@ -95,6 +91,7 @@ export interface FilePalOptions {
 }
 
 export function createFilePal(dir: string, options: FilePalOptions = {}): Pal {
+  const reserve = new SpaceReserve(dir);
   const handles = new Map<string, PalHandle>();
   const labels = new Map<PalHandle, string>();
   let nextHandle = 1;
@@ -162,12 +159,22 @@ export function createFilePal(dir: string, options: FilePalOptions = {}): Pal {
       const bytes = new Uint8Array(data.length + 1);
       bytes[0] = isPrivate ? 1 : 0;
       bytes.set(data, 1);
+      const name = fileNameOf(label);
+      const write = () => writeFileAtomic(dir, name, bytes, syncNow());
       try {
-        writeFileAtomic(dir, fileNameOf(label), bytes, syncNow());
+        // A value replaced by one no longer may use the reserve (reserve.ts): a delete's index update.
+        if (sizeOf(join(dir, name)) >= bytes.length) reserve.spend(write);
+        else write();
       } finally {
         bytes.fill(0);
       }
+      // Made by the first write of a process, not by opening: reading a store writes nothing.
+      reserve.ensureOnce();
       return handleFor(label);
+    },
+    overwrite(label, data) {
+      lock?.heartbeat();
+      return overwriteInPlace(join(dir, fileNameOf(label)), data, label);
     },
     findObject(label) {
       lock?.heartbeat();
@@ -205,6 +212,7 @@ export function createFilePal(dir: string, options: FilePalOptions = {}): Pal {
         }
         throw ioError(`cannot delete ${label}`, e);
       }
+      reserve.ensure();
     },
     /**
      * Durability at return: the token runs every storage change of an API call inside one section and
@@ -214,7 +222,11 @@ export function createFilePal(dir: string, options: FilePalOptions = {}): Pal {
      * the section's own error, which already tells the caller that nothing was saved.
      */
     exclusive<T>(fn: () => T): T {
-      if (lockDepth === 0) lock = acquireLock(join(dir, '.lock'), options.lockTimeoutMs ?? 10_000);
+      if (lockDepth === 0) {
+        lock = acquireLock(join(dir, '.lock'), options.lockTimeoutMs ?? 10_000, {
+          onFull: () => reserve.release(),
+        });
+      }
       lockDepth++;
       let result: T;
       try {

@@ -49,6 +49,11 @@ export type { FlashLogStats } from './sectors.js';
 /** I/O failures tolerated within one save or destroy before it reports CKR_DEVICE_ERROR. */
 const MAX_IO_RETRIES = 3;
 const MAX_SEQ = 0xfffffffe;
+/**
+ * Bytes of capacity only writes that do not grow the live data may use (replacing a value by one no
+ * larger, tombstones): the room a log needs to write a new version before the old one can be collected.
+ */
+const HEADROOM = 1024;
 
 export class FlashLog {
   readonly #io: SectorIo;
@@ -133,12 +138,18 @@ export class FlashLog {
     if (alignUp(payload.length, this.#layout.writeSize) > this.#maxPayload()) {
       throw new Pkcs11Error(CKR_DEVICE_MEMORY, `object of ${value.length} bytes exceeds a sector`);
     }
-    if (this.#liveBytes + size > capacityOf(this.#sectors, this.#layout)) {
+    // A new version of a label frees the old one. Writes that store more stop HEADROOM short of the
+    // capacity; one that stores no more may use it, so a full flash still takes a PIN try counter, a
+    // smaller index or a tombstone (issue 16 §3), and garbage collection always finds the room.
+    const old = this.#index.get(label);
+    const freed = old ? this.#footprint(old) : 0;
+    const capacity = capacityOf(this.#sectors, this.#layout);
+    const limit = size > freed ? capacity - HEADROOM : capacity;
+    if (this.#liveBytes - freed + size > limit) {
       throw new Pkcs11Error(CKR_DEVICE_MEMORY, 'flash full');
     }
     const rec = this.#append(label, recordFields(ENTRY_OBJECT, flags, labelBytes, value), payload);
-    const old = this.#index.get(label);
-    if (old) this.#liveBytes -= this.#footprint(old);
+    this.#liveBytes -= freed;
     this.#index.set(label, rec);
     this.#liveBytes += size;
     return rec;

@@ -179,6 +179,26 @@ export function palConformance(name: string, factory: (o: PalFixtureOptions) => 
       }),
     );
 
+    it('overwrite (where the port has it): a value of the same length replaced in place, flag and handle kept; another length or no value → false, nothing written', (t) => {
+      const fx = factory({ small: false });
+      try {
+        const pal = fx.pal;
+        if (!pal.overwrite) return void t.skip('the port has no in-place writes (optional)');
+        pal.initialize();
+        const h = pal.saveObject('corepkcs11.tries.0', bytes(33, 1), true);
+        assert.equal(pal.overwrite('corepkcs11.tries.0', bytes(33, 2)), true);
+        assert.equal(pal.findObject('corepkcs11.tries.0'), h);
+        assert.deepEqual(read(pal, 'corepkcs11.tries.0'), { data: bytes(33, 2), isPrivate: true });
+        assert.equal(pal.overwrite('corepkcs11.tries.0', bytes(34, 3)), false);
+        assert.equal(pal.overwrite('corepkcs11.tries.1', bytes(33, 3)), false);
+        assert.deepEqual(read(pal, 'corepkcs11.tries.0'), { data: bytes(33, 2), isPrivate: true });
+        assert.equal(read(pal, 'corepkcs11.tries.1'), undefined);
+      } finally {
+        fx.pal.close?.();
+        fx.dispose?.();
+      }
+    });
+
     it('values survive a restart', (t) => {
       const fx = factory({ small: false });
       try {

@@ -1,7 +1,7 @@
 /**
- * The file port on a full file system: a 256 KiB tmpfs mounted in a private mount namespace
- * (`unshare -rm`, no root needed where user namespaces are allowed), filled through the PAL and through
- * the token by test/fixtures/full-disk.ts.
+ * The file port on a full file system (issue 16 §3): a 256 KiB tmpfs mounted in a private mount
+ * namespace (`unshare -rm`, no root needed where user namespaces are allowed), filled through the PAL
+ * and through the token by test/fixtures/full-disk.ts; then logins and a delete on the full disk.
  * @module
  */
 import assert from 'node:assert/strict';
@@ -40,26 +40,32 @@ const probe = onFullDisk('pal');
 const skip = typeof probe === 'string' ? probe : false;
 
 describe('the file port on a full file system', { skip }, () => {
-  it('the PAL: a save that does not fit → CKR_DEVICE_MEMORY; everything saved reads back; no temp file left; space returns after destroy', () => {
+  it('the PAL: a save that does not fit → CKR_DEVICE_MEMORY; everything saved reads back; no temp file left; on the full disk a replacement → CKR_OK, a new value → CKR_DEVICE_MEMORY; space returns after destroy', () => {
     const r = probe as Record<string, unknown>;
     assert.ok((r.saved as number) > 10, `only ${r.saved} objects fitted`);
     assert.equal(r.failure, 'CKR_DEVICE_MEMORY');
     assert.equal(r.intact, true);
     assert.equal(r.leftovers, 0);
+    assert.equal(r.replacedWhenFull, 'CKR_OK', 'a replacement no larger uses the reserve');
+    assert.equal(r.newWhenFull, 'CKR_DEVICE_MEMORY', 'a new value never does');
     assert.equal(r.destroyed, 'CKR_OK');
     assert.equal(r.afterDestroy, 'CKR_OK');
   });
 
-  it('the token: objects until CKR_DEVICE_MEMORY, all of them there after a restart; a login on a full disk → CKR_DEVICE_MEMORY without spending a try', () => {
+  it('the token: objects until CKR_DEVICE_MEMORY, all there after a restart; on the full disk a wrong PIN → CKR_PIN_INCORRECT (counted), the right one → CKR_OK, a delete → CKR_OK', () => {
     const r = onFullDisk('token') as Record<string, unknown>;
     assert.ok((r.created as number) > 10, `only ${r.created} objects fitted`);
     assert.equal(r.failure, 'CKR_DEVICE_MEMORY');
     assert.equal(r.sameSessionMatches, true);
-    assert.equal(r.loginWhenFull, 'CKR_DEVICE_MEMORY');
-    assert.equal(r.wrongWhenFull, 'CKR_DEVICE_MEMORY');
-    assert.equal(r.tryCounted, false);
+    assert.equal(r.wrongWhenFull, 'CKR_PIN_INCORRECT');
+    assert.equal(r.tryCounted, true, 'the wrong PIN cost a try, written on the full disk');
+    assert.equal(r.loginWhenFull, 'CKR_OK');
+    assert.equal(r.triesRestored, true, 'the right PIN gave the tries back');
+    assert.equal(r.deleteWhenFull, 'CKR_OK');
+    assert.equal(r.deleteHalfWhenFull, 'CKR_OK', 'a delete that rewrites an index bucket');
+    assert.equal(r.otherHalfKept, true);
     assert.equal(r.login, 'CKR_OK');
-    assert.equal(r.reopenedMatches, true);
+    assert.equal(r.reopenedMatches, true, 'every object but the deleted one is there');
     assert.equal(r.destroyed, 'CKR_OK');
     assert.equal(r.afterDestroy, 'CKR_OK');
   });

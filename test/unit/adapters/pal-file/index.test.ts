@@ -15,6 +15,7 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { selfHolder, tagOf, tempMark } from '../../../../src/adapters/fs-common/holder.js';
 import { createFilePal, fileNameOf } from '../../../../src/adapters/pal-file/index.js';
+import { RESERVE_BYTES, RESERVE_NAME } from '../../../../src/adapters/pal-file/reserve.js';
 import { PKCS11 } from '../../../../src/create.js';
 import { isPkcs11Error } from '../../../../src/errors.js';
 import * as C from '../../../../src/pkcs11/constants.js';
@@ -81,10 +82,23 @@ describe('file PAL', () => {
     writeFileSync(join(dir, `.y.obj.tmp-${process.pid}-abc`), 'in progress, older version');
     writeFileSync(join(dir, `.w.obj${tempMark()}abc`), 'in progress');
     createFilePal(dir).initialize();
-    assert.deepEqual(readdirSync(dir).sort(), [
-      `.w.obj${tempMark()}abc`,
-      `.y.obj.tmp-${process.pid}-abc`,
-    ]);
+    assert.deepEqual(
+      readdirSync(dir)
+        .filter((n) => n !== '.reserve')
+        .sort(),
+      [`.w.obj${tempMark()}abc`, `.y.obj.tmp-${process.pid}-abc`],
+    );
+  });
+
+  it('keeps a 64 KiB reserve, made by the first write and not by opening (reading writes nothing)', () => {
+    const dir = tempDir();
+    createFilePal(dir).initialize();
+    assert.deepEqual(readdirSync(dir), []);
+    const pal = createFilePal(dir);
+    pal.initialize();
+    pal.saveObject('one', bytes('1'), false);
+    assert.equal(statSync(join(dir, RESERVE_NAME)).size, RESERVE_BYTES);
+    assert.equal(statSync(join(dir, RESERVE_NAME)).mode & 0o777, 0o600);
   });
 
   it('breaks a lock left by a dead process', () => {
@@ -145,10 +159,16 @@ function countingFsyncs(fn: () => void): { dirs: number; files: number } {
   return counts;
 }
 
+/** A process's first write also makes the store's reserve (reserve.ts): done before counting fsyncs. */
+function madeReserve(pal: ReturnType<typeof createFilePal>): void {
+  pal.destroyObject(pal.saveObject('first write', bytes('f'), false));
+}
+
 describe('file PAL durability', () => {
   it('outside a section every save and destroy syncs its file and the directory', () => {
     const pal = createFilePal(tempDir());
     pal.initialize();
+    madeReserve(pal);
     const counts = countingFsyncs(() => {
       const h = pal.saveObject('one', bytes('1'), false);
       pal.saveObject('two', bytes('2'), false);
@@ -160,6 +180,7 @@ describe('file PAL durability', () => {
   it('inside exclusive() each file is synced and the directory once, when the outermost section ends', () => {
     const pal = createFilePal(tempDir());
     pal.initialize();
+    madeReserve(pal);
     let inside: { dirs: number; files: number } | undefined;
     const counts = countingFsyncs(() => {
       pal.exclusive?.(() => {
@@ -179,6 +200,7 @@ describe('file PAL durability', () => {
     const dir = tempDir();
     const pal = createFilePal(dir);
     pal.initialize();
+    madeReserve(pal);
     const counts = countingFsyncs(() => {
       assert.throws(() =>
         pal.exclusive?.(() => {
@@ -198,6 +220,7 @@ describe('file PAL durability', () => {
   it('a section with nothing written syncs nothing', () => {
     const pal = createFilePal(tempDir());
     pal.initialize();
+    madeReserve(pal);
     pal.saveObject('x', bytes('x'), false);
     const counts = countingFsyncs(() => pal.exclusive?.(() => pal.findObject('x')));
     assert.deepEqual(counts, { dirs: 0, files: 0 });

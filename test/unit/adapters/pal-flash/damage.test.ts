@@ -7,7 +7,8 @@ import {
   type FlashGeometry,
   PowerCutError,
 } from '../../../../src/adapters/pal-flash/index.js';
-import { CKR_DEVICE_ERROR } from '../../../../src/pkcs11/constants.js';
+import { isPkcs11Error } from '../../../../src/errors.js';
+import { CKR_DEVICE_ERROR, CKR_DEVICE_MEMORY } from '../../../../src/pkcs11/constants.js';
 import { throwsRv } from '../../storage/pal-conformance.js';
 import { checkBitFlip, interestingBits, provision } from './bit-flip.js';
 import { apply, bytesOf, type Op } from './harness.js';
@@ -135,6 +136,37 @@ describe('flash PAL: damaged sectors are kept, never destroyed by a read', () =>
           assert.deepEqual(read(healed, label), v.data, `cut ${k} ${mode}: ${label}`);
       }
     }
+  });
+
+  it('on a full image (writes refused → CKR_DEVICE_MEMORY), repair() still heals a damaged sector, every label intact', () => {
+    const p = provisioned();
+    const full = mountCopy(p.image.slice());
+    const values = new Map([...p.values].map(([l, v]) => [l, v.data]));
+    for (let i = 0; ; i++) {
+      const label = `fill ${i}`;
+      try {
+        full.pal.saveObject(label, bytesOf(300, i), false);
+      } catch (e) {
+        if (!isPkcs11Error(e, CKR_DEVICE_MEMORY)) throw e;
+        break;
+      }
+      values.set(label, bytesOf(300, i));
+    }
+    const image = full.device.image.slice();
+    let healed = 0;
+    for (let sector = 0; sector < GEOMETRY.sectorCount; sector++) {
+      const copy = image.slice();
+      const at = sector * GEOMETRY.sectorSize + 12;
+      copy[at] = (copy[at] as number) ^ 0x01;
+      const { device, pal } = mountCopy(copy);
+      if (pal.stats().damaged !== 1) continue; // the spare, or an erased sector: nothing to heal
+      assert.match(pal.repair()[0] ?? '', new RegExp(`^sector ${sector}: \\d+ records written`));
+      const again = createFlashPal({ device });
+      assert.deepEqual(again.damage(), [], `sector ${sector}`);
+      for (const [label, v] of values) assert.deepEqual(read(again, label), v, label);
+      healed++;
+    }
+    assert.ok(healed >= 3, `${healed} sectors damaged and healed`);
   });
 
   it('a value damaged beyond one bit → CKR_DEVICE_ERROR for that label alone; repair leaves it as it is', () => {

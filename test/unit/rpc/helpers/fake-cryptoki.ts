@@ -49,7 +49,8 @@ export class FakeCryptoki implements Application {
   readonly calls: string[] = [];
   initialized = false;
   finalized = 0;
-  lastMechanism: RawMechanism | undefined;
+  /** null: the NULL mechanism of a 3.0 cancelling C_*Init. */
+  lastMechanism: RawMechanism | null | undefined;
   lastTemplate: RawAttribute[] | undefined;
   lastInitArgs: InitializeArgs | undefined;
   lastLabel: Uint8Array | undefined;
@@ -303,10 +304,14 @@ export class FakeCryptoki implements Application {
     if (!this.#found.delete(s)) throw new Pkcs11Error(C.CKR_OPERATION_NOT_INITIALIZED);
   }
 
-  signInit(s: number, mechanism: RawMechanism, key: number): void {
+  signInit(s: number, mechanism: RawMechanism | null, key: number): void {
     this.#check('signInit');
     this.#session(s);
     this.lastMechanism = mechanism;
+    if (mechanism === null) {
+      this.#signing.delete(s);
+      return;
+    }
     if (mechanism.mechanism !== C.CKM_ECDSA) throw new Pkcs11Error(C.CKR_MECHANISM_INVALID);
     if (key !== PRIVATE_KEY) throw new Pkcs11Error(C.CKR_KEY_HANDLE_INVALID);
     this.#signing.set(s, mechanism);
@@ -328,7 +333,7 @@ export class FakeCryptoki implements Application {
     return this.sign(s, data, capacity);
   }
 
-  digestInit(s: number, mechanism: RawMechanism): void {
+  digestInit(s: number, mechanism: RawMechanism | null): void {
     this.#check('digestInit');
     this.#session(s);
     this.lastMechanism = mechanism;
@@ -341,7 +346,7 @@ export class FakeCryptoki implements Application {
   }
 
   /** Records the mechanism it was given; for decoding tests of parameterised mechanisms. */
-  encryptInit(s: number, mechanism: RawMechanism, _key: number): void {
+  encryptInit(s: number, mechanism: RawMechanism | null, _key: number): void {
     this.#check('encryptInit');
     this.#session(s);
     this.lastMechanism = mechanism;
