@@ -17,6 +17,7 @@ import type { TokenInfo } from '../pkcs11/types.js';
 import { DAMAGE_WARNING } from '../token/storage-health.js';
 import { CliError, EXIT } from './errors.js';
 import { type Parsed, str } from './options.js';
+import { warnLine } from './output.js';
 import { canPrompt, promptSecret } from './prompt.js';
 
 export interface Token {
@@ -122,7 +123,7 @@ export async function withToken<T>(
     if (e instanceof TypeError) throw new CliError(EXIT.USAGE, e.message);
     throw e;
   }
-  for (const w of warnings) process.stderr.write(`corepkcs11: warning: ${w}\n`);
+  for (const w of warnings) warnLine(`corepkcs11: warning: ${w}`);
   try {
     initializePkcs11(p11);
     const slot = firstSlot(p11);

@@ -1,6 +1,7 @@
 /**
- * `corepkcs11 sign`, `verify`, `digest` and `random`: the token's crypto on files. Signatures are DER
- * by default (what `openssl dgst -verify` takes; ECDSA r‖s converted) or raw with --format raw.
+ * `corepkcs11 sign`, `verify`, `digest` and `random`: the token's crypto on files of any size, streamed
+ * through the multi-part calls (input.ts). Signatures are DER by default (what `openssl dgst -verify`
+ * takes; ECDSA r‖s converted) or raw with --format raw.
  * Layer L9 (command line).
  * @module
  */
@@ -11,6 +12,14 @@ import { EC_COMPONENT_BYTES, type EcCurve, ecdsaDerToRaw, ecdsaRawToDer } from '
 import * as C from '../pkcs11/constants.js';
 import { loggedIn, maybeLoggedIn, type Token, withToken } from './context.js';
 import { CliError, EXIT } from './errors.js';
+import {
+  type InputSource,
+  MAX_SIGNATURE_FILE,
+  openInput,
+  type PartsCalls,
+  readInput,
+  streamInput,
+} from './input.js';
 import { isEcdsa, mechanismFor, mechanismName, parseMechanism } from './mechanisms.js';
 import {
   COMMON_HELP,
@@ -18,10 +27,11 @@ import {
   type Parsed,
   PIN_HELP,
   parseCommand,
+  quiet,
   required,
   str,
 } from './options.js';
-import { hex, printJson, readInput, say, writeOutput } from './output.js';
+import { hex, printJson, say, type Written, writeOutput } from './output.js';
 import {
   checkTokenMatches,
   SELECT_HELP,
@@ -59,21 +69,35 @@ function signatureFormat(p: Parsed, auto: boolean): 'der' | 'raw' | 'auto' {
   return v;
 }
 
-/** Binary to a file or a pipe; hex on a terminal. */
-function emit(p: Parsed, data: Uint8Array): void {
+/** Binary to -o or a pipe (hex on a terminal); with --json, the file written is reported. */
+function emit(p: Parsed, data: Uint8Array, format: string, json: Record<string, unknown>): void {
   const out = str(p, 'output');
-  if (out === undefined && process.stdout.isTTY) say(hex(data));
-  else writeOutput(out, data);
+  if (flag(p, 'json')) {
+    const written: Written | undefined =
+      out === undefined ? undefined : writeOutput(out, data, { format, quiet: quiet(p) });
+    printJson({ ...json, ...(written ? { output: written } : {}) });
+  } else if (out === undefined && process.stdout.isTTY) say(hex(data));
+  else writeOutput(out, data, { format, quiet: quiet(p) });
 }
+
+/** How a streamed input reaches the token: progress hidden by --quiet and --json. */
+function streaming(p: Parsed, verb: string, mechanism: number) {
+  return { verb, mechanism: mechanismName(mechanism), quiet: quiet(p) || flag(p, 'json') };
+}
+
+/** The largest signature or digest the token makes (RSA 16384). */
+const OUT_BYTES = 2048;
 
 const SIGN_HELP = `usage: corepkcs11 sign (--label L | --id HEX | pkcs11:URI) [-m MECH] [-i IN] [-o OUT] [options]
 
-Sign a file with a private key on the token. ECDSA signatures are written as DER (for openssl dgst
--verify) unless --format raw asks for PKCS#11's r‖s.
+Sign a file of any size (streamed to the token in parts) with a private key on the token. ECDSA
+signatures are written as DER (for openssl dgst -verify) unless --format raw asks for PKCS#11's r‖s.
+ECDSA, RSA-PKCS, RSA-PKCS-PSS and RSA-X-509 sign a digest or block made for the key, in one part of
+at most 1 MiB.
 ${SELECT_HELP}
   -m, --mechanism M  ECDSA-SHA256 (EC default), SHA256-RSA-PKCS (RSA default), ECDSA (input is a
                    digest), SHA256-RSA-PKCS-PSS, RSA-PKCS-PSS, … (see info --mechanisms)
-  -i, --input F    data to sign (default: stdin)
+  -i, --input F    data to sign, any size (default: stdin)
   -o, --output F   signature file (default: stdout, hex on a terminal)
   -f, --format F   der (default) or raw (ECDSA only)
 ${PIN_HELP}
@@ -86,22 +110,29 @@ export async function signCommand(argv: string[]): Promise<number> {
   const format = signatureFormat(p, false);
   const mech = str(p, 'mechanism');
   const type = mech === undefined ? undefined : parseMechanism(mech);
-  const data = readInput(str(p, 'input'));
+  const input = openInput(str(p, 'input'));
   return withToken(p, async (t) => {
     checkTokenMatches(sel, t.info());
     const s = await loggedIn(t, p, 'user', sel.uri);
     const key = selectOne(t.p11, s, sel, C.CKO_PRIVATE_KEY);
     const m = type ?? defaultMechanism(t, s, key);
-    t.p11.C_SignInit(s, mechanismFor(m, data), key);
-    const raw = Uint8Array.from(t.p11.C_Sign(s, data, Buffer.alloc(2048)));
-    const sig = isEcdsa(m) && format === 'der' ? ecdsaRawToDer(raw) : raw;
-    if (flag(p, 'json'))
-      printJson({
-        mechanism: mechanismName(m),
-        format: isEcdsa(m) ? format : 'raw',
-        signature: sig,
-      });
-    else emit(p, sig);
+    const raw = await streamInput(
+      input,
+      {
+        init: (head) => t.p11.C_SignInit(s, mechanismFor(m, head), key),
+        whole: (data) => Uint8Array.from(t.p11.C_Sign(s, data, Buffer.alloc(OUT_BYTES))),
+        update: (part) => t.p11.C_SignUpdate(s, part),
+        final: () => Uint8Array.from(t.p11.C_SignFinal(s, Buffer.alloc(OUT_BYTES))),
+      },
+      streaming(p, 'signing', m),
+    );
+    const der = isEcdsa(m) && format === 'der';
+    const sig = der ? ecdsaRawToDer(raw) : raw;
+    emit(p, sig, der ? 'DER' : 'raw', {
+      mechanism: mechanismName(m),
+      format: isEcdsa(m) ? format : 'raw',
+      signature: sig,
+    });
     return EXIT.OK;
   });
 }
@@ -120,11 +151,12 @@ function rawEcdsa(sig: Uint8Array, curve: EcCurve, format: 'der' | 'raw' | 'auto
 const VERIFY_HELP = `usage: corepkcs11 verify (--label L | --id HEX | pkcs11:URI) -m MECH -i IN --signature-file SIG [options]
 
 Verify a signature with a public key on the token (the key pair's public key when the selection
-names a private key). Exit status 0 when it verifies, 6 when it does not.
+names a private key) over data of any size (streamed in parts). Exit status 0 when it verifies, 6
+when it does not.
 ${SELECT_HELP}
   -m, --mechanism M      as for sign (default by key type)
-  -i, --input F          the signed data (default: stdin)
-  -s, --signature-file F the signature
+  -i, --input F          the signed data, any size (default: stdin)
+  -s, --signature-file F the signature (at most 64 KiB)
   -f, --format F         auto (default: DER, or raw r‖s by its length), der or raw
 ${PIN_HELP}
 ${COMMON_HELP}`;
@@ -147,8 +179,8 @@ export async function verifyCommand(argv: string[]): Promise<number> {
   const mech = str(p, 'mechanism');
   const type = mech === undefined ? undefined : parseMechanism(mech);
   const sigFile = str(p, 'signature-file') ?? required(p, 'signature', '--signature-file');
-  const signature = Uint8Array.from(readInput(sigFile, 'signature'));
-  const data = readInput(str(p, 'input'));
+  const signature = Uint8Array.from(await readInput(sigFile, 'signature', MAX_SIGNATURE_FILE));
+  const input = openInput(str(p, 'input'));
   return withToken(p, async (t) => {
     checkTokenMatches(sel, t.info());
     const { session: s } = await maybeLoggedIn(t, p, sel.uri);
@@ -165,14 +197,15 @@ export async function verifyCommand(argv: string[]): Promise<number> {
       const [params] = t.p11.C_GetAttributeValue(s, key, [{ type: C.CKA_EC_PARAMS }]);
       sig = rawEcdsa(signature, curveOfEcParams(params?.value as Buffer), format);
     }
-    t.p11.C_VerifyInit(s, mechanismFor(m, data), key);
     try {
-      t.p11.C_Verify(s, data, Buffer.from(sig));
+      await verifyStream(t, s, key, m, Buffer.from(sig), input, p);
     } catch (e) {
       if ((e as { code?: unknown }).code === C.CKR_SIGNATURE_INVALID) {
         throw new CliError(
           EXIT.BAD_SIGNATURE,
           'CKR_SIGNATURE_INVALID: the signature does not verify',
+          undefined,
+          C.CKR_SIGNATURE_INVALID,
         );
       }
       throw e;
@@ -183,10 +216,28 @@ export async function verifyCommand(argv: string[]): Promise<number> {
   });
 }
 
+function verifyStream(
+  t: Token,
+  s: Buffer,
+  key: Buffer,
+  m: number,
+  sig: Buffer,
+  input: InputSource,
+  p: Parsed,
+): Promise<void> {
+  const calls: PartsCalls<void> = {
+    init: (head) => t.p11.C_VerifyInit(s, mechanismFor(m, head), key),
+    whole: (data) => t.p11.C_Verify(s, data, sig),
+    update: (part) => t.p11.C_VerifyUpdate(s, part),
+    final: () => t.p11.C_VerifyFinal(s, sig),
+  };
+  return streamInput(input, calls, streaming(p, 'verifying', m));
+}
+
 const DIGEST_HELP = `usage: corepkcs11 digest [-m SHA256] [-i IN] [-o OUT] [options]
 
-Hash a file on the token: SHA-1, SHA224, SHA256 (default), SHA384, SHA512. Prints hex, or writes the
-binary digest with -o.
+Hash a file of any size on the token (streamed in parts): SHA-1, SHA224, SHA256 (default), SHA384,
+SHA512. Prints hex, or writes the binary digest with -o.
   -m, --mechanism M  the hash
   -i, --input F      data (default: stdin)
   -o, --output F     binary digest file
@@ -204,14 +255,22 @@ export async function digestCommand(argv: string[]): Promise<number> {
   );
   if (!p) return EXIT.OK;
   const m = parseMechanism(str(p, 'mechanism') ?? 'SHA256');
-  const data = readInput(str(p, 'input'));
+  const input = openInput(str(p, 'input'));
   return withToken(p, async (t) => {
     const { session } = await maybeLoggedIn(t, p, undefined, false);
-    t.p11.C_DigestInit(session, { mechanism: m });
-    const digest = Uint8Array.from(t.p11.C_Digest(session, data, Buffer.alloc(64)));
-    if (flag(p, 'json')) printJson({ mechanism: mechanismName(m), digest });
-    else if (str(p, 'output') !== undefined) writeOutput(str(p, 'output'), digest);
-    else say(hex(digest));
+    const digest = await streamInput(
+      input,
+      {
+        init: () => t.p11.C_DigestInit(session, { mechanism: m }),
+        whole: (data) => Uint8Array.from(t.p11.C_Digest(session, data, Buffer.alloc(64))),
+        update: (part) => t.p11.C_DigestUpdate(session, part),
+        final: () => Uint8Array.from(t.p11.C_DigestFinal(session, Buffer.alloc(64))),
+      },
+      streaming(p, 'hashing', m),
+    );
+    const out = str(p, 'output');
+    if (out === undefined && !flag(p, 'json')) say(hex(digest));
+    else emit(p, digest, 'binary', { mechanism: mechanismName(m), digest });
     return EXIT.OK;
   });
 }
@@ -231,9 +290,8 @@ export async function randomCommand(argv: string[]): Promise<number> {
   return withToken(p, async (t) => {
     const { session } = await maybeLoggedIn(t, p, undefined, false);
     const bytes = Uint8Array.from(t.p11.C_GenerateRandom(session, Buffer.alloc(n)));
-    if (flag(p, 'json')) printJson({ random: bytes });
-    else if (str(p, 'output') !== undefined) writeOutput(str(p, 'output'), bytes);
-    else say(hex(bytes));
+    if (str(p, 'output') === undefined && !flag(p, 'json')) say(hex(bytes));
+    else emit(p, bytes, 'binary', { random: bytes });
     return EXIT.OK;
   });
 }

@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import type { Handle } from '../api/convert.js';
 import { PKCS11 } from '../create.js';
 import * as C from '../pkcs11/constants.js';
+import { say } from './output.js';
 
 const HELP = `usage: corepkcs11 demo [--store DIR] [--pin PIN] [--so-pin PIN]
 
@@ -42,7 +43,6 @@ export async function demoCommand(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
-  const say = (line: string) => process.stdout.write(`${line}\n`);
   const p11 = new PKCS11(values.store, { create: true });
   p11.C_Initialize();
   try {

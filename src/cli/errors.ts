@@ -1,6 +1,6 @@
 /**
- * How the command line fails: exit codes that say what went wrong, and one-line messages that name the
- * CKR code with a hint. Layer L9 (command line).
+ * How the command line fails: exit codes that say what went wrong, and a report naming the CKR code
+ * with a hint, printed as one line or (with --json) one JSON object. Layer L9 (command line).
  * @module
  */
 import { curveList } from '../crypto/curves.js';
@@ -26,15 +26,18 @@ export const EXIT = {
   TOKEN: 7,
 } as const;
 
-/** A failure the CLI itself diagnosed, with its exit code and an optional hint. */
+/** A failure the CLI itself diagnosed, with its exit code, an optional hint and the CKR behind it. */
 export class CliError extends Error {
   override readonly name = 'CliError';
   readonly exitCode: number;
   readonly hint: string | undefined;
-  constructor(exitCode: number, message: string, hint?: string) {
+  /** The PKCS#11 return value this diagnosis stands for, when there is one. */
+  readonly rv: number | undefined;
+  constructor(exitCode: number, message: string, hint?: string, rv?: number) {
     super(message);
     this.exitCode = exitCode;
     this.hint = hint;
+    this.rv = rv;
   }
 }
 
@@ -96,26 +99,43 @@ export function exitCodeOf(rv: number): number {
 
 const oneLine = (s: string) => s.replace(/\s*\n\s*/g, ' ').trim();
 
-/** Exit code and the one-line message for any error a command throws. */
-export function describeError(e: unknown): { exitCode: number; message: string } {
-  if (e instanceof CliError) {
-    const hint = e.hint ? ` (hint: ${e.hint})` : '';
-    return { exitCode: e.exitCode, message: oneLine(`${e.message}${hint}`) };
-  }
+/** What a failed command reports: the same facts for the one-line message and for `--json`. */
+export interface ErrorReport {
+  exitCode: number;
+  /** What went wrong, on one line, without the hint. */
+  error: string;
+  /** The PKCS#11 return value behind it, when there is one. */
+  ckr: { name: string; code: number } | null;
+  hint: string | null;
+  /** `error (hint: …)`: the line printed after `corepkcs11 COMMAND: `. */
+  message: string;
+}
+
+/** `error` and `hint` as given: strings they quote keep their newlines (printing escapes them). */
+function report(exitCode: number, error: string, hint?: string, rv?: number): ErrorReport {
+  return {
+    exitCode,
+    error,
+    ckr: rv === undefined ? null : { name: ckrName(rv), code: rv },
+    hint: hint ?? null,
+    message: hint ? `${error} (hint: ${hint})` : error,
+  };
+}
+
+/** Exit code, message and CKR for any error a command throws. */
+export function describeError(e: unknown): ErrorReport {
+  if (e instanceof CliError) return report(e.exitCode, e.message, e.hint, e.rv);
   const rv = (e as { code?: unknown })?.code;
   if (typeof rv === 'number' && e instanceof Error) {
     const detail = (e as { detail?: unknown }).detail;
     const method = (e as { method?: unknown }).method;
     const why = typeof detail === 'string' && detail ? `: ${detail}` : '';
     const where = typeof method === 'string' && method ? ` in ${method}` : '';
-    const hint = HINTS.get(rv);
-    return {
-      exitCode: exitCodeOf(rv),
-      message: oneLine(`${ckrName(rv)}${where}${why}${hint ? ` (hint: ${hint})` : ''}`),
-    };
+    // The token's details may span lines; they are ours, not quoted input: join them.
+    return report(exitCodeOf(rv), oneLine(`${ckrName(rv)}${where}${why}`), HINTS.get(rv), rv);
   }
   if (e instanceof TypeError && /token store/.test(e.message)) {
-    return { exitCode: EXIT.USAGE, message: oneLine(e.message) };
+    return report(EXIT.USAGE, oneLine(e.message));
   }
-  return { exitCode: EXIT.FAILED, message: oneLine(e instanceof Error ? e.message : String(e)) };
+  return report(EXIT.FAILED, oneLine(e instanceof Error ? e.message : String(e)));
 }

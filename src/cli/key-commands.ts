@@ -13,7 +13,16 @@ import { objectUri } from '../helpers/uri.js';
 import * as C from '../pkcs11/constants.js';
 import { loggedIn, withToken } from './context.js';
 import { CliError, EXIT } from './errors.js';
-import { COMMON_HELP, flag, hexId, PIN_HELP, parseCommand, required, str } from './options.js';
+import {
+  COMMON_HELP,
+  flag,
+  hexId,
+  PIN_HELP,
+  parseCommand,
+  quiet,
+  required,
+  str,
+} from './options.js';
 import { hex, printJson, say, withProgress, writeOutput } from './output.js';
 import {
   checkTokenMatches,
@@ -78,7 +87,8 @@ export async function keygenCommand(argv: string[]): Promise<number> {
     for (const h of old) t.p11.C_DestroyObject(s, h);
     const pem = encodePem('PUBLIC KEY', encodeSpki(pair.publicKeyData));
     const out = str(p, 'output');
-    if (out !== undefined) writeOutput(out, pem);
+    const written =
+      out === undefined ? undefined : writeOutput(out, pem, { format: 'PEM', quiet: quiet(p) });
     const info = t.info();
     if (json) {
       printJson({
@@ -90,11 +100,10 @@ export async function keygenCommand(argv: string[]): Promise<number> {
         publicKey: objectUri({ token: info, label, objectClass: C.CKO_PUBLIC_KEY, id: pair.id }),
         publicKeyPem: pem,
         replaced: old.length,
+        ...(written ? { output: written } : {}),
       });
     } else {
-      say(
-        `Generated ${what} key pair '${label}' (id ${hex(pair.id)})${out ? `; public key in ${out}` : ''}`,
-      );
+      say(`Generated ${what} key pair '${label}' (id ${hex(pair.id)})`);
       if (out === undefined) process.stdout.write(pem);
     }
     return EXIT.OK;
@@ -152,11 +161,11 @@ export async function csrCommand(argv: string[]): Promise<number> {
     const pem = encodePem('CERTIFICATE REQUEST', der);
     const out = str(p, 'output');
     if (flag(p, 'json')) {
-      if (out !== undefined) writeOutput(out, pem);
-      printJson({ subject, csrPem: pem });
+      const written =
+        out === undefined ? undefined : writeOutput(out, pem, { format: 'PEM', quiet: quiet(p) });
+      printJson({ subject, csrPem: pem, ...(written ? { output: written } : {}) });
     } else {
-      writeOutput(out, pem);
-      if (out !== undefined) say(`Wrote the certificate request to ${out}`);
+      writeOutput(out, pem, { format: 'PEM', quiet: quiet(p) });
     }
     return EXIT.OK;
   });

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 /**
  * The `corepkcs11` command line: dispatches to one module per command. Errors end as one line on
- * stderr naming the CKR code with a hint, and an exit code that says what failed (errors.ts).
+ * stderr naming the CKR code with a hint (with --json also as a JSON object on stdout), and an exit
+ * code that says what failed (errors.ts).
  * @module
  */
-import { describeError, EXIT } from './errors.js';
+import { CliError, describeError, EXIT } from './errors.js';
 
 type Run = (argv: string[]) => Promise<number>;
 
@@ -39,7 +40,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Run> }> = 
   },
   export: {
     summary: 'write a certificate or public key as PEM or DER',
-    load: async () => (await import('./object-commands.js')).exportCommand,
+    load: async () => (await import('./export.js')).exportCommand,
   },
   keygen: {
     summary: 'generate a key pair on the token, write its public key',
@@ -110,6 +111,26 @@ function usage(): string {
   return lines.join('\n');
 }
 
+/** `--json` anywhere among the options (before a `--` that ends them). */
+function wantsJson(argv: string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end < 0 ? argv : argv.slice(0, end)).includes('--json');
+}
+
+/**
+ * A failure: one line on stderr, and with --json also one JSON object on stdout (so a script that
+ * reads stdout always has one document to parse), with the same exit code either way.
+ */
+async function fail(command: string, e: unknown, json: boolean): Promise<number> {
+  const { printJson, warnLine } = await import('./output.js');
+  const r = describeError(e);
+  warnLine(`corepkcs11${command ? ` ${command}` : ''}: ${r.message}`);
+  if (json) {
+    printJson({ command, error: r.error, ckr: r.ckr, hint: r.hint, exitCode: r.exitCode });
+  }
+  return r.exitCode;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
@@ -118,8 +139,14 @@ async function main(argv: string[]): Promise<number> {
   }
   const command = COMMANDS[name];
   if (!command) {
-    process.stderr.write(`corepkcs11: unknown command '${name}'\n${usage()}\n`);
-    return EXIT.USAGE;
+    const unknown = new CliError(
+      EXIT.USAGE,
+      `unknown command '${name}'`,
+      'corepkcs11 --help lists them',
+    );
+    const code = await fail('', unknown, wantsJson(rest));
+    if (!wantsJson(rest)) process.stderr.write(`${usage()}\n`);
+    return code;
   }
   if (name !== 'remote') {
     // `corepkcs11 list | head`: a closed pipe ends the output, not the command (the token work
@@ -131,9 +158,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     return await (await command.load())(rest);
   } catch (e) {
-    const { exitCode, message } = describeError(e);
-    process.stderr.write(`corepkcs11 ${name}: ${message}\n`);
-    return exitCode;
+    return fail(name, e, wantsJson(rest));
   }
 }
 

@@ -1,39 +1,39 @@
 /**
- * `corepkcs11 list`, `export` and `delete`: the objects on the token as a table (class, label, id, key
- * type and size, flags) or JSON with each object's PKCS#11 URI; certificates and public keys written
- * out as PEM or DER (private keys never leave the token); objects destroyed by name. Layer L9.
+ * `corepkcs11 list` and `delete`: the objects on the token as a table (class, label, id, key type and
+ * size, flags), sorted, or JSON with each object's PKCS#11 URI; objects destroyed by name. Layer L9.
  * @module
  */
 import { findObjects } from '../helpers/core.js';
 import { describeObject, type ObjectDescription } from '../helpers/inspect.js';
-import { readPublicKey } from '../helpers/keygen.js';
-import { encodeSpki } from '../helpers/keys.js';
-import type { Handle } from '../helpers/module.js';
-import { encodePem } from '../helpers/pem.js';
 import { objectUri } from '../helpers/uri.js';
-import * as C from '../pkcs11/constants.js';
 import type { TokenInfo } from '../pkcs11/types.js';
 import { loggedIn, maybeLoggedIn, withToken } from './context.js';
 import { CliError, EXIT } from './errors.js';
 import { COMMON_HELP, flag, PIN_HELP, parseCommand, str } from './options.js';
-import { hex, printJson, say, table, writeOutput } from './output.js';
+import { hex, printJson, say, table } from './output.js';
 import {
   checkTokenMatches,
   describeSelection,
   SELECT_HELP,
   SELECT_OPTIONS,
   selectionOf,
-  selectOne,
   templateOf,
 } from './select.js';
+import { CELL_WIDTH, ID_WIDTH } from './text.js';
 
-const LIST_HELP = `usage: corepkcs11 list [--type T] [--label L] [--id HEX] [pkcs11:URI] [-l] [options]
+const LIST_HELP = `usage: corepkcs11 list [--type T] [--label L] [--id HEX] [pkcs11:URI] [-l] [--sort KEYS] [--wide] [options]
 
 List the objects on the token: class, label, id, key type and size, and flags. Private objects are
 listed only when logged in: with a PIN from --pin or $COREPKCS11_PIN, or with -l/--login (asks).
+Objects are sorted by class, label and id. Control characters in labels and other strings are shown
+escaped (\\x1b); table cells are cut to ${CELL_WIDTH} characters (ids to ${ID_WIDTH}) with …;
+--wide or --json shows them whole.
 ${SELECT_HELP}
 ${PIN_HELP}
   -l, --login      log in (ask for the PIN on a terminal if none is given)
+  --sort KEYS      order by these comma-separated keys: class, label, id, key (default
+                   class,label,id), or none for the token's order
+  --wide           table cells whole, however long
 ${COMMON_HELP}`;
 
 function row(d: ObjectDescription): string[] {
@@ -53,15 +53,56 @@ function jsonOf(d: ObjectDescription, info: TokenInfo) {
   };
 }
 
+const utf8 = (s: string) => Buffer.from(s, 'utf8');
+const SORT_KEYS: Record<string, (a: ObjectDescription, b: ObjectDescription) => number> = {
+  class: (a, b) => Buffer.compare(utf8(a.type), utf8(b.type)),
+  label: (a, b) => Buffer.compare(utf8(a.label), utf8(b.label)),
+  id: (a, b) => Buffer.compare(a.id, b.id),
+  key: (a, b) => Buffer.compare(utf8(row(a)[3] ?? ''), utf8(row(b)[3] ?? '')),
+};
+
+/**
+ * The --sort order: byte order of each key in turn (the same on every machine and locale), then the
+ * rest of the row, so equal keys never come out in the token's changing order.
+ */
+export function sortObjects(objects: ObjectDescription[], spec = 'class,label,id'): void {
+  if (spec === 'none') return;
+  const keys = spec.split(',').map((k) => {
+    const cmp = SORT_KEYS[k.trim()];
+    if (!cmp) {
+      throw new CliError(
+        EXIT.USAGE,
+        `--sort takes class, label, id, key (comma-separated) or none, not '${k}'`,
+      );
+    }
+    return cmp;
+  });
+  const rest = (d: ObjectDescription) => utf8(JSON.stringify(row(d)));
+  objects.sort((a, b) => {
+    for (const cmp of keys) {
+      const c = cmp(a, b);
+      if (c !== 0) return c;
+    }
+    return Buffer.compare(rest(a), rest(b));
+  });
+}
+
 export async function listCommand(argv: string[]): Promise<number> {
   const p = parseCommand(
     argv,
-    { ...SELECT_OPTIONS, login: { type: 'boolean', short: 'l' } },
+    {
+      ...SELECT_OPTIONS,
+      login: { type: 'boolean', short: 'l' },
+      sort: { type: 'string' },
+      wide: { type: 'boolean' },
+    },
     LIST_HELP,
     'uri',
   );
   if (!p) return EXIT.OK;
   const sel = selectionOf(p);
+  const sort = str(p, 'sort');
+  sortObjects([], sort);
   return withToken(p, async (t) => {
     const info = t.info();
     checkTokenMatches(sel, info);
@@ -69,87 +110,23 @@ export async function listCommand(argv: string[]): Promise<number> {
     const objects = findObjects(t.p11, session, templateOf(sel)).map((h) =>
       describeObject(t.p11, session, h),
     );
+    sortObjects(objects, sort);
     if (flag(p, 'json')) {
       printJson({ loggedIn: inside, objects: objects.map((d) => jsonOf(d, info)) });
       return EXIT.OK;
     }
-    if (objects.length > 0) say(table(['CLASS', 'LABEL', 'ID', 'KEY', 'FLAGS'], objects.map(row)));
+    if (objects.length > 0) {
+      for (const l of table(
+        ['CLASS', 'LABEL', 'ID', 'KEY', 'FLAGS'],
+        objects.map(row),
+        flag(p, 'wide'),
+      ))
+        say(l);
+    }
     const note = inside ? '' : ' (public objects only: give --pin or -l to see private ones)';
     say(`${objects.length} object${objects.length === 1 ? '' : 's'}${note}`);
     return EXIT.OK;
   });
-}
-
-const EXPORT_HELP = `usage: corepkcs11 export --type cert|pubkey (--label L | --id HEX | pkcs11:URI) [-o FILE] [options]
-
-Write a certificate or a public key (SubjectPublicKeyInfo) as PEM (default) or DER. Private and
-secret keys never leave the token.
-${SELECT_HELP}
-  -o, --output F   output file (default: stdout)
-  -f, --format F   pem (default) or der
-${PIN_HELP}
-${COMMON_HELP}`;
-
-export async function exportCommand(argv: string[]): Promise<number> {
-  const p = parseCommand(
-    argv,
-    {
-      ...SELECT_OPTIONS,
-      output: { type: 'string', short: 'o' },
-      format: { type: 'string', short: 'f' },
-    },
-    EXPORT_HELP,
-    'uri',
-  );
-  if (!p) return EXIT.OK;
-  const format = str(p, 'format') ?? 'pem';
-  if (format !== 'pem' && format !== 'der')
-    throw new CliError(EXIT.USAGE, `--format is pem or der, not '${format}'`);
-  const sel = selectionOf(p);
-  if (sel.objectClass === C.CKO_PRIVATE_KEY || sel.objectClass === C.CKO_SECRET_KEY) {
-    throw new CliError(
-      EXIT.USAGE,
-      'private and secret keys never leave the token',
-      'export the public key: --type pubkey',
-    );
-  }
-  return withToken(p, async (t) => {
-    checkTokenMatches(sel, t.info());
-    const { session } = await maybeLoggedIn(t, p, sel.uri);
-    let der: Uint8Array;
-    let label: string;
-    const cls = sel.objectClass ?? pickExportable(t.p11, session, sel);
-    const h = selectOne(t.p11, session, sel, cls);
-    if (cls === C.CKO_CERTIFICATE) {
-      const [v] = t.p11.C_GetAttributeValue(session, h, [{ type: C.CKA_VALUE }]);
-      der = Uint8Array.from(v?.value as Buffer);
-      label = 'CERTIFICATE';
-    } else {
-      der = encodeSpki(readPublicKey(t.p11, session, h));
-      label = 'PUBLIC KEY';
-    }
-    writeOutput(str(p, 'output'), format === 'pem' ? encodePem(label, der) : der);
-    if (str(p, 'output') !== undefined && !flag(p, 'json'))
-      say(`Wrote ${label.toLowerCase()} to ${str(p, 'output')}`);
-    return EXIT.OK;
-  });
-}
-
-/** Without --type: the certificate if the selection names one, else the public key. */
-function pickExportable(
-  p11: Parameters<typeof findObjects>[0],
-  s: Handle,
-  sel: ReturnType<typeof selectionOf>,
-): number {
-  if (sel.empty)
-    throw new CliError(EXIT.USAGE, 'name the object: --label, --id, --type or a pkcs11: URI');
-  for (const cls of [C.CKO_CERTIFICATE, C.CKO_PUBLIC_KEY]) {
-    if (findObjects(p11, s, templateOf(sel, cls)).length > 0) return cls;
-  }
-  throw new CliError(
-    EXIT.NOT_FOUND,
-    `no certificate or public key matches ${describeSelection(sel)}`,
-  );
 }
 
 const DELETE_HELP = `usage: corepkcs11 delete (--label L | --id HEX | --type T | pkcs11:URI) [--all] [options]

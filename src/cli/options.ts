@@ -1,7 +1,7 @@
 /**
  * Command-line parsing shared by the commands: node:util parseArgs with the common options (--store,
- * --pin, --so-pin, --json, --help), pkcs11-tool's flag names, hex ids and key-type specs, and usage
- * errors that exit with code 2. Layer L9 (command line).
+ * --pin, --so-pin, --json, --quiet, --help), pkcs11-tool's flag names, hex ids, the rule that no label
+ * is empty, and usage errors that exit with code 2. Layer L9 (command line).
  * @module
  */
 import { parseArgs } from 'node:util';
@@ -14,8 +14,29 @@ export const COMMON_OPTIONS = {
   pin: { type: 'string' },
   'so-pin': { type: 'string' },
   json: { type: 'boolean' },
+  quiet: { type: 'boolean', short: 'q' },
   help: { type: 'boolean', short: 'h' },
 } as const;
+
+/**
+ * Options naming a label the CLI writes or looks for. None may be empty: PKCS#11 allows an empty
+ * CKA_LABEL, but an object made without one cannot be told apart in a listing or named back by label,
+ * and an empty selection label would match nothing a user meant. Objects other tools made without a
+ * label are named by --id or by their pkcs11: URI.
+ */
+const LABEL_OPTIONS = ['label', 'public-label'] as const;
+
+function checkLabels(parsed: Parsed): void {
+  for (const name of LABEL_OPTIONS) {
+    if (parsed.values[name] === '') {
+      throw new CliError(
+        EXIT.USAGE,
+        `--${name} must not be empty`,
+        'name objects without a label by --id or by their pkcs11: URI',
+      );
+    }
+  }
+}
 
 export interface Parsed {
   values: Record<string, string | boolean | string[] | undefined>;
@@ -75,6 +96,7 @@ export function parseCommand(
     return null;
   }
   checkPositionals(parsed.positionals, positionals);
+  checkLabels(parsed);
   return parsed;
 }
 
@@ -107,6 +129,11 @@ export function hexId(text: string): Uint8Array {
   return Uint8Array.from(Buffer.from(clean, 'hex'));
 }
 
+/** --quiet: no confirmation lines ("wrote FILE …") on stderr. */
+export function quiet(p: Parsed): boolean {
+  return flag(p, 'quiet');
+}
+
 /** `--no-X` flags alongside their positive forms. */
 export function noFlag(p: Parsed, name: string): boolean {
   return p.values[`no-${name}`] === true;
@@ -115,7 +142,8 @@ export function noFlag(p: Parsed, name: string): boolean {
 /** The common options' help text. */
 export const COMMON_HELP = `  --store S        token store: a directory (default $COREPKCS11_STORE or .token),
                    flash:IMAGE (simulated NOR flash) or memory: (a throw-away token)
-  --json           machine-readable output
+  --json           machine-readable output (errors too: one JSON object on stdout)
+  -q, --quiet      no "wrote FILE" confirmation on stderr
   -h, --help       this help`;
 
 export const PIN_HELP = `  --pin PIN        user PIN (or $COREPKCS11_PIN, or asked on a terminal)`;

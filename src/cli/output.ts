@@ -1,16 +1,27 @@
 /**
  * Command output: human lines and tables by default, JSON with --json (bytes as hex, dates as ISO),
- * files written 0600 with -o or stdout, inputs read from -i or stdin, and progress on a terminal only.
- * Layer L9 (command line).
+ * files written 0600 with -o (confirmed on stderr unless --quiet) or stdout, and progress on a
+ * terminal only. Every line passes through safeText, so strings from the token or from files never
+ * reach the terminal raw. Layer L9 (command line).
  * @module
  */
-import { closeSync, fchmodSync, fstatSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, fchmodSync, fstatSync, openSync, writeFileSync } from 'node:fs';
 import { CliError, EXIT } from './errors.js';
+import { CELL_WIDTH, cell, charLength, ID_WIDTH, safeJson, safeText } from './text.js';
 
 export const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
+/**
+ * One line on stdout, made safe: a newline inside it (from a label, say) is shown as `\x0a`, never
+ * breaks the line. Print several lines with several calls.
+ */
 export function say(line = ''): void {
-  process.stdout.write(`${line}\n`);
+  process.stdout.write(`${safeText(line)}\n`);
+}
+
+/** One line on stderr (warnings, errors, confirmations), made safe like `say`. */
+export function warnLine(line: string): void {
+  process.stderr.write(`${safeText(line)}\n`);
 }
 
 /** Prints `value` as JSON: Uint8Array → hex string, Date → ISO text, Buffers (handles) omitted. */
@@ -25,45 +36,61 @@ export function printJson(value: unknown): void {
     },
     2,
   );
-  process.stdout.write(`${text}\n`);
-}
-
-/** A left-aligned text table. */
-export function table(headers: string[], rows: string[][]): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] as number)))
-      .join('  ')
-      .trimEnd();
-  return [line(headers), ...rows.map(line)].join('\n');
-}
-
-/** Reads an input file, or stdin for '-' / no file; a missing file is exit code 3. */
-export function readInput(path: string | undefined, what = 'input'): Buffer {
-  try {
-    return path === undefined || path === '-' ? readFileSync(0) : readFileSync(path);
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    const why =
-      err.code === 'ENOENT'
-        ? 'no such file'
-        : err.code === 'EISDIR'
-          ? 'is a directory'
-          : err.message;
-    throw new CliError(EXIT.INPUT, `cannot read ${what} ${path ?? '(stdin)'}: ${why}`);
-  }
+  process.stdout.write(`${safeJson(text)}\n`);
 }
 
 /**
- * Writes to a file or, without one, to stdout. A regular file ends up 0600 even when it existed with a
- * wider mode (what we write may be secret: random bytes); devices and pipes keep theirs.
+ * A left-aligned text table, as lines to `say`. Cells are made safe and, unless `wide`, cut with an
+ * ellipsis to CELL_WIDTH characters (ID_WIDTH in an `ID` column), so one long label cannot widen
+ * every row.
  */
-export function writeOutput(path: string | undefined, data: string | Uint8Array): void {
+export function table(headers: string[], rows: string[][], wide = false): string[] {
+  const width = headers.map((h) => (h === 'ID' ? ID_WIDTH : CELL_WIDTH));
+  const cells = rows.map((r) =>
+    r.map((c, i) => (wide ? safeText(c) : cell(c, width[i] ?? CELL_WIDTH))),
+  );
+  const widths = headers.map((h, i) =>
+    Math.max(charLength(h), ...cells.map((r) => charLength(r[i] ?? ''))),
+  );
+  const line = (cs: string[]) =>
+    cs
+      .map((c, i) =>
+        i === cs.length - 1 ? c : c + ' '.repeat((widths[i] as number) - charLength(c)),
+      )
+      .join('  ')
+      .trimEnd();
+  return [line(headers), ...cells.map(line)];
+}
+
+/** A file a command wrote, as `--json` output reports it. */
+export interface Written {
+  path: string;
+  bytes: number;
+  format: string;
+}
+
+export interface WriteOptions {
+  /** What the bytes are, for the confirmation: `DER`, `PEM`, `raw`, `binary`. */
+  format: string;
+  /** No confirmation line (--quiet). */
+  quiet: boolean;
+}
+
+/**
+ * Writes to a file or, without one (or `-`), to stdout. A regular file ends up 0600 even when it
+ * existed with a wider mode (what we write may be secret: random bytes); devices and pipes keep theirs.
+ * A file written is confirmed on stderr (`wrote firmware.sig (71 bytes, DER)`) unless quiet.
+ */
+export function writeOutput(
+  path: string | undefined,
+  data: string | Uint8Array,
+  options: WriteOptions,
+): Written | undefined {
   if (path === undefined || path === '-') {
     process.stdout.write(data);
-    return;
+    return undefined;
   }
+  const bytes = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
   try {
     const fd = openSync(path, 'w', 0o600);
     try {
@@ -75,6 +102,9 @@ export function writeOutput(path: string | undefined, data: string | Uint8Array)
   } catch (e) {
     throw new CliError(EXIT.INPUT, `cannot write ${path}: ${(e as Error).message}`);
   }
+  if (!options.quiet)
+    warnLine(`wrote ${path} (${bytes} byte${bytes === 1 ? '' : 's'}, ${options.format})`);
+  return { path, bytes, format: options.format };
 }
 
 /**
@@ -108,6 +138,40 @@ export async function withProgress<T>(
 export function progressLine(quiet: boolean): (done: number, total: number, what: string) => void {
   if (quiet || !process.stderr.isTTY) return () => {};
   return (done, total, what) => {
-    process.stderr.write(done >= total ? '\r\x1b[K' : `\r\x1b[K${done + 1}/${total} ${what}`);
+    process.stderr.write(
+      done >= total ? '\r\x1b[K' : `\r\x1b[K${done + 1}/${total} ${safeText(what)}`,
+    );
+  };
+}
+
+/** Inputs at least this large show progress on a terminal. */
+export const PROGRESS_FROM_BYTES = 64 << 20;
+
+const gib = (n: number) => `${(n / 2 ** 30).toFixed(2)} GiB`;
+
+/**
+ * Byte progress for a streamed input (`hashing 1.20 GiB of 3.00 GiB (40%)`), on a terminal only, once
+ * PROGRESS_FROM_BYTES have gone through, at most four times a second. Call with -1 to clear the line.
+ */
+export function progressMeter(
+  verb: string,
+  total: number | undefined,
+  quiet: boolean,
+  stream: Pick<NodeJS.WriteStream, 'isTTY' | 'write'> = process.stderr,
+): (done: number) => void {
+  if (quiet || !stream.isTTY) return () => {};
+  let shown = false;
+  let last = 0;
+  return (done) => {
+    if (done < 0) {
+      if (shown) stream.write('\r\x1b[K');
+      return;
+    }
+    const now = Date.now();
+    if (done < PROGRESS_FROM_BYTES || now - last < 250) return;
+    last = now;
+    shown = true;
+    const of = total ? ` of ${gib(total)} (${Math.floor((100 * done) / total)}%)` : '';
+    stream.write(`\r\x1b[K${verb} ${gib(done)}${of}`);
   };
 }

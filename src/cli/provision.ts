@@ -16,8 +16,9 @@ import { encodePem } from '../helpers/pem.js';
 import * as C from '../pkcs11/constants.js';
 import { loggedIn, withToken } from './context.js';
 import { CliError, EXIT } from './errors.js';
-import { COMMON_HELP, flag, PIN_HELP, parseCommand, str } from './options.js';
-import { printJson, readInput, say, withProgress, writeOutput } from './output.js';
+import { MAX_CREDENTIAL_FILE, readInput } from './input.js';
+import { COMMON_HELP, flag, PIN_HELP, parseCommand, quiet, str } from './options.js';
+import { printJson, say, type Written, withProgress, writeOutput } from './output.js';
 import { PASSPHRASE_HELP, passphraseFor } from './passphrase.js';
 
 const HELP = `usage: corepkcs11 provision [--cert F --key F | --generate MODE] [more credentials] [options]
@@ -85,7 +86,7 @@ export async function provisionCommand(argv: string[]): Promise<number> {
   for (const [flagName, field] of Object.entries(FILES)) {
     const file = str(p, flagName);
     if (file === undefined) continue;
-    const data = readInput(file, `--${flagName} file`);
+    const data = await readInput(file, `--${flagName} file`, MAX_CREDENTIAL_FILE);
     files.push([file, data]);
     creds[field] = data;
   }
@@ -108,7 +109,13 @@ export async function provisionCommand(argv: string[]): Promise<number> {
       throw e;
     }
     const pem = r.publicKey ? encodePem('PUBLIC KEY', encodeSpki(r.publicKey)) : undefined;
-    if (pem && str(p, 'public-key-out') !== undefined) writeOutput(str(p, 'public-key-out'), pem);
+    const written: Written[] = [];
+    const write = (path: string, text: string) => {
+      const w = writeOutput(path, text, { format: 'PEM', quiet: quiet(p) });
+      if (w) written.push(w);
+    };
+    const pubOut = str(p, 'public-key-out');
+    if (pem && pubOut !== undefined) write(pubOut, pem);
     let csrPem: string | undefined;
     if (str(p, 'csr') !== undefined) {
       const priv = findObjectWithLabelAndClass(
@@ -126,10 +133,10 @@ export async function provisionCommand(argv: string[]): Promise<number> {
         'CERTIFICATE REQUEST',
         createCsr(t.p11, s, { privateKey: priv, subject: str(p, 'subject') as string }),
       );
-      writeOutput(str(p, 'csr'), csrPem);
+      write(str(p, 'csr') as string, csrPem);
     }
     if (json) {
-      printJson({ ...r, publicKey: undefined, publicKeyPem: pem, csrPem });
+      printJson({ ...r, publicKey: undefined, publicKeyPem: pem, csrPem, output: written });
       return EXIT.OK;
     }
     say(
@@ -140,9 +147,6 @@ export async function provisionCommand(argv: string[]): Promise<number> {
     if (r.destroyed > 0) say(`Replaced ${r.destroyed} old object${r.destroyed === 1 ? '' : 's'}`);
     if (r.generated) say('Generated the device key pair on the token');
     for (const w of r.warnings) say(`Warning: ${w}`);
-    if (str(p, 'public-key-out') !== undefined && pem)
-      say(`Wrote the device public key to ${str(p, 'public-key-out')}`);
-    if (str(p, 'csr') !== undefined) say(`Wrote a certificate request to ${str(p, 'csr')}`);
     return EXIT.OK;
   });
 }

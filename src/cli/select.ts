@@ -125,13 +125,20 @@ const CLASS_NAMES = new Map<number, string>([
   [C.CKO_DATA, 'data object'],
 ]);
 
+/** "labelled 'x' with id 01" */
+export function describeNarrowing(sel: Selection): string {
+  const parts: string[] = [];
+  if (sel.label !== undefined) parts.push(`labelled '${sel.label}'`);
+  if (sel.id !== undefined) parts.push(`with id ${Buffer.from(sel.id).toString('hex')}`);
+  return parts.join(' ');
+}
+
 /** "private key labelled 'x' with id 01" */
 export function describeSelection(sel: Selection, objectClass?: number): string {
   const cls = objectClass ?? sel.objectClass;
-  let s = (cls !== undefined && CLASS_NAMES.get(cls)) || 'object';
-  if (sel.label !== undefined) s += ` labelled '${sel.label}'`;
-  if (sel.id !== undefined) s += ` with id ${Buffer.from(sel.id).toString('hex')}`;
-  return s;
+  const what = (cls !== undefined && CLASS_NAMES.get(cls)) || 'object';
+  const narrowing = describeNarrowing(sel);
+  return narrowing ? `${what} ${narrowing}` : what;
 }
 
 /**

@@ -283,16 +283,12 @@ export async function infoCommand(argv: string[]): Promise<number> {
     say(`p11-kit:      ${registered.join(', ') || 'not registered (corepkcs11 register)'}`);
     if (mechs.length > 0) {
       say();
-      say(
-        table(
-          ['MECHANISM', 'KEY SIZES', 'USES'],
-          mechs.map((m) => [
-            m.name,
-            m.maxKeySize ? `${m.minKeySize}–${m.maxKeySize}` : '',
-            names(m.flags, MECH_FLAGS).join(','),
-          ]),
-        ),
-      );
+      const rows = mechs.map((m) => [
+        m.name,
+        m.maxKeySize ? `${m.minKeySize}–${m.maxKeySize}` : '',
+        names(m.flags, MECH_FLAGS).join(','),
+      ]);
+      for (const l of table(['MECHANISM', 'KEY SIZES', 'USES'], rows)) say(l);
     }
     return EXIT.OK;
   });

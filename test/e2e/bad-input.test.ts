@@ -57,9 +57,22 @@ const CASES: Array<{
   },
   {
     name: 'a label that is taken',
-    args: ['import', 'device.key', '--label', 'device'],
+    args: ['import', 'other.key', '--label', 'device'],
     code: 1,
     pattern: /already exists; nothing imported/,
+  },
+  {
+    name: 'a key the token already holds (under another label)',
+    args: ['import', 'device.key', '--label', 'again'],
+    code: 1,
+    pattern:
+      /device\.key: the token already holds this private key \(labelled 'device', id [0-9a-f]{40}\); nothing imported/,
+  },
+  {
+    name: 'an empty label',
+    args: ['import', 'other.key', '--label', ''],
+    code: 2,
+    pattern: /--label must not be empty/,
   },
   {
     name: 'a wrong PIN',

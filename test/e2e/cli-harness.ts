@@ -4,9 +4,17 @@
  * caller), and fingerprints a token store so a test can tell whether a command changed it.
  * @module
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -72,14 +80,75 @@ export function cli(args: string[], options: CliOptions): CliResult {
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** File name → SHA-256 of every file under `dir` (lock files excluded: they come and go). */
-export function storeFingerprint(dir: string): Record<string, string> {
+export interface MeasuredResult {
+  code: number;
+  stdout: Buffer;
+  stderr: string;
+  /** The child's peak resident set size in MiB. */
+  peakRssMiB: number;
+}
+
+const PROBE = fileURLToPath(new URL('./peak-rss.js', import.meta.url));
+
+/**
+ * Runs the CLI like `cli`, feeding its stdin from `input` (chunks written as the pipe drains, so a
+ * generator can stream gigabytes), and measures its peak RSS through a probe it loads.
+ */
+export async function cliMeasured(
+  args: string[],
+  options: { cwd: string; env?: Record<string, string>; input?: AsyncIterable<Uint8Array> },
+): Promise<MeasuredResult> {
+  const rssFile = join(options.cwd, `.peak-rss-${process.pid}-${Date.now()}`);
+  const env = { ...baseEnv(), ...options.env, PEAK_RSS_FILE: rssFile };
+  const child = spawn(process.execPath, ['--import', PROBE, CLI_PATH, ...args], {
+    cwd: options.cwd,
+    env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout.on('data', (b: Buffer) => out.push(b));
+  child.stderr.on('data', (b: Buffer) => err.push(b));
+  const exited = new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? -1)));
+  child.stdin.on('error', () => {}); // the child may stop reading (a refused input): not our failure
+  if (options.input) {
+    for await (const chunk of options.input) {
+      if (child.exitCode !== null || child.stdin.destroyed) break;
+      if (!child.stdin.write(chunk)) {
+        await new Promise<void>((resolve) => {
+          child.stdin.once('drain', resolve);
+          child.once('close', resolve);
+        });
+      }
+    }
+  }
+  child.stdin.end();
+  const code = await exited;
+  const peak = Number(readFileSync(rssFile, 'utf8'));
+  rmSync(rssFile, { force: true });
+  return {
+    code,
+    stdout: Buffer.concat(out),
+    stderr: Buffer.concat(err).toString('utf8'),
+    peakRssMiB: Math.round(peak / 1024),
+  };
+}
+
+/**
+ * File name → SHA-256 of every file under `dir`. Lock files are excluded (they come and go), and so are the
+ * two PIN try counters unless `tryCounters` is set: every PIN check spends a try and gives it back, writing
+ * them in place, so a command that logs in and then refuses still changes them — and nothing else.
+ */
+export function storeFingerprint(
+  dir: string,
+  { tryCounters = false }: { tryCounters?: boolean } = {},
+): Record<string, string> {
   const out: Record<string, string> = {};
   const walk = (d: string) => {
     for (const name of readdirSync(d).sort()) {
       const p = join(d, name);
       if (statSync(p).isDirectory()) walk(p);
-      else if (!/lock/i.test(name))
+      else if (!/lock/i.test(name) && (tryCounters || !name.includes('.tries.')))
         out[relative(dir, p)] = createHash('sha256').update(readFileSync(p)).digest('hex');
     }
   };

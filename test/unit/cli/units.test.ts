@@ -44,8 +44,12 @@ describe('CLI errors', () => {
     assert.equal(d.exitCode, EXIT.AUTH);
     assert.match(d.message, /^CKR_PIN_LOCKED in C_Login: too many wrong PINs \(hint: .*init-pin/);
     assert.ok(!d.message.includes('\n'));
+    assert.deepEqual(d.ckr, { name: 'CKR_PIN_LOCKED', code: C.CKR_PIN_LOCKED });
     assert.deepEqual(describeError(new CliError(EXIT.NOT_FOUND, 'no such key', 'list')), {
       exitCode: 5,
+      error: 'no such key',
+      ckr: null,
+      hint: 'list',
       message: 'no such key (hint: list)',
     });
     assert.equal(describeError(new Error('boom')).exitCode, EXIT.FAILED);
