@@ -133,7 +133,8 @@ export function loginsSuite(portName: string) {
       shared ? fc.integer({ min: 1, max: 3 }) : fc.constant(1),
       fc.array(attempt, { minLength: 1, maxLength: 9 }),
       async (maxTries, processes, attempts) => {
-        progress('logins: burst');
+        // A heartbeat per burst: the soak's watchdog takes a property silent for 2 minutes as hung.
+        progress(`logins-${portName}: burst`);
         const m = initializedModule(port, {
           pinIterations: 10,
           allowWeakPinIterations: true,
