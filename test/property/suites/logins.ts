@@ -64,6 +64,10 @@ function cutOff(pal: Pal, n: number): Pal {
 
 /** One login through the async form; its CKR name, or 'cut'. */
 async function login(token: Token, pin: string): Promise<string> {
+  // The watchdog's heartbeat: every login beats it, so only a login that never settles (or a lock
+  // wait without end) stops the beats, not a long run of quick bursts (seed 1149796147 --runs 6300 ran
+  // past the soak's 120 s with a single beat at the property's start and was reported hung).
+  progress('logins: login');
   const app = new Application(token);
   app.initialize();
   const s = app.openSession(1, C.CKF_SERIAL_SESSION);
