@@ -106,6 +106,18 @@ export function markCopied(source: TokenObject): AttributeMap | undefined {
   return new Map([[ROLE_HISTORY, encode(bits(source.attrs) | COPIED)]]);
 }
 
+/**
+ * Whether `after` keeps every bit of the role history in `before`. A history only grows, whoever
+ * writes it: a public session's C_CopyObject or role change adds bits; a lost bit is an edit made
+ * outside the token (record-check.ts).
+ */
+export function historyKept(before: AttributeMap, after: AttributeMap): boolean {
+  const was = bits(before);
+  const now = readBytes(after, ROLE_HISTORY);
+  if (now === undefined) return was === 0;
+  return now.length === 1 && ((now[0] as number) & was) === was;
+}
+
 /** A derived key whose value equals its base key's is a copy of it: it takes the base's history. */
 export function inheritHistory(derived: AttributeMap, base: TokenObject): void {
   const history = bits(base.attrs) | bits(derived) | COPIED;
