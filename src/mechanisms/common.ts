@@ -79,7 +79,7 @@ export function ulongParameter(m: RawMechanism, what: string): number {
  * its bound: a caller without a login can drive these operations, so none may grow without limit.
  */
 export class Collected {
-  #parts: Uint8Array[] = [];
+  #parts: Uint8Array[] | undefined;
   #length = 0;
   readonly maxLength: number;
   readonly #tooLong: number;
@@ -87,21 +87,35 @@ export class Collected {
     this.maxLength = maxLength;
     this.#tooLong = tooLong;
   }
-  add(d: Uint8Array): void {
-    if (this.#length + d.length > this.maxLength) {
+  #bound(more: number): void {
+    if (this.#length + more > this.maxLength) {
       throw new Pkcs11Error(this.#tooLong, `input longer than ${this.maxLength} bytes`);
     }
+  }
+  add(d: Uint8Array): void {
+    this.#bound(d.length);
     this.#length += d.length;
     // A copy: the caller may reuse its buffer before the final call (Buffer#slice would be a view).
+    if (this.#parts === undefined) this.#parts = [];
     this.#parts.push(new Uint8Array(d));
+  }
+  /**
+   * The whole input of a single-part call, used before the call returns: checked against the bound
+   * but not copied (nothing may have been added before).
+   */
+  whole(d: Uint8Array): Uint8Array {
+    if (this.#parts !== undefined) throw new Error('Collected: whole() after add()');
+    this.#bound(d.length);
+    return d;
   }
   /** Bytes held (for tests and bounds). */
   get length(): number {
     return this.#length;
   }
   take(): Uint8Array {
-    const all = this.#parts.length === 1 ? (this.#parts[0] as Uint8Array) : concat(...this.#parts);
-    this.#parts = [];
+    const parts = this.#parts ?? [];
+    const all = parts.length === 1 ? (parts[0] as Uint8Array) : concat(...parts);
+    this.#parts = undefined;
     this.#length = 0;
     return all;
   }
@@ -109,8 +123,48 @@ export class Collected {
 
 /**
  * A sign operation of a single-part mechanism: its bounded input, once `check` accepts it, is signed
- * at the end by the backend (in its async form for C_SignAsync).
+ * at the end by the backend (in its async form for C_SignAsync). A class, not closures: a C_SignInit
+ * makes one, and what it allocates is paid again in garbage collection.
  */
+class CollectingSign implements SignOperation {
+  readonly length: number;
+  readonly #input: Collected;
+  readonly #backend: CryptoBackend;
+  readonly #handle: KeyHandle;
+  readonly #scheme: SignScheme;
+  readonly #check: (data: Uint8Array) => void;
+  constructor(
+    backend: CryptoBackend,
+    handle: KeyHandle,
+    scheme: SignScheme,
+    sizes: { length: number; maxInput: number },
+    check: (data: Uint8Array) => void,
+  ) {
+    this.length = sizes.length;
+    this.#input = new Collected(sizes.maxInput);
+    this.#backend = backend;
+    this.#handle = handle;
+    this.#scheme = scheme;
+    this.#check = check;
+  }
+  #checked(data: Uint8Array): Uint8Array {
+    this.#check(data);
+    return data;
+  }
+  update(d: Uint8Array): void {
+    this.#input.add(d);
+  }
+  finish(): Uint8Array {
+    return this.#backend.sign(this.#handle, this.#scheme, this.#checked(this.#input.take()));
+  }
+  async finishAsync(): Promise<Uint8Array> {
+    return this.#backend.signAsync(this.#handle, this.#scheme, this.#checked(this.#input.take()));
+  }
+  once(data: Uint8Array): Uint8Array {
+    return this.#backend.sign(this.#handle, this.#scheme, this.#checked(this.#input.whole(data)));
+  }
+}
+
 export function collectingSign(
   backend: CryptoBackend,
   handle: KeyHandle,
@@ -118,26 +172,32 @@ export function collectingSign(
   sizes: { length: number; maxInput: number },
   check: (data: Uint8Array) => void,
 ): SignOperation {
-  const input = new Collected(sizes.maxInput);
-  const checked = () => {
-    const data = input.take();
-    check(data);
-    return data;
-  };
-  return {
-    length: sizes.length,
-    update: (d) => input.add(d),
-    finish: () => backend.sign(handle, scheme, checked()),
-    finishAsync: async () => backend.signAsync(handle, scheme, checked()),
-  };
+  return new CollectingSign(backend, handle, scheme, sizes, check);
+}
+
+class CollectingVerify implements VerifyOperation {
+  readonly #input: Collected;
+  readonly #verifyAll: (data: Uint8Array, signature: Uint8Array) => boolean;
+  constructor(verifyAll: (data: Uint8Array, signature: Uint8Array) => boolean, maxInput: number) {
+    this.#input = new Collected(maxInput);
+    this.#verifyAll = verifyAll;
+  }
+  update(d: Uint8Array): void {
+    this.#input.add(d);
+  }
+  finish(signature: Uint8Array): boolean {
+    return this.#verifyAll(this.#input.take(), signature);
+  }
+  once(data: Uint8Array, signature: Uint8Array): boolean {
+    return this.#verifyAll(this.#input.whole(data), signature);
+  }
 }
 
 export function collectingVerify(
   verifyAll: (data: Uint8Array, signature: Uint8Array) => boolean,
   maxInput: number,
 ): VerifyOperation {
-  const input = new Collected(maxInput);
-  return { update: (d) => input.add(d), finish: (sig) => verifyAll(input.take(), sig) };
+  return new CollectingVerify(verifyAll, maxInput);
 }
 
 /** What a hash-then-sign operation ends with: its one part, whole, or the digest of all its parts. */
@@ -180,33 +240,100 @@ export class HashingInput {
   }
 }
 
-/** A hash-then-sign operation over HashingInput; `finish` receives the part or the digest. */
+/**
+ * A hash-then-sign operation over HashingInput; `finish` receives the part or the digest, `once` (a
+ * single-part C_Sign) the caller's data itself, which is used before the call returns.
+ */
+class HashingSign implements SignOperation {
+  readonly length: number;
+  readonly #input: HashingInput;
+  readonly #sign: (input: HashedInput) => Uint8Array;
+  readonly #signAsync: (input: HashedInput) => Promise<Uint8Array>;
+  constructor(
+    input: HashingInput,
+    length: number,
+    signInput: (input: HashedInput) => Uint8Array,
+    signInputAsync: (input: HashedInput) => Promise<Uint8Array>,
+  ) {
+    this.#input = input;
+    this.length = length;
+    this.#sign = signInput;
+    this.#signAsync = signInputAsync;
+  }
+  update(d: Uint8Array): void {
+    this.#input.add(d);
+  }
+  finish(): Uint8Array {
+    return this.#sign(this.#input.take());
+  }
+  finishAsync(): Promise<Uint8Array> {
+    return this.#signAsync(this.#input.take());
+  }
+  once(data: Uint8Array): Uint8Array {
+    return this.#sign({ data });
+  }
+}
+
 export function hashingSign(
   input: HashingInput,
   length: number,
   signInput: (input: HashedInput) => Uint8Array,
   signInputAsync: (input: HashedInput) => Promise<Uint8Array>,
 ): SignOperation {
-  return {
-    length,
-    update: (d) => input.add(d),
-    finish: () => signInput(input.take()),
-    finishAsync: () => signInputAsync(input.take()),
-  };
+  return new HashingSign(input, length, signInput, signInputAsync);
+}
+
+class HashingVerify implements VerifyOperation {
+  readonly #input: HashingInput;
+  readonly #verify: (input: HashedInput, signature: Uint8Array) => boolean;
+  constructor(
+    input: HashingInput,
+    verifyInput: (input: HashedInput, signature: Uint8Array) => boolean,
+  ) {
+    this.#input = input;
+    this.#verify = verifyInput;
+  }
+  update(d: Uint8Array): void {
+    this.#input.add(d);
+  }
+  finish(signature: Uint8Array): boolean {
+    return this.#verify(this.#input.take(), signature);
+  }
+  once(data: Uint8Array, signature: Uint8Array): boolean {
+    return this.#verify({ data }, signature);
+  }
 }
 
 export function hashingVerify(
   input: HashingInput,
   verifyInput: (input: HashedInput, signature: Uint8Array) => boolean,
 ): VerifyOperation {
-  return { update: (d) => input.add(d), finish: (sig) => verifyInput(input.take(), sig) };
+  return new HashingVerify(input, verifyInput);
 }
 
-/** A digest operation over a backend accumulator. */
+/** A digest operation over a backend accumulator (one object: a C_DigestInit makes one). */
+class AccumulatedDigest implements DigestOperation {
+  readonly length: number;
+  readonly #acc: Accumulator;
+  constructor(acc: Accumulator, length: number) {
+    this.#acc = acc;
+    this.length = length;
+  }
+  update(d: Uint8Array): void {
+    this.#acc.update(d);
+  }
+  finish(): Uint8Array {
+    return this.#acc.finish();
+  }
+  once(d: Uint8Array): Uint8Array {
+    if (this.#acc.once) return this.#acc.once(d);
+    this.#acc.update(d);
+    return this.#acc.finish();
+  }
+}
+
 export function digestOperation(acc: Accumulator, length: number): DigestOperation {
-  const op: DigestOperation = { length, update: (d) => acc.update(d), finish: () => acc.finish() };
-  if (acc.once) op.once = acc.once;
-  return op;
+  return new AccumulatedDigest(acc, length);
 }
 
 export function signatureLengthRange(expected: number, got: number): void {
