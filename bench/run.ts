@@ -13,6 +13,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus, loadavg, platform, release, totalmem } from 'node:os';
 import { cryptoCases } from './crypto-cases.js';
 import { type BenchCase, type BenchResult, format, header, measure } from './harness.js';
+import { mechanismCases } from './mechanism-cases.js';
 import { storageCases } from './storage-cases.js';
 import { ours, PORTS, softhsm, type Target } from './targets.js';
 
@@ -75,6 +76,7 @@ function run(c: BenchCase): void {
 
 const memoryTarget = ours('memory');
 for (const c of cryptoCases(memoryTarget, hsm)) run(c);
+for (const c of mechanismCases(memoryTarget, hsm)) run(c);
 memoryTarget.close();
 
 // Filling stores to 10,000 objects takes a while: skip it when --only names no storage case.

@@ -39,6 +39,7 @@ export type P11 = Pick<
   | 'C_FindObjectsFinal'
   | 'C_GetAttributeValue'
   | 'C_GenerateKeyPair'
+  | 'C_DeriveKey'
   | 'C_SignInit'
   | 'C_Sign'
   | 'C_VerifyInit'

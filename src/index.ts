@@ -11,6 +11,7 @@ export type * from './api/pkcs11js-types.js';
 export { type CreateTokenOptions, createToken, openTarget, PKCS11 } from './create.js';
 export { ckrName, isPkcs11Error, NativeError, Pkcs11Error } from './errors.js';
 export * from './pkcs11/constants.js';
+export * from './pkcs11/params.js';
 export type * from './pkcs11/types.js';
 export * from './rpc/index.js';
 export type { Pal, PalHandle, PalObjectValue } from './storage/pal.js';

@@ -120,6 +120,23 @@ function bytesParam(v: unknown): Uint8Array | undefined {
   throw new TypeError('mechanism parameter fields must be Buffers');
 }
 
+/** The byte-string fields of the structured parameters (pkcs11/types.ts), copied out of the caller's Buffers. */
+const BYTE_FIELDS = [
+  'iv',
+  'aad',
+  'nonce',
+  'sourceData',
+  'sharedData',
+  'publicData',
+  'data',
+  'contextData',
+  'salt',
+  'info',
+  'saltSourceData',
+  'prfData',
+  'password',
+];
+
 export function toMechanism(m: unknown): RawMechanism {
   if (typeof m !== 'object' || m === null || typeof (m as Mechanism).mechanism !== 'number') {
     throw new TypeError('mechanism must be {mechanism: number, parameter?}');
@@ -130,9 +147,11 @@ export function toMechanism(m: unknown): RawMechanism {
   if (parameter instanceof Uint8Array) return { mechanism, parameter: new Uint8Array(parameter) };
   if (typeof parameter === 'object' && typeof parameter.type === 'number') {
     const p: Record<string, unknown> = { ...parameter };
-    for (const key of ['iv', 'aad', 'nonce', 'sourceData', 'sharedData', 'publicData', 'data']) {
+    for (const key of BYTE_FIELDS) {
       if (key in p) p[key] = bytesParam(p[key]);
     }
+    // A key named inside a parameter (CK_HKDF_PARAMS hSaltKey) is a handle, as everywhere in this API.
+    if (p.saltKey !== undefined && p.saltKey !== null) p.saltKey = fromHandle(p.saltKey, 'saltKey');
     return { mechanism, parameter: p as unknown as StructuredParams };
   }
   throw new TypeError('unsupported mechanism parameter');

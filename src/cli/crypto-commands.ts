@@ -1,14 +1,20 @@
 /**
  * `corepkcs11 sign`, `verify`, `digest` and `random`: the token's crypto on files of any size, streamed
  * through the multi-part calls (input.ts). Signatures are DER by default (what `openssl dgst -verify`
- * takes; ECDSA r‖s converted) or raw with --format raw.
+ * takes; ECDSA and DSA r‖s converted) or raw with --format raw.
  * Layer L9 (command line).
  * @module
  */
 import { findPublicKeyFor, isPrivateKey } from '../helpers/keygen.js';
 import { curveOfEcParams } from '../helpers/keys.js';
 import { readUlongAttribute } from '../helpers/module.js';
-import { EC_COMPONENT_BYTES, type EcCurve, ecdsaDerToRaw, ecdsaRawToDer } from '../helpers/pki.js';
+import {
+  dsaDerToRaw,
+  dsaRawToDer,
+  EC_COMPONENT_BYTES,
+  ecdsaDerToRaw,
+  ecdsaRawToDer,
+} from '../helpers/pki.js';
 import * as C from '../pkcs11/constants.js';
 import { loggedIn, maybeLoggedIn, type Token, withToken } from './context.js';
 import { CliError, EXIT } from './errors.js';
@@ -20,7 +26,7 @@ import {
   readInput,
   streamInput,
 } from './input.js';
-import { isEcdsa, mechanismFor, mechanismName, parseMechanism } from './mechanisms.js';
+import { isDsa, isEcdsa, mechanismFor, mechanismName, parseMechanism } from './mechanisms.js';
 import {
   COMMON_HELP,
   flag,
@@ -47,10 +53,16 @@ const IO_OPTIONS = {
   format: { type: 'string', short: 'f' },
 } as const;
 
+/** The mechanism a key signs with when -m names none. */
+const DEFAULT_MECHANISM: ReadonlyMap<number, number> = new Map([
+  [C.CKK_EC, C.CKM_ECDSA_SHA256],
+  [C.CKK_EC_EDWARDS, C.CKM_EDDSA],
+  [C.CKK_DSA, C.CKM_DSA_SHA256],
+]);
+
 function defaultMechanism(t: Token, s: Buffer, key: Buffer): number {
-  return readUlongAttribute(t.p11, s, key, C.CKA_KEY_TYPE) === C.CKK_EC
-    ? C.CKM_ECDSA_SHA256
-    : C.CKM_SHA256_RSA_PKCS;
+  const keyType = readUlongAttribute(t.p11, s, key, C.CKA_KEY_TYPE);
+  return DEFAULT_MECHANISM.get(keyType ?? -1) ?? C.CKM_SHA256_RSA_PKCS;
 }
 
 function signatureFormat(p: Parsed, auto: boolean): 'der' | 'raw' | 'auto' {
@@ -91,15 +103,16 @@ const OUT_BYTES = 2048;
 const SIGN_HELP = `usage: corepkcs11 sign (--label L | --id HEX | pkcs11:URI) [-m MECH] [-i IN] [-o OUT] [options]
 
 Sign a file of any size (streamed to the token in parts) with a private key on the token. ECDSA
-signatures are written as DER (for openssl dgst -verify) unless --format raw asks for PKCS#11's r‖s.
-ECDSA, RSA-PKCS, RSA-PKCS-PSS and RSA-X-509 sign a digest or block made for the key, in one part of
-at most 1 MiB.
+and DSA signatures are written as DER (for openssl dgst -verify) unless --format raw asks for PKCS#11's
+r‖s. ECDSA, DSA, RSA-PKCS, RSA-PKCS-PSS and RSA-X-509 sign a digest or block made for the key, in one
+part of at most 1 MiB.
 ${SELECT_HELP}
-  -m, --mechanism M  ECDSA-SHA256 (EC default), SHA256-RSA-PKCS (RSA default), ECDSA (input is a
-                   digest), SHA256-RSA-PKCS-PSS, RSA-PKCS-PSS, … (see info --mechanisms)
+  -m, --mechanism M  ECDSA-SHA256 (EC default), EDDSA (Ed25519/Ed448 default), DSA-SHA256 (DSA
+                   default), SHA256-RSA-PKCS (RSA default), ECDSA or DSA (input is a digest),
+                   SHA256-RSA-PKCS-PSS, RSA-PKCS-PSS, … (see info --mechanisms)
   -i, --input F    data to sign, any size (default: stdin)
   -o, --output F   signature file (default: stdout, hex on a terminal)
-  -f, --format F   der (default) or raw (ECDSA only)
+  -f, --format F   der (default) or raw (ECDSA and DSA only)
 ${PIN_HELP}
 ${COMMON_HELP}`;
 
@@ -126,24 +139,40 @@ export async function signCommand(argv: string[]): Promise<number> {
       },
       streaming(p, 'signing', m),
     );
-    const der = isEcdsa(m) && format === 'der';
-    const sig = der ? ecdsaRawToDer(raw) : raw;
+    const rs = isEcdsa(m) || isDsa(m);
+    const der = rs && format === 'der';
+    const sig = der ? (isEcdsa(m) ? ecdsaRawToDer : dsaRawToDer)(raw) : raw;
     emit(p, sig, der ? 'DER' : 'raw', {
       mechanism: mechanismName(m),
-      format: isEcdsa(m) ? format : 'raw',
+      format: rs ? format : 'raw',
       signature: sig,
     });
     return EXIT.OK;
   });
 }
 
-/** An ECDSA signature as r‖s; `auto` takes DER when it parses, else raw of the curve's length. */
-function rawEcdsa(sig: Uint8Array, curve: EcCurve, format: 'der' | 'raw' | 'auto'): Uint8Array {
-  if (format === 'raw') return sig;
+/**
+ * An ECDSA or DSA signature as PKCS#11's r‖s for `key`; `auto` takes DER when it parses, else raw of
+ * the key's length (each half as wide as the curve order or the DSA subprime). Others pass unchanged.
+ */
+function rawSignature(
+  t: Token,
+  s: Buffer,
+  key: Buffer,
+  m: number,
+  sig: Uint8Array,
+  format: 'der' | 'raw' | 'auto',
+): Uint8Array {
+  if (format === 'raw' || !(isEcdsa(m) || isDsa(m))) return sig;
+  const attr = isEcdsa(m) ? C.CKA_EC_PARAMS : C.CKA_SUBPRIME;
+  const [a] = t.p11.C_GetAttributeValue(s, key, [{ type: attr }]);
+  const value = a?.value as Buffer;
+  const curve = isEcdsa(m) ? curveOfEcParams(value) : undefined;
+  const width = curve ? EC_COMPONENT_BYTES[curve] : value.length;
   try {
-    return ecdsaDerToRaw(sig, curve);
+    return curve ? ecdsaDerToRaw(sig, curve) : dsaDerToRaw(sig, width);
   } catch (e) {
-    if (format === 'auto' && sig.length === 2 * EC_COMPONENT_BYTES[curve]) return sig;
+    if (format === 'auto' && sig.length === 2 * width) return sig;
     throw e;
   }
 }
@@ -192,11 +221,7 @@ export async function verifyCommand(argv: string[]): Promise<number> {
       key = pub;
     }
     const m = type ?? defaultMechanism(t, s, key);
-    let sig: Uint8Array = signature;
-    if (isEcdsa(m)) {
-      const [params] = t.p11.C_GetAttributeValue(s, key, [{ type: C.CKA_EC_PARAMS }]);
-      sig = rawEcdsa(signature, curveOfEcParams(params?.value as Buffer), format);
-    }
+    const sig = rawSignature(t, s, key, m, signature, format);
     try {
       await verifyStream(t, s, key, m, Buffer.from(sig), input, p);
     } catch (e) {

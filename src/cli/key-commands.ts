@@ -1,12 +1,13 @@
 /**
- * `corepkcs11 keygen` and `csr`: a key pair generated on the token (its public key written as PEM) and a
- * PKCS#10 request signed by a private key on the token. Layer L9 (command line).
+ * `corepkcs11 keygen` and `csr`: a key pair (its public key written as PEM) or a secret key generated on
+ * the token, and a PKCS#10 request signed by a private key on the token. Layer L9 (command line).
  * @module
  */
 
 import { findObjects } from '../helpers/core.js';
 import { type CsrHash, createCsr } from '../helpers/csr.js';
-import { generateKeyPair, parseKeyType } from '../helpers/keygen.js';
+import { describeKeyType, parseAnyKeyType } from '../helpers/key-types.js';
+import { generateKeyPair, generateSecretKey } from '../helpers/keygen.js';
 import { encodeSpki, keyBits } from '../helpers/keys.js';
 import { encodePem } from '../helpers/pem.js';
 import { objectUri } from '../helpers/uri.js';
@@ -34,12 +35,17 @@ import {
 
 const KEYGEN_HELP = `usage: corepkcs11 keygen --label L [--key-type T] [--id HEX] [-o PUB.pem] [options]
 
-Generate a key pair on the token (the private key never leaves it) and write the public key as PEM.
-  --key-type T     EC:prime256v1 (default), EC:secp384r1, EC:secp521r1, rsa:2048, rsa:3072, rsa:4096
-  --label L        label of both keys
-  --id HEX         CKA_ID of both keys (default: SHA-1 of the public key)
+Generate a key on the token (a private or secret key never leaves it); a key pair's public key is
+written as PEM.
+  --key-type T     key pairs: EC:prime256v1 (default), EC:secp384r1, EC:secp521r1, EC:ed25519,
+                   EC:ed448 (EdDSA), EC:x25519, EC:x448 (ECDH), rsa:2048, rsa:3072, rsa:4096,
+                   DSA:2048 (also 1024, 3072; fresh domain parameters)
+                   secret keys: AES:128, AES:192, AES:256, CHACHA20, GENERIC:N (N bytes, HMAC),
+                   DES, DES2, DES3 (tokens of the compatible profile only)
+  --label L        label of the key (of both keys of a pair)
+  --id HEX         CKA_ID (default: SHA-1 of a pair's public key; none for a secret key)
   -o, --output F   public key PEM file (default: stdout)
-  --replace        replace an existing key pair with this label (after the new one is made)
+  --replace        replace an existing key with this label (after the new one is made)
 ${PIN_HELP}
 ${COMMON_HELP}`;
 
@@ -57,17 +63,20 @@ export async function keygenCommand(argv: string[]): Promise<number> {
   );
   if (!p) return EXIT.OK;
   const label = required(p, 'label');
-  let keyType: ReturnType<typeof parseKeyType>;
+  let keyType: ReturnType<typeof parseAnyKeyType>;
   try {
-    keyType = parseKeyType(str(p, 'key-type') ?? 'EC:prime256v1');
+    keyType = parseAnyKeyType(str(p, 'key-type') ?? 'EC:prime256v1');
   } catch (e) {
     throw new CliError(EXIT.USAGE, (e as { detail?: string }).detail ?? String(e));
   }
+  if (keyType.kind === 'secret' && str(p, 'output') !== undefined)
+    throw new CliError(EXIT.USAGE, 'a secret key has no public key to write: drop --output');
   const id = str(p, 'id') === undefined ? undefined : hexId(str(p, 'id') as string);
   const json = flag(p, 'json');
+  const what = describeKeyType(keyType);
   return withToken(p, async (t) => {
     const s = await loggedIn(t, p);
-    const old = [C.CKO_PRIVATE_KEY, C.CKO_PUBLIC_KEY].flatMap((cls) =>
+    const old = [C.CKO_PRIVATE_KEY, C.CKO_PUBLIC_KEY, C.CKO_SECRET_KEY].flatMap((cls) =>
       findObjects(t.p11, s, [
         { type: C.CKA_CLASS, value: cls },
         { type: C.CKA_LABEL, value: label },
@@ -80,24 +89,41 @@ export async function keygenCommand(argv: string[]): Promise<number> {
         'add --replace to replace it, or choose another --label',
       );
     }
-    const what = keyType.kind === 'ec' ? `EC ${keyType.curve}` : `RSA ${keyType.bits}`;
+    const info = t.info();
+    const uri = (objectClass: number, keyId?: Uint8Array) =>
+      objectUri({ token: info, label, objectClass, ...(keyId ? { id: keyId } : {}) });
+    if (keyType.kind === 'secret') {
+      generateSecretKey(t.p11, s, keyType, { label, ...(id ? { id } : {}) });
+      for (const h of old) t.p11.C_DestroyObject(s, h);
+      if (json) {
+        printJson({
+          keyType: what,
+          bits: keyType.bytes * 8,
+          label,
+          id: id ?? null,
+          secretKey: uri(C.CKO_SECRET_KEY, id),
+          replaced: old.length,
+        });
+      } else say(`Generated ${what} secret key '${label}'${id ? ` (id ${hex(id)})` : ''}`);
+      return EXIT.OK;
+    }
+    const pairType = keyType;
     const pair = await withProgress(`generating ${what} key pair on the token`, json, () =>
-      generateKeyPair(t.p11, s, { keyType, label, ...(id ? { id } : {}) }),
+      generateKeyPair(t.p11, s, { keyType: pairType, label, ...(id ? { id } : {}) }),
     );
     for (const h of old) t.p11.C_DestroyObject(s, h);
     const pem = encodePem('PUBLIC KEY', encodeSpki(pair.publicKeyData));
     const out = str(p, 'output');
     const written =
       out === undefined ? undefined : writeOutput(out, pem, { format: 'PEM', quiet: quiet(p) });
-    const info = t.info();
     if (json) {
       printJson({
         keyType: what,
         bits: keyBits(pair.publicKeyData),
         label,
         id: pair.id,
-        privateKey: objectUri({ token: info, label, objectClass: C.CKO_PRIVATE_KEY, id: pair.id }),
-        publicKey: objectUri({ token: info, label, objectClass: C.CKO_PUBLIC_KEY, id: pair.id }),
+        privateKey: uri(C.CKO_PRIVATE_KEY, pair.id),
+        publicKey: uri(C.CKO_PUBLIC_KEY, pair.id),
         publicKeyPem: pem,
         replaced: old.length,
         ...(written ? { output: written } : {}),

@@ -62,3 +62,8 @@ export function mechanismFor(type: number, input: Uint8Array): Mechanism {
 export function isEcdsa(type: number): boolean {
   return (C.CKM_NAMES.get(type) ?? '').startsWith('CKM_ECDSA');
 }
+
+/** True for CKM_DSA and CKM_DSA_SHA*: r‖s signatures with a DER form, like ECDSA's. */
+export function isDsa(type: number): boolean {
+  return /^CKM_DSA(_SHA3?_?\d+)?$/.test(C.CKM_NAMES.get(type) ?? '');
+}

@@ -9,7 +9,7 @@
 import { findObjectWithLabelAndClass } from '../helpers/core.js';
 import { createCsr } from '../helpers/csr.js';
 import { type DeviceCredentials, provisionDevice } from '../helpers/device.js';
-import { parseKeyType } from '../helpers/keygen.js';
+import { parseKeyType } from '../helpers/key-types.js';
 import { encodeSpki } from '../helpers/keys.js';
 import { LABEL_DEVICE_PRIVATE_KEY } from '../helpers/labels.js';
 import { encodePem } from '../helpers/pem.js';

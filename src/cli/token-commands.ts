@@ -213,6 +213,11 @@ const MECH_FLAGS: Array<[number, string]> = [
   [C.CKF_DERIVE, 'derive'],
   [C.CKF_WRAP, 'wrap'],
   [C.CKF_UNWRAP, 'unwrap'],
+  // The curve capabilities, spelt as pkcs11-tool spells them.
+  [C.CKF_EC_F_P, 'EC F_P'],
+  [C.CKF_EC_OID, 'EC OID'],
+  [C.CKF_EC_CURVENAME, 'EC curve name'],
+  [C.CKF_EC_UNCOMPRESS, 'EC uncompressed'],
 ];
 
 const names = (flags: number, table: Array<[number, string]>) =>

@@ -21,14 +21,34 @@
 import type { CurveName } from './curves.js';
 
 export type { CurveName } from './curves.js';
-export type HashName = 'sha1' | 'sha224' | 'sha256' | 'sha384' | 'sha512';
+/** Hashes by their node:crypto names: MD5 (RFC 1321), SHA-1, SHA-2 (FIPS 180-4), SHA-3 (FIPS 202). */
+export type HashName =
+  | 'md5'
+  | 'sha1'
+  | 'sha224'
+  | 'sha256'
+  | 'sha384'
+  | 'sha512'
+  | 'sha512-224'
+  | 'sha512-256'
+  | 'sha3-224'
+  | 'sha3-256'
+  | 'sha3-384'
+  | 'sha3-512';
 
 export const HASH_LENGTHS: Readonly<Record<HashName, number>> = {
+  md5: 16,
   sha1: 20,
   sha224: 28,
   sha256: 32,
   sha384: 48,
   sha512: 64,
+  'sha512-224': 28,
+  'sha512-256': 32,
+  'sha3-224': 28,
+  'sha3-256': 32,
+  'sha3-384': 48,
+  'sha3-512': 64,
 };
 
 /** A running hash or MAC. `finish` may be called once. */
@@ -51,20 +71,57 @@ export interface RsaMaterial {
   qi?: Uint8Array;
 }
 
-/** An EC key: the uncompressed point 04‖X‖Y, and the scalar for a private key. */
+/**
+ * A key on a curve of the table. Weierstrass: the uncompressed point 04‖X‖Y and, for a private key, the
+ * big-endian scalar d. Edwards and Montgomery: the public key and the private key in their RFC 8032 /
+ * RFC 7748 encodings (little-endian, fixed length: the curve row's publicBytes and orderBytes).
+ */
 export interface EcMaterial {
   curve: CurveName;
   point: Uint8Array;
   d?: Uint8Array;
 }
 
-export type KeyMaterial = ({ kind: 'rsa' } & RsaMaterial) | ({ kind: 'ec' } & EcMaterial);
+/** Finite-field domain parameters: DSA (p, q, g; FIPS 186-4) or PKCS#3 DH (p, g), big-endian. */
+export interface FfcParameters {
+  p: Uint8Array;
+  q?: Uint8Array;
+  g: Uint8Array;
+}
+
+/** A finite-field key pair: the private value x and the public value y = g^x mod p. */
+export interface FfcPair {
+  x: Uint8Array;
+  y: Uint8Array;
+}
+
+/** A DSA key: the parameters and y (public) or x (private). */
+export interface DsaMaterial {
+  p: Uint8Array;
+  q: Uint8Array;
+  g: Uint8Array;
+  y?: Uint8Array;
+  x?: Uint8Array;
+}
+
+/** A DH private key (public DH keys are only ever the peer's value: no import). */
+export interface DhMaterial {
+  p: Uint8Array;
+  g: Uint8Array;
+  x: Uint8Array;
+}
+
+export type KeyMaterial =
+  | ({ kind: 'rsa' } & RsaMaterial)
+  | ({ kind: 'ec' } & EcMaterial)
+  | ({ kind: 'dsa' } & DsaMaterial)
+  | ({ kind: 'dh' } & DhMaterial);
 
 /** An imported key, ready for repeated use (the token caches it per object). */
 export interface KeyHandle {
-  readonly kind: 'rsa' | 'ec';
+  readonly kind: KeyMaterial['kind'];
   readonly isPrivate: boolean;
-  /** RSA: modulus bits; EC: order bits. */
+  /** RSA: modulus bits; EC: order bits; DSA, DH: prime bits. */
   readonly bits: number;
   /** EC keys: the curve. */
   readonly curve?: CurveName;
@@ -83,13 +140,26 @@ export type SignScheme =
   /** ECDSA over a digest the caller computed; signature r‖s. */
   | { type: 'ecdsa-prehashed' }
   /** ECDSA with the hash computed here; signature r‖s. */
-  | { type: 'ecdsa'; hash: HashName };
+  | { type: 'ecdsa'; hash: HashName }
+  /** Pure EdDSA (RFC 8032 Ed25519 / Ed448, no prehash, no context) over the whole message. */
+  | { type: 'eddsa' }
+  /** DSA over a digest the caller computed (its leftmost N bits); signature r‖s. */
+  | { type: 'dsa-prehashed' }
+  /** DSA with the hash computed here; signature r‖s. */
+  | { type: 'dsa'; hash: HashName };
 
-/** A block-cipher mode of AES, streaming (GCM is one-shot: see aesGcm). */
+export type CmacCipher = 'aes' | 'des3';
+
+/**
+ * A block-cipher mode, streaming (the AEAD modes are one-shot: see aead): AES, or 3DES (EDE with a
+ * 24-byte key; DES is 3DES with K1 = K2 = K3, which is how the token runs it).
+ */
 export interface CipherSpec {
-  mode: 'ecb' | 'cbc' | 'ctr';
+  /** Default AES. 3DES has the ECB and CBC modes. */
+  cipher?: 'aes' | 'des3';
+  mode: 'ecb' | 'cbc' | 'ctr' | 'ofb' | 'cfb8' | 'cfb128' | 'cfb1' | 'xts';
   key: Uint8Array;
-  /** The IV (CBC) or initial counter block (CTR). */
+  /** The IV (CBC, OFB, CFB), initial counter block (CTR) or tweak (XTS: the key is two AES keys). */
   iv?: Uint8Array;
   /** PKCS#7 padding (CBC only). */
   padding: boolean;
@@ -100,6 +170,18 @@ export interface CipherSpec {
 export interface CipherStream {
   update(data: Uint8Array): Uint8Array;
   finish(): Uint8Array;
+}
+
+export type AeadAlgorithm = 'aes-gcm' | 'aes-ccm' | 'chacha20-poly1305';
+
+/** One AEAD message's key and parameters (CCM: the plaintext length is the message's). */
+export interface AeadSpec {
+  algorithm: AeadAlgorithm;
+  key: Uint8Array;
+  iv: Uint8Array;
+  aad: Uint8Array;
+  tagLength: number;
+  encrypt: boolean;
 }
 
 /** RSA encryption schemes, in the backend's own terms. */
@@ -117,8 +199,8 @@ export interface CryptoBackend {
 
   createHash(hash: HashName): Accumulator;
   createHmac(hash: HashName, key: Uint8Array): Accumulator;
-  /** AES-CMAC (NIST SP 800-38B) with a 16, 24 or 32-byte key. */
-  createCmac(key: Uint8Array): Accumulator;
+  /** CMAC (NIST SP 800-38B): AES with a 16, 24 or 32-byte key, or 3DES with a 24-byte one. */
+  createCmac(key: Uint8Array, cipher?: CmacCipher): Accumulator;
 
   /** Imports a key; CKR_ATTRIBUTE_VALUE_INVALID when the material is inconsistent or unsupported. */
   importKey(material: KeyMaterial): KeyHandle;
@@ -133,20 +215,31 @@ export interface CryptoBackend {
 
   generateRsa(bits: number, publicExponent: Uint8Array): RsaMaterial;
   generateRsaAsync(bits: number, publicExponent: Uint8Array): Promise<RsaMaterial>;
+  /** New DSA domain parameters of L = primeBits, N = subprimeBits (CKR_KEY_SIZE_RANGE for other sizes). */
+  generateDsaParameters(primeBits: number, subprimeBits: number): FfcParameters;
+  /** New PKCS#3 DH parameters: a safe prime of primeBits (slow: seconds at 2048 bits), generator 2. */
+  generateDhParameters(primeBits: number): FfcParameters;
+  /**
+   * A key pair on DSA or DH parameters (CKR_ATTRIBUTE_VALUE_INVALID for parameters out of range); DH: a
+   * private value of `valueBits` bits when given.
+   */
+  generateFfcPair(params: FfcParameters, valueBits?: number): FfcPair;
+  /** The PKCS#3 DH secret with the peer's public value, left-padded to p's length. */
+  dh(privateKey: KeyHandle, peerValue: Uint8Array): Uint8Array;
+  /** A key pair on any curve of the table. */
   generateEc(curve: CurveName): EcMaterial;
-  /** The public point d·G of a private scalar (for imported EC keys that come without CKA_EC_POINT). */
+  /**
+   * The public key of a private one (for imported keys that come without CKA_EC_POINT): d·G, or the
+   * RFC 8032 / RFC 7748 public key of an Edwards or Montgomery private key.
+   */
   ecPublicPoint(curve: CurveName, d: Uint8Array): Uint8Array;
 
   createCipher(spec: CipherSpec): CipherStream;
-  /** AES-GCM in one call: encrypt appends the tag; decrypt checks and strips it (CKR_ENCRYPTED_DATA_INVALID on mismatch). */
-  aesGcm(
-    key: Uint8Array,
-    iv: Uint8Array,
-    aad: Uint8Array,
-    tagLength: number,
-    encrypt: boolean,
-    data: Uint8Array,
-  ): Uint8Array;
+  /**
+   * AES-GCM, AES-CCM or ChaCha20-Poly1305 on one whole message: encrypt appends the tag; decrypt checks
+   * and strips it (CKR_ENCRYPTED_DATA_INVALID on mismatch) and releases nothing otherwise.
+   */
+  aead(spec: AeadSpec, data: Uint8Array): Uint8Array;
   /** AES key wrap (RFC 3394) or, with `pad`, key wrap with padding (RFC 5649); a failed unwrap check is CKR_ENCRYPTED_DATA_INVALID. */
   aesKeyWrap(key: Uint8Array, data: Uint8Array, wrap: boolean, pad: boolean): Uint8Array;
   rsaEncrypt(key: KeyHandle, scheme: RsaCipherScheme, data: Uint8Array): Uint8Array;
@@ -154,7 +247,11 @@ export interface CryptoBackend {
   rsaDecrypt(key: KeyHandle, scheme: RsaCipherScheme, data: Uint8Array): Uint8Array;
   /** As rsaDecrypt, off the event loop. */
   rsaDecryptAsync(key: KeyHandle, scheme: RsaCipherScheme, data: Uint8Array): Promise<Uint8Array>;
-  /** The ECDH shared secret Z: x-coordinate of d·Q (Q an uncompressed point on the key's curve). */
+  /**
+   * The ECDH shared secret Z: x-coordinate of d·Q (Q an uncompressed point on the key's curve), or
+   * X25519 / X448 (RFC 7748 §6) with the peer's public key. Throws Error for a point not on the curve
+   * or, on a Montgomery curve, one of small order (an all-zero secret).
+   */
   ecdh(privateKey: KeyHandle, peerPoint: Uint8Array): Uint8Array;
 
   /** AES-256-GCM with a fresh 96-bit IV: returns iv ‖ ciphertext ‖ 128-bit tag. */
@@ -164,8 +261,14 @@ export interface CryptoBackend {
   /** HKDF-SHA256 (RFC 5869). */
   hkdf(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array;
 
-  /** PBKDF2-HMAC-SHA256 (PIN key derivation). */
-  pbkdf2(password: Uint8Array, salt: Uint8Array, iterations: number, length: number): Uint8Array;
+  /** PBKDF2 (RFC 8018) with HMAC-`hash`, SHA-256 unless said (the PIN key derivation). */
+  pbkdf2(
+    password: Uint8Array,
+    salt: Uint8Array,
+    iterations: number,
+    length: number,
+    hash?: HashName,
+  ): Uint8Array;
   pbkdf2Async(
     password: Uint8Array,
     salt: Uint8Array,

@@ -15,7 +15,8 @@ import {
 } from '../pkcs11/constants.js';
 import { findObjects } from './core.js';
 import { type CredentialInput, readOne } from './credentials.js';
-import { generateKeyPair, type KeyTypeSpec, readPublicKey } from './keygen.js';
+import type { KeyTypeSpec } from './key-types.js';
+import { generateKeyPair, readPublicKey } from './keygen.js';
 import { type PrivateKeyData, type PublicKeyData, publicKeyOf, samePublicKey } from './keys.js';
 import {
   LABEL_CODE_VERIFICATION_KEY,

@@ -12,6 +12,7 @@ import { type CurveName, curve, curveList, curveNamed } from '../crypto/curves.j
 import { Pkcs11Error } from '../errors.js';
 import { CKR_CURVE_NOT_SUPPORTED } from '../pkcs11/constants.js';
 import { bytesToBigInt } from '../util/bigint.js';
+import { decodeUnsignedInteger, readChildren, readSingle, TAG_SEQUENCE } from '../util/der.js';
 import { badInput } from './module.js';
 
 export interface RsaPublicKeyData {
@@ -22,10 +23,18 @@ export interface RsaPublicKeyData {
 export interface EcPublicKeyData {
   kind: 'ec';
   curve: CurveName;
-  /** Uncompressed point 04‖X‖Y. */
+  /** Uncompressed point 04‖X‖Y; an Edwards or Montgomery curve's RFC 8032 / RFC 7748 public key. */
   point: Uint8Array;
 }
-export type PublicKeyData = RsaPublicKeyData | EcPublicKeyData;
+/** A DSA key's domain parameters and public value (FIPS 186-4), big-endian. */
+export interface DsaPublicKeyData {
+  kind: 'dsa';
+  p: Uint8Array;
+  q: Uint8Array;
+  g: Uint8Array;
+  y: Uint8Array;
+}
+export type PublicKeyData = RsaPublicKeyData | EcPublicKeyData | DsaPublicKeyData;
 
 export interface RsaPrivateKeyData extends RsaPublicKeyData {
   d: Uint8Array;
@@ -38,21 +47,19 @@ export interface RsaPrivateKeyData extends RsaPublicKeyData {
 export interface EcPrivateKeyData {
   kind: 'ec';
   curve: CurveName;
-  /** The private scalar, left-padded to the curve's width. */
+  /** The private scalar, left-padded to the curve's width; an Edwards or Montgomery private key. */
   d: Uint8Array;
   /** The public point (computed when the encoding left it out). */
   point?: Uint8Array;
 }
-export type PrivateKeyData = RsaPrivateKeyData | EcPrivateKeyData;
+export interface DsaPrivateKeyData extends DsaPublicKeyData {
+  x: Uint8Array;
+}
+export type PrivateKeyData = RsaPrivateKeyData | EcPrivateKeyData | DsaPrivateKeyData;
 
 /** node:crypto's key types the token cannot hold, by the names other tools give them. */
 const OTHER_TYPES: Record<string, string> = {
-  ed25519: 'Ed25519',
-  ed448: 'Ed448',
-  x25519: 'X25519',
-  x448: 'X448',
   'rsa-pss': 'RSASSA-PSS-restricted RSA',
-  dsa: 'DSA',
   dh: 'DH',
 };
 
@@ -106,22 +113,67 @@ function dataOf(key: KeyObject): PrivateKeyData | PublicKeyData {
     if (named === undefined)
       throw badInput('EC keys with explicit curve parameters are not supported');
     const c = curveNamed(named);
-    if (c === undefined || c.jwk === undefined) {
+    if (c === undefined || c.family !== 'weierstrass') {
       throw new Pkcs11Error(
         CKR_CURVE_NOT_SUPPORTED,
         `curve ${named} is not supported (${curveList()})`,
       );
     }
-    const j = key.export({ format: 'jwk' });
-    const point = Uint8Array.of(
-      4,
-      ...padded(b64u(j.x), c.fieldBytes),
-      ...padded(b64u(j.y), c.fieldBytes),
-    );
+    // DER rather than JWK: node:crypto writes a JWK only for P-256, P-384, P-521 and secp256k1.
+    const publicKey = priv ? createPublicKey(key) : key;
+    const spki = new Uint8Array(publicKey.export({ type: 'spki', format: 'der' }));
+    const [, bits] = readChildren(readSingle(spki, TAG_SEQUENCE).value);
+    const point = (bits?.value ?? new Uint8Array(1)).slice(1);
     if (!priv) return { kind: 'ec', curve: c.name, point };
-    return { kind: 'ec', curve: c.name, d: padded(b64u(j.d), c.orderBytes), point };
+    const sec1 = new Uint8Array(key.export({ type: 'sec1', format: 'der' }));
+    try {
+      const d = readChildren(readSingle(sec1, TAG_SEQUENCE).value)[1]?.value ?? new Uint8Array(0);
+      return { kind: 'ec', curve: c.name, d: padded(d, c.orderBytes), point };
+    } finally {
+      sec1.fill(0);
+    }
   }
-  throw badInput(`${OTHER_TYPES[type] ?? type} keys are not supported (RSA or EC only)`);
+  if (type === 'dsa') return dsaDataOf(key);
+  // Edwards and Montgomery keys: node:crypto's key type is the table's OpenSSL name (ed25519 …).
+  const okp = curveNamed(type);
+  if (okp && okp.family !== 'weierstrass') {
+    const j = key.export({ format: 'jwk' });
+    const point = b64u(j.x);
+    return priv
+      ? { kind: 'ec', curve: okp.name, d: b64u(j.d), point }
+      : { kind: 'ec', curve: okp.name, point };
+  }
+  throw badInput(
+    `${OTHER_TYPES[type] ?? type} keys are not supported (RSA, EC, EdDSA, X25519/X448 or DSA)`,
+  );
+}
+
+/** The INTEGERs of consecutive DER TLVs (a SEQUENCE's value), as unsigned big-endian bytes. */
+function integers(value: Uint8Array): Uint8Array[] {
+  return readChildren(value).map((t) => Uint8Array.from(decodeUnsignedInteger(t.value)));
+}
+
+/**
+ * A DSA key's components, read from its DER (node:crypto has no JWK for DSA): the Dss-Parms of the
+ * SPKI's AlgorithmIdentifier (RFC 3279 §2.3.2), y from its BIT STRING, x from the PKCS#8 OCTET STRING.
+ */
+function dsaDataOf(key: KeyObject): DsaPublicKeyData | DsaPrivateKeyData {
+  const publicKey = key.type === 'private' ? createPublicKey(key) : key;
+  const spki = publicKey.export({ format: 'der', type: 'spki' });
+  const [algorithm, bits] = readChildren(readSingle(spki, TAG_SEQUENCE).value);
+  const params = algorithm && readChildren(algorithm.value)[1];
+  if (!params || !bits) throw badInput('a DSA key without domain parameters is not supported');
+  const [p, q, g] = integers(params.value);
+  // BIT STRING: an unused-bits byte, then the DER INTEGER y.
+  const [y] = integers(bits.value.subarray(1));
+  if (!p || !q || !g || !y) throw badInput('incomplete DSA key');
+  const pub: DsaPublicKeyData = { kind: 'dsa', p, q, g, y };
+  if (key.type !== 'private') return pub;
+  const pkcs8 = key.export({ format: 'der', type: 'pkcs8' });
+  const octets = readChildren(readSingle(pkcs8, TAG_SEQUENCE).value)[2];
+  const x = octets && Uint8Array.from(decodeUnsignedInteger(readSingle(octets.value).value));
+  if (!x) throw badInput('a DSA private key without its value');
+  return { ...pub, x };
 }
 
 /** Runs node:crypto's parser on the caller's bytes: whatever it refuses is CKR_ARGUMENTS_BAD. */

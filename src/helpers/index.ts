@@ -33,12 +33,18 @@ export {
 export { decryptPrivateKeyInfo, isEncryptedPrivateKeyInfo } from './encrypted-key.js';
 export { describeObject, type ObjectDescription } from './inspect.js';
 export {
+  describeKeyType,
+  type KeyTypeSpec,
+  parseAnyKeyType,
+  parseKeyType,
+  type SecretKeySpec,
+} from './key-types.js';
+export {
   findPublicKeyFor,
   type GeneratedKeyPair,
   type GenerateOptions,
   generateKeyPair,
-  type KeyTypeSpec,
-  parseKeyType,
+  generateSecretKey,
   readPublicKey,
 } from './keygen.js';
 export {

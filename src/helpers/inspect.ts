@@ -4,6 +4,7 @@
  * never sensitive are read, each class its own set, so this works on any object. Layer L7.
  * @module
  */
+import { EC_KEY_TYPES } from '../objects/key-material.js';
 import * as C from '../pkcs11/constants.js';
 import { curveOfEcParams, keyBits } from './keys.js';
 import { type Handle, type Pkcs11Module, ulongOf } from './module.js';
@@ -101,7 +102,7 @@ function describeKey(
   const name = keyType === undefined ? undefined : C.CKK_NAMES.get(keyType);
   d.keyType = name?.replace(/^CKK_/, '') ?? 'unknown';
   try {
-    if (keyType === C.CKK_EC) {
+    if (keyType !== undefined && EC_KEY_TYPES.has(keyType)) {
       const params = read(p11, s, d.handle, [C.CKA_EC_PARAMS]).get(C.CKA_EC_PARAMS);
       if (params) {
         const curve = curveOfEcParams(params);
@@ -111,6 +112,10 @@ function describeKey(
     } else if (keyType === C.CKK_RSA) {
       const n = read(p11, s, d.handle, [C.CKA_MODULUS]).get(C.CKA_MODULUS);
       if (n) d.keyBits = keyBits({ kind: 'rsa', n, e: new Uint8Array(0) });
+    } else if (keyType === C.CKK_DSA || keyType === C.CKK_DH) {
+      const p = read(p11, s, d.handle, [C.CKA_PRIME]).get(C.CKA_PRIME);
+      const none = new Uint8Array(0);
+      if (p) d.keyBits = keyBits({ kind: 'dsa', p, q: none, g: none, y: none });
     } else if (d.objectClass === C.CKO_SECRET_KEY) {
       const len = ulongOf(read(p11, s, d.handle, [C.CKA_VALUE_LEN]).get(C.CKA_VALUE_LEN));
       if (len !== undefined) d.keyBits = len * 8;

@@ -1,13 +1,16 @@
 /**
- * Key pairs generated on the token (CKM_EC_KEY_PAIR_GEN, CKM_RSA_PKCS_KEY_PAIR_GEN) with the provisioning
- * attributes, key-type specs in pkcs11-tool's spelling (`EC:prime256v1`, `rsa:2048`), and reading a
+ * Keys generated on the token with the provisioning attributes — key pairs of every type key-types.ts
+ * names (EC, Edwards, Montgomery, RSA, DSA on fresh domain parameters) and secret keys — and reading a
  * key's public half back from the token. Layer L7.
  * @module
  */
-import { CURVES, curveNamed } from '../crypto/curves.js';
+import { curve as curveRow } from '../crypto/curves.js';
+import { EC_KEY_TYPES } from '../objects/key-material.js';
 import {
+  CKA_BASE,
   CKA_CLASS,
   CKA_DECRYPT,
+  CKA_DERIVE,
   CKA_EC_PARAMS,
   CKA_EC_POINT,
   CKA_ENCRYPT,
@@ -17,21 +20,32 @@ import {
   CKA_LABEL,
   CKA_MODULUS,
   CKA_MODULUS_BITS,
+  CKA_PRIME,
+  CKA_PRIME_BITS,
   CKA_PRIVATE,
   CKA_PUBLIC_EXPONENT,
   CKA_SENSITIVE,
   CKA_SIGN,
+  CKA_SUBPRIME,
   CKA_TOKEN,
+  CKA_VALUE,
+  CKA_VALUE_LEN,
   CKA_VERIFY,
-  CKK_EC,
+  CKK_DSA,
   CKK_RSA,
+  CKM_DSA_KEY_PAIR_GEN,
+  CKM_DSA_PARAMETER_GEN,
+  CKM_EC_EDWARDS_KEY_PAIR_GEN,
   CKM_EC_KEY_PAIR_GEN,
+  CKM_EC_MONTGOMERY_KEY_PAIR_GEN,
   CKM_RSA_PKCS_KEY_PAIR_GEN,
   CKO_PRIVATE_KEY,
   CKO_PUBLIC_KEY,
+  CKO_SECRET_KEY,
 } from '../pkcs11/constants.js';
 import { DerError, readSingle, TAG_OCTET_STRING } from '../util/der.js';
 import { findObjects } from './core.js';
+import type { KeyTypeSpec, SecretKeySpec } from './key-types.js';
 import { curveOfEcParams, ecParamsOf, type PublicKeyData } from './keys.js';
 import {
   badInput,
@@ -41,26 +55,7 @@ import {
   readUlongAttribute,
   type Template,
 } from './module.js';
-import type { EcCurve } from './pki.js';
 import { keyIdOf } from './provision.js';
-
-export type KeyTypeSpec = { kind: 'ec'; curve: EcCurve } | { kind: 'rsa'; bits: number };
-
-/** `EC:` and a curve name or alias of the curve table (`EC:prime256v1`, `EC:P-384`), `rsa:2048` (1024–16384, whole bytes). */
-export function parseKeyType(spec: string): KeyTypeSpec {
-  const m = /^(ec|rsa):(.+)$/i.exec(spec.trim());
-  const kind = m?.[1]?.toLowerCase();
-  const arg = m?.[2] ?? '';
-  if (kind === 'ec') {
-    const curve = curveNamed(arg);
-    if (curve?.family === 'weierstrass') return { kind: 'ec', curve: curve.name };
-  } else if (kind === 'rsa' && /^\d+$/.test(arg)) {
-    const bits = Number(arg);
-    if (bits >= 1024 && bits <= 16384 && bits % 8 === 0) return { kind: 'rsa', bits };
-  }
-  const curves = CURVES.filter((c) => c.family === 'weierstrass').map((c) => `EC:${c.openssl}`);
-  throw badInput(`unknown key type '${spec}' (${curves.join(', ')}, rsa:2048, rsa:3072, rsa:4096)`);
-}
 
 export interface GenerateOptions {
   keyType: KeyTypeSpec;
@@ -80,9 +75,78 @@ export interface GeneratedKeyPair {
   publicKeyData: PublicKeyData;
 }
 
+const EC_KEYGEN: Readonly<Record<string, number>> = {
+  weierstrass: CKM_EC_KEY_PAIR_GEN,
+  edwards: CKM_EC_EDWARDS_KEY_PAIR_GEN,
+  montgomery: CKM_EC_MONTGOMERY_KEY_PAIR_GEN,
+};
+
+/** Fresh DSA domain parameters of `bits` (a session object, read and destroyed again). */
+function dsaParameters(p11: Pkcs11Module, session: Handle, bits: number): Template {
+  const params = p11.C_GenerateKey(session, { mechanism: CKM_DSA_PARAMETER_GEN }, [
+    { type: CKA_TOKEN, value: false },
+    { type: CKA_PRIME_BITS, value: bits },
+  ]);
+  try {
+    return [CKA_PRIME, CKA_SUBPRIME, CKA_BASE].map((type) => ({
+      type,
+      value: Buffer.from(readAttribute(p11, session, params, type) ?? []),
+    }));
+  } finally {
+    p11.C_DestroyObject(session, params);
+  }
+}
+
 /**
- * xProvisionGenerateKeyPairEC/RSA, generalised: a key pair made on the token (the private key never
- * leaves it). Runs through C_GenerateKeyPairAsync so a long RSA generation does not block the caller.
+ * The mechanism, the attributes of each half that a key type adds to the common ones, and whether its
+ * keys sign (X25519 and X448 keys agree on secrets instead).
+ */
+function pairSpec(
+  p11: Pkcs11Module,
+  session: Handle,
+  k: KeyTypeSpec,
+): { mechanism: number; pub: Template; priv: Template; signs: boolean } {
+  if (k.kind === 'rsa') {
+    return {
+      mechanism: CKM_RSA_PKCS_KEY_PAIR_GEN,
+      pub: [
+        { type: CKA_ENCRYPT, value: true },
+        { type: CKA_MODULUS_BITS, value: k.bits },
+        { type: CKA_PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) },
+      ],
+      priv: [{ type: CKA_DECRYPT, value: true }],
+      signs: true,
+    };
+  }
+  if (k.kind === 'dsa') {
+    return {
+      mechanism: CKM_DSA_KEY_PAIR_GEN,
+      pub: [{ type: CKA_ENCRYPT, value: false }, ...dsaParameters(p11, session, k.bits)],
+      priv: [{ type: CKA_DECRYPT, value: false }],
+      signs: true,
+    };
+  }
+  // X25519 and X448 keys agree on secrets (CKM_ECDH1_DERIVE); every other curve's keys sign.
+  const family = curveRow(k.curve).family;
+  const agree = family === 'montgomery';
+  return {
+    mechanism: EC_KEYGEN[family] as number,
+    pub: [
+      { type: CKA_ENCRYPT, value: false },
+      { type: CKA_EC_PARAMS, value: Buffer.from(ecParamsOf(k.curve)) },
+    ],
+    priv: [
+      { type: CKA_DECRYPT, value: false },
+      ...(agree ? [{ type: CKA_DERIVE, value: true }] : []),
+    ],
+    signs: !agree,
+  };
+}
+
+/**
+ * xProvisionGenerateKeyPairEC/RSA, generalised to every key-pair type of the token (RSA, the curves of
+ * the table, DSA on fresh parameters): a key pair made on the token (the private key never leaves it).
+ * Runs through C_GenerateKeyPairAsync so a long RSA generation does not block the caller.
  */
 export async function generateKeyPair(
   p11: Pkcs11Module,
@@ -91,40 +155,26 @@ export async function generateKeyPair(
 ): Promise<GeneratedKeyPair> {
   const token = options.token ?? true;
   const id = options.id ? [{ type: CKA_ID, value: Buffer.from(options.id) }] : [];
-  const k = options.keyType;
+  const spec = pairSpec(p11, session, options.keyType);
   const pub: Template = [
     { type: CKA_TOKEN, value: token },
     { type: CKA_PRIVATE, value: false },
-    { type: CKA_VERIFY, value: true },
+    { type: CKA_VERIFY, value: spec.signs },
     { type: CKA_LABEL, value: options.publicKeyLabel ?? options.label },
     ...id,
+    ...spec.pub,
   ];
   const priv: Template = [
     { type: CKA_TOKEN, value: token },
     { type: CKA_PRIVATE, value: true },
     { type: CKA_SENSITIVE, value: true },
     { type: CKA_EXTRACTABLE, value: false },
-    { type: CKA_SIGN, value: true },
+    { type: CKA_SIGN, value: spec.signs },
     { type: CKA_LABEL, value: options.label },
     ...id,
+    ...spec.priv,
   ];
-  let mechanism: number;
-  if (k.kind === 'ec') {
-    mechanism = CKM_EC_KEY_PAIR_GEN;
-    pub.push(
-      { type: CKA_ENCRYPT, value: false },
-      { type: CKA_EC_PARAMS, value: Buffer.from(ecParamsOf(k.curve)) },
-    );
-    priv.push({ type: CKA_DECRYPT, value: false });
-  } else {
-    mechanism = CKM_RSA_PKCS_KEY_PAIR_GEN;
-    pub.push(
-      { type: CKA_ENCRYPT, value: true },
-      { type: CKA_MODULUS_BITS, value: k.bits },
-      { type: CKA_PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) },
-    );
-    priv.push({ type: CKA_DECRYPT, value: true });
-  }
+  const mechanism = spec.mechanism;
   const pair = await p11.C_GenerateKeyPairAsync(session, { mechanism }, pub, priv);
   try {
     const publicKeyData = readPublicKey(p11, session, pair.publicKey);
@@ -156,20 +206,56 @@ export function readPublicKey(p11: Pkcs11Module, session: Handle, key: Handle): 
     if (!n || !e) throw badInput('the RSA key has no modulus or public exponent');
     return { kind: 'rsa', n: Uint8Array.from(n), e: Uint8Array.from(e) };
   }
-  if (keyType === CKK_EC && cls === CKO_PUBLIC_KEY) {
+  if (keyType === CKK_DSA && cls === CKO_PUBLIC_KEY) {
+    const [p, q, g, y] = [CKA_PRIME, CKA_SUBPRIME, CKA_BASE, CKA_VALUE].map((t) =>
+      readAttribute(p11, session, key, t),
+    );
+    if (!p || !q || !g || !y) throw badInput('the DSA public key lacks its parameters or value');
+    return {
+      kind: 'dsa',
+      p: Uint8Array.from(p),
+      q: Uint8Array.from(q),
+      g: Uint8Array.from(g),
+      y: Uint8Array.from(y),
+    };
+  }
+  if (keyType !== undefined && EC_KEY_TYPES.has(keyType) && cls === CKO_PUBLIC_KEY) {
     const params = readAttribute(p11, session, key, CKA_EC_PARAMS);
     const point = readAttribute(p11, session, key, CKA_EC_POINT);
     if (!params || !point) throw badInput('the EC public key has no CKA_EC_PARAMS or CKA_EC_POINT');
     const curve = curveOfEcParams(params);
+    // CKA_EC_POINT is a DER OCTET STRING (PKCS#11 3.0), or the bare key some tokens store (3.1).
     let raw: Uint8Array = point;
-    try {
-      raw = readSingle(point, TAG_OCTET_STRING).value;
-    } catch (e) {
-      if (!(e instanceof DerError)) throw e;
+    if (point.length !== curveRow(curve).publicBytes) {
+      try {
+        raw = readSingle(point, TAG_OCTET_STRING).value;
+      } catch (e) {
+        if (!(e instanceof DerError)) throw e;
+      }
     }
     return { kind: 'ec', curve, point: Uint8Array.from(raw) };
   }
-  throw badInput('not an RSA key or an EC public key: no public key to read');
+  throw badInput('not an RSA key or an EC or DSA public key: no public key to read');
+}
+
+/** A secret key made on the token: sensitive and never extractable, for its type's uses. */
+export function generateSecretKey(
+  p11: Pkcs11Module,
+  session: Handle,
+  k: SecretKeySpec,
+  options: { label: string; id?: Uint8Array; token?: boolean },
+): Handle {
+  return p11.C_GenerateKey(session, { mechanism: k.mechanism }, [
+    { type: CKA_CLASS, value: CKO_SECRET_KEY },
+    { type: CKA_KEY_TYPE, value: k.keyType },
+    { type: CKA_TOKEN, value: options.token ?? true },
+    { type: CKA_PRIVATE, value: true },
+    { type: CKA_SENSITIVE, value: true },
+    { type: CKA_EXTRACTABLE, value: false },
+    { type: CKA_LABEL, value: options.label },
+    ...(options.id ? [{ type: CKA_ID, value: Buffer.from(options.id) }] : []),
+    ...(k.fixedLength ? [] : [{ type: CKA_VALUE_LEN, value: k.bytes }]),
+  ]);
 }
 
 /**

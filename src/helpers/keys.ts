@@ -38,6 +38,7 @@ import type { EcCurve } from './pki.js';
 
 export const OID_RSA_ENCRYPTION = '1.2.840.113549.1.1.1';
 export const OID_EC_PUBLIC_KEY = '1.2.840.10045.2.1';
+export const OID_DSA = '1.2.840.10040.4.1';
 
 export type {
   EcPrivateKeyData,
@@ -114,18 +115,33 @@ export function parseSpki(der: Uint8Array): PublicKeyData {
   return readPublicKey(der, 'spki', 'SubjectPublicKeyInfo');
 }
 
-/** The subjectPublicKey bits of a key: the EC point, or the DER RSAPublicKey. */
+/**
+ * The subjectPublicKey bits of a key: the EC point (the raw key of an Edwards or Montgomery curve,
+ * RFC 8410 §4), the DER RSAPublicKey, or DSA's DER INTEGER y (RFC 3279 §2.3.2).
+ */
 export function subjectPublicKeyBits(key: PublicKeyData): Uint8Array {
   if (key.kind === 'ec') return key.point;
+  if (key.kind === 'dsa') return encodeUnsignedInteger(key.y);
   return encodeSequence(encodeUnsignedInteger(key.n), encodeUnsignedInteger(key.e));
+}
+
+/** The AlgorithmIdentifier of a key's SPKI (RFC 5480, RFC 8410 §3: no parameters, RFC 3279). */
+function spkiAlgorithm(key: PublicKeyData): Uint8Array {
+  if (key.kind === 'rsa')
+    return encodeSequence(encodeOid(OID_RSA_ENCRYPTION), encodeTlv(TAG_NULL, new Uint8Array(0)));
+  if (key.kind === 'dsa') {
+    const params = encodeSequence(...[key.p, key.q, key.g].map(encodeUnsignedInteger));
+    return encodeSequence(encodeOid(OID_DSA), params);
+  }
+  const row = curveRow(key.curve);
+  return row.family === 'weierstrass'
+    ? encodeSequence(encodeOid(OID_EC_PUBLIC_KEY), ecParamsOf(key.curve))
+    : encodeSequence(encodeOid(row.oid));
 }
 
 /** DER SubjectPublicKeyInfo of a key (what `openssl pkey -pubin` reads as PUBLIC KEY). */
 export function encodeSpki(key: PublicKeyData): Uint8Array {
-  const algorithm =
-    key.kind === 'rsa'
-      ? encodeSequence(encodeOid(OID_RSA_ENCRYPTION), encodeTlv(TAG_NULL, new Uint8Array(0)))
-      : encodeSequence(encodeOid(OID_EC_PUBLIC_KEY), ecParamsOf(key.curve));
+  const algorithm = spkiAlgorithm(key);
   return encodeSequence(
     algorithm,
     encodeTlv(TAG_BIT_STRING, concat(Uint8Array.of(0), subjectPublicKeyBits(key))),
@@ -135,6 +151,7 @@ export function encodeSpki(key: PublicKeyData): Uint8Array {
 /** The public half of a private key, when its encoding carries it (EC keys may omit the point). */
 export function publicKeyOf(key: PrivateKeyData): PublicKeyData | undefined {
   if (key.kind === 'rsa') return { kind: 'rsa', n: key.n, e: key.e };
+  if (key.kind === 'dsa') return { kind: 'dsa', p: key.p, q: key.q, g: key.g, y: key.y };
   return key.point ? { kind: 'ec', curve: key.curve, point: key.point } : undefined;
 }
 
@@ -153,10 +170,10 @@ export function samePublicKey(a: PublicKeyData, b: PublicKeyData): boolean {
   return a.kind === b.kind && x.length === y.length && x.every((v, i) => v === y[i]);
 }
 
-/** Key size in bits: the modulus length for RSA, the curve size for EC. */
+/** Key size in bits: the modulus length for RSA, the prime's for DSA, the curve size for EC. */
 export function keyBits(key: PublicKeyData | PrivateKeyData): number {
   if (key.kind === 'ec') return curveRow(key.curve).orderBits;
-  const n = key.n;
+  const n = key.kind === 'dsa' ? key.p : key.n;
   let i = 0;
   while (i < n.length && n[i] === 0) i++;
   if (i === n.length) return 0;

@@ -43,6 +43,7 @@ export type Pkcs11Module = Pick<
   | 'C_DecryptInit'
   | 'C_Decrypt'
   | 'C_DeriveKey'
+  | 'C_GenerateKey'
   | 'C_GenerateKeyPair'
   | 'C_GenerateKeyPairAsync'
   | 'C_GenerateRandom'

@@ -1,5 +1,5 @@
 /**
- * ECDSA signature forms (corePKCS11's core_pki_utils.c, generalised): DER `SEQUENCE { INTEGER r,
+ * ECDSA and DSA signature forms (corePKCS11's core_pki_utils.c, generalised): DER `SEQUENCE { INTEGER r,
  * INTEGER s }` as X.509, TLS and `openssl dgst` use it, and PKCS#11's raw r‖s with each half as wide as
  * the curve order, for every curve of the curve table. The conversions are util/der.ts's; this module
  * gives them corePKCS11's names and CKR codes. Layer L7.
@@ -59,4 +59,27 @@ export function ecdsaRawToDer(raw: Uint8Array, curve?: EcCurve): Uint8Array {
     );
   }
   return ecdsaSignatureToDer(raw);
+}
+
+/**
+ * A DSA signature (RFC 3279 §2.2.2, the same SEQUENCE { r, s } as ECDSA's) → PKCS#11's raw r‖s, each
+ * half as wide as the subprime q (`width` bytes). Anything else is CKR_SIGNATURE_INVALID.
+ */
+export function dsaDerToRaw(der: Uint8Array, width: number): Uint8Array {
+  try {
+    return ecdsaSignatureToRaw(der, width);
+  } catch (e) {
+    if (!(e instanceof DerError)) throw e;
+    throw new Pkcs11Error(CKR_SIGNATURE_INVALID, `not a DER DSA signature: ${e.message}`);
+  }
+}
+
+/** PKCS#11's raw DSA signature r‖s → DER (what `openssl dgst -verify` takes). */
+export function dsaRawToDer(raw: Uint8Array): Uint8Array {
+  try {
+    return ecdsaSignatureToDer(raw);
+  } catch (e) {
+    if (!(e instanceof DerError)) throw e;
+    throw new Pkcs11Error(CKR_SIGNATURE_LEN_RANGE, `not a raw DSA signature: ${e.message}`);
+  }
 }

@@ -7,7 +7,11 @@
  * its successor is stored. Layer L7.
  * @module
  */
+
+import { curve as curveRow } from '../crypto/curves.js';
+import { ecKeyTypeOf as ecKeyType } from '../objects/key-material.js';
 import {
+  CKA_BASE,
   CKA_CERTIFICATE_TYPE,
   CKA_CLASS,
   CKA_COEFFICIENT,
@@ -24,6 +28,7 @@ import {
   CKA_KEY_TYPE,
   CKA_LABEL,
   CKA_MODULUS,
+  CKA_PRIME,
   CKA_PRIME_1,
   CKA_PRIME_2,
   CKA_PRIVATE,
@@ -33,11 +38,12 @@ import {
   CKA_SERIAL_NUMBER,
   CKA_SIGN,
   CKA_SUBJECT,
+  CKA_SUBPRIME,
   CKA_TOKEN,
   CKA_VALUE,
   CKA_VERIFY,
   CKC_X_509,
-  CKK_EC,
+  CKK_DSA,
   CKK_RSA,
   CKM_SHA_1,
   CKO_CERTIFICATE,
@@ -88,6 +94,18 @@ function common(cls: number, o: ObjectOptions, id: Uint8Array): Template {
   ];
 }
 
+/** X25519 and X448 keys agree on secrets; the keys of every other curve sign. */
+const isMontgomery = (c: Parameters<typeof curveRow>[0]) => curveRow(c).family === 'montgomery';
+
+/** CKA_PRIME, CKA_SUBPRIME and CKA_BASE of a DSA key. */
+function dsaParameters(key: { p: Uint8Array; q: Uint8Array; g: Uint8Array }): Template {
+  return [
+    { type: CKA_PRIME, value: bytes(key.p) },
+    { type: CKA_SUBPRIME, value: bytes(key.q) },
+    { type: CKA_BASE, value: bytes(key.g) },
+  ];
+}
+
 /** The C_CreateObject template of a private key: private, sensitive, not extractable, for signing. */
 export function privateKeyTemplate(
   key: PrivateKeyData,
@@ -102,13 +120,25 @@ export function privateKeyTemplate(
     { type: CKA_SIGN, value: true },
   ];
   if (key.kind === 'ec') {
+    // X25519 and X448 keys agree on secrets; every other curve's keys sign.
+    const agree = isMontgomery(key.curve);
     return [
-      ...t,
-      { type: CKA_KEY_TYPE, value: CKK_EC },
+      ...t.filter((a) => !(agree && a.type === CKA_SIGN)),
+      { type: CKA_KEY_TYPE, value: ecKeyType(key.curve) },
+      ...(agree ? [{ type: CKA_SIGN, value: false }] : []),
       { type: CKA_DECRYPT, value: false },
-      { type: CKA_DERIVE, value: false },
+      { type: CKA_DERIVE, value: agree },
       { type: CKA_EC_PARAMS, value: bytes(ecParamsOf(key.curve)) },
       { type: CKA_VALUE, value: bytes(key.d) },
+    ];
+  }
+  if (key.kind === 'dsa') {
+    return [
+      ...t,
+      { type: CKA_KEY_TYPE, value: CKK_DSA },
+      { type: CKA_DECRYPT, value: false },
+      ...dsaParameters(key),
+      { type: CKA_VALUE, value: bytes(key.x) },
     ];
   }
   return [
@@ -135,11 +165,21 @@ export function publicKeyTemplate(key: PublicKeyData, o: ObjectOptions, id: Uint
   ];
   if (key.kind === 'ec') {
     return [
-      ...t,
-      { type: CKA_KEY_TYPE, value: CKK_EC },
+      ...t.filter((a) => !(isMontgomery(key.curve) && a.type === CKA_VERIFY)),
+      ...(isMontgomery(key.curve) ? [{ type: CKA_VERIFY, value: false }] : []),
+      { type: CKA_KEY_TYPE, value: ecKeyType(key.curve) },
       { type: CKA_ENCRYPT, value: false },
       { type: CKA_EC_PARAMS, value: bytes(ecParamsOf(key.curve)) },
       { type: CKA_EC_POINT, value: bytes(encodeTlv(TAG_OCTET_STRING, key.point)) },
+    ];
+  }
+  if (key.kind === 'dsa') {
+    return [
+      ...t,
+      { type: CKA_KEY_TYPE, value: CKK_DSA },
+      { type: CKA_ENCRYPT, value: false },
+      ...dsaParameters(key),
+      { type: CKA_VALUE, value: bytes(key.y) },
     ];
   }
   return [

@@ -1,41 +1,44 @@
 /**
  * AES encryption mechanisms (v2.40 mechanisms §2.14): CKM_AES_ECB, CKM_AES_CBC, CKM_AES_CBC_PAD,
- * CKM_AES_CTR and CKM_AES_GCM. GCM decryption releases nothing before the tag has been checked.
- * Layer L4.
+ * CKM_AES_CTR, CKM_AES_OFB, CKM_AES_CFB8, CKM_AES_CFB128, CKM_AES_CFB1, key wrap (RFC 3394, RFC 5649)
+ * CKM_AES_XTS on CKK_AES_XTS keys (3.0 §2.13, IEEE 1619) and the CKM_AES_ECB/CBC_ENCRYPT_DATA derivations
+ * (encrypt-data.ts). The AEAD modes (GCM, CCM) are in aead.ts. Layer L4.
  * @module
  */
-import { readBytes } from '../attributes/values.js';
 import type { CipherStream, CryptoBackend } from '../crypto/backend.js';
 import { Pkcs11Error } from '../errors.js';
 import * as C from '../pkcs11/constants.js';
-import type { GcmParams, RawMechanism } from '../pkcs11/types.js';
-import { decodeUlong } from '../util/bytes.js';
-import { Collected, requireNoParameter } from './common.js';
+import type { RawMechanism } from '../pkcs11/types.js';
+import { concat, decodeUlong } from '../util/bytes.js';
+import {
+  blockCipher,
+  ivParam,
+  lengthError,
+  streamCipher,
+  wholeInputCipher,
+} from './block-modes.js';
+import { MAX_WHOLE_INPUT, requireNoParameter, secretKeyOf } from './common.js';
+import { encryptDataMechanism } from './encrypt-data.js';
 import type { CipherOperation, KeyRef, Mechanism } from './types.js';
 
 const BLOCK = 16;
-/** Largest CKM_AES_GCM plaintext (GCM holds its whole input until the end; the tag comes on top). */
-export const MAX_GCM_INPUT = 64 * 1024 * 1024;
 /** Largest AES key-wrap input: keys, not bulk data. */
 const MAX_KEY_WRAP_INPUT = 64 * 1024;
 const SIZES = { minKeySize: 16, maxKeySize: 32 };
 /** Every AES mode can also wrap and unwrap secret keys (their value is what it encrypts). */
 const FLAGS = C.CKF_ENCRYPT | C.CKF_DECRYPT | C.CKF_WRAP | C.CKF_UNWRAP;
 
-function aesKey(key: KeyRef): Uint8Array {
-  const v = readBytes(key.object.attrs, C.CKA_VALUE);
-  if (!v || ![16, 24, 32].includes(v.length))
-    throw new Pkcs11Error(C.CKR_KEY_SIZE_RANGE, 'not an AES key');
-  return v;
+/** The value of an AES (16, 24, 32 bytes) or AES-XTS (32, 64 bytes: two AES keys) key. */
+function keyOf(sizes: readonly number[]): (key: KeyRef) => Uint8Array {
+  return (key) => {
+    const v = secretKeyOf(key);
+    if (!sizes.includes(v.length))
+      throw new Pkcs11Error(C.CKR_KEY_SIZE_RANGE, `a ${v.length}-byte key does not suit this mode`);
+    return v;
+  };
 }
-
-function ivParam(m: RawMechanism): Uint8Array {
-  const p = m.parameter;
-  if (!(p instanceof Uint8Array) || p.length !== BLOCK) {
-    throw new Pkcs11Error(C.CKR_MECHANISM_PARAM_INVALID, 'the parameter is a 16-byte IV');
-  }
-  return p;
-}
+const aesKey = keyOf([16, 24, 32]);
+const xtsKey = keyOf([32, 64]);
 
 /** CK_AES_CTR_PARAMS: ulCounterBits (CK_ULONG) then the 16-byte counter block, or pkcs11js's AesCBC-like shape. */
 function ctrParam(m: RawMechanism): { counterBits: number; block: Uint8Array } {
@@ -51,53 +54,6 @@ function ctrParam(m: RawMechanism): { counterBits: number; block: Uint8Array } {
     C.CKR_MECHANISM_PARAM_INVALID,
     'CK_AES_CTR_PARAMS: counter bits 1..128 and a 16-byte block',
   );
-}
-
-function lengthCode(encrypt: boolean): number {
-  return encrypt ? C.CKR_DATA_LEN_RANGE : C.CKR_ENCRYPTED_DATA_LEN_RANGE;
-}
-
-function lengthError(encrypt: boolean, why: string): Pkcs11Error {
-  return new Pkcs11Error(lengthCode(encrypt), why);
-}
-
-/**
- * Bytes a block-cipher stream has released after `total` input bytes: whole blocks, except that a
- * padded decryption keeps the last block back until finish (it holds the padding).
- */
-function released(total: number, holdLast: boolean): number {
-  if (!holdLast) return total - (total % BLOCK);
-  return Math.max(0, Math.ceil(total / BLOCK) - 1) * BLOCK;
-}
-
-/**
- * ECB, CBC and CBC_PAD: a stream that checks block alignment where the mode has no padding. Length
- * queries are exact (64 bytes of AES-ECB are 64), except a padded decryption's last block, whose padding
- * is only known once decrypted: up to 15 bytes.
- */
-function blockCipher(stream: CipherStream, encrypt: boolean, padded: boolean): CipherOperation {
-  let seen = 0;
-  const holdLast = padded && !encrypt;
-  return {
-    updateBound: (n) => released(seen + n, holdLast) - released(seen, holdLast),
-    finishBound(pending) {
-      const total = seen + pending;
-      if (!padded) return 0;
-      // Encryption ends with one whole padded block; decryption with the data of the last block.
-      if (encrypt) return BLOCK;
-      return total === 0 ? 0 : BLOCK - 1;
-    },
-    update(d) {
-      seen += d.length;
-      return stream.update(d);
-    },
-    finish() {
-      if ((!padded || !encrypt) && seen % BLOCK !== 0) {
-        throw lengthError(encrypt, 'the input is not a whole number of 16-byte blocks');
-      }
-      return stream.finish();
-    },
-  };
 }
 
 function ctrCipher(
@@ -125,53 +81,6 @@ function ctrCipher(
   };
 }
 
-function gcmParams(m: RawMechanism): { iv: Uint8Array; aad: Uint8Array; tagLength: number } {
-  const p = m.parameter as Partial<GcmParams> | undefined;
-  if (
-    typeof p !== 'object' ||
-    p === null ||
-    p instanceof Uint8Array ||
-    !(p.iv instanceof Uint8Array)
-  ) {
-    throw new Pkcs11Error(C.CKR_MECHANISM_PARAM_INVALID, 'CK_GCM_PARAMS required');
-  }
-  const tagBits = p.tagBits ?? 128;
-  if (p.iv.length < 1 || p.iv.length > 256 || ![32, 64, 96, 104, 112, 120, 128].includes(tagBits)) {
-    throw new Pkcs11Error(
-      C.CKR_MECHANISM_PARAM_INVALID,
-      'GCM: IV of 1..256 bytes, tag of 32..128 bits',
-    );
-  }
-  return { iv: p.iv, aad: p.aad ?? new Uint8Array(0), tagLength: tagBits / 8 };
-}
-
-function gcmCipher(
-  backend: CryptoBackend,
-  key: Uint8Array,
-  m: RawMechanism,
-  encrypt: boolean,
-): CipherOperation {
-  const { iv, aad, tagLength } = gcmParams(m);
-  // GCM releases nothing before the tag is checked, so the whole input is held: bounded.
-  const input = encrypt
-    ? new Collected(MAX_GCM_INPUT)
-    : new Collected(MAX_GCM_INPUT + tagLength, C.CKR_ENCRYPTED_DATA_LEN_RANGE);
-  let total = 0;
-  return {
-    updateBound: () => 0,
-    finishBound: (pending) =>
-      encrypt ? total + pending + tagLength : Math.max(0, total + pending - tagLength),
-    update(d) {
-      input.add(d);
-      total += d.length;
-      return new Uint8Array(0);
-    },
-    finish() {
-      return backend.aesGcm(key, iv, aad, tagLength, encrypt, input.take());
-    },
-  };
-}
-
 /** AES key wrap: one call on the whole input (the length rules are the RFCs'). */
 function keyWrapCipher(
   backend: CryptoBackend,
@@ -181,29 +90,39 @@ function keyWrapCipher(
   pad: boolean,
 ): CipherOperation {
   requireNoParameter(m);
-  const input = new Collected(MAX_KEY_WRAP_INPUT, lengthCode(wrap));
-  let total = 0;
-  return {
-    updateBound: () => 0,
-    finishBound: (pending) => {
-      const n = total + pending;
-      // Unwrapping drops the 8-byte integrity block (and, with padding, up to 7 bytes more).
-      return wrap ? (pad ? Math.ceil(n / 8) * 8 + 8 : n + 8) : Math.max(0, n - 8);
+  // Unwrapping drops the 8-byte integrity block (and, with padding, up to 7 bytes more).
+  const outLength = (n: number) =>
+    wrap ? (pad ? Math.ceil(n / 8) * 8 + 8 : n + 8) : Math.max(0, n - 8);
+  return wholeInputCipher(wrap, MAX_KEY_WRAP_INPUT, outLength, (data) => {
+    if (!pad && (data.length % 8 !== 0 || data.length < (wrap ? 16 : 24))) {
+      throw lengthError(wrap, 'CKM_AES_KEY_WRAP works on whole 8-byte blocks (at least two)');
+    }
+    if (pad && data.length < (wrap ? 1 : 16)) throw lengthError(wrap, 'input too short');
+    return backend.aesKeyWrap(key, data, wrap, pad);
+  });
+}
+
+/**
+ * XTS (SP 800-38E): the whole input is one data unit of at least a block, the parameter its 16-byte
+ * tweak; OpenSSL encrypts a unit per call, so the input is held and run once.
+ */
+function xtsCipher(
+  backend: CryptoBackend,
+  key: Uint8Array,
+  m: RawMechanism,
+  encrypt: boolean,
+): CipherOperation {
+  const iv = ivParam(m, BLOCK);
+  return wholeInputCipher(
+    encrypt,
+    MAX_WHOLE_INPUT,
+    (n) => n,
+    (data) => {
+      if (data.length < BLOCK) throw lengthError(encrypt, 'XTS needs at least one 16-byte block');
+      const stream = backend.createCipher({ mode: 'xts', key, iv, padding: false, encrypt });
+      return concat(stream.update(data), stream.finish());
     },
-    update(d) {
-      input.add(d);
-      total += d.length;
-      return new Uint8Array(0);
-    },
-    finish() {
-      const data = input.take();
-      if (!pad && (data.length % 8 !== 0 || data.length < (wrap ? 16 : 24))) {
-        throw lengthError(wrap, 'CKM_AES_KEY_WRAP works on whole 8-byte blocks (at least two)');
-      }
-      if (pad && data.length < (wrap ? 1 : 16)) throw lengthError(wrap, 'input too short');
-      return backend.aesKeyWrap(key, data, wrap, pad);
-    },
-  };
+  );
 }
 
 type Build = (
@@ -223,6 +142,13 @@ function aesMechanism(type: number, build: Build): Mechanism {
   };
 }
 
+/** A mode with a 16-byte IV whose output follows its input (CFB, OFB). */
+function streamMode(type: number, mode: 'ofb' | 'cfb8' | 'cfb128' | 'cfb1'): Mechanism {
+  return aesMechanism(type, (b, m, key, encrypt) =>
+    streamCipher(b.createCipher({ mode, key, iv: ivParam(m, BLOCK), padding: false, encrypt })),
+  );
+}
+
 export const AES_MECHANISMS: Mechanism[] = [
   aesMechanism(C.CKM_AES_ECB, (b, m, key, encrypt) => {
     requireNoParameter(m);
@@ -230,20 +156,23 @@ export const AES_MECHANISMS: Mechanism[] = [
       b.createCipher({ mode: 'ecb', key, padding: false, encrypt }),
       encrypt,
       false,
+      BLOCK,
     );
   }),
   aesMechanism(C.CKM_AES_CBC, (b, m, key, encrypt) =>
     blockCipher(
-      b.createCipher({ mode: 'cbc', key, iv: ivParam(m), padding: false, encrypt }),
+      b.createCipher({ mode: 'cbc', key, iv: ivParam(m, BLOCK), padding: false, encrypt }),
       encrypt,
       false,
+      BLOCK,
     ),
   ),
   aesMechanism(C.CKM_AES_CBC_PAD, (b, m, key, encrypt) =>
     blockCipher(
-      b.createCipher({ mode: 'cbc', key, iv: ivParam(m), padding: true, encrypt }),
+      b.createCipher({ mode: 'cbc', key, iv: ivParam(m, BLOCK), padding: true, encrypt }),
       encrypt,
       true,
+      BLOCK,
     ),
   ),
   aesMechanism(C.CKM_AES_CTR, (b, m, key, encrypt) => {
@@ -255,7 +184,31 @@ export const AES_MECHANISMS: Mechanism[] = [
       encrypt,
     );
   }),
-  aesMechanism(C.CKM_AES_GCM, (b, m, key, encrypt) => gcmCipher(b, key, m, encrypt)),
+  streamMode(C.CKM_AES_OFB, 'ofb'),
+  streamMode(C.CKM_AES_CFB8, 'cfb8'),
+  streamMode(C.CKM_AES_CFB128, 'cfb128'),
+  streamMode(C.CKM_AES_CFB1, 'cfb1'),
+  {
+    type: C.CKM_AES_XTS,
+    keyTypes: [C.CKK_AES_XTS],
+    info: { minKeySize: 32, maxKeySize: 64, flags: C.CKF_ENCRYPT | C.CKF_DECRYPT },
+    encrypt: (backend, m, key) => xtsCipher(backend, xtsKey(key), m, true),
+    decrypt: (backend, m, key) => xtsCipher(backend, xtsKey(key), m, false),
+  },
+  ...(
+    [
+      [C.CKM_AES_ECB_ENCRYPT_DATA, 'ecb'],
+      [C.CKM_AES_CBC_ENCRYPT_DATA, 'cbc'],
+    ] as const
+  ).map(([type, mode]) =>
+    encryptDataMechanism({
+      type,
+      keyTypes: [C.CKK_AES],
+      mode,
+      block: BLOCK,
+      key: (base) => ({ key: aesKey(base) }),
+    }),
+  ),
   aesMechanism(C.CKM_AES_KEY_WRAP, (b, m, key, encrypt) =>
     keyWrapCipher(b, key, m, encrypt, false),
   ),

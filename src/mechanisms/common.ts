@@ -1,9 +1,10 @@
 /**
- * Pieces the mechanism families share: parameter checks, hash and MGF tables, operations that collect
+ * Pieces the mechanism families share: parameter checks, operations that collect
  * their (bounded) input and act once at the end, and hash-then-sign operations that hash as parts
  * arrive. Layer L4.
  * @module
  */
+import { readBytes } from '../attributes/values.js';
 import type {
   Accumulator,
   CryptoBackend,
@@ -15,31 +16,62 @@ import { Pkcs11Error } from '../errors.js';
 import * as C from '../pkcs11/constants.js';
 import type { RawMechanism } from '../pkcs11/types.js';
 import { concat } from '../util/bytes.js';
-import type { DigestOperation, SignOperation, VerifyOperation } from './types.js';
+import type { DigestOperation, KeyRef, SignOperation, VerifyOperation } from './types.js';
 
-/** CKM digest mechanism → hash. */
-export const HASH_OF_DIGEST: ReadonlyMap<number, HashName> = new Map([
-  [C.CKM_SHA_1, 'sha1'],
-  [C.CKM_SHA224, 'sha224'],
-  [C.CKM_SHA256, 'sha256'],
-  [C.CKM_SHA384, 'sha384'],
-  [C.CKM_SHA512, 'sha512'],
-]);
+/**
+ * The largest input an operation holds whole until its end (GCM before its tag is checked, a one-part
+ * EdDSA message): bounded, since a caller needs no login to drive some of them.
+ */
+export const MAX_WHOLE_INPUT = 64 * 1024 * 1024;
 
-/** CKG_MGF1_* → hash. */
-export const HASH_OF_MGF: ReadonlyMap<number, HashName> = new Map([
-  [C.CKG_MGF1_SHA1, 'sha1'],
-  [C.CKG_MGF1_SHA224, 'sha224'],
-  [C.CKG_MGF1_SHA256, 'sha256'],
-  [C.CKG_MGF1_SHA384, 'sha384'],
-  [C.CKG_MGF1_SHA512, 'sha512'],
-]);
+/** The value of a secret key (CKR_KEY_HANDLE_INVALID for a secret key object without one). */
+export function secretKeyOf(key: KeyRef): Uint8Array {
+  const v = readBytes(key.object.attrs, C.CKA_VALUE);
+  if (!v || v.length === 0)
+    throw new Pkcs11Error(C.CKR_KEY_HANDLE_INVALID, 'secret key without a value');
+  return v;
+}
+
+/** A structured parameter (pkcs11/types.ts), its fields still unchecked; CKR_MECHANISM_PARAM_INVALID otherwise. */
+export function structuredParam<T>(m: RawMechanism, what: string): Partial<T> {
+  const p = m.parameter;
+  if (typeof p !== 'object' || p === null || p instanceof Uint8Array) {
+    throw new Pkcs11Error(C.CKR_MECHANISM_PARAM_INVALID, `${what} required`);
+  }
+  return p as unknown as Partial<T>;
+}
+
+/** An optional byte-string field of a structured parameter (absent: empty). */
+export function bytesField(v: unknown, what: string): Uint8Array {
+  if (v === undefined) return new Uint8Array(0);
+  if (!(v instanceof Uint8Array))
+    throw new Pkcs11Error(C.CKR_MECHANISM_PARAM_INVALID, `${what} must be bytes`);
+  return v;
+}
 
 /** Rejects a parameter on a mechanism that takes none (an empty byte string is tolerated). */
 export function requireNoParameter(m: RawMechanism): void {
   const p = m.parameter;
   if (p === undefined || (p instanceof Uint8Array && p.length === 0)) return;
   throw new Pkcs11Error(C.CKR_MECHANISM_PARAM_INVALID, 'this mechanism takes no parameter');
+}
+
+/**
+ * A CK_ULONG parameter (a MAC length, a bit index, an object handle): a number, or its 8- or 4-byte
+ * little-endian form as C callers pass it; anything else is CKR_MECHANISM_PARAM_INVALID with `what`.
+ */
+export function ulongParameter(m: RawMechanism, what: string): number {
+  const p = m.parameter;
+  let n: number | undefined;
+  if (typeof p === 'number') n = p;
+  else if (p instanceof Uint8Array && (p.length === 8 || p.length === 4)) {
+    const dv = new DataView(p.buffer, p.byteOffset, p.length);
+    n = p.length === 8 ? Number(dv.getBigUint64(0, true)) : dv.getUint32(0, true);
+  }
+  if (n === undefined || !Number.isSafeInteger(n) || n < 0) {
+    throw new Pkcs11Error(C.CKR_MECHANISM_PARAM_INVALID, what);
+  }
+  return n;
 }
 
 /**

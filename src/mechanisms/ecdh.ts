@@ -1,27 +1,24 @@
 /**
  * CKM_ECDH1_DERIVE (v2.40 mechanisms §2.3.12): a secret key from an EC private key and the other party's
- * public point, with the null KDF or the ANSI X9.63 SHA-1/SHA-2 KDFs. Layer L4.
+ * public point, with the null KDF or the ANSI X9.63 KDFs (SHA-1, SHA-2, SHA-3: hashes.ts). On CKK_EC keys Z is the
+ * x-coordinate of d·Q; on CKK_EC_MONTGOMERY keys (PKCS#11 3.0 §2.3.8) it is X25519 / X448 (RFC 7748 §6)
+ * of the peer's public key. Layer L4.
  * @module
  */
-import { readUlong } from '../attributes/values.js';
+import type { AttributeMap } from '../attributes/values.js';
 import type { CryptoBackend, HashName } from '../crypto/backend.js';
 import { HASH_LENGTHS } from '../crypto/backend.js';
 import { curve as curveRow, keySizes } from '../crypto/curves.js';
 import { Pkcs11Error } from '../errors.js';
 import { decodeEcPoint } from '../objects/key-material.js';
-import { GENERIC_SECRET_KEY_TYPES } from '../objects/tables.js';
+import { PROFILES } from '../objects/profile.js';
+import { GENERIC_SECRET_KEY_TYPES } from '../objects/secret-keys.js';
 import * as C from '../pkcs11/constants.js';
 import type { Ecdh1DeriveParams, RawMechanism } from '../pkcs11/types.js';
-import { encodeUlong } from '../util/bytes.js';
-import type { Mechanism } from './types.js';
-
-const KDF_HASH: ReadonlyMap<number, HashName> = new Map([
-  [C.CKD_SHA1_KDF, 'sha1'],
-  [C.CKD_SHA224_KDF, 'sha224'],
-  [C.CKD_SHA256_KDF, 'sha256'],
-  [C.CKD_SHA384_KDF, 'sha384'],
-  [C.CKD_SHA512_KDF, 'sha512'],
-]);
+import { EC_FLAGS, ecSizes, OKP_FLAGS } from './ec-keygen.js';
+import { HASH_OF_KDF } from './hashes.js';
+import { secretShape } from './secret-keygen.js';
+import type { GeneratedKey, KeyRef, Mechanism } from './types.js';
 
 function params(m: RawMechanism): Ecdh1DeriveParams {
   const p = m.parameter as Partial<Ecdh1DeriveParams> | undefined;
@@ -33,7 +30,7 @@ function params(m: RawMechanism): Ecdh1DeriveParams {
   ) {
     throw new Pkcs11Error(C.CKR_MECHANISM_PARAM_INVALID, 'CK_ECDH1_DERIVE_PARAMS required');
   }
-  if (p.kdf !== C.CKD_NULL && !KDF_HASH.has(p.kdf as number)) {
+  if (p.kdf !== C.CKD_NULL && !HASH_OF_KDF.has(p.kdf as number)) {
     throw new Pkcs11Error(C.CKR_MECHANISM_PARAM_INVALID, 'unsupported KDF');
   }
   if (p.kdf === C.CKD_NULL && p.sharedData && p.sharedData.length > 0) {
@@ -68,58 +65,57 @@ function x963(
   return out;
 }
 
+function derive(
+  backend: CryptoBackend,
+  m: RawMechanism,
+  base: KeyRef,
+  template: AttributeMap,
+): GeneratedKey {
+  const p = params(m);
+  const handle = base.handle();
+  const curve = handle.curve;
+  if (curve === undefined) throw new Pkcs11Error(C.CKR_KEY_TYPE_INCONSISTENT, 'not an EC key');
+  const peer = decodeEcPoint(p.publicData, curve);
+  // A point off the curve (or, on X25519/X448, of small order): CKR_MECHANISM_PARAM_INVALID (adapter).
+  const z = backend.ecdh(handle, peer);
+  const hash = HASH_OF_KDF.get(p.kdf);
+  // ECDH derives AES or generic secrets; AES keys are 32 bytes, the others Z's size, unless asked.
+  const shape = secretShape(template, {
+    defaultKeyType: C.CKK_GENERIC_SECRET,
+    defaultLength: (keyType) => (keyType === C.CKK_AES ? 32 : curveRow(curve).fieldBytes),
+    allowed: [C.CKK_AES, ...GENERIC_SECRET_KEY_TYPES],
+  });
+  const length = shape.length;
+  if (!hash && length > z.length) {
+    throw new Pkcs11Error(
+      C.CKR_ATTRIBUTE_VALUE_INVALID,
+      `CKD_NULL gives at most ${z.length} bytes`,
+    );
+  }
+  // CKD_NULL: the leftmost bytes of Z (as SoftHSMv2 and OpenSSL-based tokens do)
+  const value = hash
+    ? x963(backend, hash, z, p.sharedData ?? new Uint8Array(0), length)
+    : z.slice(0, length);
+  z.fill(0);
+  return shape.made(value);
+}
+
+/**
+ * One entry per key type (and, for CKK_EC, per profile: the curves differ), merged by the registry: the
+ * union of their key types and size ranges.
+ */
 export const ECDH_MECHANISMS: Mechanism[] = [
+  ...PROFILES.map((profile) => ({
+    type: C.CKM_ECDH1_DERIVE,
+    profiles: [profile],
+    keyTypes: [C.CKK_EC],
+    info: { ...ecSizes(profile), flags: C.CKF_DERIVE | EC_FLAGS },
+    derive,
+  })),
   {
     type: C.CKM_ECDH1_DERIVE,
-    keyTypes: [C.CKK_EC],
-    info: {
-      ...keySizes('weierstrass'),
-      flags: C.CKF_DERIVE | C.CKF_EC_F_P | C.CKF_EC_NAMEDCURVE | C.CKF_EC_UNCOMPRESS,
-    },
-    derive(backend, m, base, template) {
-      const p = params(m);
-      const handle = base.handle();
-      const curve = handle.curve;
-      if (curve === undefined) throw new Pkcs11Error(C.CKR_KEY_TYPE_INCONSISTENT, 'not an EC key');
-      const peer = decodeEcPoint(p.publicData, curve);
-      const z = backend.ecdh(handle, peer);
-      const keyType = readUlong(template, C.CKA_KEY_TYPE) ?? C.CKK_GENERIC_SECRET;
-      if (keyType !== C.CKK_AES && !GENERIC_SECRET_KEY_TYPES.includes(keyType)) {
-        throw new Pkcs11Error(
-          C.CKR_TEMPLATE_INCONSISTENT,
-          'ECDH derives AES or generic secret keys',
-        );
-      }
-      const length =
-        readUlong(template, C.CKA_VALUE_LEN) ??
-        (keyType === C.CKK_AES ? 32 : curveRow(curve).fieldBytes);
-      if (keyType === C.CKK_AES && ![16, 24, 32].includes(length)) {
-        throw new Pkcs11Error(
-          C.CKR_ATTRIBUTE_VALUE_INVALID,
-          'CKA_VALUE_LEN: AES keys are 16, 24 or 32 bytes',
-        );
-      }
-      const hash = KDF_HASH.get(p.kdf);
-      if (!hash && length > z.length) {
-        throw new Pkcs11Error(
-          C.CKR_ATTRIBUTE_VALUE_INVALID,
-          `CKD_NULL gives at most ${z.length} bytes`,
-        );
-      }
-      if (length < 1 || length > 512)
-        throw new Pkcs11Error(C.CKR_ATTRIBUTE_VALUE_INVALID, 'CKA_VALUE_LEN: 1..512');
-      // CKD_NULL: the leftmost bytes of Z (as SoftHSMv2 and OpenSSL-based tokens do)
-      const value = hash
-        ? x963(backend, hash, z, p.sharedData ?? new Uint8Array(0), length)
-        : z.slice(0, length);
-      z.fill(0);
-      return {
-        keyType,
-        computed: new Map([
-          [C.CKA_VALUE, value],
-          [C.CKA_VALUE_LEN, encodeUlong(length)],
-        ]),
-      };
-    },
+    keyTypes: [C.CKK_EC_MONTGOMERY],
+    info: { ...keySizes('montgomery'), flags: C.CKF_DERIVE | OKP_FLAGS },
+    derive,
   },
 ];

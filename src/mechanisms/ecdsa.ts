@@ -1,13 +1,12 @@
 /**
- * Elliptic-curve mechanisms (v2.40 mechanisms §2.3): CKM_EC_KEY_PAIR_GEN for P-256/P-384/P-521,
- * CKM_ECDSA over a caller-computed digest (output r‖s), and CKM_ECDSA_SHA1…SHA512. Layer L4.
+ * ECDSA (v2.40 mechanisms §2.3): CKM_ECDSA over a caller-computed digest (output r‖s), and
+ * CKM_ECDSA_SHA1…SHA512 and CKM_ECDSA_SHA3_224…512 (3.0 §2.3.10, the rows of hashes.ts), on the
+ * Weierstrass curves of the table the profile offers (key generation: ec-keygen.ts). Layer L4.
  * @module
  */
-import { readBytes } from '../attributes/values.js';
-import type { EcMaterial, HashName, SignScheme } from '../crypto/backend.js';
-import { curve as curveRow, keySizes } from '../crypto/curves.js';
+import type { HashName, SignScheme } from '../crypto/backend.js';
 import { Pkcs11Error } from '../errors.js';
-import { curveOf, ecParamsOf, encodeEcPoint } from '../objects/key-material.js';
+import { PROFILES, type Profile } from '../objects/profile.js';
 import * as C from '../pkcs11/constants.js';
 import {
   collectingSign,
@@ -19,10 +18,10 @@ import {
   requireNoParameter,
   signatureLengthRange,
 } from './common.js';
-import type { GeneratedPair, KeyRef, Mechanism } from './types.js';
+import { EC_FLAGS, ecSizes } from './ec-keygen.js';
+import { HASHES } from './hashes.js';
+import type { KeyRef, Mechanism } from './types.js';
 
-const EC_FLAGS = C.CKF_EC_F_P | C.CKF_EC_NAMEDCURVE | C.CKF_EC_UNCOMPRESS;
-const SIZES = keySizes('weierstrass');
 /** CKM_ECDSA input: a digest; anything past 1 KiB is a caller error, not a digest. */
 const MAX_DIGEST = 1024;
 const PREHASHED: SignScheme = { type: 'ecdsa-prehashed' };
@@ -32,7 +31,7 @@ function signatureLength(key: KeyRef): number {
   return 2 * Math.ceil(handle.bits / 8);
 }
 
-function prehashedMechanism(): Mechanism {
+function prehashedMechanism(profile: Profile): Mechanism {
   const scheme = PREHASHED;
   const checkInput = (data: Uint8Array) => {
     if (data.length === 0 || data.length > MAX_DIGEST) {
@@ -41,9 +40,10 @@ function prehashedMechanism(): Mechanism {
   };
   return {
     type: C.CKM_ECDSA,
+    profiles: [profile],
     keyTypes: [C.CKK_EC],
     singlePart: true,
-    info: { ...SIZES, flags: C.CKF_SIGN | C.CKF_VERIFY | EC_FLAGS },
+    info: { ...ecSizes(profile), flags: C.CKF_SIGN | C.CKF_VERIFY | EC_FLAGS },
     sign(backend, m, key) {
       requireNoParameter(m);
       const handle = key.handle();
@@ -67,13 +67,14 @@ function prehashedMechanism(): Mechanism {
  * CKM_ECDSA_SHA*: any message, the empty one included. One part goes to the backend's hashed scheme;
  * several are hashed as they arrive and their digest signed as CKM_ECDSA signs one.
  */
-function hashedMechanism(type: number, hash: HashName): Mechanism {
+function hashedMechanism(type: number, hash: HashName, profile: Profile): Mechanism {
   const schemeOf = (input: HashedInput): [SignScheme, Uint8Array] =>
     'digest' in input ? [PREHASHED, input.digest] : [{ type: 'ecdsa', hash }, input.data];
   return {
     type,
+    profiles: [profile],
     keyTypes: [C.CKK_EC],
-    info: { ...SIZES, flags: C.CKF_SIGN | C.CKF_VERIFY | EC_FLAGS },
+    info: { ...ecSizes(profile), flags: C.CKF_SIGN | C.CKF_VERIFY | EC_FLAGS },
     sign(backend, m, key) {
       requireNoParameter(m);
       const handle = key.handle();
@@ -96,49 +97,10 @@ function hashedMechanism(type: number, hash: HashName): Mechanism {
   };
 }
 
-const HASHED: [number, HashName][] = [
-  [C.CKM_ECDSA_SHA1, 'sha1'],
-  [C.CKM_ECDSA_SHA224, 'sha224'],
-  [C.CKM_ECDSA_SHA256, 'sha256'],
-  [C.CKM_ECDSA_SHA384, 'sha384'],
-  [C.CKM_ECDSA_SHA512, 'sha512'],
-];
-
-function pairFrom(material: EcMaterial): GeneratedPair {
-  const params = ecParamsOf(material.curve);
-  return {
-    publicClass: C.CKO_PUBLIC_KEY,
-    privateClass: C.CKO_PRIVATE_KEY,
-    keyType: C.CKK_EC,
-    publicComputed: new Map([
-      [C.CKA_EC_PARAMS, params],
-      [C.CKA_EC_POINT, encodeEcPoint(material.point)],
-    ]),
-    privateComputed: new Map([
-      [C.CKA_EC_PARAMS, params],
-      [C.CKA_VALUE, material.d as Uint8Array],
-    ]),
-  };
-}
-
-const keyPairGen: Mechanism = {
-  type: C.CKM_EC_KEY_PAIR_GEN,
-  keyPairType: C.CKK_EC,
-  info: { ...SIZES, flags: C.CKF_GENERATE_KEY_PAIR | EC_FLAGS },
-  generateKeyPair(backend, m, pub) {
-    requireNoParameter(m);
-    const params = readBytes(pub, C.CKA_EC_PARAMS);
-    if (!params) throw new Pkcs11Error(C.CKR_TEMPLATE_INCOMPLETE, 'CKA_EC_PARAMS is required');
-    const curve = curveOf(params);
-    const material = backend.generateEc(curve);
-    if (material.d?.length !== curveRow(curve).orderBytes)
-      throw new Pkcs11Error(C.CKR_FUNCTION_FAILED);
-    return pairFrom(material);
-  },
-};
-
-export const EC_MECHANISMS: Mechanism[] = [
-  keyPairGen,
-  prehashedMechanism(),
-  ...HASHED.map(([type, hash]) => hashedMechanism(type, hash)),
-];
+/** One family per profile: the curves they offer differ (objects/profile.ts). */
+export const EC_MECHANISMS: Mechanism[] = PROFILES.flatMap((profile) => [
+  prehashedMechanism(profile),
+  ...HASHES.flatMap((r) =>
+    r.ecdsa === undefined ? [] : [hashedMechanism(r.ecdsa, r.hash, profile)],
+  ),
+]);

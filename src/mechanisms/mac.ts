@@ -1,25 +1,19 @@
 /**
- * MACs as sign/verify mechanisms: CKM_SHA*_HMAC and their _GENERAL forms (v2.40 mechanisms §2.20–2.25),
- * CKM_AES_CMAC and CKM_AES_CMAC_GENERAL (§2.14). corePKCS11 has CKM_SHA256_HMAC and CKM_AES_CMAC.
- * Layer L4.
+ * MACs as sign/verify mechanisms: an HMAC and its _GENERAL form for every row of hashes.ts (v2.40
+ * mechanisms §2.20–2.25, 3.0 §2.27), CKM_AES_CMAC and CKM_AES_CMAC_GENERAL (§2.14). corePKCS11 has
+ * CKM_SHA256_HMAC and CKM_AES_CMAC. Layer L4.
  * @module
  */
-import { readBytes } from '../attributes/values.js';
-import type { Accumulator, CryptoBackend, HashName } from '../crypto/backend.js';
+import type { Accumulator, CryptoBackend } from '../crypto/backend.js';
 import { HASH_LENGTHS } from '../crypto/backend.js';
 import { Pkcs11Error } from '../errors.js';
-import { GENERIC_SECRET_KEY_TYPES } from '../objects/tables.js';
+import type { Profile } from '../objects/profile.js';
+import { HMAC_KEY_TYPES } from '../objects/secret-keys.js';
 import * as C from '../pkcs11/constants.js';
 import type { RawMechanism } from '../pkcs11/types.js';
-import { requireNoParameter } from './common.js';
+import { requireNoParameter, secretKeyOf, ulongParameter } from './common.js';
+import { HASHES, rowProfiles } from './hashes.js';
 import type { KeyRef, Mechanism, SignOperation, VerifyOperation } from './types.js';
-
-function secretOf(key: KeyRef): Uint8Array {
-  const v = readBytes(key.object.attrs, C.CKA_VALUE);
-  if (!v || v.length === 0)
-    throw new Pkcs11Error(C.CKR_KEY_HANDLE_INVALID, 'secret key without a value');
-  return v;
-}
 
 /** The MAC length: the full output, or the CK_MAC_GENERAL_PARAMS length of a _GENERAL mechanism. */
 function macLength(m: RawMechanism, full: number, general: boolean): number {
@@ -27,36 +21,38 @@ function macLength(m: RawMechanism, full: number, general: boolean): number {
     requireNoParameter(m);
     return full;
   }
-  let n: number | undefined;
-  if (typeof m.parameter === 'number') n = m.parameter;
-  else if (
-    m.parameter instanceof Uint8Array &&
-    (m.parameter.length === 8 || m.parameter.length === 4)
-  ) {
-    const dv = new DataView(m.parameter.buffer, m.parameter.byteOffset, m.parameter.length);
-    n = m.parameter.length === 8 ? Number(dv.getBigUint64(0, true)) : dv.getUint32(0, true);
-  }
-  if (n === undefined || !Number.isInteger(n) || n < 1 || n > full) {
-    throw new Pkcs11Error(C.CKR_MECHANISM_PARAM_INVALID, `MAC length must be 1..${full}`);
+  const what = `MAC length must be 1..${full}`;
+  const n = ulongParameter(m, what);
+  if (n < 1 || n > full) {
+    throw new Pkcs11Error(C.CKR_MECHANISM_PARAM_INVALID, what);
   }
   return n;
 }
 
-function macMechanism(
-  type: number,
-  fullLength: number,
-  general: boolean,
-  keyTypes: readonly number[],
-  open: (backend: CryptoBackend, key: Uint8Array) => Accumulator,
-  keySizes: [number, number],
-): Mechanism {
+export interface MacSpec {
+  type: number;
+  /** The full MAC length in bytes. */
+  length: number;
+  /** A _GENERAL mechanism: the parameter (CK_MAC_GENERAL_PARAMS) asks for a shorter MAC. */
+  general: boolean;
+  keyTypes: readonly number[];
+  /** The running MAC over a key's value. */
+  open: (backend: CryptoBackend, key: Uint8Array) => Accumulator;
+  keySizes: [number, number];
+  profiles?: readonly Profile[];
+}
+
+/** A MAC as a sign/verify mechanism (verification compares in constant time). */
+export function macMechanism(spec: MacSpec): Mechanism {
+  const { type, length: fullLength, general, keyTypes, open, keySizes } = spec;
   const start = (backend: CryptoBackend, m: RawMechanism, key: KeyRef) => {
     const length = macLength(m, fullLength, general);
-    return { length, acc: open(backend, secretOf(key)) };
+    return { length, acc: open(backend, secretKeyOf(key)) };
   };
   return {
     type,
     keyTypes,
+    ...(spec.profiles ? { profiles: spec.profiles } : {}),
     info: { minKeySize: keySizes[0], maxKeySize: keySizes[1], flags: C.CKF_SIGN | C.CKF_VERIFY },
     sign(backend, m, key): SignOperation {
       const { length, acc } = start(backend, m, key);
@@ -78,22 +74,31 @@ function macMechanism(
   };
 }
 
-const HMACS: [number, number, HashName][] = [
-  [C.CKM_SHA_1_HMAC, C.CKM_SHA_1_HMAC_GENERAL, 'sha1'],
-  [C.CKM_SHA224_HMAC, C.CKM_SHA224_HMAC_GENERAL, 'sha224'],
-  [C.CKM_SHA256_HMAC, C.CKM_SHA256_HMAC_GENERAL, 'sha256'],
-  [C.CKM_SHA384_HMAC, C.CKM_SHA384_HMAC_GENERAL, 'sha384'],
-  [C.CKM_SHA512_HMAC, C.CKM_SHA512_HMAC_GENERAL, 'sha512'],
-];
+const cmac = (b: CryptoBackend, k: Uint8Array) => b.createCmac(k);
 
 export const MAC_MECHANISMS: Mechanism[] = [
-  ...HMACS.flatMap(([plain, general, hash]) => {
-    const open = (b: CryptoBackend, k: Uint8Array) => b.createHmac(hash, k);
+  ...HASHES.flatMap((row) => {
+    const hash = row.hash;
+    const hmac = {
+      length: HASH_LENGTHS[hash],
+      keyTypes: HMAC_KEY_TYPES,
+      open: (b: CryptoBackend, k: Uint8Array) => b.createHmac(hash, k),
+      keySizes: [1, 4096] as [number, number],
+      ...rowProfiles(row),
+    };
     return [
-      macMechanism(plain, HASH_LENGTHS[hash], false, GENERIC_SECRET_KEY_TYPES, open, [1, 4096]),
-      macMechanism(general, HASH_LENGTHS[hash], true, GENERIC_SECRET_KEY_TYPES, open, [1, 4096]),
+      macMechanism({ ...hmac, type: row.hmac[0], general: false }),
+      macMechanism({ ...hmac, type: row.hmac[1], general: true }),
     ];
   }),
-  macMechanism(C.CKM_AES_CMAC, 16, false, [C.CKK_AES], (b, k) => b.createCmac(k), [16, 32]),
-  macMechanism(C.CKM_AES_CMAC_GENERAL, 16, true, [C.CKK_AES], (b, k) => b.createCmac(k), [16, 32]),
+  ...[false, true].map((general) =>
+    macMechanism({
+      type: general ? C.CKM_AES_CMAC_GENERAL : C.CKM_AES_CMAC,
+      length: 16,
+      general,
+      keyTypes: [C.CKK_AES],
+      open: cmac,
+      keySizes: [16, 32],
+    }),
+  ),
 ];

@@ -7,13 +7,21 @@
 import { Pkcs11Error } from '../errors.js';
 import { PROFILES, type Profile } from '../objects/profile.js';
 import { CKM_NAMES, CKR_MECHANISM_INVALID } from '../pkcs11/constants.js';
+import { AEAD_MECHANISMS } from './aead.js';
 import { AES_MECHANISMS } from './aes.js';
+import { DES_MECHANISMS } from './des.js';
+import { DH_MECHANISMS } from './dh.js';
 import { DIGEST_MECHANISMS } from './digest.js';
+import { DSA_MECHANISMS } from './dsa.js';
+import { EC_KEYGEN_MECHANISMS } from './ec-keygen.js';
 import { ECDH_MECHANISMS } from './ecdh.js';
 import { EC_MECHANISMS } from './ecdsa.js';
+import { EDDSA_MECHANISMS } from './eddsa.js';
+import { KDF_MECHANISMS } from './kdf.js';
 import { MAC_MECHANISMS } from './mac.js';
 import { RSA_MECHANISMS } from './rsa.js';
 import { RSA_CIPHER_MECHANISMS } from './rsa-cipher.js';
+import { SECRET_DERIVE_MECHANISMS } from './secret-derive.js';
 import { SECRET_KEYGEN_MECHANISMS } from './secret-keygen.js';
 import type { Mechanism } from './types.js';
 
@@ -37,13 +45,21 @@ function merge(a: Mechanism, b: Mechanism): Mechanism {
 
 const ALL: readonly Mechanism[] = [
   ...DIGEST_MECHANISMS,
+  ...EC_KEYGEN_MECHANISMS,
   ...EC_MECHANISMS,
+  ...EDDSA_MECHANISMS,
+  ...DSA_MECHANISMS,
+  ...DH_MECHANISMS,
   ...ECDH_MECHANISMS,
   ...RSA_MECHANISMS,
   ...RSA_CIPHER_MECHANISMS,
   ...MAC_MECHANISMS,
   ...AES_MECHANISMS,
+  ...AEAD_MECHANISMS,
+  ...DES_MECHANISMS,
   ...SECRET_KEYGEN_MECHANISMS,
+  ...KDF_MECHANISMS,
+  ...SECRET_DERIVE_MECHANISMS,
 ];
 
 /** The entries a profile offers, merged per CKM_ value. */

@@ -1,7 +1,8 @@
 /**
- * RSA encryption (v2.40 mechanisms §2.1.8–2.1.9): CKM_RSA_PKCS_OAEP, CKM_RSA_PKCS (encryption only: its
- * decryption leaks through padding-check timing, the Marvin attack, so the token does not offer it) and
- * raw CKM_RSA_X_509. Layer L4.
+ * RSA encryption and decryption (v2.40 mechanisms §2.1.8–2.1.9), also for wrapping keys:
+ * CKM_RSA_PKCS_OAEP, CKM_RSA_PKCS (its decryption with implicit rejection: a wrong padding yields a
+ * pseudo-random message, not an error, so there is no padding oracle; see the node:crypto adapter's
+ * rsa-pkcs1-decrypt.ts) and raw CKM_RSA_X_509. Layer L4.
  * @module
  */
 import type { HashName, RsaCipherScheme } from '../crypto/backend.js';
@@ -10,7 +11,8 @@ import { Pkcs11Error } from '../errors.js';
 import { PROFILE_LIMITS, PROFILES, type Profile } from '../objects/profile.js';
 import * as C from '../pkcs11/constants.js';
 import type { RawMechanism, RsaOaepParams } from '../pkcs11/types.js';
-import { Collected, HASH_OF_DIGEST, HASH_OF_MGF, requireNoParameter } from './common.js';
+import { Collected, requireNoParameter } from './common.js';
+import { HASH_OF_DIGEST, HASH_OF_MGF } from './hashes.js';
 import { keySizeInfo } from './rsa.js';
 import type { CipherOperation, KeyRef, Mechanism } from './types.js';
 
@@ -75,7 +77,7 @@ function rsaCipher(
 function rsaCipherMechanism(
   type: number,
   scheme: (m: RawMechanism) => RsaCipherScheme,
-  decrypts: boolean,
+  wraps: boolean,
   profile: Profile,
 ): Mechanism {
   return {
@@ -85,27 +87,23 @@ function rsaCipherMechanism(
     singlePart: true,
     info: {
       ...keySizeInfo(PROFILE_LIMITS[profile].rsaKeyBits),
-      flags: C.CKF_ENCRYPT | (decrypts ? C.CKF_DECRYPT : 0),
+      flags: C.CKF_ENCRYPT | C.CKF_DECRYPT | (wraps ? C.CKF_WRAP | C.CKF_UNWRAP : 0),
     },
     encrypt(backend, m, key) {
       const s = scheme(m);
       return rsaCipher(key, s, true, (d) => backend.rsaEncrypt(key.handle(), s, d));
     },
-    ...(decrypts
-      ? {
-          decrypt(backend, m, key) {
-            const s = scheme(m);
-            return rsaCipher(
-              key,
-              s,
-              false,
-              (d) => backend.rsaDecrypt(key.handle(), s, d),
-              (d) => backend.rsaDecryptAsync(key.handle(), s, d),
-            );
-          },
-        }
-      : {}),
-  } as Mechanism;
+    decrypt(backend, m, key) {
+      const s = scheme(m);
+      return rsaCipher(
+        key,
+        s,
+        false,
+        (d) => backend.rsaDecrypt(key.handle(), s, d),
+        (d) => backend.rsaDecryptAsync(key.handle(), s, d),
+      );
+    },
+  };
 }
 
 /** Encryption-capable variants of the RSA mechanisms whose signing forms live in rsa.ts (per profile). */
@@ -122,7 +120,7 @@ export const RSA_CIPHER_MECHANISMS: Mechanism[] = PROFILES.flatMap((profile) => 
       requireNoParameter(m);
       return { type: 'pkcs1' };
     },
-    false,
+    true,
     profile,
   ),
   rsaCipherMechanism(
@@ -131,7 +129,7 @@ export const RSA_CIPHER_MECHANISMS: Mechanism[] = PROFILES.flatMap((profile) => 
       requireNoParameter(m);
       return { type: 'raw' };
     },
-    true,
+    false,
     profile,
   ),
 ]);

@@ -1,7 +1,8 @@
 /**
  * RSA mechanisms (v2.40 mechanisms §2.1): key-pair generation, CKM_RSA_PKCS (sign a DigestInfo the caller
  * built), CKM_RSA_X_509 (raw), CKM_RSA_PKCS_PSS (sign a digest), and the hash-and-sign forms
- * CKM_SHA*_RSA_PKCS and CKM_SHA*_RSA_PKCS_PSS. Layer L4.
+ * CKM_SHA*_RSA_PKCS and CKM_SHA*_RSA_PKCS_PSS, SHA-3 ones included (3.0 §2.1.15; rows of hashes.ts).
+ * Layer L4.
  * @module
  */
 import { readBytes, readUlong } from '../attributes/values.js';
@@ -16,8 +17,6 @@ import { encodeOid, encodeSequence, encodeTlv, TAG_NULL, TAG_OCTET_STRING } from
 import {
   collectingSign,
   collectingVerify,
-  HASH_OF_DIGEST,
-  HASH_OF_MGF,
   type HashedInput,
   HashingInput,
   hashingSign,
@@ -25,6 +24,7 @@ import {
   requireNoParameter,
   signatureLengthRange,
 } from './common.js';
+import { HASH_OF_DIGEST, HASH_OF_MGF, HASHES, hashRow } from './hashes.js';
 import type { GeneratedPair, KeyRef, Mechanism } from './types.js';
 
 /** CK_MECHANISM_INFO key sizes of a range. */
@@ -75,18 +75,9 @@ interface RsaVariant {
   hash?: HashName;
 }
 
-/** SHA OIDs of the DigestInfo that PKCS#1 v1.5 signs (RFC 8017 §9.2). */
-const HASH_OID: Readonly<Record<HashName, string>> = {
-  sha1: '1.3.14.3.2.26',
-  sha224: '2.16.840.1.101.3.4.2.4',
-  sha256: '2.16.840.1.101.3.4.2.1',
-  sha384: '2.16.840.1.101.3.4.2.2',
-  sha512: '2.16.840.1.101.3.4.2.3',
-};
-
 function digestInfo(hash: HashName, digest: Uint8Array): Uint8Array {
   const algorithm = encodeSequence(
-    encodeOid(HASH_OID[hash]),
+    encodeOid(hashRow(hash).oid),
     encodeTlv(TAG_NULL, new Uint8Array(0)),
   );
   return encodeSequence(algorithm, encodeTlv(TAG_OCTET_STRING, digest));
@@ -171,14 +162,6 @@ function rsaMechanism(v: RsaVariant, profile: Profile): Mechanism {
   };
 }
 
-const HASHED: [number, number, HashName][] = [
-  [C.CKM_SHA1_RSA_PKCS, C.CKM_SHA1_RSA_PKCS_PSS, 'sha1'],
-  [C.CKM_SHA224_RSA_PKCS, C.CKM_SHA224_RSA_PKCS_PSS, 'sha224'],
-  [C.CKM_SHA256_RSA_PKCS, C.CKM_SHA256_RSA_PKCS_PSS, 'sha256'],
-  [C.CKM_SHA384_RSA_PKCS, C.CKM_SHA384_RSA_PKCS_PSS, 'sha384'],
-  [C.CKM_SHA512_RSA_PKCS, C.CKM_SHA512_RSA_PKCS_PSS, 'sha512'],
-];
-
 function pairFrom(m: RsaMaterial): GeneratedPair {
   const pub = new Map([
     [C.CKA_MODULUS, m.n],
@@ -241,6 +224,42 @@ function keyPairGen(profile: Profile): Mechanism {
   };
 }
 
+/** CKM_*_RSA_PKCS: PKCS#1 v1.5 with the hash computed here. */
+function hashedPkcs1(type: number, hash: HashName, profile: Profile): Mechanism {
+  return rsaMechanism(
+    {
+      type,
+      hash,
+      scheme: (m) => {
+        requireNoParameter(m);
+        return { type: 'rsa-pkcs1', hash };
+      },
+    },
+    profile,
+  );
+}
+
+/** CKM_*_RSA_PKCS_PSS: PSS with the hash computed here, named again by the parameter. */
+function hashedPss(type: number, hash: HashName, profile: Profile): Mechanism {
+  return rsaMechanism(
+    {
+      type,
+      hash,
+      scheme: (m) => {
+        const p = pssParams(m);
+        if (p.hash !== hash) {
+          throw new Pkcs11Error(
+            C.CKR_MECHANISM_PARAM_INVALID,
+            'PSS hashAlg must match the mechanism',
+          );
+        }
+        return { type: 'rsa-pss', ...p, prehashed: false };
+      },
+    },
+    profile,
+  );
+}
+
 /** One family per profile: their key sizes differ (objects/profile.ts). */
 const rsaFamily = (profile: Profile): Mechanism[] => [
   keyPairGen(profile),
@@ -274,36 +293,15 @@ const rsaFamily = (profile: Profile): Mechanism[] => [
     },
     profile,
   ),
-  ...HASHED.flatMap(([pkcs, pss, hash]) => [
-    rsaMechanism(
-      {
-        type: pkcs,
-        hash,
-        scheme: (m) => {
-          requireNoParameter(m);
-          return { type: 'rsa-pkcs1', hash };
-        },
-      },
-      profile,
-    ),
-    rsaMechanism(
-      {
-        type: pss,
-        hash,
-        scheme: (m) => {
-          const p = pssParams(m);
-          if (p.hash !== hash) {
-            throw new Pkcs11Error(
-              C.CKR_MECHANISM_PARAM_INVALID,
-              'PSS hashAlg must match the mechanism',
-            );
-          }
-          return { type: 'rsa-pss', ...p, prehashed: false };
-        },
-      },
-      profile,
-    ),
-  ]),
+  ...HASHES.filter((r) => r.rsa && (!r.profiles || r.profiles.includes(profile))).flatMap(
+    ({ rsa, hash }) => {
+      const [pkcs, pss] = rsa as readonly [number, number?];
+      return [
+        hashedPkcs1(pkcs, hash, profile),
+        ...(pss === undefined ? [] : [hashedPss(pss, hash, profile)]),
+      ];
+    },
+  ),
 ];
 
 export const RSA_MECHANISMS: Mechanism[] = PROFILES.flatMap(rsaFamily);

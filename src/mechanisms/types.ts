@@ -63,10 +63,21 @@ export interface GeneratedPair {
   privateComputed: AttributeMap;
 }
 
+/**
+ * What C_GenerateKey or C_DeriveKey makes: a secret key of `keyType`, or an object of another class
+ * (CKM_HKDF_DATA: a data object; the parameter-generation mechanisms: domain parameters).
+ */
 export interface GeneratedKey {
-  keyType: number;
+  keyType?: number;
+  /** Default CKO_SECRET_KEY. */
+  objectClass?: number;
   computed: AttributeMap;
+  /** Template attributes the mechanism read as its own input and the new object does not have. */
+  consumes?: readonly number[];
 }
+
+/** For mechanisms whose parameter names a second key (CKF_HKDF_SALT_KEY): that key, checked for `use`. */
+export type KeyLookup = (handle: number, use: 'derive') => KeyRef;
 
 export interface Mechanism {
   readonly type: number;
@@ -86,13 +97,27 @@ export interface Mechanism {
   verify?(backend: CryptoBackend, m: RawMechanism, key: KeyRef): VerifyOperation;
   encrypt?(backend: CryptoBackend, m: RawMechanism, key: KeyRef): CipherOperation;
   decrypt?(backend: CryptoBackend, m: RawMechanism, key: KeyRef): CipherOperation;
-  /** C_DeriveKey: the new key's value (and type) from a base key and the caller's template. */
+  /**
+   * C_DeriveKey: the new key's value (and type) from a base key and the caller's template; `other` is
+   * the second base key of a mechanism that names one (otherKeyHandle).
+   */
   derive?(
     backend: CryptoBackend,
     m: RawMechanism,
     base: KeyRef,
     template: AttributeMap,
+    other?: KeyRef,
+    keys?: KeyLookup,
   ): GeneratedKey;
+  /** The handle of the second base key the parameter names (CKM_CONCATENATE_BASE_AND_KEY). */
+  otherKeyHandle?(m: RawMechanism): number;
+  /** The derived key is sensitive if a base key is ("sensitivity only goes up"), whatever the defaults. */
+  readonly sensitiveFromBase?: boolean;
+  /**
+   * The derived key is made of its base keys' bytes: it is extractable only if all of them are (v2.40
+   * mechanisms §2.41).
+   */
+  readonly unextractableFromBase?: boolean;
   generateKey?(backend: CryptoBackend, m: RawMechanism, template: AttributeMap): GeneratedKey;
   /** With generateKeyPair: the CKK_ of the keys it makes (the templates are checked against it first). */
   readonly keyPairType?: number;

@@ -13,9 +13,10 @@ import { Pkcs11Error } from '../errors.js';
 import * as C from '../pkcs11/constants.js';
 import { encodeUlong, equalBytes, stripLeadingZeros } from '../util/bytes.js';
 import { DerError, readCertificate } from '../util/der.js';
-import { curveOf } from './key-material.js';
+import { curveForProfile, curveOf } from './ec-params.js';
+import { EC_KEY_TYPES } from './key-material.js';
 import { PROFILE_LIMITS, type Profile } from './profile.js';
-import { GENERIC_SECRET_KEY_TYPES } from './tables.js';
+import { ede3Key, GENERIC_SECRET_KEY_TYPES, hasOddParity, secretKeyType } from './secret-keys.js';
 
 function completeCertificate(attrs: AttributeMap): void {
   const value = readBytes(attrs, C.CKA_VALUE) ?? new Uint8Array(0);
@@ -44,18 +45,58 @@ function completeCertificate(attrs: AttributeMap): void {
     attrs.set(C.CKA_SERIAL_NUMBER, fields?.serialNumber ?? new Uint8Array(0));
 }
 
-function completeSecretKey(attrs: AttributeMap, keyType: number): void {
+function completeSecretKey(attrs: AttributeMap, keyType: number, profile: Profile): void {
+  const type = secretKeyType(keyType);
+  if (type?.profiles && !type.profiles.includes(profile)) {
+    throw new Pkcs11Error(
+      C.CKR_ATTRIBUTE_VALUE_INVALID,
+      `a ${type.name} is held only by tokens of the ${type.profiles.join(', ')} profile`,
+    );
+  }
   const value = readBytes(attrs, C.CKA_VALUE);
   if (value === undefined) return;
-  if (keyType === C.CKK_AES && ![16, 24, 32].includes(value.length)) {
-    throw new Pkcs11Error(C.CKR_ATTRIBUTE_VALUE_INVALID, 'an AES key is 16, 24 or 32 bytes');
-  }
   if (value.length === 0) throw new Pkcs11Error(C.CKR_ATTRIBUTE_VALUE_INVALID, 'empty secret key');
+  // The fixed-size types (AES, AES-XTS, ChaCha20, DES) take only their sizes; generic secrets any length.
+  const lengths = type?.lengths;
+  if (Array.isArray(lengths) && !lengths.includes(value.length)) {
+    throw new Pkcs11Error(
+      C.CKR_ATTRIBUTE_VALUE_INVALID,
+      `a ${type?.name} is ${lengths.join(', ')} bytes`,
+    );
+  }
+  if (type?.parity && !hasOddParity(value)) {
+    throw new Pkcs11Error(
+      C.CKR_ATTRIBUTE_VALUE_INVALID,
+      `a ${type.name} has odd parity in every byte`,
+    );
+  }
+  // IEEE 1619 / SP 800-38E: the two halves of an XTS key must differ (OpenSSL refuses them too).
+  if (
+    keyType === C.CKK_AES_XTS &&
+    equalBytes(value.subarray(0, value.length / 2), value.subarray(value.length / 2))
+  ) {
+    throw new Pkcs11Error(
+      C.CKR_ATTRIBUTE_VALUE_INVALID,
+      'the two halves of an AES-XTS key are equal',
+    );
+  }
   attrs.set(C.CKA_VALUE_LEN, encodeUlong(value.length));
 }
 
-/** Key types whose check value is the SHA-1 of the key: generic secrets and the HMAC key types. */
-const HASH_CHECKED = new Set(GENERIC_SECRET_KEY_TYPES);
+/** Lengths the token states for DSA/DH domain parameters (CKA_PRIME_BITS …) and DH private values. */
+function completeFfc(attrs: AttributeMap, cls: number): void {
+  const set = (type: number, of: number) => {
+    const v = readBytes(attrs, of);
+    if (v && !attrs.has(type)) attrs.set(type, encodeUlong(bitLength(v)));
+  };
+  if (cls === C.CKO_DOMAIN_PARAMETERS) {
+    set(C.CKA_PRIME_BITS, C.CKA_PRIME);
+    if (attrs.has(C.CKA_SUBPRIME)) set(C.CKA_SUBPRIME_BITS, C.CKA_SUBPRIME);
+  } else set(C.CKA_VALUE_BITS, C.CKA_VALUE);
+}
+
+/** Key types whose check value is the SHA-1 of the key: generic secrets, the HMAC and HKDF key types. */
+const HASH_CHECKED = new Set([...GENERIC_SECRET_KEY_TYPES, C.CKK_HKDF, C.CKK_MD5_HMAC]);
 
 /**
  * The first three bytes of SHA-1 over a certificate's DER or a generic secret, or of an AES encryption
@@ -70,11 +111,25 @@ function checkValueOf(
   let full: Uint8Array;
   if (cls === C.CKO_CERTIFICATE || (keyType !== undefined && HASH_CHECKED.has(keyType))) {
     const hash = crypto.createHash('sha1');
-    hash.update(value);
-    full = hash.finish();
+    if (hash.once) full = hash.once(value);
+    else {
+      hash.update(value);
+      full = hash.finish();
+    }
   } else if (keyType === C.CKK_AES) {
     const ecb = crypto.createCipher({ mode: 'ecb', key: value, padding: false, encrypt: true });
     full = ecb.update(new Uint8Array(16));
+  } else if (keyType !== undefined && secretKeyType(keyType)?.parity) {
+    // DES keys (v2.40 §2.30.2): ECB encryption of one zero block, run as 3DES EDE like every DES use.
+    const key = ede3Key(value);
+    const ecb = crypto.createCipher({
+      cipher: 'des3',
+      mode: 'ecb',
+      key,
+      padding: false,
+      encrypt: true,
+    });
+    full = ecb.update(new Uint8Array(8));
   } else {
     return undefined;
   }
@@ -139,11 +194,17 @@ export function completeAttributes(
   const cls = readUlong(attrs, C.CKA_CLASS);
   const keyType = readUlong(attrs, C.CKA_KEY_TYPE);
   if (cls === C.CKO_CERTIFICATE) completeCertificate(attrs);
-  else if (cls === C.CKO_SECRET_KEY && keyType !== undefined) completeSecretKey(attrs, keyType);
+  else if (cls === C.CKO_SECRET_KEY && keyType !== undefined)
+    completeSecretKey(attrs, keyType, profile);
   else if (keyType === C.CKK_RSA) completeRsaKey(attrs, cls, profile);
-  else if (keyType === C.CKK_EC) {
+  else if (cls === C.CKO_DOMAIN_PARAMETERS || (keyType === C.CKK_DH && cls === C.CKO_PRIVATE_KEY)) {
+    completeFfc(attrs, cls);
+  } else if (keyType !== undefined && EC_KEY_TYPES.has(keyType)) {
     const params = readBytes(attrs, C.CKA_EC_PARAMS);
-    if (params) curveOf(params, C.CKR_ATTRIBUTE_VALUE_INVALID);
+    if (params) {
+      curveOf(params, EC_KEY_TYPES.get(keyType), C.CKR_ATTRIBUTE_VALUE_INVALID);
+      curveForProfile(params, profile);
+    }
   }
   completeCheckValue(crypto, attrs);
 }

@@ -25,7 +25,9 @@ import {
   REQUIRED_ON_GENERATE,
   SO_ONLY_TRUE,
 } from './policy.js';
-import { policyFor, subtypeAttribute } from './tables.js';
+import type { Profile } from './profile.js';
+import { checkRoleChanges, startHistory } from './role-history.js';
+import { policyFor, profileDefault, subtypeAttribute } from './tables.js';
 
 export type BuildMode = 'create' | 'generate';
 
@@ -40,6 +42,8 @@ export interface BuildOptions {
   computed?: AttributeMap;
   /** The generating mechanism (CKA_KEY_GEN_MECHANISM). */
   mechanism?: number;
+  /** The token's profile: `compatible` takes a few defaults from SoftHSMv2 (tables.ts). */
+  profile: Profile;
 }
 
 const hex = (t: number) => `0x${t.toString(16)}`;
@@ -130,12 +134,16 @@ export function buildAttributes(template: AttributeMap, opts: BuildOptions): Att
     attrs.set(subAttr, encodeUlong(opts.impliedSubtype));
   }
   for (const [t, v] of opts.computed ?? []) attrs.set(t, v);
+  const cls = readUlong(attrs, C.CKA_CLASS) as number;
   for (const r of p.rules.values()) {
-    if (attrs.has(r.type) || r.default === undefined) continue;
-    const v = typeof r.default === 'function' ? r.default(attrs) : r.default;
+    if (attrs.has(r.type)) continue;
+    const def = profileDefault(opts.profile, cls, r.type) ?? r.default;
+    if (def === undefined) continue;
+    const v = typeof def === 'function' ? def(attrs) : def;
     if (v !== undefined) attrs.set(r.type, v);
   }
   setProvenance(attrs, opts);
+  startHistory(attrs);
   return attrs;
 }
 
@@ -208,5 +216,5 @@ export function checkChanges(
       throw new Pkcs11Error(C.CKR_ATTRIBUTE_READ_ONLY, `only the SO may set ${attrName(type)}`);
     }
   }
-  return new Map(template);
+  return checkRoleChanges(obj, new Map(template), op === 'copy');
 }

@@ -2,7 +2,8 @@
  * The attribute tables of every object kind the token supports, transcribed from PKCS#11 v2.40 §4
  * (common, storage, data, certificate, key, public/private/secret key) and the mechanism documents (RSA,
  * EC, generic secret, AES, HMAC key types). Defaults the spec leaves "token-specific" are chosen to be
- * safe: keys private, sensitive and non-extractable unless the caller says otherwise. Layer L3.
+ * safe: keys private, sensitive and non-extractable unless the caller says otherwise. DSA, DH and their
+ * domain parameter objects follow the v2.40 mechanism document's tables. Layer L3.
  * @module
  */
 import * as C from '../pkcs11/constants.js';
@@ -23,6 +24,8 @@ import {
   SENSITIVE,
   SO_ONLY_TRUE,
 } from './policy.js';
+import type { Profile } from './profile.js';
+import { SECRET_KEY_TYPES } from './secret-keys.js';
 
 const TRUE = encodeBool(true);
 const FALSE = encodeBool(false);
@@ -115,19 +118,17 @@ const PRIVATE_KEY = [
 ];
 
 /**
- * A secret key's cipher roles are granted when it is made and may only be taken away: wrap must never meet
- * decrypt, nor unwrap meet encrypt, on one key (token/wrap-calls.ts), also not one after the other.
+ * A secret key may hold any roles; turning one on later is checked against the key's history
+ * (role-history.ts: nothing that wrapped may start to decrypt, and so on).
  */
-const ROLE = MOD | ONLY_TO_FALSE;
-
 const SECRET_KEY = [
   ...PROTECTED_KEY,
-  rule(C.CKA_ENCRYPT, ROLE, TRUE),
-  rule(C.CKA_DECRYPT, ROLE, TRUE),
+  rule(C.CKA_ENCRYPT, MOD, TRUE),
+  rule(C.CKA_DECRYPT, MOD, TRUE),
   rule(C.CKA_SIGN, MOD, TRUE),
   rule(C.CKA_VERIFY, MOD, TRUE),
-  rule(C.CKA_WRAP, ROLE, FALSE),
-  rule(C.CKA_UNWRAP, ROLE, FALSE),
+  rule(C.CKA_WRAP, MOD, FALSE),
+  rule(C.CKA_UNWRAP, MOD, FALSE),
   rule(C.CKA_TRUSTED, SO_ONLY_TRUE, FALSE),
   rule(C.CKA_CHECK_VALUE, 0),
   rule(C.CKA_WRAP_TEMPLATE, 0),
@@ -153,19 +154,48 @@ const RSA_PRIVATE = [
 ];
 const EC_PUBLIC = [rule(C.CKA_EC_PARAMS, REQ | REQ_GEN), rule(C.CKA_EC_POINT, REQ | NO_GEN)];
 const EC_PRIVATE = [rule(C.CKA_EC_PARAMS, KEY_VALUE), rule(C.CKA_VALUE, KEY_VALUE | SENSITIVE)];
+/** DSA (v2.40 mechanisms §2.2.1–2.2.3) and PKCS#3 DH (§2.3.1–2.3.3) keys and domain parameters. */
+const DSA_PUBLIC = [
+  rule(C.CKA_PRIME, REQ | REQ_GEN),
+  rule(C.CKA_SUBPRIME, REQ | REQ_GEN),
+  rule(C.CKA_BASE, REQ | REQ_GEN),
+  rule(C.CKA_VALUE, REQ | NO_GEN),
+];
+const DSA_PRIVATE = [
+  rule(C.CKA_PRIME, KEY_VALUE),
+  rule(C.CKA_SUBPRIME, KEY_VALUE),
+  rule(C.CKA_BASE, KEY_VALUE),
+  rule(C.CKA_VALUE, KEY_VALUE | SENSITIVE),
+];
+const DH_PUBLIC = [
+  rule(C.CKA_PRIME, REQ | REQ_GEN),
+  rule(C.CKA_BASE, REQ | REQ_GEN),
+  rule(C.CKA_VALUE, REQ | NO_GEN),
+];
+const DH_PRIVATE = [
+  rule(C.CKA_PRIME, KEY_VALUE),
+  rule(C.CKA_BASE, KEY_VALUE),
+  rule(C.CKA_VALUE, KEY_VALUE | SENSITIVE),
+  rule(C.CKA_VALUE_BITS, NO_CREATE | NO_UNWRAP),
+];
+/** Domain parameter objects (v2.40 §4.13): the key type, and whether the token made them. */
+const DOMAIN = [rule(C.CKA_KEY_TYPE, REQ), rule(C.CKA_LOCAL, READ_ONLY_DERIVED, FALSE)];
+const DSA_DOMAIN = [
+  rule(C.CKA_PRIME, REQ | NO_GEN),
+  rule(C.CKA_SUBPRIME, REQ | NO_GEN),
+  rule(C.CKA_BASE, REQ | NO_GEN),
+  rule(C.CKA_PRIME_BITS, NO_CREATE | REQ_GEN),
+  rule(C.CKA_SUBPRIME_BITS, NO_CREATE),
+];
+const DH_DOMAIN = [
+  rule(C.CKA_PRIME, REQ | NO_GEN),
+  rule(C.CKA_BASE, REQ | NO_GEN),
+  rule(C.CKA_PRIME_BITS, NO_CREATE | REQ_GEN),
+];
+
 const SECRET_VALUE = [
   rule(C.CKA_VALUE, KEY_VALUE | SENSITIVE),
   rule(C.CKA_VALUE_LEN, NO_CREATE | NO_UNWRAP),
-];
-
-/** The secret key types that take an arbitrary-length CKA_VALUE (generic and the HMAC key types). */
-export const GENERIC_SECRET_KEY_TYPES: readonly number[] = [
-  C.CKK_GENERIC_SECRET,
-  C.CKK_SHA_1_HMAC,
-  C.CKK_SHA224_HMAC,
-  C.CKK_SHA256_HMAC,
-  C.CKK_SHA384_HMAC,
-  C.CKK_SHA512_HMAC,
 ];
 
 const POLICIES = new Map<string, ObjectPolicy>();
@@ -183,9 +213,23 @@ add(C.CKO_PUBLIC_KEY, C.CKK_RSA, 'RSA public key', STORAGE, KEY, PUBLIC_KEY, RSA
 add(C.CKO_PRIVATE_KEY, C.CKK_RSA, 'RSA private key', STORAGE, KEY, PRIVATE_KEY, RSA_PRIVATE);
 add(C.CKO_PUBLIC_KEY, C.CKK_EC, 'EC public key', STORAGE, KEY, PUBLIC_KEY, EC_PUBLIC);
 add(C.CKO_PRIVATE_KEY, C.CKK_EC, 'EC private key', STORAGE, KEY, PRIVATE_KEY, EC_PRIVATE);
-add(C.CKO_SECRET_KEY, C.CKK_AES, 'AES key', STORAGE, KEY, SECRET_KEY, SECRET_VALUE);
-for (const kt of GENERIC_SECRET_KEY_TYPES) {
-  add(C.CKO_SECRET_KEY, kt, 'generic secret key', STORAGE, KEY, SECRET_KEY, SECRET_VALUE);
+// PKCS#11 3.0 §2.3.5–2.3.8: Edwards and Montgomery keys have the EC key attributes.
+for (const [kt, name] of [
+  [C.CKK_EC_EDWARDS, 'EC Edwards'],
+  [C.CKK_EC_MONTGOMERY, 'EC Montgomery'],
+] as const) {
+  add(C.CKO_PUBLIC_KEY, kt, `${name} public key`, STORAGE, KEY, PUBLIC_KEY, EC_PUBLIC);
+  add(C.CKO_PRIVATE_KEY, kt, `${name} private key`, STORAGE, KEY, PRIVATE_KEY, EC_PRIVATE);
+}
+add(C.CKO_PUBLIC_KEY, C.CKK_DSA, 'DSA public key', STORAGE, KEY, PUBLIC_KEY, DSA_PUBLIC);
+add(C.CKO_PRIVATE_KEY, C.CKK_DSA, 'DSA private key', STORAGE, KEY, PRIVATE_KEY, DSA_PRIVATE);
+add(C.CKO_PUBLIC_KEY, C.CKK_DH, 'DH public key', STORAGE, KEY, PUBLIC_KEY, DH_PUBLIC);
+add(C.CKO_PRIVATE_KEY, C.CKK_DH, 'DH private key', STORAGE, KEY, PRIVATE_KEY, DH_PRIVATE);
+add(C.CKO_DOMAIN_PARAMETERS, C.CKK_DSA, 'DSA domain parameters', STORAGE, DOMAIN, DSA_DOMAIN);
+add(C.CKO_DOMAIN_PARAMETERS, C.CKK_DH, 'DH domain parameters', STORAGE, DOMAIN, DH_DOMAIN);
+// Every secret key type of secret-keys.ts: CKA_VALUE, CKA_VALUE_LEN and the secret key rules.
+for (const { keyType, name } of SECRET_KEY_TYPES) {
+  add(C.CKO_SECRET_KEY, keyType, name, STORAGE, KEY, SECRET_KEY, SECRET_VALUE);
 }
 
 /**
@@ -205,6 +249,28 @@ export function subtypeAttribute(objectClass: number): number | undefined {
   const isKey =
     objectClass === C.CKO_PUBLIC_KEY ||
     objectClass === C.CKO_PRIVATE_KEY ||
-    objectClass === C.CKO_SECRET_KEY;
+    objectClass === C.CKO_SECRET_KEY ||
+    objectClass === C.CKO_DOMAIN_PARAMETERS;
   return isKey ? C.CKA_KEY_TYPE : undefined;
+}
+
+/**
+ * The defaults `compatible` takes from SoftHSMv2 2.6 where they differ from the tables above: a data
+ * object is private (SoftHSMv2 makes every object private but certificates and public keys) and a
+ * secret key is not sensitive (its CKA_VALUE can be read), unless the template says otherwise. Private
+ * keys stay sensitive by default in both profiles: no client depends on reading a private key it did
+ * not ask to be readable (README "Token profiles").
+ */
+const COMPATIBLE_DEFAULTS: ReadonlyMap<number, ReadonlyMap<number, Uint8Array>> = new Map([
+  [C.CKO_DATA, new Map([[C.CKA_PRIVATE, TRUE]])],
+  [C.CKO_SECRET_KEY, new Map([[C.CKA_SENSITIVE, FALSE]])],
+]);
+
+/** The profile's default for an attribute of a class when it differs from the policy's; else undefined. */
+export function profileDefault(
+  profile: Profile,
+  objectClass: number,
+  type: number,
+): Uint8Array | undefined {
+  return profile === 'compatible' ? COMPATIBLE_DEFAULTS.get(objectClass)?.get(type) : undefined;
 }

@@ -145,7 +145,51 @@ export interface CbcEncryptDataParams {
   data?: Uint8Array;
 }
 
+/**
+ * PKCS#11 3.0 structures pkcs11js has no shape for, in the same style: the CK_ field names without their
+ * Hungarian prefixes, byte strings as Buffers. Their `type` tags are corepkcs11's (pkcs11/params.ts); the
+ * token reads the fields.
+ */
+/** CK_EDDSA_PARAMS (3.0 mechanisms §2.3.9). */
+export interface EddsaParams {
+  type: number;
+  phFlag: boolean;
+  contextData?: Uint8Array;
+}
+
+/** CK_HKDF_PARAMS (3.0 mechanisms §2.43.2); `saltKey` is an object handle. */
+export interface HkdfParams {
+  type: number;
+  extract: boolean;
+  expand: boolean;
+  prfHashMechanism: number;
+  saltType: number;
+  salt?: Uint8Array;
+  saltKey?: number;
+  info?: Uint8Array;
+}
+/** CK_PKCS5_PBKD2_PARAMS2 (3.0 mechanisms §2.40.6): the password as bytes. */
+export interface Pbkdf2Params {
+  type: number;
+  saltSource: number;
+  saltSourceData?: Uint8Array;
+  iterations: number;
+  prf: number;
+  prfData?: Uint8Array;
+  password: Uint8Array;
+}
+/** CK_SALSA20_CHACHA20_POLY1305_PARAMS (3.0 mechanisms §2.46.2). */
+export interface ChaCha20Poly1305Params {
+  type: number;
+  nonce: Uint8Array;
+  aad?: Uint8Array;
+}
+
 export type StructuredParams =
+  | EddsaParams
+  | HkdfParams
+  | Pbkdf2Params
+  | ChaCha20Poly1305Params
   | RsaPssParams
   | RsaOaepParams
   | GcmParams

@@ -143,6 +143,34 @@ export function encodeRecord(rec: ObjectRecord, auth: RecordAuth = { kind: 'none
   return w.finish();
 }
 
+/**
+ * The length encodeRecord gives a record whose attributes have these values, counted without writing it
+ * (C_GetObjectSize and the object-size limit ask on every object made).
+ */
+export function recordSize(values: Iterable<Uint8Array | RawAttribute[]>): number {
+  // The attributes, then an empty `none` auth section (kind u8, base length u32) and the CRC-32.
+  return HEADER + valuesSize(values, 0) + 5 + 4;
+}
+
+function valuesSize(values: Iterable<Uint8Array | RawAttribute[]>, depth: number): number {
+  if (depth > MAX_NESTING)
+    throw new Pkcs11Error(CKR_DEVICE_ERROR, 'templates nested too deeply to store');
+  let n = 0;
+  for (const v of values) {
+    // type u32, form u8, length u32, then the value (a nested template: its count u32 and attributes).
+    n +=
+      9 +
+      (Array.isArray(v)
+        ? 4 +
+          valuesSize(
+            v.map((a) => a.value),
+            depth + 1,
+          )
+        : v.length);
+  }
+  return n;
+}
+
 function corrupt(why: string): never {
   throw new Pkcs11Error(CKR_DEVICE_ERROR, `stored object record is damaged: ${why}`);
 }

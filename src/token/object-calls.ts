@@ -16,6 +16,7 @@ import { Pkcs11Error } from '../errors.js';
 import { completeAttributes } from '../objects/complete.js';
 import { buildAttributes, checkChanges } from '../objects/factory.js';
 import { TokenObject } from '../objects/object.js';
+import { markCopied, ROLE_HISTORY } from '../objects/role-history.js';
 import * as C from '../pkcs11/constants.js';
 import type {
   AttributeAnswer,
@@ -23,18 +24,14 @@ import type {
   AttributeValues,
   RawAttribute,
 } from '../pkcs11/types.js';
-import { encodeRecord } from '../storage/record.js';
+import { recordSize } from '../storage/record.js';
 import type { AppState } from './app-state.js';
 import { importKey, rememberEcPrivate } from './keys.js';
 import type { Session } from './session.js';
 
 /** The size C_GetObjectSize reports: the object's record as stored. */
 function objectSize(attrs: AttributeMap): number {
-  return encodeRecord({
-    id: 0,
-    flags: 0,
-    attributes: [...attrs].map(([type, value]) => ({ type, value })),
-  }).length;
+  return recordSize(attrs.values());
 }
 
 /** CKR_DEVICE_MEMORY for an object above maxObjectBytes. */
@@ -71,7 +68,11 @@ function validateKey(app: AppState, obj: TokenObject): void {
 export function createObject(app: AppState, h: number, template: RawAttribute[]): number {
   const session = app.requireSession(h);
   const tmpl = normalizeTemplate(template);
-  const attrs = buildAttributes(tmpl, { mode: 'create', isSO: app.login === 'so' });
+  const attrs = buildAttributes(tmpl, {
+    mode: 'create',
+    isSO: app.login === 'so',
+    profile: app.token.profile,
+  });
   completeAttributes(attrs, app.token.crypto, app.token.profile);
   const obj = new TokenObject(attrs);
   app.checkWrite(session, obj.isToken, obj.isPrivate);
@@ -95,6 +96,10 @@ export function copyObject(
   const copy = new TokenObject(new Map(src.attrs));
   copy.update(changes);
   app.checkWrite(session, copy.isToken, copy.isPrivate);
+  // The source learns it has a copy first: were the copy stored and this not, a later CKA_WRAP on the
+  // source would go unchecked against the copy's roles (objects/role-history.ts).
+  const copied = markCopied(src);
+  if (copied) recordChanges(app, src, copied);
   return admitObject(app, session, copy);
 }
 
@@ -131,7 +136,7 @@ export function getAttributeValue(
       rv = C.CKR_ATTRIBUTE_SENSITIVE;
       return { type, length: -1 };
     }
-    const v = obj.get(type);
+    const v = type === ROLE_HISTORY ? undefined : obj.get(type);
     if (v === undefined) {
       if (rv === C.CKR_OK) rv = C.CKR_ATTRIBUTE_TYPE_INVALID;
       return { type, length: -1 };
@@ -158,6 +163,11 @@ export function setAttributeValue(
   app.checkWrite(session, obj.isToken, obj.isPrivate);
   const changes = checkChanges(obj, normalizeTemplate(template), 'set', app.login === 'so');
   checkObjectSize(app, new Map([...obj.attrs, ...changes]));
+  recordChanges(app, obj, changes);
+}
+
+/** Applies validated changes to an object: persisted first for a token object. */
+export function recordChanges(app: AppState, obj: TokenObject, changes: AttributeMap): void {
   if (obj.isToken) app.token.updateObject(obj, changes);
   else obj.update(changes);
 }
@@ -166,6 +176,7 @@ export function setAttributeValue(
 function findTemplate(template: RawAttribute[]): AttributeMap | undefined {
   const map: AttributeMap = new Map();
   for (const a of template) {
+    if (a.type === ROLE_HISTORY) return undefined; // token-internal: no caller can search by it
     try {
       map.set(a.type, normalizeValue(a.type, a.value));
     } catch {

@@ -4,7 +4,7 @@
  * C_InitPIN and C_SetPIN. Layer L5.
  * @module
  */
-import { Pkcs11Error } from '../errors.js';
+import { isPkcs11Error, Pkcs11Error } from '../errors.js';
 import { messageMode } from '../mechanisms/message-params.js';
 import { mechanism, mechanismTypes } from '../mechanisms/registry.js';
 import type { Mechanism } from '../mechanisms/types.js';
@@ -228,5 +228,14 @@ export function initPin(app: AppState, h: number, pin: Uint8Array): void {
 export function setPin(app: AppState, h: number, oldPin: Uint8Array, newPin: Uint8Array): void {
   const s = app.requireSession(h);
   if (!s.readWrite) throw new Pkcs11Error(C.CKR_SESSION_READ_ONLY);
-  app.token.changePin(app.login === 'so' ? 'so' : 'user', oldPin, newPin);
+  try {
+    app.token.changePin(app.login === 'so' ? 'so' : 'user', oldPin, newPin);
+  } catch (e) {
+    // v2.40 does not list CKR_USER_PIN_NOT_INITIALIZED for C_SetPIN: before C_InitPIN no old PIN can
+    // be the user's, so the answer is CKR_PIN_INCORRECT (there is no try to spend).
+    if (isPkcs11Error(e, C.CKR_USER_PIN_NOT_INITIALIZED)) {
+      throw new Pkcs11Error(C.CKR_PIN_INCORRECT, 'the user PIN is not initialized (C_InitPIN)');
+    }
+    throw e;
+  }
 }

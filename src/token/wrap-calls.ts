@@ -1,26 +1,25 @@
 /**
  * Key wrapping (v2.40 §5.14 C_WrapKey, C_UnwrapKey) for secret keys, with any mechanism that encrypts
- * (AES key wrap, AES modes, RSA OAEP …). Policy on top of the spec's rules (CKA_EXTRACTABLE,
- * CKA_WRAP_WITH_TRUSTED): a secret key that can decrypt may not wrap, and one that can wrap may not be
- * used to decrypt — otherwise wrapping a sensitive key and decrypting the result reveals it (the Tookan
- * "wrap/decrypt" attack, Clulow 2003); likewise a secret key that can unwrap may not encrypt (encrypting
- * known bytes and unwrapping them would plant a key the caller knows). Those conflicts are checked with
- * every key use (token/keys.ts); the roles are granted when a key is made and can only be taken away
- * later (objects/tables.ts), so no sequence of C_SetAttributeValue or C_CopyObject calls gives one key
- * both. CKA_WRAP_TEMPLATE and CKA_UNWRAP_TEMPLATE are enforced as
- * v2.40 §4.8 says. Layer L5.
+ * (AES key wrap, AES modes, RSA OAEP and PKCS#1 v1.5 …). On top of the spec's rules (CKA_EXTRACTABLE,
+ * CKA_WRAP_WITH_TRUSTED, CKA_WRAP_TEMPLATE and CKA_UNWRAP_TEMPLATE as v2.40 §4.8 says): a sensitive key
+ * is not wrapped under a key that could turn the wrapping back into clear text inside the token — a
+ * secret key that can decrypt or unwrap freely (objects/role-history.ts has the rules and their
+ * history), or an RSA public key whose private half here can. Keys unwrapped never claim
+ * CKA_ALWAYS_SENSITIVE or CKA_NEVER_EXTRACTABLE (a key that can also encrypt could have planted them).
+ * Layer L5.
  * @module
  */
-import { normalizeTemplate, readBytes } from '../attributes/values.js';
+import { normalizeTemplate, readBytes, readUlong } from '../attributes/values.js';
 import { bufferTooSmall, isPkcs11Error, Pkcs11Error } from '../errors.js';
 import { mechanism } from '../mechanisms/registry.js';
 import type { CipherOperation } from '../mechanisms/types.js';
 import { completeAttributes } from '../objects/complete.js';
 import { buildAttributes } from '../objects/factory.js';
 import { TokenObject } from '../objects/object.js';
+import { cannotWrapSensitive, privateKeyReveals } from '../objects/role-history.js';
 import * as C from '../pkcs11/constants.js';
 import type { Output, RawAttribute, RawMechanism } from '../pkcs11/types.js';
-import { concat, encodeBool, encodeUlong, equalBytes } from '../util/bytes.js';
+import { concat, encodeBool, encodeUlong, equalBytes, stripLeadingZeros } from '../util/bytes.js';
 import type { AppState } from './app-state.js';
 import { checkKeyForUse, type KeyUse, keyRef } from './keys.js';
 import { admitObject } from './object-calls.js';
@@ -86,6 +85,28 @@ function runOnce(op: CipherOperation, data: Uint8Array): Uint8Array {
   return concat(op.update(data), op.finish());
 }
 
+/**
+ * For an RSA public wrapping key: a reason when a private key of the same modulus in the token (or
+ * among this application's session objects) could decrypt (or unwrap as not sensitive) what it wraps.
+ */
+function privateHalfReveals(app: AppState, wrapping: TokenObject): string | undefined {
+  if (wrapping.objectClass !== C.CKO_PUBLIC_KEY || wrapping.keyType !== C.CKK_RSA) return undefined;
+  const modulus = readBytes(wrapping.attrs, C.CKA_MODULUS);
+  if (!modulus) return undefined;
+  const n = stripLeadingZeros(modulus);
+  const candidates = [...app.token.candidates(new Map()), ...app.sessionObjects.keys()];
+  const revealing = candidates.some(
+    (o) =>
+      o.objectClass === C.CKO_PRIVATE_KEY &&
+      o.keyType === C.CKK_RSA &&
+      equalBytes(stripLeadingZeros(readBytes(o.attrs, C.CKA_MODULUS) ?? new Uint8Array(0)), n) &&
+      privateKeyReveals(o),
+  );
+  return revealing
+    ? "the wrapping key's private half can decrypt (or unwrap as not sensitive) what it wraps"
+    : undefined;
+}
+
 export function wrapKey(
   app: AppState,
   h: number,
@@ -109,6 +130,10 @@ export function wrapKey(
       C.CKR_KEY_NOT_WRAPPABLE,
       'CKA_WRAP_WITH_TRUSTED: the wrapping key is not trusted',
     );
+  }
+  if (key.flag(C.CKA_SENSITIVE)) {
+    const why = cannotWrapSensitive(w.key) ?? privateHalfReveals(app, w.key);
+    if (why) throw new Pkcs11Error(C.CKR_KEY_NOT_WRAPPABLE, why);
   }
   for (const a of templateOf(w.key, C.CKA_WRAP_TEMPLATE)) {
     if (!sameValue(key.get(a.type), a.value)) {
@@ -157,11 +182,18 @@ export function unwrapKey(
       cause: e,
     });
   }
+  // A value the key type cannot hold means the wrapped key was not one: with CKM_RSA_PKCS's implicit
+  // rejection a bad padding decrypts to a random-length message and must read like any wrong blob.
+  const keyType = readUlong(tmpl, C.CKA_KEY_TYPE);
+  if (value.length === 0 || (keyType === C.CKK_AES && ![16, 24, 32].includes(value.length))) {
+    throw new Pkcs11Error(C.CKR_WRAPPED_KEY_INVALID, `an unwrapped value of ${value.length} bytes`);
+  }
   // fn 5/6: the template says what the key is; its value, length and history come from the unwrapping
   const attrs = buildAttributes(tmpl, {
     mode: 'generate',
     isSO: app.login === 'so',
     impliedClass: C.CKO_SECRET_KEY,
+    profile: app.token.profile,
     computed: new Map([
       [C.CKA_VALUE, value],
       [C.CKA_VALUE_LEN, encodeUlong(value.length)],

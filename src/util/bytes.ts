@@ -26,17 +26,28 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-/** Encodes a CK_ULONG (an integer 0 ≤ v < 2^64) as 8 little-endian bytes. */
+/**
+ * Encodes a CK_ULONG (an integer 0 ≤ v < 2^64) as 8 little-endian bytes. Byte by byte, not through a
+ * DataView: a DataView over a fresh buffer costs ten times the whole encoding, and this runs for every
+ * CK_ULONG attribute of every object made.
+ */
 export function encodeUlong(v: number): Uint8Array {
   if (!Number.isInteger(v) || v < 0 || v >= 2 ** 64) throw new RangeError(`not a CK_ULONG: ${v}`);
   const out = new Uint8Array(ULONG_SIZE);
-  const dv = new DataView(out.buffer);
   if (v > Number.MAX_SAFE_INTEGER) {
-    dv.setBigUint64(0, BigInt(v), true); // rare: no two-halves split is exact up there
+    new DataView(out.buffer).setBigUint64(0, BigInt(v), true); // rare: no two-halves split is exact up there
     return out;
   }
-  dv.setUint32(0, v >>> 0, true);
-  dv.setUint32(4, Math.floor(v / 0x1_0000_0000), true);
+  const low = v >>> 0;
+  const high = Math.floor(v / 0x1_0000_0000);
+  out[0] = low;
+  out[1] = low >>> 8;
+  out[2] = low >>> 16;
+  out[3] = low >>> 24;
+  out[4] = high;
+  out[5] = high >>> 8;
+  out[6] = high >>> 16;
+  out[7] = high >>> 24;
   return out;
 }
 
@@ -45,17 +56,24 @@ export function encodeUlong(v: number): Uint8Array {
  * lengths or values beyond 2^53 (never valid for anything we interpret as a number).
  */
 export function decodeUlong(b: Uint8Array): number | undefined {
-  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  if (b.length === 4) return dv.getUint32(0, true);
+  // Byte reads, not a DataView or a BigInt: this runs for every attribute read (CKA_CLASS on each access check).
+  const u32 = (i: number) =>
+    ((b[i] as number) |
+      ((b[i + 1] as number) << 8) |
+      ((b[i + 2] as number) << 16) |
+      ((b[i + 3] as number) << 24)) >>>
+    0;
+  if (b.length === 4) return u32(0);
   if (b.length !== ULONG_SIZE) return undefined;
-  // Two 32-bit halves, not a BigInt: this runs for every attribute read (CKA_CLASS on each access check).
-  const high = dv.getUint32(4, true);
+  const high = u32(4);
   if (high > 0x1fffff) return undefined; // beyond 2^53 - 1
-  return high * 0x1_0000_0000 + dv.getUint32(0, true);
+  return high * 0x1_0000_0000 + u32(0);
 }
 
 export function encodeBool(v: boolean): Uint8Array {
-  return Uint8Array.of(v ? 1 : 0);
+  const out = new Uint8Array(1); // a fresh array each time: callers may keep or wipe it
+  if (v) out[0] = 1;
+  return out;
 }
 
 export function utf8(s: string): Uint8Array {

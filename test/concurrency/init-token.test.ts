@@ -33,6 +33,7 @@ const rw = C.CKF_SERIAL_SESSION | C.CKF_RW_SESSION;
 function createData(p: PKCS11, session: Buffer, label: string): Buffer {
   return p.C_CreateObject(session, [
     { type: C.CKA_CLASS, value: C.CKO_DATA },
+    { type: C.CKA_PRIVATE, value: false }, // public: no login here
     { type: C.CKA_TOKEN, value: true },
     { type: C.CKA_LABEL, value: label },
     { type: C.CKA_VALUE, value: Buffer.from(label) },

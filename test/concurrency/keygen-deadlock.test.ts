@@ -63,7 +63,7 @@ function generate(keys: number, budgetMs: number): Promise<{ reached: string; hu
   });
   return new Promise((resolve) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), budgetMs);
-    child.on('exit', () => {
+    child.on('close', () => {
       clearTimeout(timer);
       const last = out.trim().split('\n').pop() ?? '';
       resolve({ reached: last, hung: !last.startsWith('done') });

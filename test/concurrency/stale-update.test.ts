@@ -39,6 +39,7 @@ describe('an object destroyed by another process', () => {
     for (const label of ['Device Cert', 'ordinary'])
       a.C_CreateObject(sa, [
         { type: C.CKA_CLASS, value: C.CKO_DATA },
+        { type: C.CKA_PRIVATE, value: false }, // public: no login here
         { type: C.CKA_TOKEN, value: true },
         { type: C.CKA_LABEL, value: label },
         { type: C.CKA_VALUE, value: Buffer.from('first') },

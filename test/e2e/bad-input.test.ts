@@ -143,7 +143,7 @@ const CASES: Array<{
   { name: 'a bad subject', args: ['csr', '--label', 'device', '--subject', 'CN=x'], code: 2 },
   {
     name: 'a bad key type',
-    args: ['keygen', '--label', 'k', '--key-type', 'EC:secp256k1'],
+    args: ['keygen', '--label', 'k', '--key-type', 'EC:sect283k1'],
     code: 2,
     pattern: /unknown key type/,
   },

@@ -7,17 +7,36 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { Handle } from '../../src/api/convert.js';
 import type { PKCS11 } from '../../src/api/pkcs11.js';
 import * as C from '../../src/pkcs11/constants.js';
+import {
+  encodeOid,
+  encodeSequence,
+  encodeTlv,
+  readSingle,
+  TAG_BIT_STRING,
+  TAG_OCTET_STRING,
+} from '../../src/util/der.js';
 
-const CURVES: Record<string, { crv: string; size: number }> = {
-  '06082a8648ce3d030107': { crv: 'P-256', size: 32 },
-  '06052b81040022': { crv: 'P-384', size: 48 },
-  '06052b81040023': { crv: 'P-521', size: 66 },
+/** The Edwards and Montgomery curves by CKA_EC_PARAMS (hex): JWK name and raw key size (RFC 8410). */
+const OKP_CURVES: Record<string, { crv: string; size: number }> = {
+  '06032b6570': { crv: 'Ed25519', size: 32 },
+  '06032b6571': { crv: 'Ed448', size: 57 },
+  '06032b656e': { crv: 'X25519', size: 32 },
+  '06032b656f': { crv: 'X448', size: 56 },
 };
 
+/** CKA_EC_PARAMS of the ECDSA curves: namedCurve OIDs (RFC 5480), written out here, not taken from src. */
 export const EC_PARAMS = {
   'P-256': Buffer.from('06082a8648ce3d030107', 'hex'),
   'P-384': Buffer.from('06052b81040022', 'hex'),
   'P-521': Buffer.from('06052b81040023', 'hex'),
+} as const;
+
+/** CKA_EC_PARAMS of the Edwards and Montgomery curves: the OIDs of RFC 8410 §3. */
+export const OKP_PARAMS = {
+  Ed25519: Buffer.from('06032b6570', 'hex'),
+  Ed448: Buffer.from('06032b6571', 'hex'),
+  X25519: Buffer.from('06032b656e', 'hex'),
+  X448: Buffer.from('06032b656f', 'hex'),
 } as const;
 
 function attr(p11: PKCS11, s: Handle, o: Handle, type: number): Buffer {
@@ -33,17 +52,33 @@ export function publicKeyOf(p11: PKCS11, s: Handle, pub: Handle): KeyObject {
     const e = attr(p11, s, pub, C.CKA_PUBLIC_EXPONENT).toString('base64url');
     return createPublicKey({ key: { kty: 'RSA', n, e }, format: 'jwk' });
   }
-  const curve = CURVES[attr(p11, s, pub, C.CKA_EC_PARAMS).toString('hex')];
-  if (!curve) throw new Error('unknown curve');
-  const der = attr(p11, s, pub, C.CKA_EC_POINT);
-  const point = der.subarray(der.length - (2 * curve.size + 1));
+  const okp = OKP_CURVES[attr(p11, s, pub, C.CKA_EC_PARAMS).toString('hex')];
+  if (okp) {
+    const der = attr(p11, s, pub, C.CKA_EC_POINT);
+    const x = der.subarray(der.length - okp.size).toString('base64url');
+    return createPublicKey({ key: { kty: 'OKP', crv: okp.crv, x }, format: 'jwk' });
+  }
   return createPublicKey({
-    key: {
-      kty: 'EC',
-      crv: curve.crv,
-      x: point.subarray(1, 1 + curve.size).toString('base64url'),
-      y: point.subarray(1 + curve.size).toString('base64url'),
-    },
-    format: 'jwk',
+    key: Buffer.from(ecSpki(attr(p11, s, pub, C.CKA_EC_PARAMS), attr(p11, s, pub, C.CKA_EC_POINT))),
+    format: 'der',
+    type: 'spki',
   });
+}
+
+/**
+ * The SubjectPublicKeyInfo (RFC 5480) of an EC key from its CKA_EC_PARAMS (the named curve's OID, or
+ * explicit parameters) and CKA_EC_POINT (DER OCTET STRING or raw), for node:crypto to verify with.
+ */
+export function ecSpki(ecParams: Uint8Array, ecPoint: Uint8Array): Uint8Array {
+  let point = ecPoint;
+  try {
+    const inner = readSingle(ecPoint, TAG_OCTET_STRING).value;
+    if (inner[0] === 0x04) point = inner;
+  } catch {
+    // a raw 04‖X‖Y
+  }
+  return encodeSequence(
+    encodeSequence(encodeOid('1.2.840.10045.2.1'), ecParams),
+    encodeTlv(TAG_BIT_STRING, Uint8Array.of(0, ...point)),
+  );
 }

@@ -187,13 +187,21 @@ export function rsaMaterialWithPrimes3Mod4(bits: number): RsaMaterial {
 
 // --- templates ---
 
-export const dataTemplate = (label: string, extra: Template = []): Template => [
-  { type: C.CKA_CLASS, value: C.CKO_DATA },
-  { type: C.CKA_LABEL, value: label },
-  { type: C.CKA_APPLICATION, value: 'corepkcs11 tests' },
-  { type: C.CKA_VALUE, value: Buffer.from(`value of ${label}`) },
-  ...extra,
-];
+/**
+ * A data object, public unless `extra` says otherwise (a `compatible` token makes data objects private
+ * by default); an attribute in `extra` replaces the one here.
+ */
+export const dataTemplate = (label: string, extra: Template = []): Template => {
+  const t: Template = [
+    { type: C.CKA_CLASS, value: C.CKO_DATA },
+    { type: C.CKA_PRIVATE, value: false },
+    { type: C.CKA_LABEL, value: label },
+    { type: C.CKA_APPLICATION, value: 'corepkcs11 tests' },
+    { type: C.CKA_VALUE, value: Buffer.from(`value of ${label}`) },
+    ...extra,
+  ];
+  return [...new Map(t.map((a) => [a.type, a])).values()];
+};
 
 export const certTemplate = (cert: Certificate, extra: Template = []): Template => [
   { type: C.CKA_CLASS, value: C.CKO_CERTIFICATE },

@@ -142,6 +142,19 @@ export function initializedModule(
   return m;
 }
 
+/** A memory token initialized with SO_PIN and USER_PIN, for tests that serve it (RPC) to applications. */
+export function initializedMemoryToken(): Token {
+  const token = new Token(createMemoryPal(), createNodeCrypto(), TEST_TOKEN_OPTIONS);
+  const app = new Application(token);
+  app.initialize();
+  app.initToken(1, Buffer.from(SO_PIN), Buffer.alloc(32, ' '));
+  const s = app.openSession(1, C.CKF_SERIAL_SESSION | C.CKF_RW_SESSION);
+  app.login(s, C.CKU_SO, Buffer.from(SO_PIN));
+  app.initPin(s, Buffer.from(USER_PIN));
+  app.finalize();
+  return token;
+}
+
 /** A R/W session logged in as the user. */
 export function userSession(m: TestModule, rw = true): Handle {
   const s = m.p11.C_OpenSession(m.slot, C.CKF_SERIAL_SESSION | (rw ? C.CKF_RW_SESSION : 0));

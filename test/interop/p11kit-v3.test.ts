@@ -14,17 +14,13 @@ import { createHmac } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { createNodeCrypto } from '../../src/adapters/crypto-node/index.js';
-import { createMemoryPal } from '../../src/adapters/pal-memory/index.js';
 import * as C from '../../src/pkcs11/constants.js';
 import { type RpcServer, startRpcServer } from '../../src/rpc/server.js';
 import { Application } from '../../src/token/application.js';
-import { Token } from '../../src/token/token.js';
-import { utf8 } from '../../src/util/bytes.js';
+import { initializedMemoryToken, USER_PIN } from '../helpers/token.js';
 import { run, workdir } from './helpers/env.js';
 
-const PIN = '1234';
-const SO = '87654321';
+const PIN = USER_PIN;
 const SOURCE = fileURLToPath(new URL('../../../test/fixtures/v3-client.c', import.meta.url));
 const clients = (process.env.COREPKCS11_P11KIT_CLIENT ?? '').split(':').filter((p) => p !== '');
 const skip =
@@ -51,18 +47,7 @@ describe('PKCS#11 3.0 through a p11-kit ≥ 0.25 client', { skip }, () => {
       '-ldl',
     ]);
     assert.equal(cc.code, 0, cc.stderr);
-    const token = new Token(createMemoryPal(), createNodeCrypto(), {
-      pinIterations: 1000,
-      allowWeakPinIterations: true,
-      warn: () => {},
-    });
-    const app = new Application(token);
-    app.initialize();
-    app.initToken(1, utf8(SO), new Uint8Array(32).fill(0x20));
-    const s = app.openSession(1, C.CKF_SERIAL_SESSION | C.CKF_RW_SESSION);
-    app.login(s, C.CKU_SO, utf8(SO));
-    app.initPin(s, utf8(PIN));
-    app.finalize();
+    const token = initializedMemoryToken();
     server = await startRpcServer({
       socketPath: socket,
       createApplication: () => new Application(token),

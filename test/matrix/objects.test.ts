@@ -82,6 +82,7 @@ for (const port of PAL_PORTS) {
       assert.deepEqual(attr(m.p11, s, o, C.CKA_OBJECT_ID), Buffer.of(6, 1, 0));
       assert.equal(attrUlong(m.p11, s, o, C.CKA_CLASS), C.CKO_DATA);
       assert.equal(attrBool(m.p11, s, o, C.CKA_TOKEN), false);
+      // dataTemplate asks for a public object (the profiles' defaults: profile.test.ts)
       assert.equal(attrBool(m.p11, s, o, C.CKA_PRIVATE), false);
       for (const t of [C.CKA_MODIFIABLE, C.CKA_COPYABLE, C.CKA_DESTROYABLE]) {
         assert.equal(attrBool(m.p11, s, o, t), true, C.CKA_NAMES.get(t));
@@ -180,7 +181,7 @@ for (const port of PAL_PORTS) {
       );
     });
 
-    it('EC material that is not a key of the curve → CKR_ATTRIBUTE_VALUE_INVALID', () => {
+    it('EC material that is not a key of the curve, or a curve of another family → CKR_ATTRIBUTE_VALUE_INVALID; an OID of no curve of the table → CKR_CURVE_NOT_SUPPORTED', () => {
       const bent = Buffer.from(ec.point);
       bent[bent.length - 1] = (bent[bent.length - 1] as number) ^ 1;
       assertRv(
@@ -195,9 +196,17 @@ for (const port of PAL_PORTS) {
         () => create(ecPrivateTemplate({ ...ec, d: Buffer.alloc(40, 1) })),
         C.CKR_ATTRIBUTE_VALUE_INVALID,
       );
+      // Ed25519 is a curve of the token, but not one a CKK_EC key can have: the value is invalid for the
+      // key type (CKK_EC_EDWARDS takes it, edwards-montgomery.test.ts)
       assertRv(
         () => create(ecPublicTemplate({ ...ec, params: Buffer.from('06032b6570', 'hex') })),
         C.CKR_ATTRIBUTE_VALUE_INVALID,
+      );
+      // secp224k1 (1.3.132.0.32) is a well-formed OID of no curve of the table: every path answers
+      // CKR_CURVE_NOT_SUPPORTED
+      assertRv(
+        () => create(ecPublicTemplate({ ...ec, params: Buffer.from('06052b81040020', 'hex') })),
+        C.CKR_CURVE_NOT_SUPPORTED,
       );
     });
 
@@ -274,13 +283,13 @@ for (const port of PAL_PORTS) {
     });
 
     it('an object kind the token does not support → CKR_ATTRIBUTE_VALUE_INVALID', () => {
-      const dsaParams: Template = [
+      const x942Params: Template = [
         { type: C.CKA_CLASS, value: C.CKO_DOMAIN_PARAMETERS },
-        { type: C.CKA_KEY_TYPE, value: C.CKK_DSA },
+        { type: C.CKA_KEY_TYPE, value: C.CKK_X9_42_DH },
       ];
-      assertRv(() => create(dsaParams), C.CKR_ATTRIBUTE_VALUE_INVALID);
+      assertRv(() => create(x942Params), C.CKR_ATTRIBUTE_VALUE_INVALID);
       assertRv(
-        () => create(secretTemplate(C.CKK_DES3, Buffer.alloc(24, 1))),
+        () => create(secretTemplate(C.CKK_RC4, Buffer.alloc(16, 1))),
         C.CKR_ATTRIBUTE_VALUE_INVALID,
       );
     });
@@ -391,10 +400,10 @@ for (const port of PAL_PORTS) {
 
     it('an attribute given twice with different values → CKR_TEMPLATE_INCONSISTENT; with the same value it is accepted', () => {
       assertRv(
-        () => create(dataTemplate('x', [{ type: C.CKA_LABEL, value: 'y' }])),
+        () => create([...dataTemplate('x'), { type: C.CKA_LABEL, value: 'y' }]),
         C.CKR_TEMPLATE_INCONSISTENT,
       );
-      const o = create(dataTemplate('x', [{ type: C.CKA_LABEL, value: 'x' }]));
+      const o = create([...dataTemplate('x'), { type: C.CKA_LABEL, value: 'x' }]);
       assert.equal(attr(m.p11, s, o, C.CKA_LABEL).toString(), 'x');
     });
 

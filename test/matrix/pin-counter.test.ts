@@ -9,6 +9,7 @@ import { afterEach, describe, it } from 'node:test';
 import {
   assertRv,
   C,
+  freshModule,
   initializedModule,
   PAL_PORTS,
   SO_PIN,
@@ -180,6 +181,21 @@ for (const port of PAL_PORTS) {
         assert.equal(m.p11.C_GetSessionInfo(s).state, C.CKS_RW_PUBLIC_SESSION);
       },
     );
+
+    it('C_SetPIN in a R/W public session before C_InitPIN → CKR_PIN_INCORRECT (not a code v2.40 does not list for it)', () => {
+      // Found by the soak (api-memory, seed 1152725804): it answered CKR_USER_PIN_NOT_INITIALIZED.
+      const m = freshModule(port);
+      modules.push(m);
+      m.p11.C_InitToken(m.slot, SO_PIN, 'no user');
+      const s = m.p11.C_OpenSession(m.slot, RW);
+      assertRv(() => m.p11.C_SetPIN(s, '1234', '    '), C.CKR_PIN_INCORRECT);
+      assertRv(() => m.p11.C_Login(s, C.CKU_USER, '1234'), C.CKR_USER_PIN_NOT_INITIALIZED);
+      m.p11.C_Login(s, C.CKU_SO, SO_PIN);
+      m.p11.C_InitPIN(s, USER_PIN);
+      m.p11.C_Logout(s);
+      m.p11.C_SetPIN(s, USER_PIN, 'user pin 2');
+      m.p11.C_Login(s, C.CKU_USER, 'user pin 2');
+    });
 
     it('PINs set by C_SetPIN and C_InitPIN survive a restart; the old ones → CKR_PIN_INCORRECT', () => {
       const m = initialized();

@@ -103,6 +103,92 @@ for (const port of PAL_PORTS) {
     });
   });
 
+  describe(`object defaults per profile [${port.name}]`, () => {
+    let m: TestModule | undefined;
+    afterEach(() => m?.cleanup());
+
+    /** CKA_SENSITIVE of a generated and an unwrapped secret key, CKA_PRIVATE of a data object. */
+    function defaults(profile: Profile) {
+      m = initializedModule(port, withProfile(profile));
+      const s = userSession(m);
+      const p11 = m.p11;
+      const bool = (h: Handle, type: number) => {
+        const [a] = p11.C_GetAttributeValue(s, h, [{ type }]);
+        return (a?.value as Buffer | undefined)?.[0];
+      };
+      const aes = (extra: { type: number; value: boolean }[]) =>
+        p11.C_GenerateKey(s, { mechanism: C.CKM_AES_KEY_GEN }, [
+          { type: C.CKA_VALUE_LEN, value: 16 },
+          ...extra,
+        ]);
+      const key = aes([]);
+      const kek = aes([
+        { type: C.CKA_WRAP, value: true },
+        { type: C.CKA_UNWRAP, value: true },
+        { type: C.CKA_DECRYPT, value: false },
+      ]);
+      const extractable = aes([
+        { type: C.CKA_EXTRACTABLE, value: true },
+        { type: C.CKA_SENSITIVE, value: false },
+      ]);
+      const wrapped = p11.C_WrapKey(
+        s,
+        { mechanism: C.CKM_AES_KEY_WRAP },
+        kek,
+        extractable,
+        Buffer.alloc(64),
+      );
+      const unwrapped = p11.C_UnwrapKey(s, { mechanism: C.CKM_AES_KEY_WRAP }, kek, wrapped, [
+        { type: C.CKA_CLASS, value: C.CKO_SECRET_KEY },
+        { type: C.CKA_KEY_TYPE, value: C.CKK_AES },
+      ]);
+      const data = p11.C_CreateObject(s, [{ type: C.CKA_CLASS, value: C.CKO_DATA }]);
+      const pair = p11.C_GenerateKeyPair(
+        s,
+        { mechanism: C.CKM_EC_KEY_PAIR_GEN },
+        [{ type: C.CKA_EC_PARAMS, value: Buffer.from('06082a8648ce3d030107', 'hex') }],
+        [],
+      );
+      return {
+        secret: bool(key, C.CKA_SENSITIVE),
+        unwrapped: bool(unwrapped, C.CKA_SENSITIVE),
+        privateKey: bool(pair.privateKey, C.CKA_SENSITIVE),
+        data: bool(data, C.CKA_PRIVATE),
+        publicKey: bool(pair.publicKey, C.CKA_PRIVATE),
+      };
+    }
+
+    it('compatible, as SoftHSMv2: secret keys not sensitive, data objects private; private keys stay sensitive', () => {
+      assert.deepEqual(defaults('compatible'), {
+        secret: 0,
+        unwrapped: 0,
+        privateKey: 1,
+        data: 1,
+        publicKey: 0,
+      });
+      // a private data object needs a login: a public session cannot create one without asking
+      const pub = (m as TestModule).p11.C_OpenSession(
+        (m as TestModule).slot,
+        C.CKF_SERIAL_SESSION | C.CKF_RW_SESSION,
+      );
+      (m as TestModule).p11.C_Logout(pub);
+      assertRv(
+        () => (m as TestModule).p11.C_CreateObject(pub, [{ type: C.CKA_CLASS, value: C.CKO_DATA }]),
+        C.CKR_USER_NOT_LOGGED_IN,
+      );
+    });
+
+    it('strict: secret keys sensitive, data objects public', () => {
+      assert.deepEqual(defaults('strict'), {
+        secret: 1,
+        unwrapped: 1,
+        privateKey: 1,
+        data: 0,
+        publicKey: 0,
+      });
+    });
+  });
+
   describe(`RSA key sizes per profile [${port.name}]`, () => {
     let m: TestModule | undefined;
     afterEach(() => m?.cleanup());

@@ -10,6 +10,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import type { Handle, Template } from '../../src/api/convert.js';
+import { ROLE_HISTORY } from '../../src/objects/role-history.js';
 import { decodeStoredRecord } from '../../src/storage/record.js';
 import { encodeBool } from '../../src/util/bytes.js';
 import { dataTemplate, findAll } from '../helpers/material.js';
@@ -202,6 +203,12 @@ for (const port of PAL_PORTS) {
         setAttr(C.CKA_TRUSTED, TRUE),
         'forge-base',
       ],
+      [
+        'a forged public-session change that clears a wrapping key’s role history',
+        'trusted-wrap',
+        setAttr(ROLE_HISTORY, Buffer.of(0)),
+        'forge-base',
+      ],
     ];
 
     for (const [what, victim, edit, forgery, id] of cases) {
@@ -332,6 +339,31 @@ for (const port of PAL_PORTS) {
         const bytes = storedData(r.pal, storedLabelOf(r.pal, label));
         assert.equal(decodeStoredRecord(bytes).auth.kind, 'mac', `${label} adopted`);
       }
+      r.p11.C_CloseSession(s);
+    });
+
+    it('a public session copies a public secret key (its role history grows) and renames it: all survive the next login → CKR_OK', () => {
+      const { r, s, warnings, found } = tampered((m) =>
+        publicly(m, (pub, ps) => {
+          const p = pub.p11;
+          const [key] = findAll(p, ps, [{ type: C.CKA_LABEL, value: 'public-secret' }]);
+          const copy = (token: boolean, label: string) =>
+            p.C_CopyObject(ps, key as Handle, [
+              { type: C.CKA_TOKEN, value: token },
+              { type: C.CKA_LABEL, value: label },
+            ]);
+          copy(false, 'session copy');
+          copy(true, 'token copy');
+          p.C_SetAttributeValue(ps, key as Handle, [{ type: C.CKA_LABEL, value: 'copied' }]);
+        }),
+      );
+      assert.deepEqual(
+        warnings.filter((w) => /not used|gone/.test(w)),
+        [],
+      );
+      assert.equal(found('copied'), 1);
+      assert.equal(found('token copy'), 1);
+      assert.equal(found('public-secret'), 0);
       r.p11.C_CloseSession(s);
     });
   });

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { Handle } from '../../src/api/convert.js';
 import {
   encodePem,
   parsePkcs11Uri,
@@ -14,6 +15,7 @@ import {
 import { WireReader, WireWriter } from '../../src/rpc/wire.js';
 import { decodeRecord, encodeRecord } from '../../src/storage/record.js';
 import { crc32 } from '../../src/util/crc32.js';
+import { findAll } from '../helpers/material.js';
 import {
   assertRv,
   C,
@@ -22,6 +24,7 @@ import {
   SO_PIN,
   type TestModule,
   USER_PIN,
+  userSession,
 } from '../helpers/token.js';
 
 const memory = PAL_PORTS[0] as (typeof PAL_PORTS)[number];
@@ -113,5 +116,30 @@ describe('regressions found by the property suites', () => {
       assert.equal(read(write(once)), once, hex);
       assert.ok(hex.startsWith('7') ? once > 0 : once === -1, `${hex} keeps its sign`);
     }
+  });
+
+  it('a token secret key copied, then renamed, in a public session is still there after a restart and login → CKR_OK', () => {
+    // objects-memory (seed 576724127, CI of 590980a): the copy grew the key's role history, which the
+    // login's record check took for a change no public session can make, so the key was hidden.
+    withModule((m) => {
+      const s = userSession(m);
+      m.p11.C_GenerateKey(s, { mechanism: C.CKM_AES_KEY_GEN }, [
+        { type: C.CKA_TOKEN, value: true },
+        { type: C.CKA_PRIVATE, value: false },
+        { type: C.CKA_LABEL, value: 'o0' },
+        { type: C.CKA_VALUE_LEN, value: 16 },
+      ]);
+      const r = m.restart();
+      const pub = r.p11.C_OpenSession(r.slot, C.CKF_SERIAL_SESSION | C.CKF_RW_SESSION);
+      const [key] = findAll(r.p11, pub, [{ type: C.CKA_LABEL, value: 'o0' }]);
+      r.p11.C_CopyObject(pub, key as Handle, [
+        { type: C.CKA_TOKEN, value: false },
+        { type: C.CKA_LABEL, value: 'o1' },
+      ]);
+      r.p11.C_SetAttributeValue(pub, key as Handle, [{ type: C.CKA_LABEL, value: 'o2' }]);
+      const again = r.restart();
+      const s2 = userSession(again);
+      assert.equal(findAll(again.p11, s2, [{ type: C.CKA_LABEL, value: 'o2' }]).length, 1);
+    });
   });
 });

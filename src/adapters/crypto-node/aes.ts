@@ -1,11 +1,12 @@
 /**
- * AES over node:crypto: the streaming modes (ECB, CBC with or without PKCS#7 padding, CTR) and GCM in
- * one call.
+ * AES over node:crypto: the streaming modes (ECB, CBC with or without PKCS#7 padding, CTR, OFB, CFB,
+ * XTS), and the
+ * AEAD modes (GCM, CCM, and ChaCha20-Poly1305 beside them) in one call.
  * @module
  */
 import { type CipherGCMTypes, createCipheriv, createDecipheriv } from 'node:crypto';
-import type { CipherSpec, CipherStream } from '../../crypto/backend.js';
-import { CKR_ENCRYPTED_DATA_INVALID } from '../../pkcs11/constants.js';
+import type { AeadSpec, CipherSpec, CipherStream } from '../../crypto/backend.js';
+import { CKR_ENCRYPTED_DATA_INVALID, CKR_KEY_SIZE_RANGE } from '../../pkcs11/constants.js';
 import { onInput, refused } from './input.js';
 
 function algorithm(mode: string, keyLength: number): string {
@@ -14,8 +15,19 @@ function algorithm(mode: string, keyLength: number): string {
   return `aes-${keyLength * 8}-${mode}`;
 }
 
+/** node:crypto's name of a cipher spec's algorithm and mode. */
+function cipherName(spec: CipherSpec): string {
+  if (spec.cipher === 'des3') {
+    if (spec.key.length !== 24) throw refused(CKR_KEY_SIZE_RANGE, '3DES keys are 24 bytes here');
+    return `des-ede3-${spec.mode}`;
+  }
+  // XTS keys are two AES keys: aes-128-xts takes 32 bytes, aes-256-xts 64. OpenSSL's CFB128 is "cfb".
+  if (spec.mode === 'xts') return algorithm('xts', spec.key.length / 2);
+  return algorithm(spec.mode === 'cfb128' ? 'cfb' : spec.mode, spec.key.length);
+}
+
 export function createCipher(spec: CipherSpec): CipherStream {
-  const name = algorithm(spec.mode, spec.key.length);
+  const name = cipherName(spec);
   const iv = spec.mode === 'ecb' ? null : (spec.iv ?? null);
   const c = spec.encrypt
     ? createCipheriv(name, spec.key, iv)
@@ -31,31 +43,39 @@ export function createCipher(spec: CipherSpec): CipherStream {
   };
 }
 
-export function aesGcm(
-  key: Uint8Array,
-  iv: Uint8Array,
-  aad: Uint8Array,
-  tagLength: number,
-  encrypt: boolean,
-  data: Uint8Array,
-): Uint8Array {
-  const name = algorithm('gcm', key.length) as CipherGCMTypes;
-  if (encrypt) {
-    const c = createCipheriv(name, key, iv, { authTagLength: tagLength });
-    c.setAAD(aad);
+/** node:crypto's cipher name of an AEAD algorithm for a key. */
+function aeadName(spec: AeadSpec): string {
+  if (spec.algorithm === 'chacha20-poly1305') {
+    if (spec.key.length !== 32) throw refused(CKR_KEY_SIZE_RANGE, 'ChaCha20 keys are 32 bytes');
+    return 'chacha20-poly1305';
+  }
+  if (spec.key.length !== 16 && spec.key.length !== 24 && spec.key.length !== 32)
+    throw refused(CKR_KEY_SIZE_RANGE, 'AES keys are 16, 24 or 32 bytes');
+  return algorithm(spec.algorithm === 'aes-gcm' ? 'gcm' : 'ccm', spec.key.length);
+}
+
+/**
+ * GCM, CCM and ChaCha20-Poly1305 on one whole message. CCM needs the plaintext length with the AAD and
+ * its tag before the ciphertext (node:crypto's order); the others take the tag last.
+ */
+export function aead(spec: AeadSpec, data: Uint8Array): Uint8Array {
+  const name = aeadName(spec) as CipherGCMTypes;
+  const options = { authTagLength: spec.tagLength };
+  const plain = spec.encrypt ? data.length : data.length - spec.tagLength;
+  if (plain < 0) throw refused(CKR_ENCRYPTED_DATA_INVALID, 'ciphertext shorter than the tag');
+  const aadOptions = { plaintextLength: plain };
+  if (spec.encrypt) {
+    const c = createCipheriv(name, spec.key, spec.iv, options);
+    c.setAAD(spec.aad, aadOptions);
     return new Uint8Array(Buffer.concat([c.update(data), c.final(), c.getAuthTag()]));
   }
-  if (data.length < tagLength)
-    throw refused(CKR_ENCRYPTED_DATA_INVALID, 'ciphertext shorter than the tag');
-  const d = createDecipheriv(name, key, iv, { authTagLength: tagLength });
-  d.setAAD(aad);
-  d.setAuthTag(data.subarray(data.length - tagLength));
-  const body = d.update(data.subarray(0, data.length - tagLength));
-  return onInput(
-    CKR_ENCRYPTED_DATA_INVALID,
-    'GCM tag mismatch',
-    () => new Uint8Array(Buffer.concat([body, d.final()])),
-  );
+  const d = createDecipheriv(name, spec.key, spec.iv, options);
+  d.setAuthTag(data.subarray(plain));
+  d.setAAD(spec.aad, aadOptions);
+  return onInput(CKR_ENCRYPTED_DATA_INVALID, `${spec.algorithm}: the tag does not match`, () => {
+    const body = d.update(data.subarray(0, plain));
+    return new Uint8Array(Buffer.concat([body, d.final()]));
+  });
 }
 
 /** RFC 3394 / RFC 5649 with their default initial values (the only ones PKCS#11 callers use). */

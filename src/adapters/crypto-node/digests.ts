@@ -1,10 +1,10 @@
 /**
- * Hashes, HMACs and AES-CMAC over node:crypto, as running accumulators.
- * CMAC is not exposed by Node, so it is built here from AES-ECB per NIST SP 800-38B.
+ * Hashes, HMACs and CMAC (AES, 3DES) over node:crypto, as running accumulators.
+ * CMAC is not exposed by Node, so it is built here from ECB and CBC per NIST SP 800-38B.
  * @module
  */
 import { createCipheriv, createHash, createHmac, type Hash, hash as oneShot } from 'node:crypto';
-import type { Accumulator, HashName } from '../../crypto/backend.js';
+import type { Accumulator, CmacCipher, HashName } from '../../crypto/backend.js';
 import { CKR_KEY_SIZE_RANGE } from '../../pkcs11/constants.js';
 import { refused } from './input.js';
 
@@ -60,35 +60,51 @@ export function hmacAccumulator(hash: HashName, key: Uint8Array): Accumulator {
   };
 }
 
-const BLOCK = 16;
+/** SP 800-38B §5.3: the block size of a CMAC cipher and the constant R_b of its subkey doubling. */
+const CMAC_CIPHERS = {
+  aes: { block: 16, rb: 0x87 },
+  des3: { block: 8, rb: 0x1b },
+} as const;
 
-/** Doubling in GF(2^128) as SP 800-38B §6.1 defines it for subkey generation. */
-function dbl(b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(BLOCK);
+/** Doubling in GF(2^b) as SP 800-38B §6.1 defines it for subkey generation. */
+function dbl(b: Uint8Array, rb: number): Uint8Array {
+  const n = b.length;
+  const out = new Uint8Array(n);
   let carry = 0;
-  for (let i = BLOCK - 1; i >= 0; i--) {
+  for (let i = n - 1; i >= 0; i--) {
     const v = b[i] as number;
     out[i] = ((v << 1) | carry) & 0xff;
     carry = v >> 7;
   }
-  if (carry) out[BLOCK - 1] = (out[BLOCK - 1] as number) ^ 0x87;
+  if (carry) out[n - 1] = (out[n - 1] as number) ^ rb;
   return out;
 }
 
-export function cmacAccumulator(key: Uint8Array): Accumulator {
+/** node:crypto's name of the cipher in `mode` for a CMAC key (3DES: 24-byte keys, K1‖K2‖K3). */
+function cmacCipherName(cipher: CmacCipher, key: Uint8Array, mode: 'ecb' | 'cbc'): string {
+  if (cipher === 'des3') {
+    if (key.length !== 24) throw refused(CKR_KEY_SIZE_RANGE, '3DES keys are 24 bytes here');
+    return `des-ede3-${mode}`;
+  }
   if (key.length !== 16 && key.length !== 24 && key.length !== 32) {
     throw refused(CKR_KEY_SIZE_RANGE, `AES key must be 16, 24 or 32 bytes, got ${key.length}`);
   }
-  const algo = `aes-${key.length * 8}-ecb`;
+  return `aes-${key.length * 8}-${mode}`;
+}
+
+/** CMAC (NIST SP 800-38B) with AES or 3DES. */
+export function cmacAccumulator(key: Uint8Array, cipher: CmacCipher = 'aes'): Accumulator {
+  const { block: BLOCK, rb } = CMAC_CIPHERS[cipher];
+  const ecb = cmacCipherName(cipher, key, 'ecb');
   const encryptBlock = (block: Uint8Array): Uint8Array => {
-    const c = createCipheriv(algo, key, null);
+    const c = createCipheriv(ecb, key, null);
     c.setAutoPadding(false);
     return new Uint8Array(c.update(block));
   };
-  const k1 = dbl(encryptBlock(new Uint8Array(BLOCK)));
-  const k2 = dbl(k1);
+  const k1 = dbl(encryptBlock(new Uint8Array(BLOCK)), rb);
+  const k2 = dbl(k1, rb);
   // CBC-MAC over all complete blocks except the last one, which needs the subkey.
-  const cbc = createCipheriv(`aes-${key.length * 8}-cbc`, key, new Uint8Array(BLOCK));
+  const cbc = createCipheriv(cmacCipherName(cipher, key, 'cbc'), key, new Uint8Array(BLOCK));
   cbc.setAutoPadding(false);
   let pending = new Uint8Array(0);
   let state = new Uint8Array(BLOCK);

@@ -18,6 +18,15 @@ import {
   CKR_ATTRIBUTE_VALUE_INVALID,
   CKR_MECHANISM_PARAM_INVALID,
 } from '../../pkcs11/constants.js';
+import { concat } from '../../util/bytes.js';
+import {
+  encodeOid,
+  encodeSequence,
+  encodeTlv,
+  encodeUnsignedInteger,
+  TAG_BIT_STRING,
+  TAG_OCTET_STRING,
+} from '../../util/der.js';
 import { createEcdsaKey, type EcdsaKey } from './ecdsa/index.js';
 import { onInput, refused } from './input.js';
 import { toBase64Url } from './rsa-math.js';
@@ -60,22 +69,7 @@ export class EcKey implements KeyHandle {
 
   /** The node:crypto KeyObject (built on first use: only hashed ECDSA needs it). */
   get object(): KeyObject {
-    if (!this.#object) {
-      const c = curveRow(this.curve);
-      const size = c.fieldBytes;
-      const jwk: Record<string, string> = {
-        kty: 'EC',
-        crv: c.jwk ?? c.name,
-        x: toBase64Url(this.point.subarray(1, 1 + size)),
-        y: toBase64Url(this.point.subarray(1 + size)),
-      };
-      if (this.#d) {
-        jwk.d = toBase64Url(padded(this.#d, c.orderBytes));
-        this.#object = createPrivateKey({ key: jwk, format: 'jwk' });
-      } else {
-        this.#object = createPublicKey({ key: jwk, format: 'jwk' });
-      }
-    }
+    this.#object ??= keyObjectOf(this.curve, this.point, this.#d);
     return this.#object;
   }
 
@@ -103,6 +97,55 @@ export class EcKey implements KeyHandle {
       return this.prehashed.verify(new Uint8Array(createHash(hash).update(data).digest()), sig);
     }
     return verify(hash, data, { key: this.object, dsaEncoding: 'ieee-p1363' }, sig);
+  }
+}
+
+const EC_PUBLIC_KEY_OID = encodeOid('1.2.840.10045.2.1');
+
+/**
+ * A KeyObject for a key on `curve`: from a JWK where node:crypto reads one for the curve (the faster
+ * import), otherwise from SubjectPublicKeyInfo / PKCS#8 DER naming the curve's OID (RFC 5480, RFC
+ * 5915), which OpenSSL reads for every curve it has (brainpool, P-192, P-224).
+ */
+function keyObjectOf(curve: CurveName, point: Uint8Array, d: Uint8Array | undefined): KeyObject {
+  const c = curveRow(curve);
+  if (c.jwk !== undefined) {
+    const size = c.fieldBytes;
+    const jwk: Record<string, string> = {
+      kty: 'EC',
+      crv: c.jwk,
+      x: toBase64Url(point.subarray(1, 1 + size)),
+      y: toBase64Url(point.subarray(1 + size)),
+    };
+    if (!d) return createPublicKey({ key: jwk, format: 'jwk' });
+    jwk.d = toBase64Url(padded(d, c.orderBytes));
+    return createPrivateKey({ key: jwk, format: 'jwk' });
+  }
+  const algorithm = encodeSequence(EC_PUBLIC_KEY_OID, c.ecParams);
+  const bits = encodeTlv(TAG_BIT_STRING, concat(Uint8Array.of(0), point));
+  if (!d) {
+    const spki = Buffer.from(encodeSequence(algorithm, bits));
+    return createPublicKey({ key: spki, format: 'der', type: 'spki' });
+  }
+  const scalar = padded(d, c.orderBytes);
+  const ecPrivateKey = encodeSequence(
+    encodeUnsignedInteger(Uint8Array.of(1)),
+    encodeTlv(TAG_OCTET_STRING, scalar),
+    encodeTlv(0xa1, bits),
+  );
+  const pkcs8 = Buffer.from(
+    encodeSequence(
+      encodeUnsignedInteger(new Uint8Array(0)),
+      algorithm,
+      encodeTlv(TAG_OCTET_STRING, ecPrivateKey),
+    ),
+  );
+  try {
+    return createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' });
+  } finally {
+    pkcs8.fill(0);
+    ecPrivateKey.fill(0);
+    scalar.fill(0);
   }
 }
 

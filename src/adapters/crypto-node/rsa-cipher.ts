@@ -1,6 +1,6 @@
 /**
- * RSA encryption and decryption over node:crypto: OAEP, PKCS#1 v1.5 (encryption only) and raw RSA, the
- * decryption also in the RSA worker for C_DecryptAsync.
+ * RSA encryption and decryption over node:crypto: OAEP, PKCS#1 v1.5 (its decryption with implicit
+ * rejection, rsa-pkcs1-decrypt.ts) and raw RSA; the decryption also in the RSA worker for C_DecryptAsync.
  * @module
  */
 import { constants, privateDecrypt, publicEncrypt } from 'node:crypto';
@@ -12,6 +12,7 @@ import {
 } from '../../pkcs11/constants.js';
 import { onInput, refused } from './input.js';
 import { leftPad, NO_PADDING, PKCS1, type RsaKey } from './rsa.js';
+import { pkcs1Decrypt, pkcs1Unpad, RAW_REFUSAL } from './rsa-pkcs1-decrypt.js';
 import { privateOpAsync } from './rsa-worker.js';
 
 export function rsaEncrypt(key: RsaKey, s: RsaCipherScheme, data: Uint8Array): Uint8Array {
@@ -27,14 +28,8 @@ export function rsaEncrypt(key: RsaKey, s: RsaCipherScheme, data: Uint8Array): U
   );
 }
 
-/** The private-key options of a decryption, after refusing what the token does not decrypt. */
+/** The private-key options of a decryption, after refusing a ciphertext of the wrong length. */
 function decryption(key: RsaKey, s: RsaCipherScheme, data: Uint8Array) {
-  if (s.type === 'pkcs1') {
-    throw refused(
-      CKR_ENCRYPTED_DATA_INVALID,
-      'PKCS#1 v1.5 decryption is not offered (Marvin timing attack)',
-    );
-  }
   if (data.length !== key.bytes)
     throw refused(CKR_ENCRYPTED_DATA_LEN_RANGE, 'ciphertext length differs from the modulus size');
   return s.type === 'oaep'
@@ -45,11 +40,13 @@ function decryption(key: RsaKey, s: RsaCipherScheme, data: Uint8Array) {
 const UNDECRYPTABLE = 'the ciphertext does not decrypt';
 
 /**
- * RSA decryption. PKCS#1 v1.5 decryption is refused: its padding check leaks through timing (the
- * Marvin attack), and Node disables it for that reason; OAEP and raw RSA are offered instead.
+ * RSA decryption: OAEP and raw RSA through node:crypto; PKCS#1 v1.5 with implicit rejection, depadded
+ * here over raw RSA (rsa-pkcs1-decrypt.ts) so that every Node version gives the same answer and a
+ * wrong padding no timing or error oracle (the Marvin attack).
  */
 export function rsaDecrypt(key: RsaKey, s: RsaCipherScheme, data: Uint8Array): Uint8Array {
   const options = decryption(key, s, data);
+  if (s.type === 'pkcs1') return pkcs1Decrypt(key, data);
   return onInput(
     CKR_ENCRYPTED_DATA_INVALID,
     UNDECRYPTABLE,
@@ -57,13 +54,19 @@ export function rsaDecrypt(key: RsaKey, s: RsaCipherScheme, data: Uint8Array): U
   );
 }
 
-/** As rsaDecrypt, with the private-key operation in the RSA worker. */
+/** As rsaDecrypt, with the private-key operation in the RSA worker (PKCS#1 v1.5's depadding here). */
 export async function rsaDecryptAsync(
   key: RsaKey,
   s: RsaCipherScheme,
   data: Uint8Array,
 ): Promise<Uint8Array> {
   const options = decryption(key, s, data);
+  if (s.type === 'pkcs1')
+    return pkcs1Unpad(
+      key,
+      data,
+      await privateOpAsync(true, key.object, options, data, RAW_REFUSAL),
+    );
   return privateOpAsync(true, key.object, options, data, [
     CKR_ENCRYPTED_DATA_INVALID,
     UNDECRYPTABLE,

@@ -34,6 +34,7 @@ import {
   reducedExponent,
   toBase64Url,
 } from './rsa-math.js';
+import { rejectionKeyOf } from './rsa-pkcs1-decrypt.js';
 import { privateOpAsync } from './rsa-worker.js';
 
 const INVALID = CKR_ATTRIBUTE_VALUE_INVALID;
@@ -45,6 +46,11 @@ export class RsaKey implements KeyHandle {
   readonly bytes: number;
   readonly object: KeyObject;
   readonly publicObject: KeyObject;
+  /**
+   * SHA-256 of d written out to the modulus width: the HMAC key from which PKCS#1 v1.5 decryption
+   * derives its implicit-rejection key per ciphertext (rsa-pkcs1-decrypt.ts). Private keys only.
+   */
+  readonly rejectionKey: Uint8Array | undefined;
 
   constructor(m: RsaMaterial) {
     const jwk: Record<string, string> = { kty: 'RSA', n: toBase64Url(m.n), e: toBase64Url(m.e) };
@@ -75,6 +81,7 @@ export class RsaKey implements KeyHandle {
     this.bytes = Math.ceil(this.bits / 8);
     if (this.bits < 512) throw refused(INVALID, `RSA modulus of ${this.bits} bits is too small`);
     if (this.isPrivate) this.#checkPair();
+    this.rejectionKey = m.d ? rejectionKeyOf(m.d, this.bytes) : undefined;
   }
 
   /** Node accepts a JWK whose parts do not belong together; one raw round trip proves they do. */

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { type RunResult, run, type Tools, type Workdir } from './env.js';
+import { LEGACY_STEPS } from './steps-legacy.js';
 
 export interface StepContext {
   tools: Tools;
@@ -432,3 +433,4 @@ export const STEPS: Step[] = [
     },
   },
 ];
+STEPS.push(...LEGACY_STEPS);

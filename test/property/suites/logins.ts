@@ -20,6 +20,7 @@ import { Application } from '../../../src/token/application.js';
 import { Token } from '../../../src/token/token.js';
 import { utf8 } from '../../../src/util/bytes.js';
 import { initializedModule, PAL_PORTS, type TestModule, USER_PIN } from '../../helpers/token.js';
+import { progress } from '../harness/progress.js';
 import { runProperties, type SuiteOptions, type SuiteResult, Tally } from '../harness/suite.js';
 
 type CutAt = 'none' | 'spend' | 'give-back';
@@ -63,6 +64,10 @@ function cutOff(pal: Pal, n: number): Pal {
 
 /** One login through the async form; its CKR name, or 'cut'. */
 async function login(token: Token, pin: string): Promise<string> {
+  // The watchdog's heartbeat: every login beats it, so only a login that never settles (or a lock
+  // wait without end) stops the beats, not a long run of quick bursts (seed 1149796147 --runs 6300 ran
+  // past the soak's 120 s with a single beat at the property's start and was reported hung).
+  progress('logins: login');
   const app = new Application(token);
   app.initialize();
   const s = app.openSession(1, C.CKF_SERIAL_SESSION);
@@ -128,6 +133,8 @@ export function loginsSuite(portName: string) {
       shared ? fc.integer({ min: 1, max: 3 }) : fc.constant(1),
       fc.array(attempt, { minLength: 1, maxLength: 9 }),
       async (maxTries, processes, attempts) => {
+        // A heartbeat per burst: the soak's watchdog takes a property silent for 2 minutes as hung.
+        progress(`logins-${portName}: burst`);
         const m = initializedModule(port, {
           pinIterations: 10,
           allowWeakPinIterations: true,

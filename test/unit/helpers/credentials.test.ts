@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { KeyObject } from 'node:crypto';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { readCredentials, readOne } from '../../../src/helpers/credentials.js';
@@ -12,7 +12,7 @@ import {
   encodeTlv,
   encodeUnsignedInteger,
 } from '../../../src/util/der.js';
-import { freshKeyPair } from '../../helpers/keypair.js';
+import { ecKeyParts, freshKeyPair } from '../../helpers/keypair.js';
 import { assertRv, C } from '../../helpers/token.js';
 
 const b64u = (s: string | undefined) => Uint8Array.from(Buffer.from(s ?? '', 'base64url'));
@@ -33,10 +33,13 @@ function assertMatches(key: PrivateKeyData, node: KeyObject) {
     for (const f of ['n', 'e', 'd', 'p', 'q', 'dp', 'dq', 'qi'] as const) {
       assert.deepEqual(strip(key[f]), strip(b64u(jwk[f])), f);
     }
-  } else {
+  } else if (key.kind === 'ec') {
     assert.deepEqual(strip(key.d), strip(b64u(jwk.d)));
-    assert.deepEqual(key.point, Uint8Array.from([4, ...b64u(jwk.x), ...b64u(jwk.y)]));
-  }
+    // Edwards and Montgomery keys (JWK kty OKP) have one coordinate: the raw public key.
+    const point =
+      jwk.kty === 'OKP' ? b64u(jwk.x) : Uint8Array.from([4, ...b64u(jwk.x), ...b64u(jwk.y)]);
+    assert.deepEqual(key.point, point);
+  } else assert.fail(`no JWK to compare a ${key.kind} key with`);
 }
 
 describe('PEM and base64', () => {
@@ -182,7 +185,53 @@ describe('reading credentials', () => {
     assertRv(() => readOne(pem, 'private-key'), C.CKR_ARGUMENTS_BAD);
   });
 
-  it('refuses legacy OpenSSL-encrypted PEM, another curve, Ed25519 and garbage → CKR_ARGUMENTS_BAD / CKR_CURVE_NOT_SUPPORTED', () => {
+  it('reads Ed25519, Ed448, X25519 and X448 keys from PKCS#8 and SPKI (the RFC 8410 encodings)', () => {
+    for (const type of ['ed25519', 'ed448', 'x25519', 'x448'] as const) {
+      const { privateKey, publicKey } = freshKeyPair(type as 'ed25519');
+      const [priv] = readCredentials(privateKey.export({ format: 'pem', type: 'pkcs8' }));
+      assert.equal(priv?.kind, 'private-key');
+      if (priv?.kind === 'private-key') assertMatches(priv.key, privateKey);
+      const [pub] = readCredentials(publicKey.export({ format: 'der', type: 'spki' }));
+      assert.equal(
+        pub?.kind === 'public-key' && pub.key.kind === 'ec' && pub.key.curve.toLowerCase(),
+        type,
+      );
+      if (pub?.kind === 'public-key') {
+        assert.deepEqual(
+          encodeSpki(pub.key),
+          new Uint8Array(publicKey.export({ format: 'der', type: 'spki' })),
+        );
+      }
+    }
+  });
+
+  it('reads DSA keys from PKCS#8 and SPKI: p, q, g, x and y as node:crypto wrote them', () => {
+    const { privateKey, publicKey } = generateKeyPairSync('dsa', {
+      modulusLength: 1024,
+      divisorLength: 160,
+    });
+    const spki = new Uint8Array(publicKey.export({ format: 'der', type: 'spki' }));
+    const [pub] = readCredentials(spki);
+    assert.ok(pub?.kind === 'public-key' && pub.key.kind === 'dsa');
+    assert.deepEqual(encodeSpki(pub.key), spki);
+    const [priv] = readCredentials(privateKey.export({ format: 'pem', type: 'pkcs8' }));
+    assert.ok(priv?.kind === 'private-key' && priv.key.kind === 'dsa');
+    if (priv.key.kind === 'dsa' && pub.key.kind === 'dsa') {
+      assert.deepEqual(priv.key.y, pub.key.y);
+      assert.equal(priv.key.q.length, 20);
+      // y = g^x mod p: the private value belongs to the public one.
+      const n = (b: Uint8Array) => BigInt(`0x${Buffer.from(b).toString('hex')}`);
+      let y = 1n;
+      let base = n(priv.key.g);
+      for (let e = n(priv.key.x); e > 0n; e >>= 1n) {
+        if (e & 1n) y = (y * base) % n(priv.key.p);
+        base = (base * base) % n(priv.key.p);
+      }
+      assert.equal(y, n(pub.key.y));
+    }
+  });
+
+  it('refuses legacy OpenSSL-encrypted PEM, another curve, DH keys and garbage → CKR_ARGUMENTS_BAD / CKR_CURVE_NOT_SUPPORTED', () => {
     const rsa = freshKeyPair('rsa', { modulusLength: 1024 }).privateKey;
     const legacy = rsa.export({
       format: 'pem',
@@ -191,18 +240,40 @@ describe('reading credentials', () => {
       passphrase: 'x',
     });
     assertRv(() => readCredentials(legacy), C.CKR_ARGUMENTS_BAD);
-    const k1 = freshKeyPair('ec', { namedCurve: 'secp256k1' }).privateKey;
+    const k1 = freshKeyPair('ec', { namedCurve: 'secp224k1' }).privateKey;
     assertRv(
       () => readCredentials(k1.export({ format: 'der', type: 'pkcs8' })),
       C.CKR_CURVE_NOT_SUPPORTED,
     );
-    const ed = freshKeyPair('ed25519').privateKey;
-    assertRv(
-      () => readCredentials(ed.export({ format: 'pem', type: 'pkcs8' })),
-      C.CKR_ARGUMENTS_BAD,
-    );
+    // @types/node 20 has no overload for 'dh'; node:crypto does.
+    const dhPair = generateKeyPairSync as unknown as (
+      type: 'dh',
+      options: { group: string },
+    ) => { privateKey: KeyObject };
+    const dh = dhPair('dh', { group: 'modp14' }).privateKey;
+    const dhPem = dh.export({ format: 'pem', type: 'pkcs8' }) as string;
+    assertRv(() => readCredentials(dhPem), C.CKR_ARGUMENTS_BAD);
     for (const junk of [new Uint8Array(0), Uint8Array.of(0x30, 0x03, 0x02, 0x01, 0x01), 'hello']) {
       assertRv(() => readCredentials(junk), C.CKR_ARGUMENTS_BAD);
+    }
+  });
+
+  it('reads keys of every curve of the table, those node:crypto has no JWK for included', () => {
+    for (const namedCurve of ['secp256k1', 'brainpoolP384t1', 'prime192v1', 'secp224r1']) {
+      const { privateKey, publicKey } = freshKeyPair('ec', { namedCurve });
+      const parts = ecKeyParts(privateKey);
+      const [cred] = readCredentials(privateKey.export({ format: 'der', type: 'pkcs8' }));
+      assert.equal(cred?.kind, 'private-key');
+      const key = cred?.kind === 'private-key' ? cred.key : undefined;
+      assert.equal(key?.kind, 'ec');
+      if (key?.kind !== 'ec') continue;
+      assert.deepEqual(key.d, parts.d);
+      assert.deepEqual(key.point, parts.point);
+      const [pub] = readCredentials(publicKey.export({ format: 'der', type: 'spki' }));
+      assert.deepEqual(
+        pub?.kind === 'public-key' && pub.key.kind === 'ec' && pub.key.point,
+        parts.point,
+      );
     }
   });
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createNodeCrypto } from '../../../src/adapters/crypto-node/index.js';
-import { MAX_GCM_INPUT } from '../../../src/mechanisms/aes.js';
+import { MAX_WHOLE_INPUT as MAX_GCM_INPUT } from '../../../src/mechanisms/common.js';
 import { mechanism } from '../../../src/mechanisms/registry.js';
 import type { CipherOperation, KeyRef } from '../../../src/mechanisms/types.js';
 import type { RawMechanism } from '../../../src/pkcs11/types.js';

@@ -9,20 +9,18 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { createNodeCrypto } from '../../../src/adapters/crypto-node/index.js';
-import { createMemoryPal } from '../../../src/adapters/pal-memory/index.js';
 import * as C from '../../../src/pkcs11/constants.js';
 import { CALL_ID } from '../../../src/rpc/calls.js';
 import { encodeFrame } from '../../../src/rpc/frame.js';
 import { type RpcServer, startRpcServer } from '../../../src/rpc/server.js';
 import { Application } from '../../../src/token/application.js';
-import { Token } from '../../../src/token/token.js';
+import type { Token } from '../../../src/token/token.js';
 import { utf8 } from '../../../src/util/bytes.js';
+import { initializedMemoryToken, USER_PIN } from '../../helpers/token.js';
 import { HANDSHAKE, RpcClient, socketDir } from './helpers/client.js';
 import { type FakeServer, fakeServer, PIN_BYTES } from './helpers/serve.js';
 
-const PIN = '1234';
-const SO = '87654321';
+const PIN = USER_PIN;
 const KEY = Buffer.alloc(32, 0x5a);
 const DATA = Buffer.from('a message in two parts');
 const AAD_BYTES = Buffer.from('associated');
@@ -42,18 +40,7 @@ describe('PKCS#11 3.0 calls over RPC, as p11-kit ≥ 0.25 frames them', () => {
   let token: Token;
   let server: RpcServer;
   before(async () => {
-    token = new Token(createMemoryPal(), createNodeCrypto(), {
-      pinIterations: 1000,
-      allowWeakPinIterations: true,
-      warn: () => {},
-    });
-    const app = new Application(token);
-    app.initialize();
-    app.initToken(1, utf8(SO), new Uint8Array(32).fill(0x20));
-    const s = app.openSession(1, C.CKF_SERIAL_SESSION | C.CKF_RW_SESSION);
-    app.login(s, C.CKU_SO, utf8(SO));
-    app.initPin(s, utf8(PIN));
-    app.finalize();
+    token = initializedMemoryToken();
     server = await startRpcServer({
       socketPath: dir.path,
       createApplication: () => new Application(token),

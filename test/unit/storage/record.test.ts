@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isPkcs11Error } from '../../../src/errors.js';
 import { CKR_DEVICE_ERROR } from '../../../src/pkcs11/constants.js';
-import { decodeRecord, encodeRecord } from '../../../src/storage/record.js';
+import { decodeRecord, encodeRecord, recordSize } from '../../../src/storage/record.js';
 
 const record = {
   id: 2 ** 40 + 17,
@@ -18,6 +18,18 @@ const record = {
 describe('object record codec', () => {
   it('round-trips every attribute byte-exact, nested templates included', () => {
     assert.deepEqual(decodeRecord(encodeRecord(record)), record);
+  });
+
+  it('recordSize is the encoded length, counted without encoding (nested templates too)', () => {
+    const size = (attributes: typeof record.attributes) =>
+      recordSize(attributes.map((a) => a.value));
+    assert.equal(size(record.attributes), encodeRecord(record).length);
+    assert.equal(size([]), encodeRecord({ ...record, attributes: [] }).length);
+    const deep = [
+      { type: 1, value: [{ type: 2, value: [{ type: 3, value: new Uint8Array(5) }] }] },
+    ];
+    const asRecord = { ...record, attributes: deep as unknown as typeof record.attributes };
+    assert.equal(size(deep as unknown as typeof record.attributes), encodeRecord(asRecord).length);
   });
 
   it('reads every truncation as CKR_DEVICE_ERROR, never as garbage', () => {

@@ -36,6 +36,7 @@ describe('a PAL with only the corePKCS11 fixed slots', () => {
     const cert = Buffer.from('3003020101', 'hex');
     m.p11.C_CreateObject(s, [
       { type: C.CKA_CLASS, value: C.CKO_DATA },
+      { type: C.CKA_PRIVATE, value: false }, // public: no login here
       { type: C.CKA_TOKEN, value: true },
       { type: C.CKA_LABEL, value: 'Device Cert' },
       { type: C.CKA_VALUE, value: cert },
@@ -61,6 +62,7 @@ describe('a PAL with only the corePKCS11 fixed slots', () => {
       () =>
         m.p11.C_CreateObject(s, [
           { type: C.CKA_CLASS, value: C.CKO_DATA },
+          { type: C.CKA_PRIVATE, value: false }, // public: no login here
           { type: C.CKA_TOKEN, value: true },
           { type: C.CKA_LABEL, value: 'My Label' },
         ]),

@@ -52,7 +52,7 @@ function killedMidDerivation(pin: string): Promise<string> {
       // the derivation (6 million rounds, seconds) starts right after "checking"
       if (out.includes('checking')) setTimeout(() => p.kill('SIGKILL'), 300);
     });
-    p.on('exit', (_code, signal) =>
+    p.on('close', (_code, signal) =>
       signal === 'SIGKILL' ? resolve(out) : reject(new Error(`child ended: ${out}`)),
     );
   });

@@ -25,6 +25,7 @@ const RW = C.CKF_SERIAL_SESSION | C.CKF_RW_SESSION;
 /** A data object of `bytes` value bytes, on the token or (token false) in the session. */
 const data = (label: string, bytes = 16, token = true) => [
   { type: C.CKA_CLASS, value: C.CKO_DATA },
+  { type: C.CKA_PRIVATE, value: false }, // public: no login here
   { type: C.CKA_TOKEN, value: token },
   { type: C.CKA_LABEL, value: label },
   { type: C.CKA_VALUE, value: Buffer.alloc(bytes, 7) },

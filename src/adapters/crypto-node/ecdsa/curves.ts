@@ -4,22 +4,16 @@
  * Derived from the table, no constants of its own.
  * @module
  */
+import { numbersOf, type WeierstrassNumbers } from '../../../crypto/curve-domains.js';
 import { type PrehashedEcdsaCurve, CURVES as TABLE } from '../../../crypto/curves.js';
 
 export type EcdsaCurve = PrehashedEcdsaCurve;
 
-export interface CurveParams {
+/** The domain parameters (field prime p, a, b, base point G = (gx, gy) of prime order n) and more. */
+export interface CurveParams extends WeierstrassNumbers {
   readonly name: EcdsaCurve;
   /** OpenSSL's name, for `createECDH`. */
   readonly opensslName: string;
-  /** Field prime. */
-  readonly p: bigint;
-  readonly a: bigint;
-  readonly b: bigint;
-  /** Order of the base point (prime; cofactor 1). */
-  readonly n: bigint;
-  readonly gx: bigint;
-  readonly gy: bigint;
   /** Bit length of n: the digest truncation length of FIPS 186-4 §6.4. */
   readonly orderBits: number;
   /** Bytes of a field element and of a scalar (equal on every curve this path serves). */
@@ -44,26 +38,20 @@ function padFor(n: bigint): bigint {
   }
 }
 
-const big = (hex: string) => BigInt(`0x${hex}`);
-
 /** The curves the fast path serves, keyed by name. */
 export const CURVES = Object.fromEntries(
   TABLE.flatMap((c) => {
     const w = c.weierstrass;
     if (!c.prehashedEcdsa || !w || c.fieldBytes !== c.orderBytes) return [];
-    const n = big(w.n);
+    const numbers = numbersOf(w);
     const params: CurveParams = {
-      name: c.name,
+      // The filter above keeps exactly the rows of the PrehashedEcdsaCurve type.
+      name: c.name as EcdsaCurve,
       opensslName: c.openssl,
-      p: big(w.p),
-      a: big(w.a),
-      b: big(w.b),
-      n,
-      gx: big(w.gx),
-      gy: big(w.gy),
+      ...numbers,
       orderBits: c.orderBits,
       size: c.orderBytes,
-      lengthPad: padFor(n),
+      lengthPad: padFor(numbers.n),
     };
     return [[c.name, params]];
   }),

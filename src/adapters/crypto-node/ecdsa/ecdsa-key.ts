@@ -1,7 +1,9 @@
 /**
  * CKM_ECDSA on a digest the caller computed (PKCS#11 v2.40 mechanisms, "ECDSA without hashing";
  * FIPS 186-4 §6.4; SEC 1 §4.1),
- * for P-256, P-384 and P-521. `crypto.sign` always hashes, so the signature is assembled here:
+ * for every short Weierstrass curve of the curve table (crypto/curves.ts: the NIST curves, secp256k1,
+ * brainpool; prime order, field and scalar of one byte length). `crypto.sign` always hashes, so the
+ * signature is assembled here:
  *
  * - **k·G** comes from OpenSSL (`ECDH.setPrivateKey`, constant time). k is a fresh CSPRNG value,
  *   rejection-sampled into [1, n − 1], taken exactly once from a per-curve pool (nonce-pool.ts).
@@ -60,7 +62,7 @@ export interface EcdsaKeyOptions {
 
 export interface EcdsaKey {
   readonly curve: EcdsaCurve;
-  /** Bytes of r‖s: 64, 96 or 132. */
+  /** Bytes of r‖s: twice the order size (64 on P-256). */
   readonly signatureLength: number;
   readonly canSign: boolean;
   /** r‖s, each left-padded to the order's byte length. Any digest length; longer ones are truncated. */

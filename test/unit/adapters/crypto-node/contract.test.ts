@@ -40,11 +40,20 @@ describe('crypto port error contract', () => {
     );
     const key = new Uint8Array(16);
     const iv = new Uint8Array(12);
-    const sealed = backend.aesGcm(key, iv, new Uint8Array(0), 16, true, Uint8Array.of(1, 2, 3));
-    sealed[0] = (sealed[0] as number) ^ 1;
-    refused(C.CKR_ENCRYPTED_DATA_INVALID, () =>
-      backend.aesGcm(key, iv, new Uint8Array(0), 16, false, sealed),
-    );
+    for (const algorithm of ['aes-gcm', 'aes-ccm', 'chacha20-poly1305'] as const) {
+      const spec = {
+        algorithm,
+        key: new Uint8Array(algorithm === 'chacha20-poly1305' ? 32 : 16),
+        iv,
+        aad: new Uint8Array(0),
+        tagLength: 16,
+      };
+      const sealed = backend.aead({ ...spec, encrypt: true }, Uint8Array.of(1, 2, 3));
+      sealed[0] = (sealed[0] as number) ^ 1;
+      refused(C.CKR_ENCRYPTED_DATA_INVALID, () =>
+        backend.aead({ ...spec, encrypt: false }, sealed),
+      );
+    }
     refused(C.CKR_ENCRYPTED_DATA_INVALID, () =>
       backend.aesKeyWrap(key, new Uint8Array(24), false, false),
     );
@@ -147,13 +156,17 @@ describe('C_DecryptAsync with RSA', () => {
     );
   });
 
-  it('a ciphertext of another length → CKR_ENCRYPTED_DATA_LEN_RANGE; PKCS#1 v1.5 → CKR_ENCRYPTED_DATA_INVALID', async () => {
+  it("a ciphertext of another length → CKR_ENCRYPTED_DATA_LEN_RANGE; PKCS#1 v1.5 with bad padding → CKR_OK, the sync call's synthetic message (implicit rejection)", async () => {
     await assert.rejects(backend.rsaDecryptAsync(rsaKey, oaep, new Uint8Array(255)), (e) =>
       isPkcs11Error(e, C.CKR_ENCRYPTED_DATA_LEN_RANGE),
     );
     await assert.rejects(
-      backend.rsaDecryptAsync(rsaKey, { type: 'pkcs1' }, new Uint8Array(256)),
-      (e) => isPkcs11Error(e, C.CKR_ENCRYPTED_DATA_INVALID),
+      backend.rsaDecryptAsync(rsaKey, { type: 'pkcs1' }, new Uint8Array(255)),
+      (e) => isPkcs11Error(e, C.CKR_ENCRYPTED_DATA_LEN_RANGE),
     );
+    // 7…7 decrypts to no valid PKCS#1 v1.5 block: no error, the message the key derives for it
+    const bad = new Uint8Array(256).fill(7);
+    const out = await backend.rsaDecryptAsync(rsaKey, { type: 'pkcs1' }, bad);
+    assert.deepEqual(out, backend.rsaDecrypt(rsaKey, { type: 'pkcs1' }, bad));
   });
 });

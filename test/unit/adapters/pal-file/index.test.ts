@@ -134,7 +134,7 @@ function run(dir: string, tag: string, count: number): Promise<void> {
     p.stderr.on('data', (d) => {
       err += d;
     });
-    p.on('exit', (code) =>
+    p.on('close', (code) =>
       code === 0 ? resolve() : reject(new Error(`child ${tag} exited ${code}: ${err}`)),
     );
   });

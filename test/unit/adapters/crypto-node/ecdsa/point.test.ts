@@ -25,12 +25,30 @@ function powMod(b: bigint, e: bigint, m: bigint): bigint {
   return result;
 }
 
-/** The first curve point with x ≥ x0 (p ≡ 3 mod 4 on all three curves, so √v = v^((p+1)/4)). */
+/** √v mod p (Tonelli–Shanks; P-224's p is 1 mod 4), or undefined when v is not a square. */
+function sqrtMod(v: bigint, p: bigint): bigint | undefined {
+  if (v === 0n) return 0n;
+  if (powMod(v, (p - 1n) / 2n, p) !== 1n) return undefined;
+  let q = p - 1n;
+  let s = 0n;
+  for (; q % 2n === 0n; s++) q /= 2n;
+  let z = 2n;
+  while (powMod(z, (p - 1n) / 2n, p) !== p - 1n) z++;
+  let [m, c, t, r] = [s, powMod(z, q, p), powMod(v, q, p), powMod(v, (q + 1n) / 2n, p)];
+  while (t !== 1n) {
+    let i = 0n;
+    for (let t2 = t; t2 !== 1n; i++) t2 = (t2 * t2) % p;
+    const b = powMod(c, 1n << (m - i - 1n), p);
+    [m, c, t, r] = [i, (b * b) % p, (t * b * b) % p, (r * b) % p];
+  }
+  return r;
+}
+
+/** The first curve point with x ≥ x0. */
 function pointWithXAtOrAbove(c: CurveParams, x0: bigint): AffinePoint {
   for (let x = x0; ; x++) {
-    const rhs = (((x * x + c.a) % c.p) * x + c.b) % c.p;
-    const y = powMod(rhs, (c.p + 1n) / 4n, c.p);
-    if ((y * y) % c.p === rhs) return { x, y };
+    const y = sqrtMod((((x * x + c.a) % c.p) * x + c.b) % c.p, c.p);
+    if (y !== undefined) return { x, y };
   }
 }
 
