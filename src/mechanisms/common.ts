@@ -16,7 +16,7 @@ import { Pkcs11Error } from '../errors.js';
 import * as C from '../pkcs11/constants.js';
 import type { RawMechanism } from '../pkcs11/types.js';
 import { concat } from '../util/bytes.js';
-import type { DigestOperation, KeyRef, SignOperation, VerifyOperation } from './types.js';
+import type { DigestOperation, KeyRef, Mechanism } from './types.js';
 
 /**
  * The largest input an operation holds whole until its end (GCM before its tag is checked, a one-part
@@ -107,37 +107,56 @@ export class Collected {
   }
 }
 
-/**
- * A sign operation of a single-part mechanism: its bounded input, once `check` accepts it, is signed
- * at the end by the backend (in its async form for C_SignAsync).
- */
-export function collectingSign(
-  backend: CryptoBackend,
-  handle: KeyHandle,
-  scheme: SignScheme,
-  sizes: { length: number; maxInput: number },
-  check: (data: Uint8Array) => void,
-): SignOperation {
-  const input = new Collected(sizes.maxInput);
-  const checked = () => {
-    const data = input.take();
-    check(data);
-    return data;
-  };
-  return {
-    length: sizes.length,
-    update: (d) => input.add(d),
-    finish: () => backend.sign(handle, scheme, checked()),
-    finishAsync: async () => backend.signAsync(handle, scheme, checked()),
-  };
+/** What a sign or verify operation works with, worked out from the mechanism's parameter and key. */
+export interface SignSetup {
+  handle: KeyHandle;
+  /** The signature's length in bytes. */
+  length: number;
 }
 
-export function collectingVerify(
-  verifyAll: (data: Uint8Array, signature: Uint8Array) => boolean,
-  maxInput: number,
-): VerifyOperation {
-  const input = new Collected(maxInput);
-  return { update: (d) => input.add(d), finish: (sig) => verifyAll(input.take(), sig) };
+type SignMethods = Required<Pick<Mechanism, 'sign' | 'verify'>>;
+
+/**
+ * The sign and verify methods of a single-part mechanism: the input, at most `maxInput` bytes, is
+ * collected, checked by `check` once whole, then signed (in the backend's async form for C_SignAsync)
+ * or verified with `scheme`.
+ */
+export function collectingMethods(
+  setup: (
+    m: RawMechanism,
+    key: KeyRef,
+  ) => SignSetup & { scheme: SignScheme; maxInput: number; check?: (data: Uint8Array) => void },
+): SignMethods {
+  return {
+    sign(backend, m, key) {
+      const { handle, length, scheme, maxInput, check } = setup(m, key);
+      const input = new Collected(maxInput);
+      const checked = () => {
+        const data = input.take();
+        check?.(data);
+        return data;
+      };
+      return {
+        length,
+        update: (d) => input.add(d),
+        finish: () => backend.sign(handle, scheme, checked()),
+        finishAsync: async () => backend.signAsync(handle, scheme, checked()),
+      };
+    },
+    verify(backend, m, key) {
+      const { handle, length, scheme, maxInput, check } = setup(m, key);
+      const input = new Collected(maxInput);
+      return {
+        update: (d) => input.add(d),
+        finish: (sig) => {
+          const data = input.take();
+          signatureLengthRange(length, sig.length);
+          check?.(data);
+          return backend.verify(handle, scheme, data, sig);
+        },
+      };
+    },
+  };
 }
 
 /** What a hash-then-sign operation ends with: its one part, whole, or the digest of all its parts. */
@@ -180,26 +199,41 @@ export class HashingInput {
   }
 }
 
-/** A hash-then-sign operation over HashingInput; `finish` receives the part or the digest. */
-export function hashingSign(
-  input: HashingInput,
-  length: number,
-  signInput: (input: HashedInput) => Uint8Array,
-  signInputAsync: (input: HashedInput) => Promise<Uint8Array>,
-): SignOperation {
+/**
+ * The sign and verify methods of a hash-then-sign mechanism: the parts go through HashingInput, and
+ * `over` gives the scheme and bytes that sign what it ends with (the one part, or the digest of many).
+ */
+export function hashingMethods(
+  hash: HashName,
+  setup: (
+    m: RawMechanism,
+    key: KeyRef,
+  ) => SignSetup & { over: (input: HashedInput) => [SignScheme, Uint8Array] },
+): SignMethods {
   return {
-    length,
-    update: (d) => input.add(d),
-    finish: () => signInput(input.take()),
-    finishAsync: () => signInputAsync(input.take()),
+    sign(backend, m, key) {
+      const { handle, length, over } = setup(m, key);
+      const input = new HashingInput(backend, hash);
+      return {
+        length,
+        update: (d) => input.add(d),
+        finish: () => backend.sign(handle, ...over(input.take())),
+        finishAsync: async () => backend.signAsync(handle, ...over(input.take())),
+      };
+    },
+    verify(backend, m, key) {
+      const { handle, length, over } = setup(m, key);
+      const input = new HashingInput(backend, hash);
+      return {
+        update: (d) => input.add(d),
+        finish: (sig) => {
+          const taken = input.take();
+          signatureLengthRange(length, sig.length);
+          return backend.verify(handle, ...over(taken), sig);
+        },
+      };
+    },
   };
-}
-
-export function hashingVerify(
-  input: HashingInput,
-  verifyInput: (input: HashedInput, signature: Uint8Array) => boolean,
-): VerifyOperation {
-  return { update: (d) => input.add(d), finish: (sig) => verifyInput(input.take(), sig) };
 }
 
 /** A digest operation over a backend accumulator. */
