@@ -387,6 +387,16 @@ export const DEVIATIONS: ReadonlyMap<string, ReadonlyMap<number, string>> = new 
       ] as const,
   ),
   [
+    'C_DeriveKey',
+    new Map([
+      [
+        C.CKR_KEY_FUNCTION_NOT_PERMITTED,
+        'a base key without CKA_DERIVE: the general code for a key whose attributes forbid the use ' +
+          '(v2.40 §5.1.6), which SoftHSMv2 also answers here',
+      ],
+    ]),
+  ],
+  [
     'C_InitToken',
     new Map([
       [
