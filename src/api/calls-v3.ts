@@ -126,59 +126,37 @@ export const PLAIN_MESSAGE = {
   C_MessageVerifyFinal: (e: E, s: Handle): void => e.messageVerifyFinal(session(s)),
 };
 
+/** C_EncryptMessage, C_DecryptMessage: one whole message, its output into `out`. */
+const wholeMessage =
+  (work: 'encryptMessage' | 'decryptMessage', input: string) =>
+  (e: E, s: Handle, parameter: unknown, aad: Buffer, data: Buffer, out: Buffer) =>
+    into(out, (c) =>
+      e[work](
+        session(s),
+        param(parameter),
+        bytesArg(aad, 'associatedData'),
+        bytesArg(data, input),
+        c,
+      ),
+    );
+
+/** C_EncryptMessageNext, C_DecryptMessageNext: one part, the output with the last. */
+const messagePart =
+  (work: 'encryptMessageNext' | 'decryptMessageNext', input: string) =>
+  (e: E, s: Handle, parameter: unknown, part: Buffer, out: Buffer, flags: number) =>
+    into(out, (c) =>
+      e[work](session(s), param(parameter), bytesArg(part, input), c, flagsArg(flags)),
+    );
+
 /** The message-based calls that do the work: with callback and C_*Async forms, as C_Encrypt has. */
 export const THREADED_MESSAGE = {
-  /** Writes the ciphertext into `ciphertext` (returned, sliced) and the tag into the parameter's. */
-  C_EncryptMessage: threaded({
-    run: (e: E, s: Handle, parameter: unknown, aad: Buffer, plaintext: Buffer, out: Buffer) =>
-      into(out, (c) =>
-        e.encryptMessage(
-          session(s),
-          param(parameter),
-          bytesArg(aad, 'associatedData'),
-          bytesArg(plaintext, 'plaintext'),
-          c,
-        ),
-      ),
-  }),
+  /** Writes the ciphertext into `out` (returned, sliced) and the tag into the parameter's. */
+  C_EncryptMessage: threaded({ run: wholeMessage('encryptMessage', 'plaintext') }),
   /** Parts give no output until the one with CKF_END_OF_MESSAGE, which gives the whole message's. */
-  C_EncryptMessageNext: threaded({
-    run: (e: E, s: Handle, parameter: unknown, part: Buffer, out: Buffer, flags: number) =>
-      into(out, (c) =>
-        e.encryptMessageNext(
-          session(s),
-          param(parameter),
-          bytesArg(part, 'plaintextPart'),
-          c,
-          flagsArg(flags),
-        ),
-      ),
-  }),
+  C_EncryptMessageNext: threaded({ run: messagePart('encryptMessageNext', 'plaintextPart') }),
   /** Reads the tag from the parameter; a wrong one → CKR_ENCRYPTED_DATA_INVALID. */
-  C_DecryptMessage: threaded({
-    run: (e: E, s: Handle, parameter: unknown, aad: Buffer, ciphertext: Buffer, out: Buffer) =>
-      into(out, (c) =>
-        e.decryptMessage(
-          session(s),
-          param(parameter),
-          bytesArg(aad, 'associatedData'),
-          bytesArg(ciphertext, 'ciphertext'),
-          c,
-        ),
-      ),
-  }),
-  C_DecryptMessageNext: threaded({
-    run: (e: E, s: Handle, parameter: unknown, part: Buffer, out: Buffer, flags: number) =>
-      into(out, (c) =>
-        e.decryptMessageNext(
-          session(s),
-          param(parameter),
-          bytesArg(part, 'ciphertextPart'),
-          c,
-          flagsArg(flags),
-        ),
-      ),
-  }),
+  C_DecryptMessage: threaded({ run: wholeMessage('decryptMessage', 'ciphertext') }),
+  C_DecryptMessageNext: threaded({ run: messagePart('decryptMessageNext', 'ciphertextPart') }),
   C_SignMessage: threaded({
     run: (e: E, s: Handle, parameter: unknown, data: Buffer, signature: Buffer): Buffer =>
       into(

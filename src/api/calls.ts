@@ -83,6 +83,36 @@ function pair(r: { privateKey: number; publicKey: number }): KeyPair {
   return { privateKey: toHandle(r.privateKey), publicKey: toHandle(r.publicKey) };
 }
 
+// The shapes most C functions share, each made once for the engine method it calls.
+type DataIn = 'digestUpdate' | 'signUpdate' | 'verifyUpdate';
+type DataOut = 'digest' | 'sign' | 'encrypt' | 'decrypt' | 'encryptUpdate' | 'decryptUpdate';
+type FinalOut = 'digestFinal' | 'signFinal' | 'encryptFinal' | 'decryptFinal';
+/** C_SignInit and its kin: a mechanism and a key. */
+const keyedInit =
+  (init: 'signInit' | 'verifyInit' | 'encryptInit' | 'decryptInit') =>
+  (e: E, s: Handle, mechanism: Mechanism, k: Handle): void =>
+    e[init](session(s), toMechanism(mechanism), key(k));
+/** C_DigestUpdate and its kin: a part in, nothing out. */
+const dataIn =
+  (work: DataIn) =>
+  (e: E, s: Handle, inData: Buffer): void =>
+    e[work](session(s), bytesArg(inData, 'inData'));
+/** C_Encrypt and its kin: input in, output into the caller's Buffer. */
+const dataOut =
+  (work: DataOut) =>
+  (e: E, s: Handle, inData: Buffer, outData: Buffer): Buffer =>
+    into(outData, (c) => e[work](session(s), bytesArg(inData, 'inData'), c));
+/** C_DigestFinal and its kin: the operation's last output into the caller's Buffer. */
+const finalOut =
+  (work: FinalOut) =>
+  (e: E, s: Handle, outData: Buffer): Buffer =>
+    into(outData, (c) => e[work](session(s), c));
+/** The async forms of dataOut and finalOut. */
+const dataOutAsync =
+  (work: 'signAsync' | 'decryptAsync') =>
+  (e: E, s: Handle, inData: Buffer, outData: Buffer): Promise<Buffer> =>
+    intoAsync(outData, (c) => e[work](session(s), bytesArg(inData, 'inData'), c));
+
 /** CK_ULONG as the native addon hands it out: unsigned (CK_UNAVAILABLE_INFORMATION is 2^64 - 1). */
 const ulong64 = (n: number): bigint => BigInt.asUintN(64, BigInt(n));
 
@@ -198,25 +228,16 @@ export const PLAIN = {
 
   C_DigestInit: (e: E, s: Handle, mechanism: Mechanism): void =>
     e.digestInit(session(s), toMechanism(mechanism)),
-  C_DigestUpdate: (e: E, s: Handle, inData: Buffer): void =>
-    e.digestUpdate(session(s), bytesArg(inData, 'inData')),
+  C_DigestUpdate: dataIn('digestUpdate'),
   C_DigestKey: (e: E, s: Handle, k: Handle): void => e.digestKey(session(s), key(k)),
-  C_SignInit: (e: E, s: Handle, mechanism: Mechanism, k: Handle): void =>
-    e.signInit(session(s), toMechanism(mechanism), key(k)),
-  C_SignUpdate: (e: E, s: Handle, inData: Buffer): void =>
-    e.signUpdate(session(s), bytesArg(inData, 'inData')),
-  C_VerifyInit: (e: E, s: Handle, mechanism: Mechanism, k: Handle): void =>
-    e.verifyInit(session(s), toMechanism(mechanism), key(k)),
-  C_VerifyUpdate: (e: E, s: Handle, inData: Buffer): void =>
-    e.verifyUpdate(session(s), bytesArg(inData, 'inData')),
-  C_EncryptInit: (e: E, s: Handle, mechanism: Mechanism, k: Handle): void =>
-    e.encryptInit(session(s), toMechanism(mechanism), key(k)),
-  C_EncryptUpdate: (e: E, s: Handle, inData: Buffer, outData: Buffer): Buffer =>
-    into(outData, (c) => e.encryptUpdate(session(s), bytesArg(inData, 'inData'), c)),
-  C_DecryptInit: (e: E, s: Handle, mechanism: Mechanism, k: Handle): void =>
-    e.decryptInit(session(s), toMechanism(mechanism), key(k)),
-  C_DecryptUpdate: (e: E, s: Handle, inData: Buffer, outData: Buffer): Buffer =>
-    into(outData, (c) => e.decryptUpdate(session(s), bytesArg(inData, 'inData'), c)),
+  C_SignInit: keyedInit('signInit'),
+  C_SignUpdate: dataIn('signUpdate'),
+  C_VerifyInit: keyedInit('verifyInit'),
+  C_VerifyUpdate: dataIn('verifyUpdate'),
+  C_EncryptInit: keyedInit('encryptInit'),
+  C_EncryptUpdate: dataOut('encryptUpdate'),
+  C_DecryptInit: keyedInit('decryptInit'),
+  C_DecryptUpdate: dataOut('decryptUpdate'),
   C_SeedRandom(e: E, s: Handle, buf: Buffer): Buffer {
     e.seedRandom(session(s), bytesArg(buf, 'seed'));
     return buf;
@@ -254,25 +275,18 @@ export interface Threaded<A extends unknown[], R> {
 
 export const threaded = <A extends unknown[], R>(t: Threaded<A, R>) => t;
 
+/** pkcs11js's shape of a dual-function update (C_DigestEncryptUpdate, …), none of which is offered. */
+const dualUpdate = threaded({
+  run: (_e: E, _s: Handle, _inData: Buffer, _outData: Buffer): Buffer => notSupported(),
+});
+
 /** The calls with a trailing-callback form and a C_*Async form. */
 export const THREADED = {
-  C_Digest: threaded({
-    run: (e: E, s: Handle, inData: Buffer, outData: Buffer): Buffer =>
-      into(outData, (c) => e.digest(session(s), bytesArg(inData, 'inData'), c)),
-  }),
-  C_DigestFinal: threaded({
-    run: (e: E, s: Handle, outData: Buffer): Buffer =>
-      into(outData, (c) => e.digestFinal(session(s), c)),
-  }),
-  C_Sign: threaded({
-    run: (e: E, s: Handle, inData: Buffer, outData: Buffer): Buffer =>
-      into(outData, (c) => e.sign(session(s), bytesArg(inData, 'inData'), c)),
-    async: (e: E, s: Handle, inData: Buffer, outData: Buffer): Promise<Buffer> =>
-      intoAsync(outData, (c) => e.signAsync(session(s), bytesArg(inData, 'inData'), c)),
-  }),
+  C_Digest: threaded({ run: dataOut('digest') }),
+  C_DigestFinal: threaded({ run: finalOut('digestFinal') }),
+  C_Sign: threaded({ run: dataOut('sign'), async: dataOutAsync('signAsync') }),
   C_SignFinal: threaded({
-    run: (e: E, s: Handle, outData: Buffer): Buffer =>
-      into(outData, (c) => e.signFinal(session(s), c)),
+    run: finalOut('signFinal'),
     async: (e: E, s: Handle, outData: Buffer): Promise<Buffer> =>
       intoAsync(outData, (c) => e.signFinalAsync(session(s), c)),
   }),
@@ -289,24 +303,10 @@ export const THREADED = {
       return true;
     },
   }),
-  C_Encrypt: threaded({
-    run: (e: E, s: Handle, inData: Buffer, outData: Buffer): Buffer =>
-      into(outData, (c) => e.encrypt(session(s), bytesArg(inData, 'inData'), c)),
-  }),
-  C_EncryptFinal: threaded({
-    run: (e: E, s: Handle, outData: Buffer): Buffer =>
-      into(outData, (c) => e.encryptFinal(session(s), c)),
-  }),
-  C_Decrypt: threaded({
-    run: (e: E, s: Handle, inData: Buffer, outData: Buffer): Buffer =>
-      into(outData, (c) => e.decrypt(session(s), bytesArg(inData, 'inData'), c)),
-    async: (e: E, s: Handle, inData: Buffer, outData: Buffer): Promise<Buffer> =>
-      intoAsync(outData, (c) => e.decryptAsync(session(s), bytesArg(inData, 'inData'), c)),
-  }),
-  C_DecryptFinal: threaded({
-    run: (e: E, s: Handle, outData: Buffer): Buffer =>
-      into(outData, (c) => e.decryptFinal(session(s), c)),
-  }),
+  C_Encrypt: threaded({ run: dataOut('encrypt') }),
+  C_EncryptFinal: threaded({ run: finalOut('encryptFinal') }),
+  C_Decrypt: threaded({ run: dataOut('decrypt'), async: dataOutAsync('decryptAsync') }),
+  C_DecryptFinal: threaded({ run: finalOut('decryptFinal') }),
   C_GenerateKey: threaded({
     run: (e: E, s: Handle, mechanism: Mechanism, template: Template): Handle =>
       toHandle(e.generateKey(session(s), toMechanism(mechanism), toTemplate(template))),
@@ -367,16 +367,8 @@ export const THREADED = {
       ),
   }),
   // Dual-function updates: not offered; with a callback the error arrives there, as pkcs11js does.
-  C_DigestEncryptUpdate: threaded({
-    run: (_e: E, _s: Handle, _inData: Buffer, _outData: Buffer): Buffer => notSupported(),
-  }),
-  C_DecryptDigestUpdate: threaded({
-    run: (_e: E, _s: Handle, _inData: Buffer, _outData: Buffer): Buffer => notSupported(),
-  }),
-  C_SignEncryptUpdate: threaded({
-    run: (_e: E, _s: Handle, _inData: Buffer, _outData: Buffer): Buffer => notSupported(),
-  }),
-  C_DecryptVerifyUpdate: threaded({
-    run: (_e: E, _s: Handle, _inData: Buffer, _outData: Buffer): Buffer => notSupported(),
-  }),
+  C_DigestEncryptUpdate: dualUpdate,
+  C_DecryptDigestUpdate: dualUpdate,
+  C_SignEncryptUpdate: dualUpdate,
+  C_DecryptVerifyUpdate: dualUpdate,
 };

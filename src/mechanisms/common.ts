@@ -16,7 +16,13 @@ import { Pkcs11Error } from '../errors.js';
 import * as C from '../pkcs11/constants.js';
 import type { RawMechanism } from '../pkcs11/types.js';
 import { concat } from '../util/bytes.js';
-import type { DigestOperation, KeyRef, SignOperation, VerifyOperation } from './types.js';
+import type {
+  DigestOperation,
+  KeyRef,
+  Mechanism,
+  SignOperation,
+  VerifyOperation,
+} from './types.js';
 
 /**
  * The largest input an operation holds whole until its end (GCM before its tag is checked, a one-part
@@ -121,83 +127,95 @@ export class Collected {
   }
 }
 
+/** What a sign or verify operation works with, worked out from the mechanism's parameter and key. */
+export interface SignSetup {
+  handle: KeyHandle;
+  /** The signature's length in bytes. */
+  length: number;
+}
+
+type SignMethods = Required<Pick<Mechanism, 'sign' | 'verify'>>;
+
+type CollectingSetup = SignSetup & {
+  scheme: SignScheme;
+  maxInput: number;
+  check?: (data: Uint8Array) => void;
+};
+
 /**
- * A sign operation of a single-part mechanism: its bounded input, once `check` accepts it, is signed
- * at the end by the backend (in its async form for C_SignAsync). A class, not closures: a C_SignInit
- * makes one, and what it allocates is paid again in garbage collection.
+ * The operations below are classes, not bundles of closures: a C_SignInit or C_VerifyInit makes one,
+ * and what a call allocates is paid again in garbage collection. `once` is the single-part C_Sign /
+ * C_Verify: the caller's data is used before the call returns, so it is not copied.
  */
 class CollectingSign implements SignOperation {
   readonly length: number;
   readonly #input: Collected;
   readonly #backend: CryptoBackend;
-  readonly #handle: KeyHandle;
-  readonly #scheme: SignScheme;
-  readonly #check: (data: Uint8Array) => void;
-  constructor(
-    backend: CryptoBackend,
-    handle: KeyHandle,
-    scheme: SignScheme,
-    sizes: { length: number; maxInput: number },
-    check: (data: Uint8Array) => void,
-  ) {
-    this.length = sizes.length;
-    this.#input = new Collected(sizes.maxInput);
+  readonly #setup: CollectingSetup;
+  constructor(backend: CryptoBackend, setup: CollectingSetup) {
+    this.length = setup.length;
+    this.#input = new Collected(setup.maxInput);
     this.#backend = backend;
-    this.#handle = handle;
-    this.#scheme = scheme;
-    this.#check = check;
+    this.#setup = setup;
   }
-  #checked(data: Uint8Array): Uint8Array {
-    this.#check(data);
-    return data;
+  #sign(data: Uint8Array): Uint8Array {
+    this.#setup.check?.(data);
+    return this.#backend.sign(this.#setup.handle, this.#setup.scheme, data);
   }
   update(d: Uint8Array): void {
     this.#input.add(d);
   }
   finish(): Uint8Array {
-    return this.#backend.sign(this.#handle, this.#scheme, this.#checked(this.#input.take()));
+    return this.#sign(this.#input.take());
   }
   async finishAsync(): Promise<Uint8Array> {
-    return this.#backend.signAsync(this.#handle, this.#scheme, this.#checked(this.#input.take()));
+    const data = this.#input.take();
+    this.#setup.check?.(data);
+    return this.#backend.signAsync(this.#setup.handle, this.#setup.scheme, data);
   }
   once(data: Uint8Array): Uint8Array {
-    return this.#backend.sign(this.#handle, this.#scheme, this.#checked(this.#input.whole(data)));
+    return this.#sign(this.#input.whole(data));
   }
-}
-
-export function collectingSign(
-  backend: CryptoBackend,
-  handle: KeyHandle,
-  scheme: SignScheme,
-  sizes: { length: number; maxInput: number },
-  check: (data: Uint8Array) => void,
-): SignOperation {
-  return new CollectingSign(backend, handle, scheme, sizes, check);
 }
 
 class CollectingVerify implements VerifyOperation {
   readonly #input: Collected;
-  readonly #verifyAll: (data: Uint8Array, signature: Uint8Array) => boolean;
-  constructor(verifyAll: (data: Uint8Array, signature: Uint8Array) => boolean, maxInput: number) {
-    this.#input = new Collected(maxInput);
-    this.#verifyAll = verifyAll;
+  readonly #backend: CryptoBackend;
+  readonly #setup: CollectingSetup;
+  constructor(backend: CryptoBackend, setup: CollectingSetup) {
+    this.#input = new Collected(setup.maxInput);
+    this.#backend = backend;
+    this.#setup = setup;
+  }
+  #verify(data: Uint8Array, sig: Uint8Array): boolean {
+    const { handle, length, scheme, check } = this.#setup;
+    signatureLengthRange(length, sig.length);
+    check?.(data);
+    return this.#backend.verify(handle, scheme, data, sig);
   }
   update(d: Uint8Array): void {
     this.#input.add(d);
   }
-  finish(signature: Uint8Array): boolean {
-    return this.#verifyAll(this.#input.take(), signature);
+  finish(sig: Uint8Array): boolean {
+    return this.#verify(this.#input.take(), sig);
   }
-  once(data: Uint8Array, signature: Uint8Array): boolean {
-    return this.#verifyAll(this.#input.whole(data), signature);
+  once(data: Uint8Array, sig: Uint8Array): boolean {
+    return this.#verify(this.#input.whole(data), sig);
   }
 }
 
-export function collectingVerify(
-  verifyAll: (data: Uint8Array, signature: Uint8Array) => boolean,
-  maxInput: number,
-): VerifyOperation {
-  return new CollectingVerify(verifyAll, maxInput);
+/**
+ * The sign and verify methods of a single-part mechanism: the input, at most `maxInput` bytes, is
+ * collected, checked by `check` once whole, then signed (in the backend's async form for C_SignAsync)
+ * or verified with `scheme`.
+ */
+export function collectingMethods(
+  setup: (m: RawMechanism, key: KeyRef) => CollectingSetup,
+): SignMethods {
+  return {
+    sign: (backend, m, key) => new CollectingSign(backend, setup(m, key)),
+    verify: (backend, m, key) => new CollectingVerify(backend, setup(m, key)),
+  };
 }
 
 /** What a hash-then-sign operation ends with: its one part, whole, or the digest of all its parts. */
@@ -240,75 +258,70 @@ export class HashingInput {
   }
 }
 
-/**
- * A hash-then-sign operation over HashingInput; `finish` receives the part or the digest, `once` (a
- * single-part C_Sign) the caller's data itself, which is used before the call returns.
- */
+type HashingSetup = SignSetup & { over: (input: HashedInput) => [SignScheme, Uint8Array] };
+
+/** A hash-then-sign operation; `once` signs the caller's one part as it is (see CollectingSign). */
 class HashingSign implements SignOperation {
   readonly length: number;
   readonly #input: HashingInput;
-  readonly #sign: (input: HashedInput) => Uint8Array;
-  readonly #signAsync: (input: HashedInput) => Promise<Uint8Array>;
-  constructor(
-    input: HashingInput,
-    length: number,
-    signInput: (input: HashedInput) => Uint8Array,
-    signInputAsync: (input: HashedInput) => Promise<Uint8Array>,
-  ) {
-    this.#input = input;
-    this.length = length;
-    this.#sign = signInput;
-    this.#signAsync = signInputAsync;
+  readonly #backend: CryptoBackend;
+  readonly #setup: HashingSetup;
+  constructor(backend: CryptoBackend, hash: HashName, setup: HashingSetup) {
+    this.length = setup.length;
+    this.#input = new HashingInput(backend, hash);
+    this.#backend = backend;
+    this.#setup = setup;
   }
   update(d: Uint8Array): void {
     this.#input.add(d);
   }
   finish(): Uint8Array {
-    return this.#sign(this.#input.take());
+    return this.#backend.sign(this.#setup.handle, ...this.#setup.over(this.#input.take()));
   }
-  finishAsync(): Promise<Uint8Array> {
-    return this.#signAsync(this.#input.take());
+  async finishAsync(): Promise<Uint8Array> {
+    return this.#backend.signAsync(this.#setup.handle, ...this.#setup.over(this.#input.take()));
   }
   once(data: Uint8Array): Uint8Array {
-    return this.#sign({ data });
+    return this.#backend.sign(this.#setup.handle, ...this.#setup.over({ data }));
   }
-}
-
-export function hashingSign(
-  input: HashingInput,
-  length: number,
-  signInput: (input: HashedInput) => Uint8Array,
-  signInputAsync: (input: HashedInput) => Promise<Uint8Array>,
-): SignOperation {
-  return new HashingSign(input, length, signInput, signInputAsync);
 }
 
 class HashingVerify implements VerifyOperation {
   readonly #input: HashingInput;
-  readonly #verify: (input: HashedInput, signature: Uint8Array) => boolean;
-  constructor(
-    input: HashingInput,
-    verifyInput: (input: HashedInput, signature: Uint8Array) => boolean,
-  ) {
-    this.#input = input;
-    this.#verify = verifyInput;
+  readonly #backend: CryptoBackend;
+  readonly #setup: HashingSetup;
+  constructor(backend: CryptoBackend, hash: HashName, setup: HashingSetup) {
+    this.#input = new HashingInput(backend, hash);
+    this.#backend = backend;
+    this.#setup = setup;
+  }
+  #verify(taken: HashedInput, sig: Uint8Array): boolean {
+    signatureLengthRange(this.#setup.length, sig.length);
+    return this.#backend.verify(this.#setup.handle, ...this.#setup.over(taken), sig);
   }
   update(d: Uint8Array): void {
     this.#input.add(d);
   }
-  finish(signature: Uint8Array): boolean {
-    return this.#verify(this.#input.take(), signature);
+  finish(sig: Uint8Array): boolean {
+    return this.#verify(this.#input.take(), sig);
   }
-  once(data: Uint8Array, signature: Uint8Array): boolean {
-    return this.#verify({ data }, signature);
+  once(data: Uint8Array, sig: Uint8Array): boolean {
+    return this.#verify({ data }, sig);
   }
 }
 
-export function hashingVerify(
-  input: HashingInput,
-  verifyInput: (input: HashedInput, signature: Uint8Array) => boolean,
-): VerifyOperation {
-  return new HashingVerify(input, verifyInput);
+/**
+ * The sign and verify methods of a hash-then-sign mechanism: the parts go through HashingInput, and
+ * `over` gives the scheme and bytes that sign what it ends with (the one part, or the digest of many).
+ */
+export function hashingMethods(
+  hash: HashName,
+  setup: (m: RawMechanism, key: KeyRef) => HashingSetup,
+): SignMethods {
+  return {
+    sign: (backend, m, key) => new HashingSign(backend, hash, setup(m, key)),
+    verify: (backend, m, key) => new HashingVerify(backend, hash, setup(m, key)),
+  };
 }
 
 /** A digest operation over a backend accumulator (one object: a C_DigestInit makes one). */

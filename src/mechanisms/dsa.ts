@@ -7,21 +7,11 @@
  */
 import type { AttributeMap } from '../attributes/values.js';
 import { readBytes, readUlong } from '../attributes/values.js';
-import type { HashName, SignScheme } from '../crypto/backend.js';
 import { Pkcs11Error } from '../errors.js';
 import * as C from '../pkcs11/constants.js';
 import { stripLeadingZeros } from '../util/bytes.js';
-import {
-  collectingSign,
-  collectingVerify,
-  type HashedInput,
-  HashingInput,
-  hashingSign,
-  hashingVerify,
-  requireNoParameter,
-  signatureLengthRange,
-} from './common.js';
-import { HASHES } from './hashes.js';
+import { requireNoParameter } from './common.js';
+import { rsMechanisms } from './rs-signatures.js';
 import type { KeyRef, Mechanism } from './types.js';
 
 /** Key sizes: what OpenSSL generates (FIPS 186-4 L = 1024, 2048, 3072) and uses (512 up, as SoftHSMv2). */
@@ -29,9 +19,6 @@ const GEN_SIZES = { minKeySize: 1024, maxKeySize: 3072 };
 const USE_SIZES = { minKeySize: 512, maxKeySize: 4096 };
 /** N for each L when the template names none: FIPS 186-4 §4.2's pairs, 256 with 2048. */
 const DEFAULT_SUBPRIME: Readonly<Record<number, number>> = { 1024: 160, 2048: 256, 3072: 256 };
-const PREHASHED: SignScheme = { type: 'dsa-prehashed' };
-/** CKM_DSA input: a digest (at most a SHA-512's worth; a longer one is a caller error). */
-const MAX_DIGEST = 64;
 
 /** 2·|q| bytes: the signature length of a key. */
 function signatureLength(key: KeyRef): number {
@@ -106,70 +93,17 @@ function keyPairGen(): Mechanism {
   };
 }
 
-function prehashed(): Mechanism {
-  const checkInput = (data: Uint8Array) => {
-    if (data.length === 0 || data.length > MAX_DIGEST)
-      throw new Pkcs11Error(C.CKR_DATA_LEN_RANGE, 'CKM_DSA signs a digest of 1..64 bytes');
-  };
-  return {
-    type: C.CKM_DSA,
-    keyTypes: [C.CKK_DSA],
-    singlePart: true,
-    info: { ...USE_SIZES, flags: C.CKF_SIGN | C.CKF_VERIFY },
-    sign(backend, m, key) {
-      requireNoParameter(m);
-      return collectingSign(
-        backend,
-        key.handle(),
-        PREHASHED,
-        { length: signatureLength(key), maxInput: MAX_DIGEST },
-        checkInput,
-      );
-    },
-    verify(backend, m, key) {
-      requireNoParameter(m);
-      const handle = key.handle();
-      const length = signatureLength(key);
-      return collectingVerify((data, sig) => {
-        signatureLengthRange(length, sig.length);
-        checkInput(data);
-        return backend.verify(handle, PREHASHED, data, sig);
-      }, MAX_DIGEST);
-    },
-  };
-}
-
-/** CKM_DSA_SHA*: one part through node:crypto's hashed DSA, several hashed here then signed as CKM_DSA. */
-function hashed(type: number, hash: HashName): Mechanism {
-  const schemeOf = (input: HashedInput): [SignScheme, Uint8Array] =>
-    'digest' in input ? [PREHASHED, input.digest] : [{ type: 'dsa', hash }, input.data];
-  return {
-    type,
-    keyTypes: [C.CKK_DSA],
-    info: { ...USE_SIZES, flags: C.CKF_SIGN | C.CKF_VERIFY },
-    sign(backend, m, key) {
-      requireNoParameter(m);
-      const handle = key.handle();
-      const sign = (input: HashedInput) => backend.sign(handle, ...schemeOf(input));
-      return hashingSign(new HashingInput(backend, hash), signatureLength(key), sign, async (i) =>
-        sign(i),
-      );
-    },
-    verify(backend, m, key) {
-      requireNoParameter(m);
-      const handle = key.handle();
-      const length = signatureLength(key);
-      return hashingVerify(new HashingInput(backend, hash), (input, sig) => {
-        signatureLengthRange(length, sig.length);
-        return backend.verify(handle, ...schemeOf(input), sig);
-      });
-    },
-  };
-}
-
 export const DSA_MECHANISMS: Mechanism[] = [
   paramGen(),
   keyPairGen(),
-  prehashed(),
-  ...HASHES.flatMap((r) => (r.dsa === undefined ? [] : [hashed(r.dsa, r.hash)])),
+  ...rsMechanisms({
+    scheme: 'dsa',
+    prehashed: C.CKM_DSA,
+    hashed: (row) => row.dsa,
+    keyType: C.CKK_DSA,
+    info: { ...USE_SIZES, flags: C.CKF_SIGN | C.CKF_VERIFY },
+    // CKM_DSA input: a digest (at most a SHA-512's worth; a longer one is a caller error).
+    maxDigest: 64,
+    signatureLength,
+  }),
 ];

@@ -10,13 +10,7 @@ import { curve as curveRow, keySizes } from '../crypto/curves.js';
 import { Pkcs11Error } from '../errors.js';
 import * as C from '../pkcs11/constants.js';
 import type { EddsaParams, RawMechanism } from '../pkcs11/types.js';
-import {
-  collectingSign,
-  collectingVerify,
-  MAX_WHOLE_INPUT,
-  requireNoParameter,
-  signatureLengthRange,
-} from './common.js';
+import { collectingMethods, MAX_WHOLE_INPUT, requireNoParameter } from './common.js';
 import type { KeyRef, Mechanism } from './types.js';
 
 const PURE = { type: 'eddsa' } as const;
@@ -61,25 +55,10 @@ export const EDDSA_MECHANISMS: Mechanism[] = [
     keyTypes: [C.CKK_EC_EDWARDS],
     singlePart: true,
     info: { ...keySizes('edwards'), flags: C.CKF_SIGN | C.CKF_VERIFY },
-    sign(backend, m, key) {
+    ...collectingMethods((m, key) => {
       const length = signatureLength(key);
       checkParameter(m, key);
-      return collectingSign(
-        backend,
-        key.handle(),
-        PURE,
-        { length, maxInput: MAX_WHOLE_INPUT },
-        () => {},
-      );
-    },
-    verify(backend, m, key) {
-      const length = signatureLength(key);
-      checkParameter(m, key);
-      const handle = key.handle();
-      return collectingVerify((data, sig) => {
-        signatureLengthRange(length, sig.length);
-        return backend.verify(handle, PURE, data, sig);
-      }, MAX_WHOLE_INPUT);
-    },
+      return { handle: key.handle(), length, scheme: PURE, maxInput: MAX_WHOLE_INPUT };
+    }),
   },
 ];

@@ -15,14 +15,10 @@ import type { RawMechanism, RsaPssParams } from '../pkcs11/types.js';
 import { decodeUlong } from '../util/bytes.js';
 import { encodeOid, encodeSequence, encodeTlv, TAG_NULL, TAG_OCTET_STRING } from '../util/der.js';
 import {
-  collectingSign,
-  collectingVerify,
+  collectingMethods,
   type HashedInput,
-  HashingInput,
-  hashingSign,
-  hashingVerify,
+  hashingMethods,
   requireNoParameter,
-  signatureLengthRange,
 } from './common.js';
 import { HASH_OF_DIGEST, HASH_OF_MGF, HASHES, hashRow } from './hashes.js';
 import type { GeneratedPair, KeyRef, Mechanism } from './types.js';
@@ -99,27 +95,13 @@ function rsaMechanism(v: RsaVariant, profile: Profile): Mechanism {
   const prepare = (m: RawMechanism, key: KeyRef) => {
     const scheme = v.scheme(m);
     const handle = key.handle();
-    const k = Math.ceil(handle.bits / 8);
+    const length = Math.ceil(handle.bits / 8);
     const checkKey = () => {
-      if (scheme.type === 'rsa-pss' && k < HASH_LENGTHS[scheme.hash] + scheme.saltLength + 2) {
+      if (scheme.type === 'rsa-pss' && length < HASH_LENGTHS[scheme.hash] + scheme.saltLength + 2) {
         throw new Pkcs11Error(C.CKR_KEY_SIZE_RANGE, 'key too small for this PSS hash and salt');
       }
     };
-    const check = (data: Uint8Array) => {
-      const max = v.maxInput?.(k, scheme);
-      const exact = v.exactInput?.(scheme);
-      if (
-        (max !== undefined && data.length > max) ||
-        (exact !== undefined && data.length !== exact)
-      ) {
-        throw new Pkcs11Error(
-          C.CKR_DATA_LEN_RANGE,
-          `input of ${data.length} bytes is out of range`,
-        );
-      }
-      checkKey();
-    };
-    return { scheme, handle, k, check, checkKey };
+    return { scheme, handle, length, checkKey };
   };
   const hash = v.hash;
   return {
@@ -128,37 +110,33 @@ function rsaMechanism(v: RsaVariant, profile: Profile): Mechanism {
     keyTypes: [C.CKK_RSA],
     singlePart: hash === undefined,
     info: { ...keySizeInfo(PROFILE_LIMITS[profile].rsaKeyBits), flags: C.CKF_SIGN | C.CKF_VERIFY },
-    sign(backend, m, key) {
-      const { scheme, handle, k, check, checkKey } = prepare(m, key);
-      if (hash === undefined) {
-        return collectingSign(backend, handle, scheme, { length: k, maxInput: k }, check);
-      }
-      const prepared = (input: HashedInput) => {
-        checkKey();
-        return overInput(scheme, input);
-      };
-      return hashingSign(
-        new HashingInput(backend, hash),
-        k,
-        (input) => backend.sign(handle, ...prepared(input)),
-        async (input) => backend.signAsync(handle, ...prepared(input)),
-      );
-    },
-    verify(backend, m, key) {
-      const { scheme, handle, k, check, checkKey } = prepare(m, key);
-      if (hash === undefined) {
-        return collectingVerify((data, sig) => {
-          signatureLengthRange(k, sig.length);
-          check(data);
-          return backend.verify(handle, scheme, data, sig);
-        }, k);
-      }
-      return hashingVerify(new HashingInput(backend, hash), (input, sig) => {
-        signatureLengthRange(k, sig.length);
-        checkKey();
-        return backend.verify(handle, ...overInput(scheme, input), sig);
-      });
-    },
+    ...(hash === undefined
+      ? collectingMethods((m, key) => {
+          const { scheme, handle, length, checkKey } = prepare(m, key);
+          const check = (data: Uint8Array) => {
+            const max = v.maxInput?.(length, scheme);
+            const exact = v.exactInput?.(scheme);
+            if (
+              (max !== undefined && data.length > max) ||
+              (exact !== undefined && data.length !== exact)
+            ) {
+              throw new Pkcs11Error(
+                C.CKR_DATA_LEN_RANGE,
+                `input of ${data.length} bytes is out of range`,
+              );
+            }
+            checkKey();
+          };
+          return { scheme, handle, length, maxInput: length, check };
+        })
+      : hashingMethods(hash, (m, key) => {
+          const { scheme, handle, length, checkKey } = prepare(m, key);
+          const over = (input: HashedInput) => {
+            checkKey();
+            return overInput(scheme, input);
+          };
+          return { handle, length, over };
+        })),
   };
 }
 

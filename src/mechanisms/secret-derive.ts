@@ -84,72 +84,53 @@ function extractBits(v: Uint8Array, start: number, n: number): Uint8Array {
   return out;
 }
 
-const FLAGS = { flags: C.CKF_DERIVE };
-const ANY_SECRET = { minKeySize: 1, maxKeySize: 512 };
+/** What the four mechanisms share: any secret base key, whose sensitivity and extractability carry over. */
+const fromSecret = (type: number, derive: NonNullable<Mechanism['derive']>): Mechanism => ({
+  type,
+  keyTypes: SECRET_TYPES,
+  sensitiveFromBase: true,
+  unextractableFromBase: true,
+  info: { minKeySize: 1, maxKeySize: 512, flags: C.CKF_DERIVE },
+  derive,
+});
 
 export const SECRET_DERIVE_MECHANISMS: Mechanism[] = [
   {
-    type: C.CKM_CONCATENATE_BASE_AND_KEY,
-    keyTypes: SECRET_TYPES,
-    sensitiveFromBase: true,
-    unextractableFromBase: true,
-    info: { ...ANY_SECRET, ...FLAGS },
-    otherKeyHandle: (m) => ulongParameter(m, 'the parameter is the handle of the second key'),
-    derive(_backend, _m, base, template, other) {
+    ...fromSecret(C.CKM_CONCATENATE_BASE_AND_KEY, (_backend, _m, base, template, other) => {
       if (!other) throw new Pkcs11Error(C.CKR_MECHANISM_PARAM_INVALID, 'no second key');
       return derivedSecret(template, concat(secretBytes(base), secretBytes(other)));
-    },
+    }),
+    otherKeyHandle: (m) => ulongParameter(m, 'the parameter is the handle of the second key'),
   },
-  {
-    type: C.CKM_CONCATENATE_BASE_AND_DATA,
-    keyTypes: SECRET_TYPES,
-    sensitiveFromBase: true,
-    unextractableFromBase: true,
-    info: { ...ANY_SECRET, ...FLAGS },
-    derive(_backend, m, base, template) {
-      return derivedSecret(template, concat(secretBytes(base), dataParameter(m)));
-    },
-  },
-  {
-    type: C.CKM_XOR_BASE_AND_DATA,
-    keyTypes: SECRET_TYPES,
-    sensitiveFromBase: true,
-    unextractableFromBase: true,
-    info: { ...ANY_SECRET, ...FLAGS },
-    derive(_backend, m, base, template) {
-      const v = secretBytes(base);
-      const d = dataParameter(m);
-      // as long as the shorter of the two (§2.41.8)
-      const x = new Uint8Array(Math.min(v.length, d.length));
-      for (let i = 0; i < x.length; i++) x[i] = (v[i] as number) ^ (d[i] as number);
-      return derivedSecret(template, x);
-    },
-  },
-  {
-    type: C.CKM_EXTRACT_KEY_FROM_KEY,
-    keyTypes: SECRET_TYPES,
-    sensitiveFromBase: true,
-    unextractableFromBase: true,
-    info: { ...ANY_SECRET, ...FLAGS },
-    derive(_backend, m, base, template) {
-      const v = secretBytes(base);
-      const start = ulongParameter(m, 'the parameter is the index of the first bit');
-      if (start >= v.length * 8) {
-        throw new Pkcs11Error(
-          C.CKR_MECHANISM_PARAM_INVALID,
-          `bit ${start} is past the ${v.length * 8}-bit key`,
-        );
-      }
-      // the key is taken from the bits with wrap-around, so it may be as long as the key itself
-      const keyType = readUlong(template, C.CKA_KEY_TYPE);
-      const n = readUlong(template, C.CKA_VALUE_LEN) ?? (keyType === C.CKK_AES ? 0 : v.length);
-      if (n < 1 || n > v.length) {
-        throw new Pkcs11Error(
-          C.CKR_TEMPLATE_INCONSISTENT,
-          `CKA_VALUE_LEN 1..${v.length} is required (the key is ${v.length} bytes)`,
-        );
-      }
-      return derivedSecret(template, extractBits(v, start, n));
-    },
-  },
+  fromSecret(C.CKM_CONCATENATE_BASE_AND_DATA, (_backend, m, base, template) =>
+    derivedSecret(template, concat(secretBytes(base), dataParameter(m))),
+  ),
+  fromSecret(C.CKM_XOR_BASE_AND_DATA, (_backend, m, base, template) => {
+    const v = secretBytes(base);
+    const d = dataParameter(m);
+    // as long as the shorter of the two (§2.41.8)
+    const x = new Uint8Array(Math.min(v.length, d.length));
+    for (let i = 0; i < x.length; i++) x[i] = (v[i] as number) ^ (d[i] as number);
+    return derivedSecret(template, x);
+  }),
+  fromSecret(C.CKM_EXTRACT_KEY_FROM_KEY, (_backend, m, base, template) => {
+    const v = secretBytes(base);
+    const start = ulongParameter(m, 'the parameter is the index of the first bit');
+    if (start >= v.length * 8) {
+      throw new Pkcs11Error(
+        C.CKR_MECHANISM_PARAM_INVALID,
+        `bit ${start} is past the ${v.length * 8}-bit key`,
+      );
+    }
+    // the key is taken from the bits with wrap-around, so it may be as long as the key itself
+    const keyType = readUlong(template, C.CKA_KEY_TYPE);
+    const n = readUlong(template, C.CKA_VALUE_LEN) ?? (keyType === C.CKK_AES ? 0 : v.length);
+    if (n < 1 || n > v.length) {
+      throw new Pkcs11Error(
+        C.CKR_TEMPLATE_INCONSISTENT,
+        `CKA_VALUE_LEN 1..${v.length} is required (the key is ${v.length} bytes)`,
+      );
+    }
+    return derivedSecret(template, extractBits(v, start, n));
+  }),
 ];

@@ -85,58 +85,15 @@ export function verifyKeyRef(app: AppState, obj: TokenObject): KeyRef {
 
 export type KeyUse = 'sign' | 'verify' | 'encrypt' | 'decrypt' | 'derive' | 'wrap' | 'unwrap';
 
-interface Usage {
-  flag: number;
-  classes: number[];
-  wants: string;
-}
-
-const USAGE: Record<KeyUse, Usage> = {
-  sign: {
-    flag: C.CKA_SIGN,
-    classes: [C.CKO_PRIVATE_KEY, C.CKO_SECRET_KEY],
-    wants: 'a private or secret key',
-  },
-  verify: {
-    flag: C.CKA_VERIFY,
-    classes: [C.CKO_PUBLIC_KEY, C.CKO_SECRET_KEY],
-    wants: 'a public or secret key',
-  },
-  encrypt: {
-    flag: C.CKA_ENCRYPT,
-    classes: [C.CKO_PUBLIC_KEY, C.CKO_SECRET_KEY],
-    wants: 'a public or secret key',
-  },
-  decrypt: {
-    flag: C.CKA_DECRYPT,
-    classes: [C.CKO_PRIVATE_KEY, C.CKO_SECRET_KEY],
-    wants: 'a private or secret key',
-  },
-  derive: {
-    flag: C.CKA_DERIVE,
-    classes: [C.CKO_PRIVATE_KEY, C.CKO_SECRET_KEY],
-    wants: 'a private or secret key',
-  },
-  wrap: {
-    flag: C.CKA_WRAP,
-    classes: [C.CKO_PUBLIC_KEY, C.CKO_SECRET_KEY],
-    wants: 'a public or secret key',
-  },
-  unwrap: {
-    flag: C.CKA_UNWRAP,
-    classes: [C.CKO_PRIVATE_KEY, C.CKO_SECRET_KEY],
-    wants: 'a private or secret key',
-  },
-};
-
-const USE_INDEX: Record<KeyUse, number> = {
-  sign: 0,
-  verify: 1,
-  encrypt: 2,
-  decrypt: 3,
-  derive: 4,
-  wrap: 5,
-  unwrap: 6,
+/** Each use: its index in the approval cache below, its flag, the asymmetric class that may serve it. */
+const USES: Record<KeyUse, readonly [index: number, flag: number, asymmetric: number]> = {
+  sign: [0, C.CKA_SIGN, C.CKO_PRIVATE_KEY],
+  verify: [1, C.CKA_VERIFY, C.CKO_PUBLIC_KEY],
+  encrypt: [2, C.CKA_ENCRYPT, C.CKO_PUBLIC_KEY],
+  decrypt: [3, C.CKA_DECRYPT, C.CKO_PRIVATE_KEY],
+  derive: [4, C.CKA_DERIVE, C.CKO_PRIVATE_KEY],
+  wrap: [5, C.CKA_WRAP, C.CKO_PUBLIC_KEY],
+  unwrap: [6, C.CKA_UNWRAP, C.CKO_PRIVATE_KEY],
 };
 
 /**
@@ -153,7 +110,7 @@ export function checkKeyForUse(
   mech: Mechanism,
   use: KeyUse,
 ): void {
-  const pair = mech.type * 8 + USE_INDEX[use];
+  const pair = mech.type * 8 + USES[use][0];
   const cached = key.cachedKey;
   if (cached !== undefined && approved.get(cached)?.has(pair)) return;
   checkUncached(crypto, key, mech, use);
@@ -174,14 +131,19 @@ function checkUncached(
   if (cls !== C.CKO_PRIVATE_KEY && cls !== C.CKO_PUBLIC_KEY && cls !== C.CKO_SECRET_KEY) {
     throw new Pkcs11Error(C.CKR_KEY_HANDLE_INVALID, 'the handle is not a key');
   }
-  const u = USAGE[use];
-  if (!u.classes.includes(cls)) {
-    throw new Pkcs11Error(C.CKR_KEY_TYPE_INCONSISTENT, `a ${use} operation needs ${u.wants}`);
+  const [, flag, asymmetric] = USES[use];
+  // A secret key serves every use.
+  if (cls !== asymmetric && cls !== C.CKO_SECRET_KEY) {
+    const wants = asymmetric === C.CKO_PRIVATE_KEY ? 'a private' : 'a public';
+    throw new Pkcs11Error(
+      C.CKR_KEY_TYPE_INCONSISTENT,
+      `a ${use} operation needs ${wants} or secret key`,
+    );
   }
   if (!mech.keyTypes?.includes(key.keyType ?? -1)) {
     throw new Pkcs11Error(C.CKR_KEY_TYPE_INCONSISTENT, 'the key type does not suit this mechanism');
   }
-  if (!key.flag(u.flag)) {
+  if (!key.flag(flag)) {
     throw new Pkcs11Error(C.CKR_KEY_FUNCTION_NOT_PERMITTED, `the key does not allow ${use}`);
   }
   const allowed = readBytes(key.attrs, C.CKA_ALLOWED_MECHANISMS);

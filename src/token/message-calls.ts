@@ -7,7 +7,7 @@
  * a too-small output buffer ends neither. Layer L5.
  * @module
  */
-import { bufferTooSmall, isPkcs11Error, Pkcs11Error } from '../errors.js';
+import { Pkcs11Error } from '../errors.js';
 import { Collected } from '../mechanisms/common.js';
 import { type MessageCall, messageMode } from '../mechanisms/message-params.js';
 import * as C from '../pkcs11/constants.js';
@@ -15,15 +15,24 @@ import type { Output, RawMechanism } from '../pkcs11/types.js';
 import { concat } from '../util/bytes.js';
 import type { AppState } from './app-state.js';
 import { keyRef } from './keys.js';
-import { cancelledByNull, checkContextLogin, keyedInit } from './operation.js';
-import type { CipherMessage, MessageCipher, MessageState, Session } from './session.js';
+import {
+  cancelledByNull,
+  checkContextLogin,
+  guardedMessage,
+  idle,
+  keyedInit,
+  messageFinal,
+  messageOperation,
+  output,
+} from './operation.js';
+import type { CipherMessage, MessageCipher, MessageState } from './session.js';
 
 type Dir = 'messageEncrypt' | 'messageDecrypt';
 type State = MessageState<MessageCipher, CipherMessage>;
 /** Largest message, whole or in parts: AEAD releases nothing before the tag, so it is all held. */
 const MAX_MESSAGE = 64 * 1024 * 1024;
 
-function messageInit(app: AppState, dir: Dir, h: number, m: RawMechanism | null, key: number) {
+function messageInit(dir: Dir, app: AppState, h: number, m: RawMechanism | null, key: number) {
   if (cancelledByNull(app, h, m, dir)) return;
   const use = dir === 'messageEncrypt' ? 'encrypt' : 'decrypt';
   const mode = messageMode(m.mechanism);
@@ -47,27 +56,9 @@ function messageInit(app: AppState, dir: Dir, h: number, m: RawMechanism | null,
   };
 }
 
-export const messageEncryptInit = (app: AppState, h: number, m: RawMechanism | null, key: number) =>
-  messageInit(app, 'messageEncrypt', h, m, key);
-export const messageDecryptInit = (app: AppState, h: number, m: RawMechanism | null, key: number) =>
-  messageInit(app, 'messageDecrypt', h, m, key);
-
-function active(app: AppState, h: number, dir: Dir): { session: Session; st: State } {
-  const session = app.requireSession(h);
-  const st = session[dir];
-  if (!st) throw new Pkcs11Error(C.CKR_OPERATION_NOT_INITIALIZED);
-  return { session, st };
-}
-
-/** Runs one message: an error ends the message in progress (not the operation), except BUFFER_TOO_SMALL. */
-function guardedMessage<T>(st: State, fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    if (!isPkcs11Error(e, C.CKR_BUFFER_TOO_SMALL)) st.current = undefined;
-    throw e;
-  }
-}
+// Each C function below is its direction's form of one function, the direction bound first.
+export const messageEncryptInit = messageInit.bind(undefined, 'messageEncrypt');
+export const messageDecryptInit = messageInit.bind(undefined, 'messageDecrypt');
 
 /** The message through its C_Encrypt: ciphertext out, tag into the caller's buffer; or tag in, plaintext out. */
 function seal(st: State, dir: Dir, call: MessageCall, data: Uint8Array): Uint8Array {
@@ -83,55 +74,32 @@ function seal(st: State, dir: Dir, call: MessageCall, data: Uint8Array): Uint8Ar
   return plain;
 }
 
-/** AEAD output is as long as its input; the length is known before anything runs (or an IV is made). */
-function produce(length: number, capacity: number | null, make: () => Uint8Array): Output {
-  if (capacity === null) return { length, bytes: null };
-  if (capacity < length) bufferTooSmall(length);
-  const bytes = make();
-  return { length: bytes.length, bytes };
-}
-
+/** AEAD output is as long as its input: the length is known before anything runs (or an IV is made). */
 function whole(
-  app: AppState,
   dir: Dir,
+  app: AppState,
   h: number,
   param: unknown,
   aad: Uint8Array,
   data: Uint8Array,
   capacity: number | null,
 ): Output {
-  const { st } = active(app, h, dir);
-  if (st.current)
-    throw new Pkcs11Error(C.CKR_OPERATION_ACTIVE, 'a message in parts is in progress');
+  const { st } = messageOperation(app, h, dir);
+  idle(st);
   const random = (n: number) => app.token.crypto.randomBytes(n);
-  return produce(data.length, capacity, () => {
+  return output(data.length, capacity, () => {
     const call = st.bound.mode.prepare(param, aad, dir === 'messageEncrypt', random);
     return seal(st, dir, call, data);
   });
 }
 
-export const encryptMessage = (
-  app: AppState,
-  h: number,
-  param: unknown,
-  aad: Uint8Array,
-  plaintext: Uint8Array,
-  capacity: number | null,
-) => whole(app, 'messageEncrypt', h, param, aad, plaintext, capacity);
-export const decryptMessage = (
-  app: AppState,
-  h: number,
-  param: unknown,
-  aad: Uint8Array,
-  ciphertext: Uint8Array,
-  capacity: number | null,
-) => whole(app, 'messageDecrypt', h, param, aad, ciphertext, capacity);
+export const encryptMessage = whole.bind(undefined, 'messageEncrypt');
+export const decryptMessage = whole.bind(undefined, 'messageDecrypt');
 
 /** C_*MessageBegin: an encryption makes its call (and a generated IV) now; a decryption at the end. */
-function begin(app: AppState, dir: Dir, h: number, param: unknown, aad: Uint8Array): void {
-  const { st } = active(app, h, dir);
-  if (st.current)
-    throw new Pkcs11Error(C.CKR_OPERATION_ACTIVE, 'a message in parts is in progress');
+function begin(dir: Dir, app: AppState, h: number, param: unknown, aad: Uint8Array): void {
+  const { st } = messageOperation(app, h, dir);
+  idle(st);
   const random = (n: number) => app.token.crypto.randomBytes(n);
   const call =
     dir === 'messageEncrypt' ? st.bound.mode.prepare(param, aad, true, random) : undefined;
@@ -139,25 +107,23 @@ function begin(app: AppState, dir: Dir, h: number, param: unknown, aad: Uint8Arr
   st.current = { aad: new Uint8Array(aad), call, input: new Collected(MAX_MESSAGE, tooLong) };
 }
 
-export const encryptMessageBegin = (app: AppState, h: number, param: unknown, aad: Uint8Array) =>
-  begin(app, 'messageEncrypt', h, param, aad);
-export const decryptMessageBegin = (app: AppState, h: number, param: unknown, aad: Uint8Array) =>
-  begin(app, 'messageDecrypt', h, param, aad);
+export const encryptMessageBegin = begin.bind(undefined, 'messageEncrypt');
+export const decryptMessageBegin = begin.bind(undefined, 'messageDecrypt');
 
 /**
  * C_*MessageNext: parts are held (no output) until the one flagged CKF_END_OF_MESSAGE, which returns
  * the whole message's output. A decryption reads the tag from that last part's parameter.
  */
 function next(
-  app: AppState,
   dir: Dir,
+  app: AppState,
   h: number,
   param: unknown,
   part: Uint8Array,
   capacity: number | null,
   flags: number,
 ): Output {
-  const { st } = active(app, h, dir);
+  const { st } = messageOperation(app, h, dir);
   const msg = st.current;
   if (!msg) throw new Pkcs11Error(C.CKR_OPERATION_NOT_INITIALIZED, 'no C_*MessageBegin');
   if (flags !== 0 && flags !== C.CKF_END_OF_MESSAGE) {
@@ -168,7 +134,7 @@ function next(
       if (capacity !== null) msg.input.add(part);
       return { length: 0, bytes: capacity === null ? null : new Uint8Array(0) };
     }
-    return produce(msg.input.length + part.length, capacity, () => {
+    return output(msg.input.length + part.length, capacity, () => {
       msg.input.add(part);
       const random = (n: number) => app.token.crypto.randomBytes(n);
       const call = msg.call ?? st.bound.mode.prepare(param, msg.aad, false, random);
@@ -179,27 +145,9 @@ function next(
   });
 }
 
-export const encryptMessageNext = (
-  app: AppState,
-  h: number,
-  param: unknown,
-  part: Uint8Array,
-  capacity: number | null,
-  flags: number,
-) => next(app, 'messageEncrypt', h, param, part, capacity, flags);
-export const decryptMessageNext = (
-  app: AppState,
-  h: number,
-  param: unknown,
-  part: Uint8Array,
-  capacity: number | null,
-  flags: number,
-) => next(app, 'messageDecrypt', h, param, part, capacity, flags);
-
-/** C_Message*Final: ends the operation (and a message left unfinished). */
-function final(app: AppState, dir: Dir, h: number): void {
-  active(app, h, dir).session[dir] = undefined;
-}
-
-export const messageEncryptFinal = (app: AppState, h: number) => final(app, 'messageEncrypt', h);
-export const messageDecryptFinal = (app: AppState, h: number) => final(app, 'messageDecrypt', h);
+export const encryptMessageNext = next.bind(undefined, 'messageEncrypt');
+export const decryptMessageNext = next.bind(undefined, 'messageDecrypt');
+export const messageEncryptFinal = (app: AppState, h: number) =>
+  messageFinal(app, h, 'messageEncrypt');
+export const messageDecryptFinal = (app: AppState, h: number) =>
+  messageFinal(app, h, 'messageDecrypt');

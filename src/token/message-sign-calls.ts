@@ -6,13 +6,22 @@
  * in progress, not the operation. Layer L5.
  * @module
  */
-import { isPkcs11Error, Pkcs11Error } from '../errors.js';
+import { Pkcs11Error } from '../errors.js';
 import type { SignOperation, VerifyOperation } from '../mechanisms/types.js';
 import * as C from '../pkcs11/constants.js';
 import type { Output, RawMechanism } from '../pkcs11/types.js';
 import type { AppState } from './app-state.js';
 import { keyRef, verifyKeyRef } from './keys.js';
-import { cancelledByNull, checkContextLogin, keyedInit, output } from './operation.js';
+import {
+  cancelledByNull,
+  checkContextLogin,
+  guardedMessage,
+  idle,
+  keyedInit,
+  messageFinal,
+  messageOperation,
+  output,
+} from './operation.js';
 import type { MessageState, Session } from './session.js';
 
 type Kind = 'messageSign' | 'messageVerify';
@@ -59,20 +68,11 @@ function onMessage<K extends Kind, T>(
   param: unknown,
   fn: (st: NonNullable<Session[K]>) => T,
 ): T {
-  const st = app.requireSession(h)[kind];
-  if (!st) throw new Pkcs11Error(C.CKR_OPERATION_NOT_INITIALIZED);
-  try {
+  const { st } = messageOperation(app, h, kind);
+  return guardedMessage(st, () => {
     noParameter(param);
-    return fn(st as NonNullable<Session[K]>);
-  } catch (e) {
-    if (!isPkcs11Error(e, C.CKR_BUFFER_TOO_SMALL)) st.current = undefined;
-    throw e;
-  }
-}
-
-function idle<B, P>(st: MessageState<B, P>): void {
-  if (st.current)
-    throw new Pkcs11Error(C.CKR_OPERATION_ACTIVE, 'a message in parts is in progress');
+    return fn(st);
+  });
 }
 
 /** Produces a signature once the buffer fits: the context login owed, then the operation's end. */
@@ -176,11 +176,6 @@ export const verifyMessageNext = (
     verdict(op, data, signature);
   });
 
-function final(app: AppState, h: number, kind: Kind): void {
-  const session = app.requireSession(h);
-  if (!session[kind]) throw new Pkcs11Error(C.CKR_OPERATION_NOT_INITIALIZED);
-  session[kind] = undefined;
-}
-
-export const messageSignFinal = (app: AppState, h: number) => final(app, h, 'messageSign');
-export const messageVerifyFinal = (app: AppState, h: number) => final(app, h, 'messageVerify');
+export const messageSignFinal = (app: AppState, h: number) => messageFinal(app, h, 'messageSign');
+export const messageVerifyFinal = (app: AppState, h: number) =>
+  messageFinal(app, h, 'messageVerify');

@@ -130,3 +130,36 @@ export function cancelledByNull(
   app.requireSession(h)[slot] = undefined;
   return true;
 }
+
+/** The session's active message-based `kind` operation (CKR_OPERATION_NOT_INITIALIZED without one). */
+export function messageOperation<K extends MessageKind>(
+  app: AppState,
+  h: number,
+  kind: K,
+): { session: Session; st: NonNullable<Session[K]> } {
+  const session = app.requireSession(h);
+  const st = session[kind];
+  if (!st) throw new Pkcs11Error(C.CKR_OPERATION_NOT_INITIALIZED);
+  return { session, st: st as NonNullable<Session[K]> };
+}
+
+/** Runs one message: an error ends the message in progress (not the operation), except BUFFER_TOO_SMALL. */
+export function guardedMessage<T>(st: { current: unknown }, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (!isPkcs11Error(e, C.CKR_BUFFER_TOO_SMALL)) st.current = undefined;
+    throw e;
+  }
+}
+
+/** A whole message, or the first part of one, while another is in parts: CKR_OPERATION_ACTIVE. */
+export function idle(st: { current: unknown }): void {
+  if (st.current)
+    throw new Pkcs11Error(C.CKR_OPERATION_ACTIVE, 'a message in parts is in progress');
+}
+
+/** C_Message*Final: ends the operation (and a message left unfinished). */
+export function messageFinal(app: AppState, h: number, kind: MessageKind): void {
+  messageOperation(app, h, kind).session[kind] = undefined;
+}

@@ -1,16 +1,7 @@
 /**
  * The token: one slot's persistent state shared by every application that opens it — the token record
  * (label, serial, PINs, the wrapped token key) and the token objects. Sessions and login state belong to
- * applications (application.ts), not to the token.
- *
- * Resource limits (TokenOptions; each refusal names the limit in its detail): sessions per application
- * (maxSessions → CKR_SESSION_COUNT, shown as ulMaxSessionCount and ulMaxRwSessionCount), token objects
- * (maxObjects → CKR_DEVICE_MEMORY), session objects per application (maxSessionObjects →
- * CKR_DEVICE_MEMORY), one object's size (maxObjectBytes → CKR_DEVICE_MEMORY) and the bytes of stored
- * object records (maxStorageBytes → CKR_DEVICE_MEMORY, shown as ulTotal/ulFree Public and Private
- * memory: one pool). Fixed below the token: an attribute value is at most 1 MiB and a template at
- * most 256 attributes (CKR_ATTRIBUTE_VALUE_INVALID, attributes/values.ts), and every input an
- * operation collects before acting has its stated bound (mechanisms/common.ts).
+ * applications (application.ts), not to the token. Its options and resource limits: token-options.ts.
  * Layer L5.
  * @module
  */
@@ -18,7 +9,7 @@ import type { AttributeMap } from '../attributes/values.js';
 import type { CryptoBackend } from '../crypto/backend.js';
 import { Pkcs11Error } from '../errors.js';
 import type { TokenObject } from '../objects/object.js';
-import { DEFAULT_PROFILE, isProfile, LEGACY_PROFILE, type Profile } from '../objects/profile.js';
+import { isProfile, LEGACY_PROFILE, type Profile } from '../objects/profile.js';
 import * as C from '../pkcs11/constants.js';
 import type { Pal } from '../storage/pal.js';
 import { EcPartners } from './ec-partners.js';
@@ -26,12 +17,9 @@ import { ObjectStore } from './object-store.js';
 import { PinMemory } from './pin-memory.js';
 import { PinTries } from './pin-tries.js';
 import {
-  DEFAULT_MAX_TRIES,
-  DEFAULT_PIN_ITERATIONS,
   derivePinKey,
   derivePinKeyAsync,
   isLegacyWrap,
-  MIN_PIN_ITERATIONS,
   type PinOwner,
   type PinRecord,
 } from './pins.js';
@@ -44,66 +32,14 @@ import {
   type StorageHealth,
 } from './storage-health.js';
 import { TokenObjects } from './token-objects.js';
+import { type TokenLimits, type TokenOptions, tokenLimits } from './token-options.js';
 import { pinLengthOk, STALE, TokenRecord } from './token-record.js';
 
 export type { PinOwner } from './pins.js';
-
-export interface TokenOptions {
-  /**
-   * The profile C_InitToken records for the token (objects/profile.ts; default `compatible`). A token
-   * keeps the profile it was initialized with: opening it with another changes nothing until the next
-   * C_InitToken.
-   */
-  profile?: Profile;
-  /**
-   * PBKDF2 iterations for new PINs (default 600,000). Below MIN_PIN_ITERATIONS (10,000) the token refuses
-   * to open (TypeError) unless allowWeakPinIterations is set.
-   */
-  pinIterations?: number;
-  /** For tests only: accept pinIterations below MIN_PIN_ITERATIONS, so that PIN checks are fast. */
-  allowWeakPinIterations?: boolean;
-  /** Wrong PINs allowed before lockout (default 10). */
-  maxPinTries?: number;
-  /** Most sessions one application may have open at once: CKR_SESSION_COUNT (default 1024). */
-  maxSessions?: number;
-  /** Most token objects: CKR_DEVICE_MEMORY (default 10,000). */
-  maxObjects?: number;
-  /** Most session objects per application: CKR_DEVICE_MEMORY (default 10,000). */
-  maxSessionObjects?: number;
-  /** Largest object, in C_GetObjectSize bytes: CKR_DEVICE_MEMORY (default 2 MiB). */
-  maxObjectBytes?: number;
-  /**
-   * Bytes of stored token object records: CKR_DEVICE_MEMORY (default 64 MiB). Reported in
-   * CK_TOKEN_INFO as ulTotalPublicMemory and ulTotalPrivateMemory (one pool shared by both).
-   */
-  maxStorageBytes?: number;
-  /** Receives storage problems found at load (damaged records). Default: stderr. */
-  warn?: (message: string) => void;
-}
-
-/** The iteration count for new PINs; a weak one is refused unless the options say it is a test. */
-function checkPinIterations(options: TokenOptions): number {
-  const n = options.pinIterations ?? DEFAULT_PIN_ITERATIONS;
-  if (!Number.isSafeInteger(n) || n < 1)
-    throw new TypeError(`pinIterations must be a positive integer, not ${n}`);
-  if (n < MIN_PIN_ITERATIONS && options.allowWeakPinIterations !== true) {
-    throw new TypeError(
-      `pinIterations ${n} is below the floor of ${MIN_PIN_ITERATIONS}: PINs would fall to brute force ` +
-        '(allowWeakPinIterations: true is for tests only)',
-    );
-  }
-  return n;
-}
+export type { TokenOptions } from './token-options.js';
 
 /** Derivations for a PIN that other processes keep changing, before the last one runs under the lock. */
 const STALE_ROUNDS = 4;
-
-function checkProfile(options: TokenOptions): Profile {
-  const p = options.profile ?? DEFAULT_PROFILE;
-  if (!isProfile(p))
-    throw new TypeError(`profile must be 'compatible' or 'strict', not ${String(p)}`);
-  return p;
-}
 
 function randomId(crypto: CryptoBackend): () => number {
   return () => {
@@ -117,7 +53,7 @@ function randomId(crypto: CryptoBackend): () => number {
 
 export class Token {
   readonly crypto: CryptoBackend;
-  readonly options: Required<Omit<TokenOptions, 'warn' | 'allowWeakPinIterations'>>;
+  readonly options: TokenLimits;
   readonly #store: ObjectStore;
   readonly #record: TokenRecord;
   /** What this process remembers of the PINs it checked (pin-memory.ts). */
@@ -139,16 +75,7 @@ export class Token {
 
   constructor(pal: Pal, crypto: CryptoBackend, options: TokenOptions = {}) {
     this.crypto = crypto;
-    this.options = {
-      profile: checkProfile(options),
-      pinIterations: checkPinIterations(options),
-      maxPinTries: options.maxPinTries ?? DEFAULT_MAX_TRIES,
-      maxSessions: options.maxSessions ?? 1024,
-      maxObjects: options.maxObjects ?? 10_000,
-      maxSessionObjects: options.maxSessionObjects ?? 10_000,
-      maxObjectBytes: options.maxObjectBytes ?? 2 * 1024 * 1024,
-      maxStorageBytes: options.maxStorageBytes ?? 64 * 1024 * 1024,
-    };
+    this.options = tokenLimits(options);
     this.#pins = new PinMemory(crypto);
     this.#warn = options.warn ?? ((m: string) => process.stderr.write(`corepkcs11: ${m}\n`));
     pal.initialize();

@@ -2,7 +2,7 @@
  * Sector-level I/O of the flash PAL: programs every record data-first and commit-last, reads each write
  * back (a program the chip silently dropped counts as a failure), erases with verification, and answers
  * whether a record still fits a sector. The sector bookkeeping (SectorState) is updated here as bytes are
- * consumed; which sector to use is flash-log.ts's decision.
+ * consumed; which sector to use is flash-gc.ts's decision.
  * @module
  */
 import { Pkcs11Error } from '../../errors.js';

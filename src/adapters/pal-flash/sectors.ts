@@ -1,7 +1,7 @@
 /**
  * Queries over the flash PAL's sector table that garbage collection decides by (docs/flash-pal.md §3):
  * which sector is oldest or newest, how many the log may use and keep spare, what a collection must
- * copy, which GC markers move with it, and the space figures. Pure functions: flash-log.ts acts on them.
+ * copy, which GC markers move with it, and the space figures. Pure functions: flash-log.ts and flash-gc.ts act on them.
  * Damaged sectors (kept as they are until a repair) are neither collected nor written, but they still
  * bound the "oldest live" sequence number and their objects must stay hidden behind later tombstones.
  * @module
