@@ -152,9 +152,9 @@ export function signThenQueryLength(
   lengthMessage: string,
 ): Buffer {
   const init = () =>
-    check.rv(
+    check.returns(
       CKR_OK,
-      call(() => p11.C_SignInit(session, mechanism, key)),
+      () => p11.C_SignInit(session, mechanism, key),
       `Failed to SignInit ${algorithm}.`,
     );
   init();
