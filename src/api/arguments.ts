@@ -249,36 +249,69 @@ const SPECS = new Map(
   ]),
 );
 
+/** The `i`th of six positional arguments (no arguments object or array on the hot path). */
+function nth(i: number, a: unknown, b: unknown, c: unknown, d: unknown, f: unknown, g: unknown) {
+  return i === 0
+    ? a
+    : i === 1
+      ? b
+      : i === 2
+        ? c
+        : i === 3
+          ? d
+          : i === 4
+            ? f
+            : i === 5
+              ? g
+              : undefined;
+}
+
 /**
- * Checks `args` of `method` as pkcs11js does: the count first (pkcs11js's native functions take an exact
- * number; only C_GetSlotList reads what it needs and ignores the rest), then each argument in order.
+ * Checks the arguments of `method` as pkcs11js does: the count first (pkcs11js's native functions take an
+ * exact number; only C_GetSlotList reads what it needs and ignores the rest), then each argument in order.
+ * `count` is how many were given, `a`…`g` the first six (no C function takes more, callback included).
  * `viaCallback`: the arguments end with the callback of a THREADED call (pkcs11js's C_*Callback path,
  * which C_*Async also takes), so one more is expected and the last must be a function.
  */
 export function checkArguments(
   method: string,
-  args: ArrayLike<unknown>,
-  viaCallback = false,
+  count: number,
+  viaCallback: boolean,
+  a?: unknown,
+  b?: unknown,
+  c?: unknown,
+  d?: unknown,
+  f?: unknown,
+  g?: unknown,
 ): void {
   const spec = SPECS.get(method);
   if (!spec) return;
   // A null mechanism (3.0) ends the operation: nothing else of the call is looked at.
-  if (args[1] === null && CANCELLABLE_INIT.has(method) && isBytes(args[0])) return;
+  if (b === null && CANCELLABLE_INIT.has(method) && isBytes(a)) return;
   const { kinds, required } = spec;
   const extra = viaCallback ? 1 : 0;
   const expected = kinds.length + extra;
-  const tooMany = args.length > expected && method !== 'C_GetSlotList';
-  if (args.length < required + extra || tooMany) {
+  const tooMany = count > expected && method !== 'C_GetSlotList';
+  if (count < required + extra || tooMany) {
     throw new TypeError(
-      `Parameters are required. Expected ${expected} arguments, but received ${args.length}.`,
+      `Parameters are required. Expected ${expected} arguments, but received ${count}.`,
     );
   }
   for (let i = 0; i < kinds.length; i++) {
     const kind = kinds[i] as Kind;
-    const v = args[i];
+    const v = nth(i, a, b, c, d, f, g);
     if (!(v === undefined && kind.endsWith('?'))) checkOne(kind, i, v);
   }
-  if (viaCallback && typeof args[kinds.length] !== 'function') {
+  if (viaCallback && typeof nth(kinds.length, a, b, c, d, f, g) !== 'function') {
     throw wrongType(kinds.length, 'Should be a Function');
   }
+}
+
+/** checkArguments over an array of arguments (the C_*Async forms, C_FindObjects). */
+export function checkArgumentList(
+  method: string,
+  args: readonly unknown[],
+  viaCallback = false,
+): void {
+  checkArguments(method, args.length, viaCallback, ...args.slice(0, 6));
 }

@@ -7,7 +7,8 @@
 import { NativeError, Pkcs11Error } from '../errors.js';
 import { CKR_GENERAL_ERROR } from '../pkcs11/constants.js';
 
-function normalize(e: unknown, method: string): unknown {
+/** The error a C function throws for `e`: see the module comment. */
+export function normalize(e: unknown, method: string): unknown {
   if (e instanceof NativeError) {
     // pkcs11js reads method and nativeStack from the native error text ("... at PKCS11.C_Login (...)")
     if (!e.method) e.method = method;

@@ -8,8 +8,8 @@
 import { NativeError } from '../errors.js';
 import type { Profile } from '../objects/profile.js';
 import type { Application } from '../token/application.js';
-import { ARGUMENTS, checkArguments } from './arguments.js';
-import { type Callback, call, callAsync, deliver } from './call.js';
+import { ARGUMENTS, checkArgumentList, checkArguments } from './arguments.js';
+import { type Callback, call, callAsync, deliver, normalize } from './call.js';
 import { PLAIN as PLAIN_240, THREADED as THREADED_240 } from './calls.js';
 import { PLAIN_MESSAGE, PLAIN_V3, THREADED_MESSAGE } from './calls-v3.js';
 import { fromHandle, type Handle, toHandle } from './convert.js';
@@ -103,9 +103,9 @@ class Pkcs11Impl {
    * What pkcs11js checks before a call reaches the module, in its order: a module is loaded, then the
    * arguments are what the function takes (arguments.ts: TypeErrors with pkcs11js's messages).
    */
-  #precheck(name: string, args: ArrayLike<unknown>, viaCallback = false): void {
+  #precheck(name: string, args: readonly unknown[], viaCallback = false): void {
     if (!this.#loaded) throw new NativeError(NOT_LOADED);
-    checkArguments(name, args, viaCallback);
+    checkArgumentList(name, args, viaCallback);
   }
 
   /** With `max`: up to `max` handles. Without: the next handle, or null when there are no more. */
@@ -136,8 +136,9 @@ class Pkcs11Impl {
       if (run.length - 1 > room)
         throw new Error(`api: ${name} takes more arguments than its method passes`);
     };
-    // Fixed parameters rather than rest and spread: these are the hot path (C_GetAttributeValue runs
-    // about a million times a second). No C function takes more than six arguments.
+    // Fixed parameters rather than rest and spread, and no closure, array or arguments object per call:
+    // these are the hot path (C_GetAttributeValue runs about a million times a second), and what a call
+    // allocates is paid again in garbage collection. No C function takes more than six arguments.
     // Every C function has its pkcs11js argument checks, or checks its own (C_Initialize) or takes none.
     for (const name of [...Object.keys(PLAIN), ...Object.keys(THREADED), 'C_FindObjects']) {
       if (!ARGUMENTS[name] && !['C_Initialize', 'C_Finalize', 'C_GetInfo'].includes(name))
@@ -146,9 +147,14 @@ class Pkcs11Impl {
     for (const [name, run] of Object.entries(PLAIN) as [string, Run][]) {
       check(name, run, 6);
       define(name, function (a, b, c, d, f, g) {
+        if (!this.#loaded) throw new NativeError(NOT_LOADED);
         // biome-ignore lint/complexity/noArguments: the count of arguments given is what pkcs11js checks
-        this.#precheck(name, arguments);
-        return call(name, () => run(this.#engine(), a, b, c, d, f, g));
+        checkArguments(name, arguments.length, false, a, b, c, d, f, g);
+        try {
+          return run(this.#loaded.app, a, b, c, d, f, g);
+        } catch (e) {
+          throw normalize(e, name);
+        }
       });
     }
     for (const [name, t] of Object.entries(THREADED) as [string, { run: Run; async?: Run }][]) {
@@ -157,13 +163,21 @@ class Pkcs11Impl {
       const promise = (self: Pkcs11Impl, args: unknown[]) =>
         callAsync(name, async () => (t.async ?? t.run)(self.#engine(), ...args));
       define(name, function (a, b, c, d, f, g) {
+        if (!this.#loaded) throw new NativeError(NOT_LOADED);
         // biome-ignore lint/complexity/noArguments: the count of arguments given is what pkcs11js checks
-        this.#precheck(name, arguments, arguments.length > arity);
-        const args = [a, b, c, d, f, g];
-        const cb = args[arity];
-        if (typeof cb === 'function')
-          return deliver(promise(this, args.slice(0, arity)), cb as Callback<unknown>);
-        return call(name, () => t.run(this.#engine(), a, b, c, d, f, g));
+        const count = arguments.length;
+        checkArguments(name, count, count > arity, a, b, c, d, f, g);
+        if (count > arity) {
+          const args = [a, b, c, d, f, g];
+          const cb = args[arity];
+          if (typeof cb === 'function')
+            return deliver(promise(this, args.slice(0, arity)), cb as Callback<unknown>);
+        }
+        try {
+          return t.run(this.#loaded.app, a, b, c, d, f, g);
+        } catch (e) {
+          throw normalize(e, name);
+        }
       });
       define(`${name}Async`, function (...args) {
         // pkcs11js's C_*Async is its callback form promisified: a refused argument rejects the promise.

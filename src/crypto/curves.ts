@@ -347,13 +347,14 @@ export type PrehashedEcdsaCurve = Extract<(typeof ROWS)[number], { prehashedEcds
 export const CURVES: readonly Curve[] = ROWS;
 
 const BY_NAME = new Map<string, Curve>();
+const BY_EXACT = new Map<string, Curve>(CURVES.map((c) => [c.name, c]));
 for (const c of CURVES) {
   for (const n of [c.name, ...c.aliases, c.openssl]) BY_NAME.set(n.toLowerCase(), c);
 }
 
-/** The row of a curve name (total: the type says it is in the table). */
+/** The row of a curve name (total: the type says it is in the table); exact names need no lower-casing. */
 export function curve(name: CurveName): Curve {
-  return BY_NAME.get(name.toLowerCase()) as Curve;
+  return (BY_EXACT.get(name) ?? BY_NAME.get(name.toLowerCase())) as Curve;
 }
 
 /**

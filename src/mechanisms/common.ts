@@ -16,7 +16,13 @@ import { Pkcs11Error } from '../errors.js';
 import * as C from '../pkcs11/constants.js';
 import type { RawMechanism } from '../pkcs11/types.js';
 import { concat } from '../util/bytes.js';
-import type { DigestOperation, KeyRef, Mechanism } from './types.js';
+import type {
+  DigestOperation,
+  KeyRef,
+  Mechanism,
+  SignOperation,
+  VerifyOperation,
+} from './types.js';
 
 /**
  * The largest input an operation holds whole until its end (GCM before its tag is checked, a one-part
@@ -79,7 +85,7 @@ export function ulongParameter(m: RawMechanism, what: string): number {
  * its bound: a caller without a login can drive these operations, so none may grow without limit.
  */
 export class Collected {
-  #parts: Uint8Array[] = [];
+  #parts: Uint8Array[] | undefined;
   #length = 0;
   readonly maxLength: number;
   readonly #tooLong: number;
@@ -87,21 +93,35 @@ export class Collected {
     this.maxLength = maxLength;
     this.#tooLong = tooLong;
   }
-  add(d: Uint8Array): void {
-    if (this.#length + d.length > this.maxLength) {
+  #bound(more: number): void {
+    if (this.#length + more > this.maxLength) {
       throw new Pkcs11Error(this.#tooLong, `input longer than ${this.maxLength} bytes`);
     }
+  }
+  add(d: Uint8Array): void {
+    this.#bound(d.length);
     this.#length += d.length;
     // A copy: the caller may reuse its buffer before the final call (Buffer#slice would be a view).
+    if (this.#parts === undefined) this.#parts = [];
     this.#parts.push(new Uint8Array(d));
+  }
+  /**
+   * The whole input of a single-part call, used before the call returns: checked against the bound
+   * but not copied (nothing may have been added before).
+   */
+  whole(d: Uint8Array): Uint8Array {
+    if (this.#parts !== undefined) throw new Error('Collected: whole() after add()');
+    this.#bound(d.length);
+    return d;
   }
   /** Bytes held (for tests and bounds). */
   get length(): number {
     return this.#length;
   }
   take(): Uint8Array {
-    const all = this.#parts.length === 1 ? (this.#parts[0] as Uint8Array) : concat(...this.#parts);
-    this.#parts = [];
+    const parts = this.#parts ?? [];
+    const all = parts.length === 1 ? (parts[0] as Uint8Array) : concat(...parts);
+    this.#parts = undefined;
     this.#length = 0;
     return all;
   }
@@ -116,46 +136,85 @@ export interface SignSetup {
 
 type SignMethods = Required<Pick<Mechanism, 'sign' | 'verify'>>;
 
+type CollectingSetup = SignSetup & {
+  scheme: SignScheme;
+  maxInput: number;
+  check?: (data: Uint8Array) => void;
+};
+
+/**
+ * The operations below are classes, not bundles of closures: a C_SignInit or C_VerifyInit makes one,
+ * and what a call allocates is paid again in garbage collection. `once` is the single-part C_Sign /
+ * C_Verify: the caller's data is used before the call returns, so it is not copied.
+ */
+class CollectingSign implements SignOperation {
+  readonly length: number;
+  readonly #input: Collected;
+  readonly #backend: CryptoBackend;
+  readonly #setup: CollectingSetup;
+  constructor(backend: CryptoBackend, setup: CollectingSetup) {
+    this.length = setup.length;
+    this.#input = new Collected(setup.maxInput);
+    this.#backend = backend;
+    this.#setup = setup;
+  }
+  #sign(data: Uint8Array): Uint8Array {
+    this.#setup.check?.(data);
+    return this.#backend.sign(this.#setup.handle, this.#setup.scheme, data);
+  }
+  update(d: Uint8Array): void {
+    this.#input.add(d);
+  }
+  finish(): Uint8Array {
+    return this.#sign(this.#input.take());
+  }
+  async finishAsync(): Promise<Uint8Array> {
+    const data = this.#input.take();
+    this.#setup.check?.(data);
+    return this.#backend.signAsync(this.#setup.handle, this.#setup.scheme, data);
+  }
+  once(data: Uint8Array): Uint8Array {
+    return this.#sign(this.#input.whole(data));
+  }
+}
+
+class CollectingVerify implements VerifyOperation {
+  readonly #input: Collected;
+  readonly #backend: CryptoBackend;
+  readonly #setup: CollectingSetup;
+  constructor(backend: CryptoBackend, setup: CollectingSetup) {
+    this.#input = new Collected(setup.maxInput);
+    this.#backend = backend;
+    this.#setup = setup;
+  }
+  #verify(data: Uint8Array, sig: Uint8Array): boolean {
+    const { handle, length, scheme, check } = this.#setup;
+    signatureLengthRange(length, sig.length);
+    check?.(data);
+    return this.#backend.verify(handle, scheme, data, sig);
+  }
+  update(d: Uint8Array): void {
+    this.#input.add(d);
+  }
+  finish(sig: Uint8Array): boolean {
+    return this.#verify(this.#input.take(), sig);
+  }
+  once(data: Uint8Array, sig: Uint8Array): boolean {
+    return this.#verify(this.#input.whole(data), sig);
+  }
+}
+
 /**
  * The sign and verify methods of a single-part mechanism: the input, at most `maxInput` bytes, is
  * collected, checked by `check` once whole, then signed (in the backend's async form for C_SignAsync)
  * or verified with `scheme`.
  */
 export function collectingMethods(
-  setup: (
-    m: RawMechanism,
-    key: KeyRef,
-  ) => SignSetup & { scheme: SignScheme; maxInput: number; check?: (data: Uint8Array) => void },
+  setup: (m: RawMechanism, key: KeyRef) => CollectingSetup,
 ): SignMethods {
   return {
-    sign(backend, m, key) {
-      const { handle, length, scheme, maxInput, check } = setup(m, key);
-      const input = new Collected(maxInput);
-      const checked = () => {
-        const data = input.take();
-        check?.(data);
-        return data;
-      };
-      return {
-        length,
-        update: (d) => input.add(d),
-        finish: () => backend.sign(handle, scheme, checked()),
-        finishAsync: async () => backend.signAsync(handle, scheme, checked()),
-      };
-    },
-    verify(backend, m, key) {
-      const { handle, length, scheme, maxInput, check } = setup(m, key);
-      const input = new Collected(maxInput);
-      return {
-        update: (d) => input.add(d),
-        finish: (sig) => {
-          const data = input.take();
-          signatureLengthRange(length, sig.length);
-          check?.(data);
-          return backend.verify(handle, scheme, data, sig);
-        },
-      };
-    },
+    sign: (backend, m, key) => new CollectingSign(backend, setup(m, key)),
+    verify: (backend, m, key) => new CollectingVerify(backend, setup(m, key)),
   };
 }
 
@@ -199,48 +258,95 @@ export class HashingInput {
   }
 }
 
+type HashingSetup = SignSetup & { over: (input: HashedInput) => [SignScheme, Uint8Array] };
+
+/** A hash-then-sign operation; `once` signs the caller's one part as it is (see CollectingSign). */
+class HashingSign implements SignOperation {
+  readonly length: number;
+  readonly #input: HashingInput;
+  readonly #backend: CryptoBackend;
+  readonly #setup: HashingSetup;
+  constructor(backend: CryptoBackend, hash: HashName, setup: HashingSetup) {
+    this.length = setup.length;
+    this.#input = new HashingInput(backend, hash);
+    this.#backend = backend;
+    this.#setup = setup;
+  }
+  update(d: Uint8Array): void {
+    this.#input.add(d);
+  }
+  finish(): Uint8Array {
+    return this.#backend.sign(this.#setup.handle, ...this.#setup.over(this.#input.take()));
+  }
+  async finishAsync(): Promise<Uint8Array> {
+    return this.#backend.signAsync(this.#setup.handle, ...this.#setup.over(this.#input.take()));
+  }
+  once(data: Uint8Array): Uint8Array {
+    return this.#backend.sign(this.#setup.handle, ...this.#setup.over({ data }));
+  }
+}
+
+class HashingVerify implements VerifyOperation {
+  readonly #input: HashingInput;
+  readonly #backend: CryptoBackend;
+  readonly #setup: HashingSetup;
+  constructor(backend: CryptoBackend, hash: HashName, setup: HashingSetup) {
+    this.#input = new HashingInput(backend, hash);
+    this.#backend = backend;
+    this.#setup = setup;
+  }
+  #verify(taken: HashedInput, sig: Uint8Array): boolean {
+    signatureLengthRange(this.#setup.length, sig.length);
+    return this.#backend.verify(this.#setup.handle, ...this.#setup.over(taken), sig);
+  }
+  update(d: Uint8Array): void {
+    this.#input.add(d);
+  }
+  finish(sig: Uint8Array): boolean {
+    return this.#verify(this.#input.take(), sig);
+  }
+  once(data: Uint8Array, sig: Uint8Array): boolean {
+    return this.#verify({ data }, sig);
+  }
+}
+
 /**
  * The sign and verify methods of a hash-then-sign mechanism: the parts go through HashingInput, and
  * `over` gives the scheme and bytes that sign what it ends with (the one part, or the digest of many).
  */
 export function hashingMethods(
   hash: HashName,
-  setup: (
-    m: RawMechanism,
-    key: KeyRef,
-  ) => SignSetup & { over: (input: HashedInput) => [SignScheme, Uint8Array] },
+  setup: (m: RawMechanism, key: KeyRef) => HashingSetup,
 ): SignMethods {
   return {
-    sign(backend, m, key) {
-      const { handle, length, over } = setup(m, key);
-      const input = new HashingInput(backend, hash);
-      return {
-        length,
-        update: (d) => input.add(d),
-        finish: () => backend.sign(handle, ...over(input.take())),
-        finishAsync: async () => backend.signAsync(handle, ...over(input.take())),
-      };
-    },
-    verify(backend, m, key) {
-      const { handle, length, over } = setup(m, key);
-      const input = new HashingInput(backend, hash);
-      return {
-        update: (d) => input.add(d),
-        finish: (sig) => {
-          const taken = input.take();
-          signatureLengthRange(length, sig.length);
-          return backend.verify(handle, ...over(taken), sig);
-        },
-      };
-    },
+    sign: (backend, m, key) => new HashingSign(backend, hash, setup(m, key)),
+    verify: (backend, m, key) => new HashingVerify(backend, hash, setup(m, key)),
   };
 }
 
-/** A digest operation over a backend accumulator. */
+/** A digest operation over a backend accumulator (one object: a C_DigestInit makes one). */
+class AccumulatedDigest implements DigestOperation {
+  readonly length: number;
+  readonly #acc: Accumulator;
+  constructor(acc: Accumulator, length: number) {
+    this.#acc = acc;
+    this.length = length;
+  }
+  update(d: Uint8Array): void {
+    this.#acc.update(d);
+  }
+  finish(): Uint8Array {
+    return this.#acc.finish();
+  }
+  once(d: Uint8Array): Uint8Array {
+    if (this.#acc.once) return this.#acc.once(d);
+    this.#acc.update(d);
+    return this.#acc.finish();
+  }
+}
+
 export function digestOperation(acc: Accumulator, length: number): DigestOperation {
-  const op: DigestOperation = { length, update: (d) => acc.update(d), finish: () => acc.finish() };
-  if (acc.once) op.once = acc.once;
-  return op;
+  return new AccumulatedDigest(acc, length);
 }
 
 export function signatureLengthRange(expected: number, got: number): void {

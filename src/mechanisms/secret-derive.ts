@@ -3,8 +3,8 @@
  * from the bytes of others (CKM_CONCATENATE_BASE_AND_KEY, CKM_CONCATENATE_BASE_AND_DATA,
  * CKM_XOR_BASE_AND_DATA, CKM_EXTRACT_KEY_FROM_KEY). The *_ENCRYPT_DATA derivations, AES and DES,
  * are encrypt-data.ts's. The derived key's value is the leading bytes of
- * the result: CKA_VALUE_LEN of the template, else the length of its CKA_KEY_TYPE, else all of it (a
- * generic secret). The derived key is sensitive if a base key is (all four); one made of the base keys'
+ * the result: CKA_VALUE_LEN of the template, else all of it, a length its CKA_KEY_TYPE (generic secret
+ * when absent) must take. The derived key is sensitive if a base key is (all four); one made of the base keys'
  * own bytes (§2.41) is also extractable only if every base key is — token/keygen-calls.ts applies
  * both. Layer L4.
  * @module
@@ -12,7 +12,7 @@
 import type { AttributeMap } from '../attributes/values.js';
 import { readBytes, readUlong } from '../attributes/values.js';
 import { Pkcs11Error } from '../errors.js';
-import { GENERIC_SECRET_KEY_TYPES } from '../objects/secret-keys.js';
+import { checkSecretLength, GENERIC_SECRET_KEY_TYPES } from '../objects/secret-keys.js';
 import * as C from '../pkcs11/constants.js';
 import type { RawMechanism } from '../pkcs11/types.js';
 import { concat, encodeUlong } from '../util/bytes.js';
@@ -21,7 +21,6 @@ import type { GeneratedKey, KeyRef, Mechanism } from './types.js';
 
 /** Largest input a derivation takes: key material, not bulk data. */
 const MAX_DATA = 4096;
-const AES_LENGTHS = [16, 24, 32];
 const SECRET_TYPES = [C.CKK_AES, ...GENERIC_SECRET_KEY_TYPES];
 
 function secretBytes(key: KeyRef): Uint8Array {
@@ -44,22 +43,16 @@ function dataParameter(m: RawMechanism): Uint8Array {
 
 /**
  * The derived key from the bytes a mechanism produced: its type from the template (a generic secret
- * when absent), its length from CKA_VALUE_LEN, else the type's (an AES key takes all bytes when that
- * is an AES length), else all of them. More than the bytes there are is CKR_TEMPLATE_INCONSISTENT.
+ * when absent), its length from CKA_VALUE_LEN, else all of them. A type this cannot make is
+ * CKR_TEMPLATE_INCONSISTENT; a length the type cannot have (an AES key of 20 bytes, asked for or
+ * implied) CKR_ATTRIBUTE_VALUE_INVALID, as key generation and the *_ENCRYPT_DATA derivations answer
+ * (checkSecretLength, shared); more than the bytes there are CKR_TEMPLATE_INCONSISTENT.
  */
 export function derivedSecret(template: AttributeMap, material: Uint8Array): GeneratedKey {
   const keyType = readUlong(template, C.CKA_KEY_TYPE) ?? C.CKK_GENERIC_SECRET;
-  if (!SECRET_TYPES.includes(keyType)) {
-    throw new Pkcs11Error(C.CKR_TEMPLATE_INCONSISTENT, 'this derives AES or generic secret keys');
-  }
   const length = readUlong(template, C.CKA_VALUE_LEN) ?? material.length;
-  if (keyType === C.CKK_AES && !AES_LENGTHS.includes(length)) {
-    throw new Pkcs11Error(
-      C.CKR_TEMPLATE_INCONSISTENT,
-      `an AES key of ${length} bytes (give CKA_VALUE_LEN 16, 24 or 32)`,
-    );
-  }
-  if (length < 1 || length > material.length) {
+  checkSecretLength(keyType, length, SECRET_TYPES);
+  if (length > material.length) {
     throw new Pkcs11Error(
       C.CKR_TEMPLATE_INCONSISTENT,
       `CKA_VALUE_LEN ${length}: the derivation gives ${material.length} bytes`,

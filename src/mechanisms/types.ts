@@ -24,12 +24,16 @@ export interface SignOperation {
   update(data: Uint8Array): void;
   finish(): Uint8Array;
   finishAsync(): Promise<Uint8Array>;
+  /** Optional: the signature of the whole input in one call, before any update (single-part C_Sign). */
+  once?(data: Uint8Array): Uint8Array;
 }
 
 export interface VerifyOperation {
   update(data: Uint8Array): void;
   /** Throws CKR_SIGNATURE_LEN_RANGE for a malformed length; returns false when the signature is wrong. */
   finish(signature: Uint8Array): boolean;
+  /** Optional: update + finish in one call, before any update (single-part C_Verify). */
+  once?(data: Uint8Array, signature: Uint8Array): boolean;
 }
 
 export interface DigestOperation {

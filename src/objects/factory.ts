@@ -7,7 +7,7 @@
  */
 
 import { isKnownAttribute } from '../attributes/kinds.js';
-import type { AttributeMap } from '../attributes/values.js';
+import type { AttributeMap, AttributeValue } from '../attributes/values.js';
 import { readBool, readUlong } from '../attributes/values.js';
 import { Pkcs11Error } from '../errors.js';
 import * as C from '../pkcs11/constants.js';
@@ -46,6 +46,8 @@ export interface BuildOptions {
   profile: Profile;
 }
 
+/** A CK_BBOOL value that is true (as readBool reads it). */
+const isTrue = (v: AttributeValue): boolean => !Array.isArray(v) && v[0] === 1;
 const hex = (t: number) => `0x${t.toString(16)}`;
 const attrName = (t: number) => C.CKA_NAMES.get(t) ?? `attribute ${hex(t)}`;
 
@@ -107,7 +109,7 @@ export function buildAttributes(template: AttributeMap, opts: BuildOptions): Att
         `${attrName(type)} cannot be given to ${opts.mode}`,
       );
     }
-    if (r && r.flags & SO_ONLY_TRUE && !opts.isSO && readBool(new Map([[type, value]]), type)) {
+    if (r && r.flags & SO_ONLY_TRUE && !opts.isSO && isTrue(value)) {
       throw new Pkcs11Error(C.CKR_ATTRIBUTE_READ_ONLY, `only the SO may set ${attrName(type)}`);
     }
   }

@@ -4,7 +4,7 @@
  * @module
  */
 import { readBytes } from '../attributes/values.js';
-import { Pkcs11Error } from '../errors.js';
+import { bufferTooSmall, Pkcs11Error } from '../errors.js';
 import { mechanism } from '../mechanisms/registry.js';
 import * as C from '../pkcs11/constants.js';
 import type { Output, RawMechanism } from '../pkcs11/types.js';
@@ -33,18 +33,20 @@ export function digestInit(app: AppState, h: number, m: RawMechanism | null): vo
 }
 
 export const digest = (app: AppState, h: number, data: Uint8Array, capacity: number | null) =>
-  step(app, h, 'digest', 'single', (st, session) =>
-    ending(
-      session,
-      'digest',
-      output(st.op.length, capacity, () => {
-        // Single-part: nothing was fed before, so the whole input can be hashed in one call.
-        if (st.op.once) return st.op.once(data);
-        st.op.update(data);
-        return st.op.finish();
-      }),
-    ),
-  );
+  step(app, h, 'digest', 'single', (st, session) => {
+    const length = st.op.length;
+    if (capacity === null) return { length, bytes: null };
+    if (capacity < length) bufferTooSmall(length);
+    // Single-part: nothing was fed before, so the whole input can be hashed in one call.
+    let bytes: Uint8Array;
+    if (st.op.once) bytes = st.op.once(data);
+    else {
+      st.op.update(data);
+      bytes = st.op.finish();
+    }
+    session.digest = undefined;
+    return { length: bytes.length, bytes };
+  });
 
 export const digestUpdate = (app: AppState, h: number, part: Uint8Array): void =>
   step(app, h, 'digest', 'update', (st) => {
@@ -84,16 +86,20 @@ export function signInit(app: AppState, h: number, m: RawMechanism | null, key: 
 }
 
 export const sign = (app: AppState, h: number, data: Uint8Array, capacity: number | null) =>
-  step(app, h, 'sign', 'single', (st, session) =>
-    ending(
-      session,
-      'sign',
-      output(st.op.length, capacity, () => {
-        st.op.update(data);
-        return st.op.finish();
-      }),
-    ),
-  );
+  step(app, h, 'sign', 'single', (st, session) => {
+    const length = st.op.length;
+    if (capacity === null) return { length, bytes: null };
+    if (capacity < length) bufferTooSmall(length);
+    // Single-part: nothing was fed before, so the mechanism may sign the caller's data as it is.
+    let bytes: Uint8Array;
+    if (st.op.once) bytes = st.op.once(data);
+    else {
+      st.op.update(data);
+      bytes = st.op.finish();
+    }
+    session.sign = undefined;
+    return { length: bytes.length, bytes };
+  });
 
 /**
  * C_Sign or C_SignFinal off the event loop: the checks and the length query run at once, the signature
@@ -141,8 +147,11 @@ export function verifyInit(app: AppState, h: number, m: RawMechanism | null, key
 export const verify = (app: AppState, h: number, data: Uint8Array, signature: Uint8Array): void =>
   step(app, h, 'verify', 'single', (st, session) => {
     session.verify = undefined;
-    st.op.update(data);
-    verdict(st.op.finish(signature));
+    if (st.op.once) verdict(st.op.once(data, signature));
+    else {
+      st.op.update(data);
+      verdict(st.op.finish(signature));
+    }
   });
 
 /** C_Verify off the event loop: the verifications the token runs are fast, so this is the sync call. */

@@ -35,8 +35,12 @@ function generatedObject(
   mechanismType?: number,
   complete = true,
 ): TokenObject {
-  const template = new Map(tmpl);
-  for (const t of gen.consumes ?? []) template.delete(t);
+  // buildAttributes only reads the template: a copy is needed only to drop what the mechanism consumed.
+  let template = tmpl;
+  if (gen.consumes && gen.consumes.length > 0) {
+    template = new Map(tmpl);
+    for (const t of gen.consumes) template.delete(t);
+  }
   const attrs = buildAttributes(template, {
     mode: 'generate',
     isSO: app.login === 'so',

@@ -28,8 +28,21 @@ export function importKey(crypto: CryptoBackend, obj: TokenObject): KeyHandle {
   return obj.cachedKey;
 }
 
+/** A key object whose backend key is imported on first use (one object, no closure, per C_*Init). */
+class LazyKeyRef implements KeyRef {
+  readonly object: TokenObject;
+  readonly #crypto: CryptoBackend;
+  constructor(crypto: CryptoBackend, object: TokenObject) {
+    this.#crypto = crypto;
+    this.object = object;
+  }
+  handle(): KeyHandle {
+    return importKey(this.#crypto, this.object);
+  }
+}
+
 export function keyRef(crypto: CryptoBackend, obj: TokenObject): KeyRef {
-  return { object: obj, handle: () => importKey(crypto, obj) };
+  return new LazyKeyRef(crypto, obj);
 }
 
 /** Makes an imported EC private key known to the token's partner index (see ec-partners.ts). */

@@ -180,6 +180,63 @@ for (const port of PAL_PORTS) {
         );
       });
 
+      it('a length no AES key has, asked for or implied, is one rule for every derivation and key generation → CKR_ATTRIBUTE_VALUE_INVALID', () => {
+        const aes = key(A, C.CKK_AES);
+        const aesKey = [
+          { type: C.CKA_CLASS, value: C.CKO_SECRET_KEY },
+          { type: C.CKA_KEY_TYPE, value: C.CKK_AES },
+        ];
+        const aesOf = (n: number) => [...aesKey, { type: C.CKA_VALUE_LEN, value: n }];
+        // CKA_VALUE_LEN 20, whichever mechanism derives it (SoftHSMv2 deriveSymmetric answers the same)
+        for (const [mechanism, parameter] of [
+          [C.CKM_CONCATENATE_BASE_AND_DATA, DATA],
+          [C.CKM_CONCATENATE_BASE_AND_KEY, key(B, C.CKK_AES)],
+          [C.CKM_XOR_BASE_AND_DATA, A],
+          [C.CKM_EXTRACT_KEY_FROM_KEY, 3],
+          [C.CKM_AES_ECB_ENCRYPT_DATA, DATA],
+        ] as const) {
+          assertRv(
+            () => derive(mechanism, parameter, aes, aesOf(20)),
+            C.CKR_ATTRIBUTE_VALUE_INVALID,
+          );
+        }
+        // no CKA_VALUE_LEN: the 48 bytes of A ‖ B are no AES key either (SoftHSMv2's checkKeyLength)
+        assertRv(
+          () => derive(C.CKM_CONCATENATE_BASE_AND_KEY, key(B, C.CKK_AES), aes, aesKey),
+          C.CKR_ATTRIBUTE_VALUE_INVALID,
+        );
+        // ECDH and key generation take the same shared check
+        const kp = m.p11.C_GenerateKeyPair(
+          s,
+          { mechanism: C.CKM_EC_KEY_PAIR_GEN },
+          [{ type: C.CKA_EC_PARAMS, value: Buffer.from('06082a8648ce3d030107', 'hex') }],
+          [on(C.CKA_DERIVE)],
+        );
+        const point = m.p11.C_GetAttributeValue(s, kp.publicKey, [{ type: C.CKA_EC_POINT }])[0]
+          ?.value as Buffer;
+        const ecdh = { type: C.CK_PARAMS_EC_DH, kdf: C.CKD_NULL, publicData: point.subarray(2) };
+        assertRv(
+          () => derive(C.CKM_ECDH1_DERIVE, ecdh, kp.privateKey, aesOf(20)),
+          C.CKR_ATTRIBUTE_VALUE_INVALID,
+        );
+        assertRv(
+          () => m.p11.C_GenerateKey(s, { mechanism: C.CKM_AES_KEY_GEN }, aesOf(20)),
+          C.CKR_ATTRIBUTE_VALUE_INVALID,
+        );
+        // a valid AES length the derivation has too few bytes for stays a template inconsistency
+        assertRv(
+          () => derive(C.CKM_XOR_BASE_AND_DATA, A, key(B, C.CKK_AES), aesOf(32)),
+          C.CKR_TEMPLATE_INCONSISTENT,
+        );
+        // and a valid length is derived
+        const ok = derive(C.CKM_CONCATENATE_BASE_AND_DATA, DATA, aes, [
+          ...aesOf(24),
+          off(C.CKA_SENSITIVE),
+          on(C.CKA_EXTRACTABLE),
+        ]);
+        assert.deepEqual(value(ok), A.subarray(0, 24));
+      });
+
       it('sensitivity only goes up, extractability only down; ALWAYS_SENSITIVE and NEVER_EXTRACTABLE only from keys that were → CKR_TEMPLATE_INCONSISTENT when asked otherwise', () => {
         const plain = key(A, C.CKK_AES, [off(C.CKA_SENSITIVE), on(C.CKA_EXTRACTABLE)]);
         const locked = m.p11.C_GenerateKey(s, { mechanism: C.CKM_AES_KEY_GEN }, [

@@ -24,30 +24,40 @@ const asBytes = (b: Buffer): Uint8Array => new Uint8Array(b);
  * is half the cost of a 64-byte SHA-256 (0.76 vs 1.53 µs here). A second update, or a larger first one,
  * streams through a Hash.
  */
-export function hashAccumulator(hash: HashName): Accumulator {
-  let h: Hash | undefined;
-  let first: Uint8Array | undefined;
-  const stream = (): Hash => {
-    h = createHash(hash);
-    if (first) h.update(first);
-    first = undefined;
+class HashAccumulator implements Accumulator {
+  readonly #hash: HashName;
+  #h: Hash | undefined;
+  #first: Uint8Array | undefined;
+  constructor(hash: HashName) {
+    this.#hash = hash;
+  }
+  #stream(): Hash {
+    const h = createHash(this.#hash);
+    if (this.#first) h.update(this.#first);
+    this.#first = undefined;
+    this.#h = h;
     return h;
-  };
-  return {
-    update: (d) => {
-      if (h === undefined && first === undefined && d.length <= ONE_SHOT_MAX) {
-        first = new Uint8Array(d);
-        return;
-      }
-      (h ?? stream()).update(d);
-    },
-    finish: () => {
-      if (h === undefined) return asBytes(oneShot(hash, first ?? new Uint8Array(0), 'buffer'));
-      return asBytes(h.digest());
-    },
-    // No copy and no Hash object: the input is hashed before the call returns.
-    once: (d) => asBytes(oneShot(hash, d, 'buffer')),
-  };
+  }
+  update(d: Uint8Array): void {
+    if (this.#h === undefined && this.#first === undefined && d.length <= ONE_SHOT_MAX) {
+      this.#first = new Uint8Array(d);
+      return;
+    }
+    (this.#h ?? this.#stream()).update(d);
+  }
+  finish(): Uint8Array {
+    if (this.#h === undefined)
+      return asBytes(oneShot(this.#hash, this.#first ?? new Uint8Array(0), 'buffer'));
+    return asBytes(this.#h.digest());
+  }
+  /** No copy and no Hash object: the input is hashed before the call returns. */
+  once(d: Uint8Array): Uint8Array {
+    return asBytes(oneShot(this.#hash, d, 'buffer'));
+  }
+}
+
+export function hashAccumulator(hash: HashName): Accumulator {
+  return new HashAccumulator(hash);
 }
 
 export function hmacAccumulator(hash: HashName, key: Uint8Array): Accumulator {

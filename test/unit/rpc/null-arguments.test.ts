@@ -6,52 +6,24 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createNodeCrypto } from '../../../src/adapters/crypto-node/index.js';
-import { createMemoryPal } from '../../../src/adapters/pal-memory/index.js';
 import * as C from '../../../src/pkcs11/constants.js';
-import { type RpcServer, startRpcServer } from '../../../src/rpc/server.js';
-import { Application } from '../../../src/token/application.js';
-import { Token } from '../../../src/token/token.js';
 import { utf8 } from '../../../src/util/bytes.js';
-import { HANDSHAKE, RpcClient, socketDir } from './helpers/client.js';
+import { SO_PIN, USER_PIN } from '../../helpers/token.js';
+import type { RpcClient } from './helpers/client.js';
+import { type TokenServer, tokenServer } from './helpers/serve.js';
 
-const SO = utf8('87654321');
-const PIN = utf8('1234');
+const SO = utf8(SO_PIN);
+const PIN = utf8(USER_PIN);
 const NULL_PTR = { lengthOnly: 0 };
 
 describe('RPC: a NULL PIN → CKR_ARGUMENTS_BAD', () => {
-  const dir = socketDir();
-  let token: Token;
-  let server: RpcServer;
+  let served: TokenServer;
   before(async () => {
-    token = new Token(createMemoryPal(), createNodeCrypto(), {
-      pinIterations: 1000,
-      allowWeakPinIterations: true,
-      warn: () => {},
-    });
-    const app = new Application(token);
-    app.initialize();
-    app.initToken(1, SO, new Uint8Array(32).fill(0x20));
-    const s = app.openSession(1, C.CKF_SERIAL_SESSION | C.CKF_RW_SESSION);
-    app.login(s, C.CKU_SO, SO);
-    app.initPin(s, PIN);
-    app.finalize();
-    server = await startRpcServer({
-      socketPath: dir.path,
-      createApplication: () => new Application(token),
-    });
+    served = await tokenServer();
   });
-  after(async () => {
-    await server.close();
-    dir.cleanup();
-  });
+  after(() => served.stop());
 
-  async function connect(): Promise<{ c: RpcClient; session: number }> {
-    const c = await RpcClient.open(dir.path);
-    assert.equal((await c.call('C_Initialize', [HANDSHAKE, 0, new Uint8Array(1)])).rv, 0);
-    const r = await c.call('C_OpenSession', [1, C.CKF_SERIAL_SESSION | C.CKF_RW_SESSION]);
-    return { c, session: r.args[0] as number };
-  }
+  const connect = () => served.connect();
   const userFlags = async (c: RpcClient) =>
     ((await c.call('C_GetTokenInfo', [1])).args[4] as number) &
     (C.CKF_USER_PIN_COUNT_LOW | C.CKF_USER_PIN_FINAL_TRY | C.CKF_USER_PIN_LOCKED);

@@ -12,13 +12,16 @@ import { after, before, describe, it } from 'node:test';
 import * as C from '../../../src/pkcs11/constants.js';
 import { CALL_ID } from '../../../src/rpc/calls.js';
 import { encodeFrame } from '../../../src/rpc/frame.js';
-import { type RpcServer, startRpcServer } from '../../../src/rpc/server.js';
-import { Application } from '../../../src/token/application.js';
-import type { Token } from '../../../src/token/token.js';
 import { utf8 } from '../../../src/util/bytes.js';
-import { initializedMemoryToken, USER_PIN } from '../../helpers/token.js';
-import { HANDSHAKE, RpcClient, socketDir } from './helpers/client.js';
-import { type FakeServer, fakeServer, PIN_BYTES } from './helpers/serve.js';
+import { USER_PIN } from '../../helpers/token.js';
+import type { RpcClient } from './helpers/client.js';
+import {
+  type FakeServer,
+  fakeServer,
+  PIN_BYTES,
+  type TokenServer,
+  tokenServer,
+} from './helpers/serve.js';
 
 const PIN = USER_PIN;
 const KEY = Buffer.alloc(32, 0x5a);
@@ -36,28 +39,17 @@ const emptyReply = (id: number) => hex(`${u32(id)} 00000000`);
 const errorReply = (rv: number) => hex(`00000000 00000001 75 ${u64(rv)}`);
 
 describe('PKCS#11 3.0 calls over RPC, as p11-kit ≥ 0.25 frames them', () => {
-  const dir = socketDir();
-  let token: Token;
-  let server: RpcServer;
+  let served: TokenServer;
   before(async () => {
-    token = initializedMemoryToken();
-    server = await startRpcServer({
-      socketPath: dir.path,
-      createApplication: () => new Application(token),
-    });
+    served = await tokenServer();
   });
-  after(async () => {
-    await server.close();
-    dir.cleanup();
-  });
+  after(() => served.stop());
 
   /** A protocol-1 (p11-kit 0.25) connection with an initialized application and a R/W session. */
   async function connect(version = 1): Promise<{ c: RpcClient; session: number }> {
-    const c = await RpcClient.open(dir.path, version);
-    assert.equal(c.version, version);
-    assert.equal((await c.call('C_Initialize', [HANDSHAKE, 0, new Uint8Array(1)])).rv, 0);
-    const r = await c.call('C_OpenSession', [1, C.CKF_SERIAL_SESSION | C.CKF_RW_SESSION]);
-    return { c, session: r.args[0] as number };
+    const opened = await served.connect(version);
+    assert.equal(opened.c.version, version);
+    return opened;
   }
 
   let serial = 0x100;
