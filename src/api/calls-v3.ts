@@ -13,7 +13,7 @@
  */
 import { Pkcs11Error } from '../errors.js';
 import * as C from '../pkcs11/constants.js';
-import type { InterfaceInfo, Output, RawMechanism, Version } from '../pkcs11/types.js';
+import type { InterfaceInfo, Output, Version } from '../pkcs11/types.js';
 import type { Application } from '../token/application.js';
 import { into, threaded } from './calls.js';
 import {
@@ -49,14 +49,12 @@ function flagsArg(flags: unknown, name = 'flags'): number {
 }
 
 /** A C_Message*Init: with a null mechanism (a 3.0 cancel) the key is not looked at, as in C. */
-function keyedInit(
-  mechanism: unknown,
-  k: Handle | undefined,
-  init: (m: RawMechanism | null, key: number) => void,
-): void {
-  const m = toInitMechanism(mechanism);
-  init(m, m === null ? 0 : fromHandle(k, 'key'));
-}
+const messageInit =
+  (init: 'messageEncryptInit' | 'messageDecryptInit' | 'messageSignInit' | 'messageVerifyInit') =>
+  (e: E, s: Handle, mechanism: Mechanism | null, k?: Handle): void => {
+    const m = toInitMechanism(mechanism);
+    e[init](session(s), m, m === null ? 0 : fromHandle(k, 'key'));
+  };
 
 /** The calls without a callback form. */
 export const PLAIN_V3 = {
@@ -104,23 +102,19 @@ function maybeInto(buffer: Buffer | null | undefined, run: (c: number | null) =>
 
 /** The message-based calls without a callback form: init, begin, final. */
 export const PLAIN_MESSAGE = {
-  C_MessageEncryptInit: (e: E, s: Handle, mechanism: Mechanism | null, k?: Handle): void =>
-    keyedInit(mechanism, k, (m, h) => e.messageEncryptInit(session(s), m, h)),
+  C_MessageEncryptInit: messageInit('messageEncryptInit'),
   C_EncryptMessageBegin: (e: E, s: Handle, parameter: unknown, associatedData: Buffer): void =>
     e.encryptMessageBegin(session(s), param(parameter), bytesArg(associatedData, 'associatedData')),
   C_MessageEncryptFinal: (e: E, s: Handle): void => e.messageEncryptFinal(session(s)),
-  C_MessageDecryptInit: (e: E, s: Handle, mechanism: Mechanism | null, k?: Handle): void =>
-    keyedInit(mechanism, k, (m, h) => e.messageDecryptInit(session(s), m, h)),
+  C_MessageDecryptInit: messageInit('messageDecryptInit'),
   C_DecryptMessageBegin: (e: E, s: Handle, parameter: unknown, associatedData: Buffer): void =>
     e.decryptMessageBegin(session(s), param(parameter), bytesArg(associatedData, 'associatedData')),
   C_MessageDecryptFinal: (e: E, s: Handle): void => e.messageDecryptFinal(session(s)),
-  C_MessageSignInit: (e: E, s: Handle, mechanism: Mechanism | null, k?: Handle): void =>
-    keyedInit(mechanism, k, (m, h) => e.messageSignInit(session(s), m, h)),
+  C_MessageSignInit: messageInit('messageSignInit'),
   C_SignMessageBegin: (e: E, s: Handle, parameter?: unknown): void =>
     e.signMessageBegin(session(s), param(parameter)),
   C_MessageSignFinal: (e: E, s: Handle): void => e.messageSignFinal(session(s)),
-  C_MessageVerifyInit: (e: E, s: Handle, mechanism: Mechanism | null, k?: Handle): void =>
-    keyedInit(mechanism, k, (m, h) => e.messageVerifyInit(session(s), m, h)),
+  C_MessageVerifyInit: messageInit('messageVerifyInit'),
   C_VerifyMessageBegin: (e: E, s: Handle, parameter?: unknown): void =>
     e.verifyMessageBegin(session(s), param(parameter)),
   C_MessageVerifyFinal: (e: E, s: Handle): void => e.messageVerifyFinal(session(s)),

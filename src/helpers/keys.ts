@@ -9,18 +9,17 @@
 import { curveList, curveOfOid as curveOfTableOid, curve as curveRow } from '../crypto/curves.js';
 import { Pkcs11Error } from '../errors.js';
 import { CKR_CURVE_NOT_SUPPORTED } from '../pkcs11/constants.js';
-import { concat } from '../util/bytes.js';
 import {
   DerError,
   decodeOid,
   encodeOid,
+  encodePrivateKeyInfo,
   encodeSequence,
+  encodeSubjectPublicKeyInfo,
   encodeTlv,
   encodeUnsignedInteger,
   readSingle,
-  TAG_BIT_STRING,
   TAG_NULL,
-  TAG_OCTET_STRING,
   TAG_OID,
 } from '../util/der.js';
 import {
@@ -90,12 +89,7 @@ export function parseEcPrivateKey(der: Uint8Array, curve?: EcCurve): EcPrivateKe
   const what = 'SEC1 EC private key';
   if (curve === undefined) return readPrivateKey(der, 'sec1', what) as EcPrivateKeyData;
   const algorithm = encodeSequence(encodeOid(OID_EC_PUBLIC_KEY), ecParamsOf(curve));
-  const info = encodeSequence(
-    encodeUnsignedInteger(Uint8Array.of(0)),
-    algorithm,
-    encodeTlv(TAG_OCTET_STRING, der),
-  );
-  const key = readPrivateKey(info, 'pkcs8', what);
+  const key = readPrivateKey(encodePrivateKeyInfo(algorithm, der), 'pkcs8', what);
   if (key.kind !== 'ec') throw badInput(`not a valid ${what}`);
   return key;
 }
@@ -141,11 +135,7 @@ function spkiAlgorithm(key: PublicKeyData): Uint8Array {
 
 /** DER SubjectPublicKeyInfo of a key (what `openssl pkey -pubin` reads as PUBLIC KEY). */
 export function encodeSpki(key: PublicKeyData): Uint8Array {
-  const algorithm = spkiAlgorithm(key);
-  return encodeSequence(
-    algorithm,
-    encodeTlv(TAG_BIT_STRING, concat(Uint8Array.of(0), subjectPublicKeyBits(key))),
-  );
+  return encodeSubjectPublicKeyInfo(spkiAlgorithm(key), subjectPublicKeyBits(key));
 }
 
 /** The public half of a private key, when its encoding carries it (EC keys may omit the point). */

@@ -8,6 +8,7 @@ import type { Handle, Template } from '../api/convert.js';
 import type { PKCS11 } from '../api/pkcs11.js';
 import { Pkcs11Error } from '../errors.js';
 import { CKR_ARGUMENTS_BAD } from '../pkcs11/constants.js';
+import { decodeUlong } from '../util/bytes.js';
 
 export type { Handle, Template };
 
@@ -84,13 +85,9 @@ export function readUlongAttribute(
   return ulongOf(readAttribute(p11, session, object, type));
 }
 
-export function ulongOf(v: Uint8Array | undefined): number | undefined {
-  if (!v) return undefined;
-  const view = new DataView(v.buffer, v.byteOffset, v.byteLength);
-  if (v.length === 8) return Number(view.getBigUint64(0, true));
-  if (v.length === 4) return view.getUint32(0, true);
-  return undefined;
-}
+/** A CK_ULONG value (host byte order, 8 or 4 bytes), or undefined. */
+export const ulongOf = (v: Uint8Array | undefined) =>
+  v === undefined ? undefined : decodeUlong(v);
 
 /** A caller-sized output Buffer for the C_* functions that fill one. */
 export function outputBuffer(length: number): Buffer {

@@ -94,16 +94,36 @@ function common(cls: number, o: ObjectOptions, id: Uint8Array): Template {
   ];
 }
 
-/** X25519 and X448 keys agree on secrets; the keys of every other curve sign. */
-const isMontgomery = (c: Parameters<typeof curveRow>[0]) => curveRow(c).family === 'montgomery';
-
-/** CKA_PRIME, CKA_SUBPRIME and CKA_BASE of a DSA key. */
-function dsaParameters(key: { p: Uint8Array; q: Uint8Array; g: Uint8Array }): Template {
+/**
+ * The key type and public parameters of a key (curve, DSA domain, RSA modulus and exponent): what both
+ * halves of a pair carry.
+ */
+function publicParameters(key: PublicKeyData | PrivateKeyData): Template {
+  if (key.kind === 'ec') {
+    return [
+      { type: CKA_KEY_TYPE, value: ecKeyType(key.curve) },
+      { type: CKA_EC_PARAMS, value: bytes(ecParamsOf(key.curve)) },
+    ];
+  }
+  if (key.kind === 'dsa') {
+    return [
+      { type: CKA_KEY_TYPE, value: CKK_DSA },
+      { type: CKA_PRIME, value: bytes(key.p) },
+      { type: CKA_SUBPRIME, value: bytes(key.q) },
+      { type: CKA_BASE, value: bytes(key.g) },
+    ];
+  }
   return [
-    { type: CKA_PRIME, value: bytes(key.p) },
-    { type: CKA_SUBPRIME, value: bytes(key.q) },
-    { type: CKA_BASE, value: bytes(key.g) },
+    { type: CKA_KEY_TYPE, value: CKK_RSA },
+    { type: CKA_MODULUS, value: bytes(key.n) },
+    { type: CKA_PUBLIC_EXPONENT, value: bytes(key.e) },
   ];
+}
+
+/** X25519 and X448 keys agree on secrets; every other key signs, and RSA keys also encrypt. */
+function usesOf(key: PublicKeyData | PrivateKeyData): { sign: boolean; crypt: boolean } {
+  const agree = key.kind === 'ec' && curveRow(key.curve).family === 'montgomery';
+  return { sign: !agree, crypt: key.kind === 'rsa' };
 }
 
 /** The C_CreateObject template of a private key: private, sensitive, not extractable, for signing. */
@@ -112,82 +132,47 @@ export function privateKeyTemplate(
   o: ObjectOptions,
   id: Uint8Array,
 ): Template {
-  const t: Template = [
+  const { sign, crypt } = usesOf(key);
+  const secret: Template =
+    key.kind === 'rsa'
+      ? [
+          { type: CKA_PRIVATE_EXPONENT, value: bytes(key.d) },
+          { type: CKA_PRIME_1, value: bytes(key.p) },
+          { type: CKA_PRIME_2, value: bytes(key.q) },
+          { type: CKA_EXPONENT_1, value: bytes(key.dp) },
+          { type: CKA_EXPONENT_2, value: bytes(key.dq) },
+          { type: CKA_COEFFICIENT, value: bytes(key.qi) },
+        ]
+      : [{ type: CKA_VALUE, value: bytes(key.kind === 'ec' ? key.d : key.x) }];
+  return [
     ...common(CKO_PRIVATE_KEY, o, id),
     { type: CKA_PRIVATE, value: true },
     { type: CKA_SENSITIVE, value: true },
     { type: CKA_EXTRACTABLE, value: false },
-    { type: CKA_SIGN, value: true },
-  ];
-  if (key.kind === 'ec') {
-    // X25519 and X448 keys agree on secrets; every other curve's keys sign.
-    const agree = isMontgomery(key.curve);
-    return [
-      ...t.filter((a) => !(agree && a.type === CKA_SIGN)),
-      { type: CKA_KEY_TYPE, value: ecKeyType(key.curve) },
-      ...(agree ? [{ type: CKA_SIGN, value: false }] : []),
-      { type: CKA_DECRYPT, value: false },
-      { type: CKA_DERIVE, value: agree },
-      { type: CKA_EC_PARAMS, value: bytes(ecParamsOf(key.curve)) },
-      { type: CKA_VALUE, value: bytes(key.d) },
-    ];
-  }
-  if (key.kind === 'dsa') {
-    return [
-      ...t,
-      { type: CKA_KEY_TYPE, value: CKK_DSA },
-      { type: CKA_DECRYPT, value: false },
-      ...dsaParameters(key),
-      { type: CKA_VALUE, value: bytes(key.x) },
-    ];
-  }
-  return [
-    ...t,
-    { type: CKA_KEY_TYPE, value: CKK_RSA },
-    { type: CKA_DECRYPT, value: true },
-    { type: CKA_MODULUS, value: bytes(key.n) },
-    { type: CKA_PUBLIC_EXPONENT, value: bytes(key.e) },
-    { type: CKA_PRIVATE_EXPONENT, value: bytes(key.d) },
-    { type: CKA_PRIME_1, value: bytes(key.p) },
-    { type: CKA_PRIME_2, value: bytes(key.q) },
-    { type: CKA_EXPONENT_1, value: bytes(key.dp) },
-    { type: CKA_EXPONENT_2, value: bytes(key.dq) },
-    { type: CKA_COEFFICIENT, value: bytes(key.qi) },
+    { type: CKA_SIGN, value: sign },
+    { type: CKA_DECRYPT, value: crypt },
+    ...(key.kind === 'ec' ? [{ type: CKA_DERIVE, value: !sign }] : []),
+    ...publicParameters(key),
+    ...secret,
   ];
 }
 
 /** The template of a public key object: public, for verification (and encryption for RSA). */
 export function publicKeyTemplate(key: PublicKeyData, o: ObjectOptions, id: Uint8Array): Template {
-  const t: Template = [
+  const { sign, crypt } = usesOf(key);
+  const value: Template =
+    key.kind === 'ec'
+      ? [{ type: CKA_EC_POINT, value: bytes(encodeTlv(TAG_OCTET_STRING, key.point)) }]
+      : key.kind === 'dsa'
+        ? [{ type: CKA_VALUE, value: bytes(key.y) }]
+        : [];
+  return [
     ...common(CKO_PUBLIC_KEY, o, id),
     { type: CKA_PRIVATE, value: false },
-    { type: CKA_VERIFY, value: true },
-  ];
-  if (key.kind === 'ec') {
-    return [
-      ...t.filter((a) => !(isMontgomery(key.curve) && a.type === CKA_VERIFY)),
-      ...(isMontgomery(key.curve) ? [{ type: CKA_VERIFY, value: false }] : []),
-      { type: CKA_KEY_TYPE, value: ecKeyType(key.curve) },
-      { type: CKA_ENCRYPT, value: false },
-      { type: CKA_EC_PARAMS, value: bytes(ecParamsOf(key.curve)) },
-      { type: CKA_EC_POINT, value: bytes(encodeTlv(TAG_OCTET_STRING, key.point)) },
-    ];
-  }
-  if (key.kind === 'dsa') {
-    return [
-      ...t,
-      { type: CKA_KEY_TYPE, value: CKK_DSA },
-      { type: CKA_ENCRYPT, value: false },
-      ...dsaParameters(key),
-      { type: CKA_VALUE, value: bytes(key.y) },
-    ];
-  }
-  return [
-    ...t,
-    { type: CKA_KEY_TYPE, value: CKK_RSA },
-    { type: CKA_ENCRYPT, value: true },
-    { type: CKA_MODULUS, value: bytes(key.n) },
-    { type: CKA_PUBLIC_EXPONENT, value: bytes(key.e) },
+    { type: CKA_VERIFY, value: sign },
+    { type: CKA_ENCRYPT, value: crypt },
+    ...publicParameters(key),
+    ...value,
   ];
 }
 

@@ -18,7 +18,8 @@ import type {
   GcmParams,
   RawMechanism,
 } from '../pkcs11/types.js';
-import { bytesField, Collected, MAX_WHOLE_INPUT, secretKeyOf, structuredParam } from './common.js';
+import { wholeInputCipher } from './block-modes.js';
+import { bytesField, MAX_WHOLE_INPUT, secretKeyOf, structuredParam } from './common.js';
 import type { CipherOperation, KeyRef, Mechanism } from './types.js';
 
 const PARAM = C.CKR_MECHANISM_PARAM_INVALID;
@@ -145,21 +146,13 @@ function aeadCipher(
   key: Uint8Array,
   encrypt: boolean,
 ): CipherOperation {
-  const input = encrypt
-    ? new Collected(MAX_WHOLE_INPUT)
-    : new Collected(MAX_WHOLE_INPUT + call.tagLength, C.CKR_ENCRYPTED_DATA_LEN_RANGE);
-  let total = 0;
-  return {
-    updateBound: () => 0,
-    finishBound: (pending) =>
-      encrypt ? total + pending + call.tagLength : Math.max(0, total + pending - call.tagLength),
-    update(d) {
-      input.add(d);
-      total += d.length;
-      return new Uint8Array(0);
-    },
-    finish: () => sealOrOpen(backend, call, key, encrypt, input.take()),
-  };
+  const tag = call.tagLength;
+  return wholeInputCipher(
+    encrypt,
+    MAX_WHOLE_INPUT + (encrypt ? 0 : tag),
+    (n) => (encrypt ? n + tag : Math.max(0, n - tag)),
+    (data) => sealOrOpen(backend, call, key, encrypt, data),
+  );
 }
 
 const WRAP = C.CKF_WRAP | C.CKF_UNWRAP;

@@ -11,7 +11,7 @@ import * as C from '../pkcs11/constants.js';
 import type { RawMechanism } from '../pkcs11/types.js';
 import { concat, decodeUlong } from '../util/bytes.js';
 import {
-  blockCipher,
+  blockModeCipher,
   ivParam,
   lengthError,
   streamCipher,
@@ -150,29 +150,15 @@ function streamMode(type: number, mode: 'ofb' | 'cfb8' | 'cfb128' | 'cfb1'): Mec
 }
 
 export const AES_MECHANISMS: Mechanism[] = [
-  aesMechanism(C.CKM_AES_ECB, (b, m, key, encrypt) => {
-    requireNoParameter(m);
-    return blockCipher(
-      b.createCipher({ mode: 'ecb', key, padding: false, encrypt }),
-      encrypt,
-      false,
-      BLOCK,
-    );
-  }),
-  aesMechanism(C.CKM_AES_CBC, (b, m, key, encrypt) =>
-    blockCipher(
-      b.createCipher({ mode: 'cbc', key, iv: ivParam(m, BLOCK), padding: false, encrypt }),
-      encrypt,
-      false,
-      BLOCK,
-    ),
-  ),
-  aesMechanism(C.CKM_AES_CBC_PAD, (b, m, key, encrypt) =>
-    blockCipher(
-      b.createCipher({ mode: 'cbc', key, iv: ivParam(m, BLOCK), padding: true, encrypt }),
-      encrypt,
-      true,
-      BLOCK,
+  ...(
+    [
+      [C.CKM_AES_ECB, 'ecb'],
+      [C.CKM_AES_CBC, 'cbc'],
+      [C.CKM_AES_CBC_PAD, 'cbc-pad'],
+    ] as const
+  ).map(([type, mode]) =>
+    aesMechanism(type, (b, m, key, encrypt) =>
+      blockModeCipher(b, m, { key }, mode, BLOCK, encrypt),
     ),
   ),
   aesMechanism(C.CKM_AES_CTR, (b, m, key, encrypt) => {

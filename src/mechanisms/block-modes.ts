@@ -5,11 +5,11 @@
  * XTS). Each turns a backend CipherStream into the CipherOperation the token drives. Layer L4.
  * @module
  */
-import type { CipherStream } from '../crypto/backend.js';
+import type { CipherSpec, CipherStream, CryptoBackend } from '../crypto/backend.js';
 import { Pkcs11Error } from '../errors.js';
 import * as C from '../pkcs11/constants.js';
 import type { RawMechanism } from '../pkcs11/types.js';
-import { Collected } from './common.js';
+import { Collected, requireNoParameter } from './common.js';
 import type { CipherOperation } from './types.js';
 
 export function lengthCode(encrypt: boolean): number {
@@ -27,6 +27,28 @@ export function ivParam(m: RawMechanism, size: number): Uint8Array {
     throw new Pkcs11Error(C.CKR_MECHANISM_PARAM_INVALID, `the parameter is a ${size}-byte IV`);
   }
   return p;
+}
+
+export type BlockMode = 'ecb' | 'cbc' | 'cbc-pad';
+
+/**
+ * ECB, CBC or CBC_PAD of `cipher` (AES unless named) with `key`: ECB takes no parameter, CBC a
+ * `block`-byte IV.
+ */
+export function blockModeCipher(
+  backend: CryptoBackend,
+  m: RawMechanism,
+  cipher: Pick<CipherSpec, 'cipher' | 'key'>,
+  mode: BlockMode,
+  block: number,
+  encrypt: boolean,
+): CipherOperation {
+  const padding = mode === 'cbc-pad';
+  if (mode === 'ecb') requireNoParameter(m);
+  const iv = mode === 'ecb' ? {} : { iv: ivParam(m, block) };
+  const cbcOrEcb = mode === 'ecb' ? 'ecb' : 'cbc';
+  const stream = backend.createCipher({ ...cipher, mode: cbcOrEcb, ...iv, padding, encrypt });
+  return blockCipher(stream, encrypt, padding, block);
 }
 
 /**

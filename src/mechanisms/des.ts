@@ -7,17 +7,15 @@
  * Layer L4.
  * @module
  */
-import type { CryptoBackend } from '../crypto/backend.js';
 import type { Profile } from '../objects/profile.js';
 import { ede3Key } from '../objects/secret-keys.js';
 import * as C from '../pkcs11/constants.js';
-import type { RawMechanism } from '../pkcs11/types.js';
-import { blockCipher, ivParam } from './block-modes.js';
-import { requireNoParameter, secretKeyOf } from './common.js';
+import { type BlockMode, blockModeCipher } from './block-modes.js';
+import { secretKeyOf } from './common.js';
 import { encryptDataMechanism } from './encrypt-data.js';
 import { macMechanism } from './mac.js';
 import { keyGen } from './secret-keygen.js';
-import type { CipherOperation, KeyRef, Mechanism } from './types.js';
+import type { KeyRef, Mechanism } from './types.js';
 
 const BLOCK = 8;
 const PROFILES: readonly Profile[] = ['compatible'];
@@ -27,41 +25,20 @@ const DES3_KEYS = [C.CKK_DES2, C.CKK_DES3];
 
 const ede3 = (key: KeyRef) => ede3Key(secretKeyOf(key));
 
-type Mode = 'ecb' | 'cbc' | 'cbc-pad';
-
-function cipher(
-  backend: CryptoBackend,
-  m: RawMechanism,
-  key: Uint8Array,
-  mode: Mode,
-  encrypt: boolean,
-): CipherOperation {
-  const padding = mode === 'cbc-pad';
-  if (mode === 'ecb') requireNoParameter(m);
-  const iv = mode === 'ecb' ? undefined : ivParam(m, BLOCK);
-  const stream = backend.createCipher({
-    cipher: 'des3',
-    mode: mode === 'ecb' ? 'ecb' : 'cbc',
-    key,
-    ...(iv ? { iv } : {}),
-    padding,
-    encrypt,
-  });
-  return blockCipher(stream, encrypt, padding, BLOCK);
-}
-
 /** Key sizes in bytes: DES 8; the 3DES mechanisms take DES2 (16) and DES3 (24) keys. */
 const sizesOf = (keyTypes: readonly number[]) =>
   keyTypes === DES_KEYS ? { minKeySize: 8, maxKeySize: 8 } : { minKeySize: 16, maxKeySize: 24 };
 
-function cipherMechanism(type: number, keyTypes: readonly number[], mode: Mode): Mechanism {
+function cipherMechanism(type: number, keyTypes: readonly number[], mode: BlockMode): Mechanism {
   return {
     type,
     keyTypes,
     profiles: PROFILES,
     info: { ...sizesOf(keyTypes), flags: FLAGS },
-    encrypt: (backend, m, key) => cipher(backend, m, ede3(key), mode, true),
-    decrypt: (backend, m, key) => cipher(backend, m, ede3(key), mode, false),
+    encrypt: (backend, m, key) =>
+      blockModeCipher(backend, m, { cipher: 'des3', key: ede3(key) }, mode, BLOCK, true),
+    decrypt: (backend, m, key) =>
+      blockModeCipher(backend, m, { cipher: 'des3', key: ede3(key) }, mode, BLOCK, false),
   };
 }
 

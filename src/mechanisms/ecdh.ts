@@ -6,8 +6,8 @@
  * @module
  */
 import type { AttributeMap } from '../attributes/values.js';
-import type { CryptoBackend, HashName } from '../crypto/backend.js';
-import { HASH_LENGTHS } from '../crypto/backend.js';
+import type { CryptoBackend } from '../crypto/backend.js';
+import { counterHash } from '../crypto/counter-hash.js';
 import { curve as curveRow, keySizes } from '../crypto/curves.js';
 import { Pkcs11Error } from '../errors.js';
 import { decodeEcPoint } from '../objects/key-material.js';
@@ -39,32 +39,6 @@ function params(m: RawMechanism): Ecdh1DeriveParams {
   return p as Ecdh1DeriveParams;
 }
 
-/** ANSI X9.63 KDF: Hash(Z ‖ counter ‖ sharedInfo) for counter = 1, 2, … */
-function x963(
-  backend: CryptoBackend,
-  hash: HashName,
-  z: Uint8Array,
-  info: Uint8Array,
-  length: number,
-): Uint8Array {
-  const out = new Uint8Array(length);
-  for (let counter = 1, off = 0; off < length; counter++, off += HASH_LENGTHS[hash]) {
-    const h = backend.createHash(hash);
-    h.update(z);
-    h.update(
-      Uint8Array.of(
-        counter >>> 24,
-        (counter >>> 16) & 0xff,
-        (counter >>> 8) & 0xff,
-        counter & 0xff,
-      ),
-    );
-    h.update(info);
-    out.set(h.finish().subarray(0, Math.min(HASH_LENGTHS[hash], length - off)), off);
-  }
-  return out;
-}
-
 function derive(
   backend: CryptoBackend,
   m: RawMechanism,
@@ -94,7 +68,7 @@ function derive(
   }
   // CKD_NULL: the leftmost bytes of Z (as SoftHSMv2 and OpenSSL-based tokens do)
   const value = hash
-    ? x963(backend, hash, z, p.sharedData ?? new Uint8Array(0), length)
+    ? counterHash((h) => backend.createHash(h), hash, z, 1, length, p.sharedData ?? undefined) // X9.63
     : z.slice(0, length);
   z.fill(0);
   return shape.made(value);

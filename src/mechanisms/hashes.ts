@@ -34,6 +34,38 @@ export interface HashRow {
   readonly profiles?: readonly Profile[];
 }
 
+/** The header's constant `name` (pkcs11/constants.ts); a row naming one it lacks fails at load. */
+function named(name: string): number {
+  const v = (C as unknown as Readonly<Record<string, unknown>>)[name];
+  if (typeof v !== 'number') throw new Error(`pkcs11/constants.ts has no ${name}`);
+  return v;
+}
+
+/**
+ * The row of a hash whose PKCS#11 numbers follow the header's naming: `stem` names its digest, HMAC and
+ * key forms (CKM_SHA256, CKM_SHA256_HMAC, CKK_SHA256_HMAC, CKM_SHA256_KEY_GEN; SHA_1 for SHA-1); `sign`,
+ * for a hash that has them, its MGF1, KDF and signature forms (CKG_MGF1_SHA256, CKD_SHA256_KDF,
+ * CKM_ECDSA_SHA256, CKM_DSA_SHA256, CKM_SHA256_RSA_PKCS and _PSS; SHA1 for SHA-1).
+ */
+function row(hash: HashName, stem: string, oid: string, sign?: string): HashRow {
+  const base: HashRow = {
+    hash,
+    digest: named(`CKM_${stem}`),
+    hmac: [named(`CKM_${stem}_HMAC`), named(`CKM_${stem}_HMAC_GENERAL`)],
+    hmacKey: [named(`CKK_${stem}_HMAC`), named(`CKM_${stem}_KEY_GEN`)],
+    oid,
+  };
+  if (sign === undefined) return base;
+  return {
+    ...base,
+    mgf: named(`CKG_MGF1_${sign}`),
+    kdf: named(`CKD_${sign}_KDF`),
+    ecdsa: named(`CKM_ECDSA_${sign}`),
+    dsa: named(`CKM_DSA_${sign}`),
+    rsa: [named(`CKM_${sign}_RSA_PKCS`), named(`CKM_${sign}_RSA_PKCS_PSS`)],
+  };
+}
+
 export const HASHES: readonly HashRow[] = [
   // RFC 1321. Broken for collisions: SoftHSMv2 offers it, so the `compatible` profile does (v2.40 §2.19).
   {
@@ -45,128 +77,18 @@ export const HASHES: readonly HashRow[] = [
     oid: '1.2.840.113549.2.5',
     profiles: ['compatible'],
   },
-  {
-    hash: 'sha1',
-    digest: C.CKM_SHA_1,
-    hmac: [C.CKM_SHA_1_HMAC, C.CKM_SHA_1_HMAC_GENERAL],
-    hmacKey: [C.CKK_SHA_1_HMAC, C.CKM_SHA_1_KEY_GEN],
-    mgf: C.CKG_MGF1_SHA1,
-    kdf: C.CKD_SHA1_KDF,
-    ecdsa: C.CKM_ECDSA_SHA1,
-    dsa: C.CKM_DSA_SHA1,
-    rsa: [C.CKM_SHA1_RSA_PKCS, C.CKM_SHA1_RSA_PKCS_PSS],
-    oid: '1.3.14.3.2.26',
-  },
-  {
-    hash: 'sha224',
-    digest: C.CKM_SHA224,
-    hmac: [C.CKM_SHA224_HMAC, C.CKM_SHA224_HMAC_GENERAL],
-    hmacKey: [C.CKK_SHA224_HMAC, C.CKM_SHA224_KEY_GEN],
-    mgf: C.CKG_MGF1_SHA224,
-    kdf: C.CKD_SHA224_KDF,
-    ecdsa: C.CKM_ECDSA_SHA224,
-    dsa: C.CKM_DSA_SHA224,
-    rsa: [C.CKM_SHA224_RSA_PKCS, C.CKM_SHA224_RSA_PKCS_PSS],
-    oid: '2.16.840.1.101.3.4.2.4',
-  },
-  {
-    hash: 'sha256',
-    digest: C.CKM_SHA256,
-    hmac: [C.CKM_SHA256_HMAC, C.CKM_SHA256_HMAC_GENERAL],
-    hmacKey: [C.CKK_SHA256_HMAC, C.CKM_SHA256_KEY_GEN],
-    mgf: C.CKG_MGF1_SHA256,
-    kdf: C.CKD_SHA256_KDF,
-    ecdsa: C.CKM_ECDSA_SHA256,
-    dsa: C.CKM_DSA_SHA256,
-    rsa: [C.CKM_SHA256_RSA_PKCS, C.CKM_SHA256_RSA_PKCS_PSS],
-    oid: '2.16.840.1.101.3.4.2.1',
-  },
-  {
-    hash: 'sha384',
-    digest: C.CKM_SHA384,
-    hmac: [C.CKM_SHA384_HMAC, C.CKM_SHA384_HMAC_GENERAL],
-    hmacKey: [C.CKK_SHA384_HMAC, C.CKM_SHA384_KEY_GEN],
-    mgf: C.CKG_MGF1_SHA384,
-    kdf: C.CKD_SHA384_KDF,
-    ecdsa: C.CKM_ECDSA_SHA384,
-    dsa: C.CKM_DSA_SHA384,
-    rsa: [C.CKM_SHA384_RSA_PKCS, C.CKM_SHA384_RSA_PKCS_PSS],
-    oid: '2.16.840.1.101.3.4.2.2',
-  },
-  {
-    hash: 'sha512',
-    digest: C.CKM_SHA512,
-    hmac: [C.CKM_SHA512_HMAC, C.CKM_SHA512_HMAC_GENERAL],
-    hmacKey: [C.CKK_SHA512_HMAC, C.CKM_SHA512_KEY_GEN],
-    mgf: C.CKG_MGF1_SHA512,
-    kdf: C.CKD_SHA512_KDF,
-    ecdsa: C.CKM_ECDSA_SHA512,
-    dsa: C.CKM_DSA_SHA512,
-    rsa: [C.CKM_SHA512_RSA_PKCS, C.CKM_SHA512_RSA_PKCS_PSS],
-    oid: '2.16.840.1.101.3.4.2.3',
-  },
-  {
-    hash: 'sha512-224',
-    digest: C.CKM_SHA512_224,
-    hmac: [C.CKM_SHA512_224_HMAC, C.CKM_SHA512_224_HMAC_GENERAL],
-    hmacKey: [C.CKK_SHA512_224_HMAC, C.CKM_SHA512_224_KEY_GEN],
-    oid: '2.16.840.1.101.3.4.2.5',
-  },
-  {
-    hash: 'sha512-256',
-    digest: C.CKM_SHA512_256,
-    hmac: [C.CKM_SHA512_256_HMAC, C.CKM_SHA512_256_HMAC_GENERAL],
-    hmacKey: [C.CKK_SHA512_256_HMAC, C.CKM_SHA512_256_KEY_GEN],
-    oid: '2.16.840.1.101.3.4.2.6',
-  },
-  {
-    hash: 'sha3-224',
-    digest: C.CKM_SHA3_224,
-    hmac: [C.CKM_SHA3_224_HMAC, C.CKM_SHA3_224_HMAC_GENERAL],
-    hmacKey: [C.CKK_SHA3_224_HMAC, C.CKM_SHA3_224_KEY_GEN],
-    mgf: C.CKG_MGF1_SHA3_224,
-    kdf: C.CKD_SHA3_224_KDF,
-    ecdsa: C.CKM_ECDSA_SHA3_224,
-    dsa: C.CKM_DSA_SHA3_224,
-    rsa: [C.CKM_SHA3_224_RSA_PKCS, C.CKM_SHA3_224_RSA_PKCS_PSS],
-    oid: '2.16.840.1.101.3.4.2.7',
-  },
-  {
-    hash: 'sha3-256',
-    digest: C.CKM_SHA3_256,
-    hmac: [C.CKM_SHA3_256_HMAC, C.CKM_SHA3_256_HMAC_GENERAL],
-    hmacKey: [C.CKK_SHA3_256_HMAC, C.CKM_SHA3_256_KEY_GEN],
-    mgf: C.CKG_MGF1_SHA3_256,
-    kdf: C.CKD_SHA3_256_KDF,
-    ecdsa: C.CKM_ECDSA_SHA3_256,
-    dsa: C.CKM_DSA_SHA3_256,
-    rsa: [C.CKM_SHA3_256_RSA_PKCS, C.CKM_SHA3_256_RSA_PKCS_PSS],
-    oid: '2.16.840.1.101.3.4.2.8',
-  },
-  {
-    hash: 'sha3-384',
-    digest: C.CKM_SHA3_384,
-    hmac: [C.CKM_SHA3_384_HMAC, C.CKM_SHA3_384_HMAC_GENERAL],
-    hmacKey: [C.CKK_SHA3_384_HMAC, C.CKM_SHA3_384_KEY_GEN],
-    mgf: C.CKG_MGF1_SHA3_384,
-    kdf: C.CKD_SHA3_384_KDF,
-    ecdsa: C.CKM_ECDSA_SHA3_384,
-    dsa: C.CKM_DSA_SHA3_384,
-    rsa: [C.CKM_SHA3_384_RSA_PKCS, C.CKM_SHA3_384_RSA_PKCS_PSS],
-    oid: '2.16.840.1.101.3.4.2.9',
-  },
-  {
-    hash: 'sha3-512',
-    digest: C.CKM_SHA3_512,
-    hmac: [C.CKM_SHA3_512_HMAC, C.CKM_SHA3_512_HMAC_GENERAL],
-    hmacKey: [C.CKK_SHA3_512_HMAC, C.CKM_SHA3_512_KEY_GEN],
-    mgf: C.CKG_MGF1_SHA3_512,
-    kdf: C.CKD_SHA3_512_KDF,
-    ecdsa: C.CKM_ECDSA_SHA3_512,
-    dsa: C.CKM_DSA_SHA3_512,
-    rsa: [C.CKM_SHA3_512_RSA_PKCS, C.CKM_SHA3_512_RSA_PKCS_PSS],
-    oid: '2.16.840.1.101.3.4.2.10',
-  },
+  row('sha1', 'SHA_1', '1.3.14.3.2.26', 'SHA1'),
+  row('sha224', 'SHA224', '2.16.840.1.101.3.4.2.4', 'SHA224'),
+  row('sha256', 'SHA256', '2.16.840.1.101.3.4.2.1', 'SHA256'),
+  row('sha384', 'SHA384', '2.16.840.1.101.3.4.2.2', 'SHA384'),
+  row('sha512', 'SHA512', '2.16.840.1.101.3.4.2.3', 'SHA512'),
+  // PKCS#11 defines no MGF1, KDF or signature with SHA-512/t.
+  row('sha512-224', 'SHA512_224', '2.16.840.1.101.3.4.2.5'),
+  row('sha512-256', 'SHA512_256', '2.16.840.1.101.3.4.2.6'),
+  row('sha3-224', 'SHA3_224', '2.16.840.1.101.3.4.2.7', 'SHA3_224'),
+  row('sha3-256', 'SHA3_256', '2.16.840.1.101.3.4.2.8', 'SHA3_256'),
+  row('sha3-384', 'SHA3_384', '2.16.840.1.101.3.4.2.9', 'SHA3_384'),
+  row('sha3-512', 'SHA3_512', '2.16.840.1.101.3.4.2.10', 'SHA3_512'),
 ];
 
 /** The profile field a mechanism entry made from `row` carries. */

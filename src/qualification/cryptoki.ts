@@ -19,6 +19,7 @@ import {
   CKR_OK,
   CKU_USER,
 } from '../pkcs11/constants.js';
+import { decodeUlong } from '../util/bytes.js';
 import type { Handle, Mechanism, Pkcs11Like } from './types.js';
 import { type CallResult, call, check } from './unity.js';
 
@@ -41,13 +42,8 @@ export function isValidHandle(h: Handle | null | undefined): h is Handle {
   return h != null && h.length > 0 && h.some((b) => b !== CK_INVALID_HANDLE);
 }
 
-/** A CK_ULONG attribute value as the module returned it (host byte order). */
-export function readUlong(value: Buffer | undefined): number | undefined {
-  if (!value) return undefined;
-  if (value.length === 8) return Number(value.readBigUInt64LE(0));
-  if (value.length === 4) return value.readUInt32LE(0);
-  return undefined;
-}
+/** A CK_ULONG attribute value as the module returned it (host byte order, 8 or 4 bytes). */
+export const readUlong = (v: Buffer | undefined) => (v === undefined ? undefined : decodeUlong(v));
 
 /** vAppendSHA256AlgorithmIdentifierSequence: DigestInfo ‖ hash, 51 bytes. */
 export function appendSha256AlgorithmIdentifierSequence(hash: Uint8Array): Buffer {
@@ -152,9 +148,9 @@ export function signThenQueryLength(
   lengthMessage: string,
 ): Buffer {
   const init = () =>
-    check.rv(
+    check.returns(
       CKR_OK,
-      call(() => p11.C_SignInit(session, mechanism, key)),
+      () => p11.C_SignInit(session, mechanism, key),
       `Failed to SignInit ${algorithm}.`,
     );
   init();

@@ -171,16 +171,8 @@ export class Suite {
   teardown(): void {
     const session = this.globalSession ?? Buffer.alloc(8);
     this.globalSession = null;
-    check.rv(
-      CKR_OK,
-      call(() => this.p11.C_CloseSession(session)),
-      'Failed to close session.',
-    );
-    check.rv(
-      CKR_OK,
-      call(() => this.p11.C_Finalize()),
-      'Failed to finalize session.',
-    );
+    check.returns(CKR_OK, () => this.p11.C_CloseSession(session), 'Failed to close session.');
+    check.returns(CKR_OK, () => this.p11.C_Finalize(), 'Failed to finalize session.');
   }
 
   private credentialLabels(): { labels: string[]; classes: number[] } {
@@ -342,11 +334,7 @@ export class Suite {
 
   closeTaskSessions(sessions: Handle[]): void {
     for (const s of sessions) {
-      check.rv(
-        CKR_OK,
-        call(() => this.p11.C_CloseSession(s)),
-        'Failed to close session.',
-      );
+      check.returns(CKR_OK, () => this.p11.C_CloseSession(s), 'Failed to close session.');
     }
   }
 

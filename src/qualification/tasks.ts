@@ -35,6 +35,19 @@ function failTask(params: TaskParams, rv: number, detail: string, count: number)
   params.detail = `${detail} Count: ${count}`;
 }
 
+/** Fails the task unless `r` is CKR_OK (and `valid`), with `what` and the CK_RV; true when it failed. */
+function failed(
+  params: TaskParams,
+  r: CallResult<unknown>,
+  what: string,
+  count: number,
+  valid = true,
+): boolean {
+  if (r.rv === CKR_OK && valid) return false;
+  failTask(params, r.rv, `${what} Error: ${describeRv(r)}`, count);
+  return true;
+}
+
 function need(h: Handle | undefined, what: string): Handle {
   if (!h) throw new Error(`task started without a ${what} handle`);
   return h;
@@ -45,14 +58,7 @@ export async function generateRandomMultiThreadTask(env: TaskEnv, params: TaskPa
   const { session } = params.data;
   for (let i = 0; i < MULTI_THREAD_LOOP_COUNT; i++) {
     const r = call(() => env.p11.C_GenerateRandom(session, Buffer.alloc(10)));
-    if (r.rv !== CKR_OK) {
-      return failTask(
-        params,
-        r.rv,
-        `GenerateRandom multi-thread task failed. Error: ${describeRv(r)}`,
-        i,
-      );
-    }
+    if (failed(params, r, 'GenerateRandom multi-thread task failed.', i)) return;
     await yieldTurn();
   }
   params.testResult = CKR_OK;
@@ -69,10 +75,8 @@ export async function findObjectMultiThreadTask(env: TaskEnv, params: TaskParams
   for (let i = 0; i < MULTI_THREAD_LOOP_COUNT; i++) {
     for (const [label, objectClass, what] of targets) {
       const found = findObjectWithLabelAndClass(env.p11, session, label, objectClass);
-      if (found.rv.rv !== CKR_OK) {
-        const why = `FindObject multithreaded task failed to find ${what}. Error: ${describeRv(found.rv)}`;
-        return failTask(params, found.rv.rv, why, i);
-      }
+      const why = `FindObject multithreaded task failed to find ${what}.`;
+      if (failed(params, found.rv, why, i)) return;
       if (!found.handle) {
         const why = `FindObject multi-thread task failed to find ${what}. Invalid object handle returned.`;
         return failTask(params, CKR_OBJECT_HANDLE_INVALID, why, i);
@@ -127,20 +131,16 @@ export async function ecGetAttributeValueMultiThreadTask(env: TaskEnv, params: T
   const globalSession = params.data.globalSession ?? session;
   for (let i = 0; i < MULTI_THREAD_LOOP_COUNT; i++) {
     const ecParams = getAttribute(env.p11, session, privateKey, CKA_EC_PARAMS);
-    if (ecParams.rv !== CKR_OK) {
-      const why = `GetAttributeValue multithread test failed to get private key's EC Params. Error: ${describeRv(ecParams)}`;
-      return failTask(params, ecParams.rv, why, i);
-    }
+    const why = "GetAttributeValue multithread test failed to get private key's EC Params.";
+    if (failed(params, ecParams, why, i)) return;
     if (!ecParams.value?.equals(P256_OID_DER)) {
       const why = 'GetAttributeValue multithread test returned an incorrect value for EC Params.';
       return failTask(params, CKR_GENERAL_ERROR, why, i);
     }
     await yieldTurn();
     const cert = getAttribute(env.p11, globalSession, certificate, CKA_VALUE);
-    if (cert.rv !== CKR_OK) {
-      const why = `GetAttributeValue multi-thread task failed to get certificate. Error: ${describeRv(cert)}`;
-      return failTask(params, cert.rv, why, i);
-    }
+    if (failed(params, cert, 'GetAttributeValue multi-thread task failed to get certificate.', i))
+      return;
     if (!cert.value || cert.value.length > 1000 || !env.verifier.parsesAsCertificate(cert.value)) {
       const why = 'GetAttributeValue multi-thread task found an invalid certificate value.';
       return failTask(params, CKR_GENERAL_ERROR, why, i);
@@ -181,43 +181,16 @@ export async function ecSignVerifyMultiThreadTask(env: TaskEnv, params: TaskPara
   const mechanism = { mechanism: CKM_ECDSA };
   for (let i = 0; i < MULTI_THREAD_LOOP_COUNT; i++) {
     const init = call(() => env.p11.C_SignInit(session, mechanism, privateKey));
-    if (init.rv !== CKR_OK) {
-      return failTask(
-        params,
-        init.rv,
-        `Sign multi-threaded test failed to SignInit. Error: ${describeRv(init)}`,
-        i,
-      );
-    }
+    if (failed(params, init, 'Sign multi-threaded test failed to SignInit.', i)) return;
     const signature = await sign(env, session, hash);
-    if (signature.rv !== CKR_OK || !signature.value) {
-      return failTask(
-        params,
-        signature.rv,
-        `Sign multi-threaded test failed to Sign. Error: ${describeRv(signature)}`,
-        i,
-      );
-    }
+    const what = 'Sign multi-threaded test failed to Sign.';
+    if (failed(params, signature, what, i, !!signature.value)) return;
     const sig = Buffer.alloc(64);
-    signature.value.copy(sig);
+    signature.value?.copy(sig);
     const vinit = call(() => env.p11.C_VerifyInit(session, mechanism, publicKey));
-    if (vinit.rv !== CKR_OK) {
-      return failTask(
-        params,
-        vinit.rv,
-        `Multithread VerifyInit failed. Error: ${describeRv(vinit)}`,
-        i,
-      );
-    }
+    if (failed(params, vinit, 'Multithread VerifyInit failed.', i)) return;
     const verified = await verify(env, session, hash, sig);
-    if (verified.rv !== CKR_OK) {
-      return failTask(
-        params,
-        verified.rv,
-        `Multithread Verify failed. Error: ${describeRv(verified)}`,
-        i,
-      );
-    }
+    if (failed(params, verified, 'Multithread Verify failed.', i)) return;
   }
   params.testResult = CKR_OK;
 }

@@ -78,17 +78,13 @@ export function ecVerify(s: Suite, method: ProvisionMethod): void {
   const session = s.session();
   const hash = hashStartingWith(0xbe);
   const mechanism = { mechanism: CKM_ECDSA };
-  check.rv(
-    CKR_OK,
-    call(() => s.p11.C_SignInit(session, mechanism, privateKey)),
-    'SignInit failed.',
-  );
+  check.returns(CKR_OK, () => s.p11.C_SignInit(session, mechanism, privateKey), 'SignInit failed.');
   const signed = call(() => s.p11.C_Sign(session, hash, Buffer.alloc(ECDSA_P256_SIGNATURE_LENGTH)));
   check.rv(CKR_OK, signed, 'Sign failed.');
   const own = padded(signed.value as Buffer, ECDSA_P256_SIGNATURE_LENGTH);
-  check.rv(
+  check.returns(
     CKR_OK,
-    call(() => s.p11.C_VerifyInit(session, mechanism, publicKey)),
+    () => s.p11.C_VerifyInit(session, mechanism, publicKey),
     'VerifyInit failed.',
   );
   check.rv(CKR_OK, verifyRv(s, session, hash, own), 'Verify failed.');
@@ -104,9 +100,9 @@ export function ecVerify(s: Suite, method: ProvisionMethod): void {
       check.fail('Failed to perform ECDSA signature.');
     }
     const external = padded(raw, ECDSA_P256_SIGNATURE_LENGTH);
-    check.rv(
+    check.returns(
       CKR_OK,
-      call(() => s.p11.C_VerifyInit(session, mechanism, publicKey)),
+      () => s.p11.C_VerifyInit(session, mechanism, publicKey),
       'VerifyInit failed.',
     );
     check.rv(CKR_OK, verifyRv(s, session, hash, external), 'Verify failed.');

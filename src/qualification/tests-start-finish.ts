@@ -113,14 +113,10 @@ export function startFinishGroup(s: Suite): Group {
               'Second PKCS #11 module initialization. ',
             );
             // C_Finalize((CK_VOID_PTR) 0x1234) → CKR_ARGUMENTS_BAD: pkcs11js always passes NULL_PTR.
-            check.rv(
-              CKR_OK,
-              call(() => p11.C_Finalize()),
-              'Finalize failed.',
-            );
-            check.rv(
+            check.returns(CKR_OK, () => p11.C_Finalize(), 'Finalize failed.');
+            check.returns(
               CKR_CRYPTOKI_NOT_INITIALIZED,
-              call(() => p11.C_Finalize()),
+              () => p11.C_Finalize(),
               'Second PKCS #11 finalization failed.',
             );
           });
@@ -145,11 +141,7 @@ export function startFinishGroup(s: Suite): Group {
               a.length === b.length && a.every((h, i) => b[i]?.equals(h)),
               'Failed to update the number of slots.',
             );
-            check.rv(
-              CKR_OK,
-              call(() => p11.C_Finalize()),
-              'Finalize failed.',
-            );
+            check.returns(CKR_OK, () => p11.C_Finalize(), 'Finalize failed.');
           });
         },
       },
@@ -163,19 +155,11 @@ export function startFinishGroup(s: Suite): Group {
             const opened = call(() => p11.C_OpenSession(slot, CKF_SERIAL_SESSION));
             check.rv(CKR_OK, opened, 'Failed to open session.');
             const session = opened.value as Buffer;
-            check.rv(
-              CKR_OK,
-              call(() => p11.C_CloseSession(session)),
-              'Failed to close session.',
-            );
-            check.rv(
-              CKR_OK,
-              call(() => p11.C_Finalize()),
-              'Finalize failed.',
-            );
-            check.rv(
+            check.returns(CKR_OK, () => p11.C_CloseSession(session), 'Failed to close session.');
+            check.returns(CKR_OK, () => p11.C_Finalize(), 'Finalize failed.');
+            check.returns(
               CKR_CRYPTOKI_NOT_INITIALIZED,
-              call(() => p11.C_OpenSession(slot, CKF_SERIAL_SESSION)),
+              () => p11.C_OpenSession(slot, CKF_SERIAL_SESSION),
               'Negative Test: Opened a session before initializing module.',
             );
           });
@@ -197,51 +181,40 @@ export function capabilitiesGroup(s: Suite): Group {
       name: 'PKCS11_Capabilities',
       run() {
         const slot = s.testSlot();
-        const info = (mechanism: number) => call(() => s.p11.C_GetMechanismInfo(slot, mechanism));
         const either = [CKR_OK, CKR_MECHANISM_INVALID];
-        const rsa = info(CKM_RSA_PKCS);
-        check.rv(either, rsa, 'C_GetMechanismInfo CKM_RSA_PKCS returns unexpected value.');
-        if (rsa.rv === CKR_OK) {
-          check.that(((rsa.value?.flags ?? 0) & CKF_SIGN) !== 0, 'CKM_RSA_PKCS lacks CKF_SIGN.');
-          check.that(inRange(rsa.value, RSA_2048_BITS), 'CKM_RSA_PKCS does not cover 2048 bits.');
+        /** The mechanism's info: `expected` CK_RV; when offered, `flags` (any) and `bits` covered. */
+        const offers = (
+          mechanism: number,
+          expected: number | number[],
+          [name, flags, flagNames]: [string, number, string],
+          bits?: number,
+        ): boolean => {
+          const r = call(() => s.p11.C_GetMechanismInfo(slot, mechanism));
+          const what = expected === CKR_OK ? 'failed.' : 'returns unexpected value.';
+          check.rv(expected, r, `C_GetMechanismInfo ${name} ${what}`);
+          if (r.rv !== CKR_OK) return false;
+          check.that(((r.value?.flags ?? 0) & flags) !== 0, `${name} lacks ${flagNames}.`);
+          if (bits) check.that(inRange(r.value, bits), `${name} does not cover ${bits} bits.`);
+          return true;
+        };
+        const rsa: [string, number, string] = ['CKM_RSA_PKCS', CKF_SIGN, 'CKF_SIGN'];
+        if (offers(CKM_RSA_PKCS, either, rsa, RSA_2048_BITS)) {
           // Pre-padded signature verification is needed for round-trip testing.
-          const raw = info(CKM_RSA_X_509);
-          check.rv(CKR_OK, raw, 'C_GetMechanismInfo CKM_RSA_X_509 failed.');
-          check.that(
-            ((raw.value?.flags ?? 0) & CKF_VERIFY) !== 0,
-            'CKM_RSA_X_509 lacks CKF_VERIFY.',
-          );
-          check.that(inRange(raw.value, RSA_2048_BITS), 'CKM_RSA_X_509 does not cover 2048 bits.');
+          offers(CKM_RSA_X_509, CKR_OK, ['CKM_RSA_X_509', CKF_VERIFY, 'CKF_VERIFY'], RSA_2048_BITS);
         }
-        const ecdsa = info(CKM_ECDSA);
-        check.rv(either, ecdsa, 'C_GetMechanismInfo CKM_ECDSA returns unexpected value.');
-        if (ecdsa.rv === CKR_OK) {
-          const flags = ecdsa.value?.flags ?? 0;
-          check.that(
-            (flags & (CKF_SIGN | CKF_VERIFY)) !== 0,
-            'CKM_ECDSA lacks CKF_SIGN|CKF_VERIFY.',
-          );
-          check.that(inRange(ecdsa.value, P256_BITS), 'CKM_ECDSA does not cover 256 bits.');
-        }
+        const sv = CKF_SIGN | CKF_VERIFY;
+        offers(CKM_ECDSA, either, ['CKM_ECDSA', sv, 'CKF_SIGN|CKF_VERIFY'], P256_BITS);
         if (!s.config.preprovisionedSupport) {
-          const gen = info(CKM_EC_KEY_PAIR_GEN);
-          check.rv(either, gen, 'C_GetMechanismInfo CKM_EC_KEY_PAIR_GEN returns unexpected value.');
-          if (gen.rv === CKR_OK) {
-            const flags = gen.value?.flags ?? 0;
-            check.that(
-              (flags & CKF_GENERATE_KEY_PAIR) !== 0,
-              'CKM_EC_KEY_PAIR_GEN lacks CKF_GENERATE_KEY_PAIR.',
-            );
-            check.that(
-              inRange(gen.value, P256_BITS),
-              'CKM_EC_KEY_PAIR_GEN does not cover 256 bits.',
-            );
-          }
+          const gen = 'CKF_GENERATE_KEY_PAIR';
+          offers(
+            CKM_EC_KEY_PAIR_GEN,
+            either,
+            ['CKM_EC_KEY_PAIR_GEN', CKF_GENERATE_KEY_PAIR, gen],
+            P256_BITS,
+          );
         }
         // SHA-256 support is required.
-        const sha = info(CKM_SHA256);
-        check.rv(CKR_OK, sha, 'C_GetMechanismInfo CKM_SHA256 failed.');
-        check.that(((sha.value?.flags ?? 0) & CKF_DIGEST) !== 0, 'CKM_SHA256 lacks CKF_DIGEST.');
+        offers(CKM_SHA256, CKR_OK, ['CKM_SHA256', CKF_DIGEST, 'CKF_DIGEST']);
       },
     },
   ]);

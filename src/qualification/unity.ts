@@ -88,7 +88,9 @@ function fail(message: string): never {
 /** The assertions, named after Unity's. Each throws TestFailure on failure. */
 export interface Checks {
   that(condition: boolean, message: string): asserts condition;
-  rv(expected: number | readonly number[], result: CallResult<unknown>, message: string): void;
+  rv(expected: number | readonly number[], result: CallResult<unknown>, message?: string): void;
+  /** rv on what calling `fn` returns (`TEST_ASSERT_EQUAL(expected, C_Fn(...))`). */
+  returns(expected: number | readonly number[], fn: () => unknown, message?: string): void;
   equal(expected: number, actual: number | undefined, message?: string): void;
   bytes(expected: Uint8Array, actual: Uint8Array | undefined, message: string): void;
   fail(message: string): never;
@@ -100,12 +102,15 @@ export const check: Checks = {
     if (!condition) fail(message);
   },
   /** TEST_ASSERT_MESSAGE(expected == xResult): the call returned one of the expected CK_RVs. */
-  rv(expected: number | readonly number[], result: CallResult<unknown>, message: string): void {
+  rv(expected: number | readonly number[], result: CallResult<unknown>, message = ''): void {
     const ok = typeof expected === 'number' ? [expected] : expected;
     if (!ok.includes(result.rv)) {
       const expectation = `Expected ${ok.map(ckrName).join(' or ')} Was ${describeRv(result)}`;
       fail(message ? `${message} ${expectation}` : expectation);
     }
+  },
+  returns(expected: number | readonly number[], fn: () => unknown, message = ''): void {
+    check.rv(expected, call(fn), message);
   },
   /** TEST_ASSERT_EQUAL for plain numbers. */
   equal(expected: number, actual: number | undefined, message = ''): void {

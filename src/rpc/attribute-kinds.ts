@@ -7,6 +7,7 @@
  * 1 and 2 mean 0.25 and later. Layer L7.
  * @module
  */
+import { attributeKind } from '../attributes/kinds.js';
 import * as C from '../pkcs11/constants.js';
 
 /** p11_rpc_value_type: byte, ulong (uint64), date (byte array of 0 or 8), byte array, arrays. */
@@ -92,9 +93,6 @@ export function wireKind(type: number, version: number): WireKind {
 /**
  * The attributes p11-kit 0.24 and 0.25.0–0.25.3 refuse to see in any attribute array (their
  * IS_ATTRIBUTE_ARRAY check is on the type alone): such an entry makes the whole call fail on the client.
+ * They are the three template attributes (attributes/kinds.ts).
  */
-export function isTemplateType(type: number): boolean {
-  return (
-    type === C.CKA_WRAP_TEMPLATE || type === C.CKA_UNWRAP_TEMPLATE || type === C.CKA_DERIVE_TEMPLATE
-  );
-}
+export const isTemplateType = (type: number): boolean => attributeKind(type) === 'template';

@@ -1,6 +1,8 @@
 /**
- * Handlers of the PKCS#11 3.0 calls p11-kit 0.25 added to the protocol (ids 66–87): C_LoginUser,
- * C_SessionCancel and the message-based API. The client sends a message parameter as the bytes of its C
+ * Handlers of the PKCS#11 3.0 calls p11-kit 0.25 added to the protocol (ids 66–87) whose shape the call
+ * table does not imply: C_LoginUser and the C_*MessageNext calls. The others (C_SessionCancel, the
+ * message-based init, whole-message, begin and final calls) come from their signatures as the 2.40
+ * calls do (handlers.ts, fromSignature). The client sends a message parameter as the bytes of its C
  * structure (rpc-client.c: IN_BYTE_ARRAY (parameter, parameter_len)), pointers into the client's memory
  * included, and brings back only the output buffer: an AEAD's IV, tag or generated IV cannot travel, so
  * message-based encryption answers CKR_MECHANISM_PARAM_INVALID for any parameter; message signing, whose
@@ -27,11 +29,6 @@ function v3<K extends V3Call>(app: ServedApplication, name: K): NonNullable<Serv
   return f.bind(app) as NonNullable<ServedApplication[K]>;
 }
 
-/** A call with no output, run for its effect. */
-function done(_result: unknown): Arg[] {
-  return NONE;
-}
-
 export const V3_HANDLERS: Record<string, Handler> = {
   C_LoginUser: async (a, c) => {
     const { app } = c;
@@ -41,46 +38,16 @@ export const V3_HANDLERS: Record<string, Handler> = {
     } else v3(app, 'loginUser')(a.num(0), a.num(1), a.bytes(2), username);
     return NONE;
   },
-  C_SessionCancel: (a, c) => done(v3(c.app, 'sessionCancel')(a.num(0), a.num(1))),
-
-  // The parameter (`ay`) reaches the engine as bytes: a NULL one as empty, which signing takes as none.
-  C_MessageEncryptInit: (a, c) =>
-    done(v3(c.app, 'messageEncryptInit')(a.num(0), a.initMechanism(1), a.num(2))),
-  C_EncryptMessage: (a, c) => [
-    withOutputSync(a.num(4), (k) =>
-      v3(c.app, 'encryptMessage')(a.num(0), a.bytes(1), a.bytes(2), a.bytes(3), k),
-    ),
-  ],
-  C_EncryptMessageBegin: (a, c) =>
-    done(v3(c.app, 'encryptMessageBegin')(a.num(0), a.bytes(1), a.bytes(2))),
   C_EncryptMessageNext: (a, c) => [
     withOutputSync(a.num(3), (k) =>
       v3(c.app, 'encryptMessageNext')(a.num(0), a.bytes(1), a.bytes(2), k, a.num(4)),
     ),
   ],
-  C_MessageEncryptFinal: (a, c) => done(v3(c.app, 'messageEncryptFinal')(a.num(0))),
-  C_MessageDecryptInit: (a, c) =>
-    done(v3(c.app, 'messageDecryptInit')(a.num(0), a.initMechanism(1), a.num(2))),
-  C_DecryptMessage: (a, c) => [
-    withOutputSync(a.num(4), (k) =>
-      v3(c.app, 'decryptMessage')(a.num(0), a.bytes(1), a.bytes(2), a.bytes(3), k),
-    ),
-  ],
-  C_DecryptMessageBegin: (a, c) =>
-    done(v3(c.app, 'decryptMessageBegin')(a.num(0), a.bytes(1), a.bytes(2))),
   C_DecryptMessageNext: (a, c) => [
     withOutputSync(a.num(3), (k) =>
       v3(c.app, 'decryptMessageNext')(a.num(0), a.bytes(1), a.bytes(2), k, a.num(4)),
     ),
   ],
-  C_MessageDecryptFinal: (a, c) => done(v3(c.app, 'messageDecryptFinal')(a.num(0))),
-
-  C_MessageSignInit: (a, c) =>
-    done(v3(c.app, 'messageSignInit')(a.num(0), a.initMechanism(1), a.num(2))),
-  C_SignMessage: (a, c) => [
-    withOutputSync(a.num(3), (k) => v3(c.app, 'signMessage')(a.num(0), a.bytes(1), a.bytes(2), k)),
-  ],
-  C_SignMessageBegin: (a, c) => done(v3(c.app, 'signMessageBegin')(a.num(0), a.bytes(1))),
   /** `y` says whether the signature is asked for (the last part); if not, the reply is a NULL array. */
   C_SignMessageNext: (a, c) => {
     const next = v3(c.app, 'signMessageNext');
@@ -92,17 +59,11 @@ export const V3_HANDLERS: Record<string, Handler> = {
       withOutputSync(a.num(4), (k) => next(a.num(0), a.bytes(1), a.bytes(2), true, k) ?? NO_OUTPUT),
     ];
   },
-  C_MessageSignFinal: (a, c) => done(v3(c.app, 'messageSignFinal')(a.num(0))),
-  C_MessageVerifyInit: (a, c) =>
-    done(v3(c.app, 'messageVerifyInit')(a.num(0), a.initMechanism(1), a.num(2))),
-  C_VerifyMessage: (a, c) =>
-    done(v3(c.app, 'verifyMessage')(a.num(0), a.bytes(1), a.bytes(2), a.bytes(3))),
-  C_VerifyMessageBegin: (a, c) => done(v3(c.app, 'verifyMessageBegin')(a.num(0), a.bytes(1))),
   /** A NULL signature (flag 1, 0xffffffff) is one more part; a signature, the last part. */
   C_VerifyMessageNext: (a, c) => {
     const sig = a.raw(3);
     const signature = sig === null ? null : a.bytes(3);
-    return done(v3(c.app, 'verifyMessageNext')(a.num(0), a.bytes(1), a.bytes(2), signature));
+    v3(c.app, 'verifyMessageNext')(a.num(0), a.bytes(1), a.bytes(2), signature);
+    return NONE;
   },
-  C_MessageVerifyFinal: (a, c) => done(v3(c.app, 'messageVerifyFinal')(a.num(0))),
 };

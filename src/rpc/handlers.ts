@@ -219,7 +219,9 @@ function fromSignature(spec: CallSpec): Handler | undefined {
     const app = c.app as unknown as Record<string, EngineCall | undefined>;
     const overlapped = c.sync ? undefined : app[`${method}Async`];
     const run = overlapped ?? app[method];
-    if (run === undefined) throw new Pkcs11Error(C.CKR_FUNCTION_NOT_SUPPORTED);
+    // A 2.40 module behind the server has no 3.0 calls.
+    if (run === undefined)
+      throw new Pkcs11Error(C.CKR_FUNCTION_NOT_SUPPORTED, `the module has no ${method}`);
     const args = decode(a);
     const call = (cap?: number | null) =>
       (output ? run.call(app, ...args, cap) : run.call(app, ...args)) as Output;

@@ -22,16 +22,18 @@ import { checkKeyForUse, keyRef, rememberEcPair } from './keys.js';
 import { admitObject, checkObjectSize, recordChanges } from './object-calls.js';
 import type { Session } from './session.js';
 
-/** A new secret key object from a mechanism's output and the caller's template. */
 /**
- * The object a mechanism made (a secret key unless it says otherwise: a data object from
- * CKM_HKDF_DATA, domain parameters), from its output and the caller's template.
+ * The object a mechanism made (a secret key unless it says otherwise: a key-pair half, a data object from
+ * CKM_HKDF_DATA, domain parameters), from its output and the caller's template; CKA_KEY_GEN_MECHANISM
+ * from `mechanismType` (none for a derived key). `complete` false: the policy probe of a template before
+ * anything is generated.
  */
 function generatedObject(
   app: AppState,
   tmpl: AttributeMap,
   gen: GeneratedKey,
   mechanismType?: number,
+  complete = true,
 ): TokenObject {
   // buildAttributes only reads the template: a copy is needed only to drop what the mechanism consumed.
   let template = tmpl;
@@ -48,7 +50,7 @@ function generatedObject(
     computed: gen.computed,
     ...(mechanismType === undefined ? {} : { mechanism: mechanismType }),
   });
-  completeAttributes(attrs, app.token.crypto, app.token.profile);
+  if (complete) completeAttributes(attrs, app.token.crypto, app.token.profile);
   return new TokenObject(attrs);
 }
 
@@ -104,22 +106,10 @@ function admitPair(
   plan: PairPlan,
   gen: GeneratedPair,
 ): KeyPairHandles {
-  const isSO = app.login === 'so';
-  const build = (tmpl: PairPlan['pub'], cls: number, computed: GeneratedPair['publicComputed']) => {
-    const attrs = buildAttributes(tmpl, {
-      mode: 'generate',
-      isSO,
-      profile: app.token.profile,
-      impliedClass: cls,
-      impliedSubtype: gen.keyType,
-      computed,
-      mechanism: m.mechanism,
-    });
-    completeAttributes(attrs, app.token.crypto, app.token.profile);
-    return new TokenObject(attrs);
-  };
-  const pubObj = build(plan.pub, gen.publicClass, gen.publicComputed);
-  const privObj = build(plan.priv, gen.privateClass, gen.privateComputed);
+  const half = (tmpl: AttributeMap, objectClass: number, computed: AttributeMap) =>
+    generatedObject(app, tmpl, { objectClass, keyType: gen.keyType, computed }, m.mechanism);
+  const pubObj = half(plan.pub, gen.publicClass, gen.publicComputed);
+  const privObj = half(plan.priv, gen.privateClass, gen.privateComputed);
   app.checkWrite(plan.session, pubObj.isToken, pubObj.isPrivate);
   app.checkWrite(plan.session, privObj.isToken, privObj.isPrivate);
   if (pubObj.isToken && privObj.isToken) {
@@ -145,22 +135,12 @@ function admitPair(
 
 /** Validates both templates against the policy with placeholder material, before generating. */
 function precheck(app: AppState, plan: PairPlan): void {
-  const keyType = plan.keyType;
-  const isSO = app.login === 'so';
   for (const [tmpl, cls] of [
     [plan.pub, C.CKO_PUBLIC_KEY],
     [plan.priv, C.CKO_PRIVATE_KEY],
   ] as const) {
-    const probe = new TokenObject(
-      buildAttributes(tmpl, {
-        mode: 'generate',
-        isSO,
-        profile: app.token.profile,
-        impliedClass: cls,
-        impliedSubtype: keyType,
-        computed: new Map(),
-      }),
-    );
+    const shape = { objectClass: cls, keyType: plan.keyType, computed: new Map() };
+    const probe = generatedObject(app, tmpl, shape, undefined, false);
     app.checkWrite(plan.session, probe.isToken, probe.isPrivate);
   }
 }

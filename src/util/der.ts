@@ -98,6 +98,20 @@ export function encodeUnsignedInteger(be: Uint8Array): Uint8Array {
   return encodeTlv(TAG_INTEGER, v);
 }
 
+/** SubjectPublicKeyInfo (RFC 5280 §4.1.2.7): the AlgorithmIdentifier and the key as a BIT STRING. */
+export function encodeSubjectPublicKeyInfo(algorithm: Uint8Array, key: Uint8Array): Uint8Array {
+  return encodeSequence(algorithm, encodeTlv(TAG_BIT_STRING, concat(Uint8Array.of(0), key)));
+}
+
+/** PKCS#8 PrivateKeyInfo (RFC 5208 §5), version 0: the AlgorithmIdentifier and the key's encoding. */
+export function encodePrivateKeyInfo(algorithm: Uint8Array, key: Uint8Array): Uint8Array {
+  return encodeSequence(
+    encodeUnsignedInteger(Uint8Array.of(0)),
+    algorithm,
+    encodeTlv(TAG_OCTET_STRING, key),
+  );
+}
+
 /** The unsigned big-endian magnitude of a non-negative DER INTEGER value. */
 export function decodeUnsignedInteger(value: Uint8Array): Uint8Array {
   if (value.length === 0) throw new DerError('empty INTEGER');

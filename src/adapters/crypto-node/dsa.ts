@@ -10,14 +10,12 @@ import { createPrivateKey, createPublicKey, type KeyObject, sign, verify } from 
 import type { DsaMaterial, HashName, KeyHandle } from '../../crypto/backend.js';
 import { CKR_ATTRIBUTE_VALUE_INVALID } from '../../pkcs11/constants.js';
 import { bigIntToBytes, bytesToBigInt, digestToInteger, modInverse } from '../../util/bigint.js';
-import { concat } from '../../util/bytes.js';
 import {
   encodeOid,
+  encodePrivateKeyInfo,
   encodeSequence,
-  encodeTlv,
+  encodeSubjectPublicKeyInfo,
   encodeUnsignedInteger,
-  TAG_BIT_STRING,
-  TAG_OCTET_STRING,
 } from '../../util/der.js';
 import { checkParameters, modExp, randomBelow } from './ffc.js';
 import { onInput, refused } from './input.js';
@@ -51,11 +49,7 @@ export class DsaKey implements KeyHandle {
     if (m.x) {
       const x = bytesToBigInt(m.x);
       if (x <= 0n || x >= q) throw refused(INVALID, 'DSA private value out of range');
-      const der = encodeSequence(
-        encodeUnsignedInteger(Uint8Array.of(0)),
-        algorithm,
-        encodeTlv(TAG_OCTET_STRING, encodeUnsignedInteger(m.x)),
-      );
+      const der = encodePrivateKeyInfo(algorithm, encodeUnsignedInteger(m.x));
       this.object = onInput(INVALID, 'not a DSA private key', () =>
         createPrivateKey({ key: Buffer.from(der), format: 'der', type: 'pkcs8' }),
       );
@@ -63,13 +57,7 @@ export class DsaKey implements KeyHandle {
       if (!m.y) throw refused(INVALID, 'a DSA public key needs its value');
       const y = bytesToBigInt(m.y);
       if (y <= 1n || y >= p) throw refused(INVALID, 'DSA public value out of range');
-      const der = encodeSequence(
-        algorithm,
-        encodeTlv(
-          TAG_BIT_STRING,
-          concat(Uint8Array.of(0), encodeUnsignedInteger(m.y as Uint8Array)),
-        ),
-      );
+      const der = encodeSubjectPublicKeyInfo(algorithm, encodeUnsignedInteger(m.y));
       this.object = onInput(INVALID, 'not a DSA public key', () =>
         createPublicKey({ key: Buffer.from(der), format: 'der', type: 'spki' }),
       );

@@ -21,7 +21,9 @@ import {
 import { concat } from '../../util/bytes.js';
 import {
   encodeOid,
+  encodePrivateKeyInfo,
   encodeSequence,
+  encodeSubjectPublicKeyInfo,
   encodeTlv,
   encodeUnsignedInteger,
   TAG_BIT_STRING,
@@ -122,24 +124,18 @@ function keyObjectOf(curve: CurveName, point: Uint8Array, d: Uint8Array | undefi
     return createPrivateKey({ key: jwk, format: 'jwk' });
   }
   const algorithm = encodeSequence(EC_PUBLIC_KEY_OID, c.ecParams);
-  const bits = encodeTlv(TAG_BIT_STRING, concat(Uint8Array.of(0), point));
   if (!d) {
-    const spki = Buffer.from(encodeSequence(algorithm, bits));
+    const spki = Buffer.from(encodeSubjectPublicKeyInfo(algorithm, point));
     return createPublicKey({ key: spki, format: 'der', type: 'spki' });
   }
   const scalar = padded(d, c.orderBytes);
+  // RFC 5915 ECPrivateKey: version 1, d, and the public key as [1] (the curve is in the algorithm).
   const ecPrivateKey = encodeSequence(
     encodeUnsignedInteger(Uint8Array.of(1)),
     encodeTlv(TAG_OCTET_STRING, scalar),
-    encodeTlv(0xa1, bits),
+    encodeTlv(0xa1, encodeTlv(TAG_BIT_STRING, concat(Uint8Array.of(0), point))),
   );
-  const pkcs8 = Buffer.from(
-    encodeSequence(
-      encodeUnsignedInteger(new Uint8Array(0)),
-      algorithm,
-      encodeTlv(TAG_OCTET_STRING, ecPrivateKey),
-    ),
-  );
+  const pkcs8 = Buffer.from(encodePrivateKeyInfo(algorithm, ecPrivateKey));
   try {
     return createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' });
   } finally {

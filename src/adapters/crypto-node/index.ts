@@ -23,25 +23,15 @@ import { RandomPool } from './random-pool.js';
 import { generateRsa, generateRsaAsync, RsaKey, rsaSign, rsaSignAsync, rsaVerify } from './rsa.js';
 import { rsaDecrypt, rsaDecryptAsync, rsaEncrypt } from './rsa-cipher.js';
 
-function asRsa(key: KeyHandle): RsaKey {
-  if (!(key instanceof RsaKey)) throw new Error('not an RSA key of this backend');
+/** `key` as this backend's key class `cls`; a handle of another kind or backend is a bug. */
+function as<T>(cls: new (...args: never[]) => T, key: KeyHandle, what: string): T {
+  if (!(key instanceof cls)) throw new Error(`not ${what} of this backend`);
   return key;
 }
-
-function asEc(key: KeyHandle): EcKey {
-  if (!(key instanceof EcKey)) throw new Error('not an EC key of this backend');
-  return key;
-}
-
-function asDsa(key: KeyHandle): DsaKey {
-  if (!(key instanceof DsaKey)) throw new Error('not a DSA key of this backend');
-  return key;
-}
-
-function asOkp(key: KeyHandle): OkpKey {
-  if (!(key instanceof OkpKey)) throw new Error('not an Edwards or Montgomery key of this backend');
-  return key;
-}
+const asRsa = (key: KeyHandle) => as(RsaKey, key, 'an RSA key');
+const asEc = (key: KeyHandle) => as(EcKey, key, 'an EC key');
+const asDsa = (key: KeyHandle) => as(DsaKey, key, 'a DSA key');
+const asOkp = (key: KeyHandle) => as(OkpKey, key, 'an Edwards or Montgomery key');
 
 /** Weierstrass curves go through ec.ts (OpenSSL ECDH objects, the ECDSA fast path), the others okp.ts. */
 const isWeierstrass = (curve: CurveName) => curveRow(curve).family === 'weierstrass';
@@ -99,10 +89,7 @@ export function createNodeCrypto(): CryptoBackend {
     generateDsaParameters,
     generateDhParameters,
     generateFfcPair,
-    dh(key, peer) {
-      if (!(key instanceof DhKey)) throw new Error('not a DH key of this backend');
-      return key.agree(peer);
-    },
+    dh: (key, peer) => as(DhKey, key, 'a DH key').agree(peer),
     generateEc: (curve) => (isWeierstrass(curve) ? generateEc(curve) : generateOkp(curve)),
     ecPublicPoint: (curve, d) =>
       isWeierstrass(curve) ? ecPublicPoint(curve, d) : okpPublicKey(curve, d),

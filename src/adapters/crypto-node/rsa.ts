@@ -20,6 +20,7 @@ import {
 } from 'node:crypto';
 import type { KeyHandle, RsaMaterial, SignScheme } from '../../crypto/backend.js';
 import { HASH_LENGTHS, type HashName } from '../../crypto/backend.js';
+import { counterHash } from '../../crypto/counter-hash.js';
 import {
   CKR_ATTRIBUTE_VALUE_INVALID,
   CKR_DATA_INVALID,
@@ -103,24 +104,9 @@ export function leftPad(data: Uint8Array, width: number): Buffer {
   return out;
 }
 
-function mgf1(hash: HashName, seed: Uint8Array, length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  const hLen = HASH_LENGTHS[hash];
-  for (let counter = 0, off = 0; off < length; counter++, off += hLen) {
-    const h = hashAccumulator(hash);
-    h.update(seed);
-    h.update(
-      Uint8Array.of(
-        counter >>> 24,
-        (counter >>> 16) & 0xff,
-        (counter >>> 8) & 0xff,
-        counter & 0xff,
-      ),
-    );
-    out.set(h.finish().subarray(0, Math.min(hLen, length - off)), off);
-  }
-  return out;
-}
+/** MGF1 (RFC 8017 §B.2.1). */
+const mgf1 = (hash: HashName, seed: Uint8Array, length: number) =>
+  counterHash(hashAccumulator, hash, seed, 0, length);
 
 /** H = Hash(0x00*8 ‖ mHash ‖ salt), the heart of EMSA-PSS. */
 function pssHash(hash: HashName, mHash: Uint8Array, salt: Uint8Array): Uint8Array {
