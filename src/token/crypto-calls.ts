@@ -32,21 +32,29 @@ export function digestInit(app: AppState, h: number, m: RawMechanism | null): vo
   session.digest = { op: mech.digest(app.token.crypto, m), multi: false };
 }
 
-export const digest = (app: AppState, h: number, data: Uint8Array, capacity: number | null) =>
-  step(app, h, 'digest', 'single', (st, session) => {
-    const length = st.op.length;
-    if (capacity === null) return { length, bytes: null };
-    if (capacity < length) bufferTooSmall(length);
-    // Single-part: nothing was fed before, so the whole input can be hashed in one call.
-    let bytes: Uint8Array;
-    if (st.op.once) bytes = st.op.once(data);
-    else {
-      st.op.update(data);
-      bytes = st.op.finish();
-    }
-    session.digest = undefined;
-    return { length: bytes.length, bytes };
-  });
+/**
+ * C_Digest and C_Sign: one single-part call, its result into the caller's buffer, after which the
+ * operation ends (a length query leaves it active). Nothing was fed before, so the operation may take
+ * the caller's data as it is (`once`: no copy), or else as one update.
+ */
+const singleOutput =
+  (kind: 'digest' | 'sign') =>
+  (app: AppState, h: number, data: Uint8Array, capacity: number | null): Output =>
+    step(app, h, kind, 'single', (st, session) => {
+      const { op } = st;
+      if (capacity === null) return { length: op.length, bytes: null };
+      if (capacity < op.length) bufferTooSmall(op.length);
+      let bytes: Uint8Array;
+      if (op.once) bytes = op.once(data);
+      else {
+        op.update(data);
+        bytes = op.finish();
+      }
+      session[kind] = undefined;
+      return { length: bytes.length, bytes };
+    });
+
+export const digest = singleOutput('digest');
 
 export const digestUpdate = (app: AppState, h: number, part: Uint8Array): void =>
   step(app, h, 'digest', 'update', (st) => {
@@ -85,21 +93,7 @@ export function signInit(app: AppState, h: number, m: RawMechanism | null, key: 
   session.sign = { ...base, op: make(app.token.crypto, m, keyRef(app.token.crypto, obj)) };
 }
 
-export const sign = (app: AppState, h: number, data: Uint8Array, capacity: number | null) =>
-  step(app, h, 'sign', 'single', (st, session) => {
-    const length = st.op.length;
-    if (capacity === null) return { length, bytes: null };
-    if (capacity < length) bufferTooSmall(length);
-    // Single-part: nothing was fed before, so the mechanism may sign the caller's data as it is.
-    let bytes: Uint8Array;
-    if (st.op.once) bytes = st.op.once(data);
-    else {
-      st.op.update(data);
-      bytes = st.op.finish();
-    }
-    session.sign = undefined;
-    return { length: bytes.length, bytes };
-  });
+export const sign = singleOutput('sign');
 
 /**
  * C_Sign or C_SignFinal off the event loop: the checks and the length query run at once, the signature
