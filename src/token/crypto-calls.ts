@@ -32,21 +32,28 @@ export function digestInit(app: AppState, h: number, m: RawMechanism | null): vo
   session.digest = { op: mech.digest(app.token.crypto, m), multi: false };
 }
 
-export const digest = (app: AppState, h: number, data: Uint8Array, capacity: number | null) =>
-  step(app, h, 'digest', 'single', (st, session) => {
-    const length = st.op.length;
-    if (capacity === null) return { length, bytes: null };
-    if (capacity < length) bufferTooSmall(length);
-    // Single-part: nothing was fed before, so the whole input can be hashed in one call.
-    let bytes: Uint8Array;
-    if (st.op.once) bytes = st.op.once(data);
-    else {
-      st.op.update(data);
-      bytes = st.op.finish();
-    }
-    session.digest = undefined;
-    return { length: bytes.length, bytes };
-  });
+/**
+ * C_Digest and C_Sign: the operation's one result, after which it ends. Nothing was fed before, so the
+ * operation's `once` (where it has one) may hash or sign the caller's data as it is.
+ */
+const singleOutput =
+  (kind: 'digest' | 'sign') =>
+  (app: AppState, h: number, data: Uint8Array, capacity: number | null): Output =>
+    step(app, h, kind, 'single', (st, session) => {
+      const length = st.op.length;
+      if (capacity === null) return { length, bytes: null };
+      if (capacity < length) bufferTooSmall(length);
+      let bytes: Uint8Array;
+      if (st.op.once) bytes = st.op.once(data);
+      else {
+        st.op.update(data);
+        bytes = st.op.finish();
+      }
+      session[kind] = undefined;
+      return { length: bytes.length, bytes };
+    });
+
+export const digest = singleOutput('digest');
 
 export const digestUpdate = (app: AppState, h: number, part: Uint8Array): void =>
   step(app, h, 'digest', 'update', (st) => {
@@ -85,21 +92,7 @@ export function signInit(app: AppState, h: number, m: RawMechanism | null, key: 
   session.sign = { ...base, op: make(app.token.crypto, m, keyRef(app.token.crypto, obj)) };
 }
 
-export const sign = (app: AppState, h: number, data: Uint8Array, capacity: number | null) =>
-  step(app, h, 'sign', 'single', (st, session) => {
-    const length = st.op.length;
-    if (capacity === null) return { length, bytes: null };
-    if (capacity < length) bufferTooSmall(length);
-    // Single-part: nothing was fed before, so the mechanism may sign the caller's data as it is.
-    let bytes: Uint8Array;
-    if (st.op.once) bytes = st.op.once(data);
-    else {
-      st.op.update(data);
-      bytes = st.op.finish();
-    }
-    session.sign = undefined;
-    return { length: bytes.length, bytes };
-  });
+export const sign = singleOutput('sign');
 
 /**
  * C_Sign or C_SignFinal off the event loop: the checks and the length query run at once, the signature
