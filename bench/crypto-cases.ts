@@ -19,6 +19,7 @@ import {
 import type { Handle } from '../src/api/convert.js';
 import * as C from '../src/pkcs11/constants.js';
 import type { BenchCase } from './harness.js';
+import { digesting, hashing, joinCases, type Ops, signing, verifying } from './operations.js';
 import type { Target } from './targets.js';
 
 const P256 = Buffer.from('06082a8648ce3d030107', 'hex');
@@ -26,6 +27,11 @@ const DIGEST_INFO = Buffer.from('3031300d060960864801650304020105000420', 'hex')
 const MSG32 = randomBytes(32);
 const DIGEST = createHash('sha256').update(MSG32).digest();
 const INFO = Buffer.concat([DIGEST_INFO, DIGEST]);
+const SHA_SIZES = [
+  ['64 B', 64],
+  ['1 KiB', 1024],
+  ['1 MiB', 1024 * 1024],
+] as const;
 
 /**
  * A P-256 key whose private half the token never sees, for verification with a public key alone (the
@@ -46,7 +52,7 @@ const FOREIGN = (() => {
 })();
 
 /** The operations of one target, keyed by case name. */
-function operations(t: Target): Record<string, () => unknown> {
+function operations(t: Target): Ops {
   const { p11, session: s } = t;
   const ec = p11.C_GenerateKeyPair(
     s,
@@ -90,52 +96,44 @@ function operations(t: Target): Record<string, () => unknown> {
   const out64 = Buffer.alloc(64);
   const out256 = Buffer.alloc(256);
   const out32 = Buffer.alloc(32);
-  const ops: Record<string, () => unknown> = {
+  return {
     'ECDSA P-256 sign (CKM_ECDSA)': () => signWith(C.CKM_ECDSA, ec.privateKey, DIGEST, 64),
-    'ECDSA P-256 verify (CKM_ECDSA)': () => {
-      p11.C_VerifyInit(s, { mechanism: C.CKM_ECDSA }, ec.publicKey);
-      p11.C_Verify(s, DIGEST, ecSig);
-    },
-    'ECDSA P-256 sign (CKM_ECDSA_SHA256, 32 B)': () => {
-      p11.C_SignInit(s, { mechanism: C.CKM_ECDSA_SHA256 }, ec.privateKey);
-      p11.C_Sign(s, MSG32, out64);
-    },
-    'ECDSA P-256 verify (CKM_ECDSA_SHA256, 32 B)': () => {
-      p11.C_VerifyInit(s, { mechanism: C.CKM_ECDSA_SHA256 }, ec.publicKey);
-      p11.C_Verify(s, MSG32, ecSig);
-    },
-    'ECDSA P-256 verify, public key only (CKM_ECDSA)': () => {
-      p11.C_VerifyInit(s, { mechanism: C.CKM_ECDSA }, foreign);
-      p11.C_Verify(s, DIGEST, FOREIGN.signature);
-    },
-    'ECDSA P-256 verify, public key only (CKM_ECDSA_SHA256)': () => {
-      p11.C_VerifyInit(s, { mechanism: C.CKM_ECDSA_SHA256 }, foreign);
-      p11.C_Verify(s, MSG32, FOREIGN.signature);
-    },
-    'RSA-2048 sign (CKM_RSA_PKCS)': () => {
-      p11.C_SignInit(s, { mechanism: C.CKM_RSA_PKCS }, rsa.privateKey);
-      p11.C_Sign(s, INFO, out256);
-    },
-    'RSA-2048 verify (CKM_RSA_PKCS)': () => {
-      p11.C_VerifyInit(s, { mechanism: C.CKM_RSA_PKCS }, rsa.publicKey);
-      p11.C_Verify(s, INFO, rsaSig);
-    },
+    'ECDSA P-256 verify (CKM_ECDSA)': verifying(t, C.CKM_ECDSA, ec.publicKey, DIGEST, ecSig),
+    'ECDSA P-256 sign (CKM_ECDSA_SHA256, 32 B)': signing(
+      t,
+      C.CKM_ECDSA_SHA256,
+      ec.privateKey,
+      MSG32,
+      out64,
+    ),
+    'ECDSA P-256 verify (CKM_ECDSA_SHA256, 32 B)': verifying(
+      t,
+      C.CKM_ECDSA_SHA256,
+      ec.publicKey,
+      MSG32,
+      ecSig,
+    ),
+    'ECDSA P-256 verify, public key only (CKM_ECDSA)': verifying(
+      t,
+      C.CKM_ECDSA,
+      foreign,
+      DIGEST,
+      FOREIGN.signature,
+    ),
+    'ECDSA P-256 verify, public key only (CKM_ECDSA_SHA256)': verifying(
+      t,
+      C.CKM_ECDSA_SHA256,
+      foreign,
+      MSG32,
+      FOREIGN.signature,
+    ),
+    'RSA-2048 sign (CKM_RSA_PKCS)': signing(t, C.CKM_RSA_PKCS, rsa.privateKey, INFO, out256),
+    'RSA-2048 verify (CKM_RSA_PKCS)': verifying(t, C.CKM_RSA_PKCS, rsa.publicKey, INFO, rsaSig),
     'C_GenerateRandom 32 B': () => p11.C_GenerateRandom(s, out32),
     'C_GetAttributeValue(CKA_CLASS)': () =>
       p11.C_GetAttributeValue(s, ec.publicKey, [{ type: C.CKA_CLASS }]),
+    ...digesting(t, C.CKM_SHA256, 'SHA-256', SHA_SIZES),
   };
-  for (const [name, size] of [
-    ['64 B', 64],
-    ['1 KiB', 1024],
-    ['1 MiB', 1024 * 1024],
-  ] as const) {
-    const data = randomBytes(size);
-    ops[`SHA-256 ${name}`] = () => {
-      p11.C_DigestInit(s, { mechanism: C.CKM_SHA256 });
-      p11.C_Digest(s, data, out32);
-    };
-  }
-  return ops;
 }
 
 function checkSignatures(
@@ -168,7 +166,7 @@ function checkSignatures(
     throw new Error(`${t.name}: RSA signature does not verify`);
 }
 
-function baselines(): Record<string, () => unknown> {
+function baselines(): Ops {
   const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const ecSig = sign('sha256', MSG32, { key: ec.privateKey, dsaEncoding: 'ieee-p1363' });
@@ -179,7 +177,7 @@ function baselines(): Record<string, () => unknown> {
   const ecSign = () => sign('sha256', MSG32, { key: ec.privateKey, dsaEncoding: 'ieee-p1363' });
   const ecVerify = () =>
     verify('sha256', MSG32, { key: ec.publicKey, dsaEncoding: 'ieee-p1363' }, ecSig);
-  const base: Record<string, () => unknown> = {
+  const base: Ops = {
     'ECDSA P-256 sign (CKM_ECDSA)': ecSign,
     'ECDSA P-256 verify (CKM_ECDSA)': () =>
       verify('sha256', MSG32, { key: ec.publicKey, dsaEncoding: 'ieee-p1363' }, ecSig),
@@ -194,25 +192,9 @@ function baselines(): Record<string, () => unknown> {
       publicDecrypt({ key: rsa.publicKey, padding: constants.RSA_PKCS1_PADDING }, rsaSig),
     'C_GenerateRandom 32 B': () => randomBytes(32),
   };
-  for (const [name, size] of [
-    ['64 B', 64],
-    ['1 KiB', 1024],
-    ['1 MiB', 1024 * 1024],
-  ] as const) {
-    const data = randomBytes(size);
-    base[`SHA-256 ${name}`] = () => createHash('sha256').update(data).digest();
-  }
-  return base;
+  return { ...base, ...hashing('sha256', 'SHA-256', SHA_SIZES) };
 }
 
 export function cryptoCases(ours: Target, softhsm: Target | undefined): BenchCase[] {
-  const o = operations(ours);
-  const h = softhsm ? operations(softhsm) : {};
-  const b = baselines();
-  return Object.keys(o).map((op) => ({
-    op,
-    ours: o[op] as () => unknown,
-    ...(b[op] ? { baseline: b[op] } : {}),
-    ...(h[op] ? { softhsm: h[op] } : {}),
-  }));
+  return joinCases(operations(ours), baselines(), softhsm ? operations(softhsm) : {});
 }

@@ -6,7 +6,6 @@
  * @module
  */
 import {
-  createHash,
   createPublicKey,
   createSecretKey,
   diffieHellman,
@@ -18,11 +17,16 @@ import {
 import type { Handle } from '../src/api/convert.js';
 import * as C from '../src/pkcs11/constants.js';
 import type { BenchCase } from './harness.js';
+import { digesting, hashing, joinCases, type Ops, signing, verifying } from './operations.js';
 import type { Target } from './targets.js';
 
 const ED25519 = Buffer.from('06032b6570', 'hex');
 const X25519 = Buffer.from('06032b656e', 'hex');
 const MSG32 = randomBytes(32);
+const SHA3_SIZES = [
+  ['64 B', 64],
+  ['1 KiB', 1024],
+] as const;
 /** The peer of the X25519 derivation: a key the token never holds, given to it as raw bytes. */
 const PEER = generateKeyPairSync('x25519');
 const PEER_RAW = Buffer.from(PEER.publicKey.export({ format: 'jwk' }).x as string, 'base64url');
@@ -35,11 +39,10 @@ const rawPublic = (t: Target, h: Handle) => {
 const okp = (crv: string, raw: Buffer) =>
   createPublicKey({ key: { kty: 'OKP', crv, x: raw.toString('base64url') }, format: 'jwk' });
 
-function operations(t: Target): Record<string, () => unknown> {
+function operations(t: Target): Ops {
   const { p11, session: s } = t;
-  const ops: Record<string, () => unknown> = {};
+  const ops: Ops = {};
   const out64 = Buffer.alloc(64);
-  const out32 = Buffer.alloc(32);
   try {
     const ed = p11.C_GenerateKeyPair(
       s,
@@ -57,14 +60,8 @@ function operations(t: Target): Record<string, () => unknown> {
     const sig = Buffer.from(p11.C_Sign(s, MSG32, out64));
     if (!verify(null, MSG32, okp('Ed25519', rawPublic(t, ed.publicKey)), sig))
       throw new Error(`${t.name}: Ed25519 signature does not verify`);
-    ops['Ed25519 sign (CKM_EDDSA, 32 B)'] = () => {
-      p11.C_SignInit(s, { mechanism: C.CKM_EDDSA }, ed.privateKey);
-      p11.C_Sign(s, MSG32, out64);
-    };
-    ops['Ed25519 verify (CKM_EDDSA, 32 B)'] = () => {
-      p11.C_VerifyInit(s, { mechanism: C.CKM_EDDSA }, ed.publicKey);
-      p11.C_Verify(s, MSG32, sig);
-    };
+    ops['Ed25519 sign (CKM_EDDSA, 32 B)'] = signing(t, C.CKM_EDDSA, ed.privateKey, MSG32, out64);
+    ops['Ed25519 verify (CKM_EDDSA, 32 B)'] = verifying(t, C.CKM_EDDSA, ed.publicKey, MSG32, sig);
   } catch (e) {
     process.stderr.write(`${t.name}: no Ed25519 (${(e as Error).message})\n`);
   }
@@ -102,24 +99,14 @@ function operations(t: Target): Record<string, () => unknown> {
   } catch (e) {
     process.stderr.write(`${t.name}: no X25519 (${(e as Error).message})\n`);
   }
-  for (const [name, size] of [
-    ['64 B', 64],
-    ['1 KiB', 1024],
-  ] as const) {
-    const data = randomBytes(size);
-    ops[`SHA3-256 ${name}`] = () => {
-      p11.C_DigestInit(s, { mechanism: C.CKM_SHA3_256 });
-      p11.C_Digest(s, data, out32);
-    };
-  }
-  return ops;
+  return { ...ops, ...digesting(t, C.CKM_SHA3_256, 'SHA3-256', SHA3_SIZES) };
 }
 
-function baselines(): Record<string, () => unknown> {
+function baselines(): Ops {
   const ed = generateKeyPairSync('ed25519');
   const sig = sign(null, MSG32, ed.privateKey);
   const x = generateKeyPairSync('x25519');
-  const base: Record<string, () => unknown> = {
+  const base: Ops = {
     'Ed25519 sign (CKM_EDDSA, 32 B)': () => sign(null, MSG32, ed.privateKey),
     'Ed25519 verify (CKM_EDDSA, 32 B)': () => verify(null, MSG32, ed.publicKey, sig),
     // The same work from the same inputs: a secret key (node:crypto's KeyObject; the token's object)
@@ -129,24 +116,9 @@ function baselines(): Record<string, () => unknown> {
         diffieHellman({ privateKey: x.privateKey, publicKey: okp('X25519', PEER_RAW) }),
       ),
   };
-  for (const [name, size] of [
-    ['64 B', 64],
-    ['1 KiB', 1024],
-  ] as const) {
-    const data = randomBytes(size);
-    base[`SHA3-256 ${name}`] = () => createHash('sha3-256').update(data).digest();
-  }
-  return base;
+  return { ...base, ...hashing('sha3-256', 'SHA3-256', SHA3_SIZES) };
 }
 
 export function mechanismCases(ours: Target, softhsm: Target | undefined): BenchCase[] {
-  const o = operations(ours);
-  const h = softhsm ? operations(softhsm) : {};
-  const b = baselines();
-  return Object.keys(o).map((op) => ({
-    op,
-    ours: o[op] as () => unknown,
-    ...(b[op] ? { baseline: b[op] } : {}),
-    ...(h[op] ? { softhsm: h[op] } : {}),
-  }));
+  return joinCases(operations(ours), baselines(), softhsm ? operations(softhsm) : {});
 }

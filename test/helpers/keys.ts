@@ -4,7 +4,7 @@
  * @module
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import type { Handle } from '../../src/api/convert.js';
+import type { Handle, Template } from '../../src/api/convert.js';
 import type { PKCS11 } from '../../src/api/pkcs11.js';
 import * as C from '../../src/pkcs11/constants.js';
 import {
@@ -38,6 +38,73 @@ export const OKP_PARAMS = {
   X25519: Buffer.from('06032b656e', 'hex'),
   X448: Buffer.from('06032b656f', 'hex'),
 } as const;
+
+/** A key pair's handles, as C_GenerateKeyPair returns them. */
+export interface KeyPairHandles {
+  publicKey: Handle;
+  privateKey: Handle;
+}
+
+/** Attributes a generated pair's templates add to what the key type needs. */
+export interface PairTemplates {
+  public?: Template;
+  private?: Template;
+}
+
+/** An EC key pair made on the token: CKM_EC_KEY_PAIR_GEN on `curve`. */
+export function ecPair(
+  p11: PKCS11,
+  s: Handle,
+  curve: keyof typeof EC_PARAMS,
+  t: PairTemplates = {},
+): KeyPairHandles {
+  return p11.C_GenerateKeyPair(
+    s,
+    { mechanism: C.CKM_EC_KEY_PAIR_GEN },
+    [{ type: C.CKA_EC_PARAMS, value: EC_PARAMS[curve] }, ...(t.public ?? [])],
+    t.private ?? [],
+  );
+}
+
+/** An RSA key pair made on the token: CKM_RSA_PKCS_KEY_PAIR_GEN of `bits`. */
+export function rsaPair(
+  p11: PKCS11,
+  s: Handle,
+  bits: number,
+  t: PairTemplates = {},
+): KeyPairHandles {
+  return p11.C_GenerateKeyPair(
+    s,
+    { mechanism: C.CKM_RSA_PKCS_KEY_PAIR_GEN },
+    [{ type: C.CKA_MODULUS_BITS, value: bits }, ...(t.public ?? [])],
+    t.private ?? [],
+  );
+}
+
+/** The uncompressed point 04‖x‖y of a node:crypto EC public key (P-256, P-384, P-521). */
+export function ecPointOf(key: KeyObject): Buffer {
+  const jwk = key.export({ format: 'jwk' });
+  return Buffer.concat([
+    Buffer.from([0x04]),
+    Buffer.from(jwk.x as string, 'base64url'),
+    Buffer.from(jwk.y as string, 'base64url'),
+  ]);
+}
+
+/** A CKO_PUBLIC_KEY of `curve` on the token with the CKA_EC_POINT given (raw or DER, as the test wants). */
+export function ecPublicObject(
+  p11: PKCS11,
+  s: Handle,
+  curve: keyof typeof EC_PARAMS,
+  ecPoint: Buffer,
+): Handle {
+  return p11.C_CreateObject(s, [
+    { type: C.CKA_CLASS, value: C.CKO_PUBLIC_KEY },
+    { type: C.CKA_KEY_TYPE, value: C.CKK_EC },
+    { type: C.CKA_EC_PARAMS, value: EC_PARAMS[curve] },
+    { type: C.CKA_EC_POINT, value: ecPoint },
+  ]);
+}
 
 function attr(p11: PKCS11, s: Handle, o: Handle, type: number): Buffer {
   const [a] = p11.C_GetAttributeValue(s, o, [{ type }]);

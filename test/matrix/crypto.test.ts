@@ -4,7 +4,7 @@ import { constants, createHash, createHmac, verify } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Handle } from '../../src/api/convert.js';
 import { freshKeyPair } from '../helpers/keypair.js';
-import { EC_PARAMS, publicKeyOf } from '../helpers/keys.js';
+import { ecPair, ecPointOf, ecPublicObject, publicKeyOf, rsaPair } from '../helpers/keys.js';
 import {
   assertRv,
   assertRvAsync,
@@ -27,21 +27,9 @@ for (const port of PAL_PORTS) {
     before(() => {
       m = initializedModule(port);
       s = userSession(m);
-      rsa = m.p11.C_GenerateKeyPair(
-        s,
-        { mechanism: C.CKM_RSA_PKCS_KEY_PAIR_GEN },
-        [
-          { type: C.CKA_MODULUS_BITS, value: 2048 },
-          { type: C.CKA_TOKEN, value: true },
-        ],
-        [{ type: C.CKA_TOKEN, value: true }],
-      );
-      ec = m.p11.C_GenerateKeyPair(
-        s,
-        { mechanism: C.CKM_EC_KEY_PAIR_GEN },
-        [{ type: C.CKA_EC_PARAMS, value: EC_PARAMS['P-256'] }],
-        [{ type: C.CKA_SIGN, value: true }],
-      );
+      const token = [{ type: C.CKA_TOKEN, value: true }];
+      rsa = rsaPair(m.p11, s, 2048, { public: token, private: token });
+      ec = ecPair(m.p11, s, 'P-256', { private: [{ type: C.CKA_SIGN, value: true }] });
     });
     after(() => m.cleanup());
 
@@ -204,18 +192,9 @@ for (const port of PAL_PORTS) {
     it('CKM_ECDSA verifies signatures node:crypto made, and rejects them over another digest', () => {
       const { sign: nodeSign } = nodeCrypto;
       const pair = freshKeyPair('ec', { namedCurve: 'P-256' });
-      const jwk = pair.publicKey.export({ format: 'jwk' });
-      const point = Buffer.concat([
-        Buffer.from([0x04]),
-        Buffer.from(jwk.x as string, 'base64url'),
-        Buffer.from(jwk.y as string, 'base64url'),
-      ]);
-      const pub = m.p11.C_CreateObject(s, [
-        { type: C.CKA_CLASS, value: C.CKO_PUBLIC_KEY },
-        { type: C.CKA_KEY_TYPE, value: C.CKK_EC },
-        { type: C.CKA_EC_PARAMS, value: EC_PARAMS['P-256'] },
-        { type: C.CKA_EC_POINT, value: Buffer.concat([Buffer.from([0x04, 0x41]), point]) },
-      ]);
+      // CKA_EC_POINT as DER (an OCTET STRING around the point)
+      const der = Buffer.concat([Buffer.from([0x04, 0x41]), ecPointOf(pair.publicKey)]);
+      const pub = ecPublicObject(m.p11, s, 'P-256', der);
       const sig = nodeSign('sha384', DATA, { key: pair.privateKey, dsaEncoding: 'ieee-p1363' });
       const digest = createHash('sha384').update(DATA).digest();
       m.p11.C_VerifyInit(s, { mechanism: C.CKM_ECDSA }, pub);
@@ -254,12 +233,7 @@ for (const port of PAL_PORTS) {
 
     for (const curve of ['P-384', 'P-521'] as const) {
       it(`generates ${curve} keys that sign (CKM_ECDSA_SHA256)`, () => {
-        const kp = m.p11.C_GenerateKeyPair(
-          s,
-          { mechanism: C.CKM_EC_KEY_PAIR_GEN },
-          [{ type: C.CKA_EC_PARAMS, value: EC_PARAMS[curve] }],
-          [],
-        );
+        const kp = ecPair(m.p11, s, curve);
         const sig = sign(C.CKM_ECDSA_SHA256, kp.privateKey, DATA);
         assert.equal(sig.length, curve === 'P-384' ? 96 : 132);
         const key = publicKeyOf(m.p11, s, kp.publicKey);
@@ -286,12 +260,7 @@ for (const port of PAL_PORTS) {
     });
 
     it('a key without CKA_SIGN → CKR_KEY_FUNCTION_NOT_PERMITTED', () => {
-      const kp = m.p11.C_GenerateKeyPair(
-        s,
-        { mechanism: C.CKM_EC_KEY_PAIR_GEN },
-        [{ type: C.CKA_EC_PARAMS, value: EC_PARAMS['P-256'] }],
-        [{ type: C.CKA_SIGN, value: false }],
-      );
+      const kp = ecPair(m.p11, s, 'P-256', { private: [{ type: C.CKA_SIGN, value: false }] });
       assertRv(
         () => m.p11.C_SignInit(s, { mechanism: C.CKM_ECDSA_SHA256 }, kp.privateKey),
         C.CKR_KEY_FUNCTION_NOT_PERMITTED,
@@ -301,12 +270,9 @@ for (const port of PAL_PORTS) {
     it('CKA_ALLOWED_MECHANISMS restricts a key → CKR_MECHANISM_INVALID', () => {
       const allowed = Buffer.alloc(8);
       allowed.writeBigUInt64LE(BigInt(C.CKM_ECDSA_SHA384));
-      const kp = m.p11.C_GenerateKeyPair(
-        s,
-        { mechanism: C.CKM_EC_KEY_PAIR_GEN },
-        [{ type: C.CKA_EC_PARAMS, value: EC_PARAMS['P-256'] }],
-        [{ type: C.CKA_ALLOWED_MECHANISMS, value: allowed }],
-      );
+      const kp = ecPair(m.p11, s, 'P-256', {
+        private: [{ type: C.CKA_ALLOWED_MECHANISMS, value: allowed }],
+      });
       assertRv(
         () => m.p11.C_SignInit(s, { mechanism: C.CKM_ECDSA_SHA256 }, kp.privateKey),
         C.CKR_MECHANISM_INVALID,

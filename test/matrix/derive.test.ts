@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { createCipheriv } from 'node:crypto';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { Handle, Template } from '../../src/api/convert.js';
+import { ecPair } from '../helpers/keys.js';
 import {
   assertRv,
   C,
@@ -164,12 +165,7 @@ for (const port of PAL_PORTS) {
           () => derive(C.CKM_CONCATENATE_BASE_AND_KEY, 0x7777, aes),
           C.CKR_KEY_HANDLE_INVALID,
         );
-        const kp = m.p11.C_GenerateKeyPair(
-          s,
-          { mechanism: C.CKM_EC_KEY_PAIR_GEN },
-          [{ type: C.CKA_EC_PARAMS, value: Buffer.from('06082a8648ce3d030107', 'hex') }],
-          [],
-        );
+        const kp = ecPair(m.p11, s, 'P-256');
         assertRv(
           () => derive(C.CKM_CONCATENATE_BASE_AND_KEY, kp.privateKey, aes),
           C.CKR_KEY_TYPE_INCONSISTENT,
@@ -206,12 +202,7 @@ for (const port of PAL_PORTS) {
           C.CKR_ATTRIBUTE_VALUE_INVALID,
         );
         // ECDH and key generation take the same shared check
-        const kp = m.p11.C_GenerateKeyPair(
-          s,
-          { mechanism: C.CKM_EC_KEY_PAIR_GEN },
-          [{ type: C.CKA_EC_PARAMS, value: Buffer.from('06082a8648ce3d030107', 'hex') }],
-          [on(C.CKA_DERIVE)],
-        );
+        const kp = ecPair(m.p11, s, 'P-256', { private: [on(C.CKA_DERIVE)] });
         const point = m.p11.C_GetAttributeValue(s, kp.publicKey, [{ type: C.CKA_EC_POINT }])[0]
           ?.value as Buffer;
         const ecdh = { type: C.CK_PARAMS_EC_DH, kdf: C.CKD_NULL, publicData: point.subarray(2) };

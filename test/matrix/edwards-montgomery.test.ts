@@ -3,7 +3,7 @@ import { createHash, diffieHellman, generateKeyPairSync, sign, verify } from 'no
 import { after, before, describe, it } from 'node:test';
 import type { Handle } from '../../src/api/convert.js';
 import { CK_PARAMS_EDDSA } from '../../src/pkcs11/params.js';
-import { EC_PARAMS as ECDSA_PARAMS, OKP_PARAMS, publicKeyOf } from '../helpers/keys.js';
+import { EC_PARAMS as ECDSA_PARAMS, ecPair, OKP_PARAMS, publicKeyOf } from '../helpers/keys.js';
 
 const EC_PARAMS = { ...ECDSA_PARAMS, ...OKP_PARAMS };
 
@@ -224,12 +224,7 @@ for (const port of PAL_PORTS) {
         () => importPair(C.CKK_EC_EDWARDS, 'Ed25519', v.secret.slice(2), v.public),
         C.CKR_ATTRIBUTE_VALUE_INVALID,
       );
-      const ec = m.p11.C_GenerateKeyPair(
-        s,
-        { mechanism: C.CKM_EC_KEY_PAIR_GEN },
-        [{ type: C.CKA_EC_PARAMS, value: EC_PARAMS['P-256'] }],
-        [{ type: C.CKA_SIGN, value: true }],
-      );
+      const ec = ecPair(m.p11, s, 'P-256', { private: [{ type: C.CKA_SIGN, value: true }] });
       assertRv(
         () => m.p11.C_SignInit(s, { mechanism: C.CKM_EDDSA }, ec.privateKey),
         C.CKR_KEY_TYPE_INCONSISTENT,

@@ -19,7 +19,7 @@ import {
 import { after, before, describe, it } from 'node:test';
 import type { Handle } from '../../src/api/convert.js';
 import { freshKeyPair } from '../helpers/keypair.js';
-import { EC_PARAMS, publicKeyOf } from '../helpers/keys.js';
+import { ecPair, ecPointOf, ecPublicObject, publicKeyOf, rsaPair } from '../helpers/keys.js';
 import {
   assertRv,
   C,
@@ -35,68 +35,43 @@ const DIGESTS = loadVectors<{
   vectors: { hash: string; message: string; digest: string }[];
 }>('fips/digests.json');
 
-/** The new hashes: node:crypto's name, the digest, the HMAC pair, and (SHA-3) the 3.0 numbers. */
+/** A constant of constants.ts by name; a name it does not have is an error, not undefined. */
+function constant(name: string): number {
+  const v = (C as unknown as Record<string, unknown>)[name];
+  if (typeof v !== 'number') throw new Error(`constants.ts has no ${name}`);
+  return v;
+}
+
+/** A new hash: node:crypto's name, the digest, the HMAC pair and its key type (CKM_SHA512_224 …). */
+function row(name: string, node: string, ck: string) {
+  return {
+    name,
+    node,
+    digest: constant(`CKM_${ck}`),
+    hmac: [constant(`CKM_${ck}_HMAC`), constant(`CKM_${ck}_HMAC_GENERAL`)] as const,
+    key: constant(`CKK_${ck}_HMAC`),
+  };
+}
+
+/** SHA3-n: its row and the 3.0 numbers of ECDSA, RSA PKCS#1 and PSS, MGF1 and the X9.63 KDF. */
+function sha3(n: 224 | 256 | 384 | 512) {
+  const ck = `SHA3_${n}`;
+  return {
+    ...row(`SHA3-${n}`, `sha3-${n}`, ck),
+    ecdsa: constant(`CKM_ECDSA_${ck}`),
+    rsa: [constant(`CKM_${ck}_RSA_PKCS`), constant(`CKM_${ck}_RSA_PKCS_PSS`)] as const,
+    mgf: constant(`CKG_MGF1_${ck}`),
+    kdf: constant(`CKD_${ck}_KDF`),
+  };
+}
+
+const SHA3 = [sha3(224), sha3(256), sha3(384), sha3(512)];
+/** The new hashes: SHA-512/224, SHA-512/256 and SHA-3. */
 const NEW = [
-  {
-    name: 'SHA-512/224',
-    node: 'sha512-224',
-    digest: C.CKM_SHA512_224,
-    hmac: [C.CKM_SHA512_224_HMAC, C.CKM_SHA512_224_HMAC_GENERAL],
-    key: C.CKK_SHA512_224_HMAC,
-  },
-  {
-    name: 'SHA-512/256',
-    node: 'sha512-256',
-    digest: C.CKM_SHA512_256,
-    hmac: [C.CKM_SHA512_256_HMAC, C.CKM_SHA512_256_HMAC_GENERAL],
-    key: C.CKK_SHA512_256_HMAC,
-  },
-  {
-    name: 'SHA3-224',
-    node: 'sha3-224',
-    digest: C.CKM_SHA3_224,
-    hmac: [C.CKM_SHA3_224_HMAC, C.CKM_SHA3_224_HMAC_GENERAL],
-    key: C.CKK_SHA3_224_HMAC,
-    ecdsa: C.CKM_ECDSA_SHA3_224,
-    rsa: [C.CKM_SHA3_224_RSA_PKCS, C.CKM_SHA3_224_RSA_PKCS_PSS],
-    mgf: C.CKG_MGF1_SHA3_224,
-    kdf: C.CKD_SHA3_224_KDF,
-  },
-  {
-    name: 'SHA3-256',
-    node: 'sha3-256',
-    digest: C.CKM_SHA3_256,
-    hmac: [C.CKM_SHA3_256_HMAC, C.CKM_SHA3_256_HMAC_GENERAL],
-    key: C.CKK_SHA3_256_HMAC,
-    ecdsa: C.CKM_ECDSA_SHA3_256,
-    rsa: [C.CKM_SHA3_256_RSA_PKCS, C.CKM_SHA3_256_RSA_PKCS_PSS],
-    mgf: C.CKG_MGF1_SHA3_256,
-    kdf: C.CKD_SHA3_256_KDF,
-  },
-  {
-    name: 'SHA3-384',
-    node: 'sha3-384',
-    digest: C.CKM_SHA3_384,
-    hmac: [C.CKM_SHA3_384_HMAC, C.CKM_SHA3_384_HMAC_GENERAL],
-    key: C.CKK_SHA3_384_HMAC,
-    ecdsa: C.CKM_ECDSA_SHA3_384,
-    rsa: [C.CKM_SHA3_384_RSA_PKCS, C.CKM_SHA3_384_RSA_PKCS_PSS],
-    mgf: C.CKG_MGF1_SHA3_384,
-    kdf: C.CKD_SHA3_384_KDF,
-  },
-  {
-    name: 'SHA3-512',
-    node: 'sha3-512',
-    digest: C.CKM_SHA3_512,
-    hmac: [C.CKM_SHA3_512_HMAC, C.CKM_SHA3_512_HMAC_GENERAL],
-    key: C.CKK_SHA3_512_HMAC,
-    ecdsa: C.CKM_ECDSA_SHA3_512,
-    rsa: [C.CKM_SHA3_512_RSA_PKCS, C.CKM_SHA3_512_RSA_PKCS_PSS],
-    mgf: C.CKG_MGF1_SHA3_512,
-    kdf: C.CKD_SHA3_512_KDF,
-  },
-] as const;
-const SHA3 = NEW.filter((h) => 'ecdsa' in h) as Extract<(typeof NEW)[number], { ecdsa: number }>[];
+  row('SHA-512/224', 'sha512-224', 'SHA512_224'),
+  row('SHA-512/256', 'sha512-256', 'SHA512_256'),
+  ...SHA3,
+];
 const DATA = Buffer.from('The quick brown fox jumps over the lazy dog');
 
 for (const port of PAL_PORTS) {
@@ -108,27 +83,12 @@ for (const port of PAL_PORTS) {
     before(() => {
       m = initializedModule(port);
       s = userSession(m);
-      rsa = m.p11.C_GenerateKeyPair(
-        s,
-        { mechanism: C.CKM_RSA_PKCS_KEY_PAIR_GEN },
-        [
-          { type: C.CKA_MODULUS_BITS, value: 2048 },
-          { type: C.CKA_ENCRYPT, value: true },
-        ],
-        [
-          { type: C.CKA_SIGN, value: true },
-          { type: C.CKA_DECRYPT, value: true },
-        ],
-      );
-      ec = m.p11.C_GenerateKeyPair(
-        s,
-        { mechanism: C.CKM_EC_KEY_PAIR_GEN },
-        [{ type: C.CKA_EC_PARAMS, value: EC_PARAMS['P-384'] }],
-        [
-          { type: C.CKA_SIGN, value: true },
-          { type: C.CKA_DERIVE, value: true },
-        ],
-      );
+      const on = (...types: number[]) => types.map((type) => ({ type, value: true }));
+      rsa = rsaPair(m.p11, s, 2048, {
+        public: on(C.CKA_ENCRYPT),
+        private: on(C.CKA_SIGN, C.CKA_DECRYPT),
+      });
+      ec = ecPair(m.p11, s, 'P-384', { private: on(C.CKA_SIGN, C.CKA_DERIVE) });
     });
     after(() => m.cleanup());
 
@@ -206,18 +166,8 @@ for (const port of PAL_PORTS) {
           assert.ok(verify(h.node, DATA, { key: pub, dsaEncoding: 'ieee-p1363' }, sig));
         }
         const theirs = freshKeyPair('ec', { namedCurve: 'P-256' });
-        const jwk = theirs.publicKey.export({ format: 'jwk' });
-        const point = Buffer.concat([
-          Buffer.from([4]),
-          Buffer.from(jwk.x as string, 'base64url'),
-          Buffer.from(jwk.y as string, 'base64url'),
-        ]);
-        const foreign = m.p11.C_CreateObject(s, [
-          { type: C.CKA_CLASS, value: C.CKO_PUBLIC_KEY },
-          { type: C.CKA_KEY_TYPE, value: C.CKK_EC },
-          { type: C.CKA_EC_PARAMS, value: EC_PARAMS['P-256'] },
-          { type: C.CKA_EC_POINT, value: point },
-        ]);
+        // CKA_EC_POINT as the raw point
+        const foreign = ecPublicObject(m.p11, s, 'P-256', ecPointOf(theirs.publicKey));
         const sig = sign(h.node, DATA, { key: theirs.privateKey, dsaEncoding: 'ieee-p1363' });
         assert.equal(verifyWith(h.ecdsa, foreign, DATA, sig), true);
         assertRv(
