@@ -14,6 +14,7 @@ import * as C from '../pkcs11/constants.js';
 import { encodeBool, encodeUlong } from '../util/bytes.js';
 import type { TokenObject } from './object.js';
 import {
+  type AttributeRule,
   COPY_CHANGEABLE,
   FORBIDDEN_ON_CREATE,
   FORBIDDEN_ON_GENERATE,
@@ -82,6 +83,29 @@ export function resolvePolicy(template: AttributeMap, opts: BuildOptions): Objec
   return p;
 }
 
+/** A policy's rules as lists, made once: building an object walks them, not the policy's Map. */
+interface PolicyIndex {
+  rules: readonly AttributeRule[];
+  requiredOnCreate: readonly AttributeRule[];
+  requiredOnGenerate: readonly AttributeRule[];
+}
+
+const INDEXES = new WeakMap<ObjectPolicy, PolicyIndex>();
+
+function indexOf(p: ObjectPolicy): PolicyIndex {
+  let index = INDEXES.get(p);
+  if (index === undefined) {
+    const rules = [...p.rules.values()];
+    index = {
+      rules,
+      requiredOnCreate: rules.filter((r) => r.flags & REQUIRED_ON_CREATE),
+      requiredOnGenerate: rules.filter((r) => r.flags & REQUIRED_ON_GENERATE),
+    };
+    INDEXES.set(p, index);
+  }
+  return index;
+}
+
 /** Builds the full attribute set of a new object from a normalized template. */
 export function buildAttributes(template: AttributeMap, opts: BuildOptions): AttributeMap {
   const p = resolvePolicy(template, opts);
@@ -114,9 +138,9 @@ export function buildAttributes(template: AttributeMap, opts: BuildOptions): Att
     }
   }
   // 3. required attributes
-  const required = opts.mode === 'create' ? REQUIRED_ON_CREATE : REQUIRED_ON_GENERATE;
-  for (const r of p.rules.values()) {
-    if (r.flags & required && !template.has(r.type) && !opts.computed?.has(r.type)) {
+  const index = indexOf(p);
+  for (const r of opts.mode === 'create' ? index.requiredOnCreate : index.requiredOnGenerate) {
+    if (!template.has(r.type) && !opts.computed?.has(r.type)) {
       if (r.type === C.CKA_CLASS || r.type === C.CKA_KEY_TYPE) continue; // implied by the mechanism
       throw new Pkcs11Error(C.CKR_TEMPLATE_INCOMPLETE, `${attrName(r.type)} is required`);
     }
@@ -137,7 +161,7 @@ export function buildAttributes(template: AttributeMap, opts: BuildOptions): Att
   }
   for (const [t, v] of opts.computed ?? []) attrs.set(t, v);
   const cls = readUlong(attrs, C.CKA_CLASS) as number;
-  for (const r of p.rules.values()) {
+  for (const r of index.rules) {
     if (attrs.has(r.type)) continue;
     const def = profileDefault(opts.profile, cls, r.type) ?? r.default;
     if (def === undefined) continue;

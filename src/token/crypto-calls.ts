@@ -33,21 +33,22 @@ export function digestInit(app: AppState, h: number, m: RawMechanism | null): vo
 }
 
 /**
- * C_Digest and C_Sign: the operation's one result, after which it ends. Nothing was fed before, so the
- * operation's `once` (where it has one) may hash or sign the caller's data as it is.
+ * C_Digest and C_Sign: one single-part call, its result into the caller's buffer, after which the
+ * operation ends (a length query leaves it active). Nothing was fed before, so the operation may take
+ * the caller's data as it is (`once`: no copy), or else as one update.
  */
 const singleOutput =
   (kind: 'digest' | 'sign') =>
   (app: AppState, h: number, data: Uint8Array, capacity: number | null): Output =>
     step(app, h, kind, 'single', (st, session) => {
-      const length = st.op.length;
-      if (capacity === null) return { length, bytes: null };
-      if (capacity < length) bufferTooSmall(length);
+      const { op } = st;
+      if (capacity === null) return { length: op.length, bytes: null };
+      if (capacity < op.length) bufferTooSmall(op.length);
       let bytes: Uint8Array;
-      if (st.op.once) bytes = st.op.once(data);
+      if (op.once) bytes = op.once(data);
       else {
-        st.op.update(data);
-        bytes = st.op.finish();
+        op.update(data);
+        bytes = op.finish();
       }
       session[kind] = undefined;
       return { length: bytes.length, bytes };
