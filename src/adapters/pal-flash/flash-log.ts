@@ -132,7 +132,14 @@ export class FlashLog {
     const capacity = capacityOf(this.#st.sectors, this.#st.layout);
     const limit = size > freed ? capacity - HEADROOM : capacity;
     if (this.#liveBytes - freed + size > limit) {
-      throw new Pkcs11Error(CKR_DEVICE_MEMORY, 'flash full');
+      // A damaged sector is kept as found until the explicit repair, and its room with it.
+      const damaged = this.#st.sectors.filter((s) => s.state === 'damaged').length;
+      throw new Pkcs11Error(
+        CKR_DEVICE_MEMORY,
+        damaged === 0
+          ? 'flash full'
+          : `flash full while ${damaged} damaged sector(s) are kept as found: the repair (corepkcs11 fsck --repair) frees them`,
+      );
     }
     const rec = this.#append(label, recordFields(ENTRY_OBJECT, flags, labelBytes, value), payload);
     this.#liveBytes -= freed;
