@@ -117,7 +117,3 @@ export const CALL_ERROR = 0;
 export const CALL_ID: Readonly<Record<string, number>> = Object.fromEntries(
   CALLS.map((c) => [c.name, c.id]),
 );
-
-export function callSpec(id: number): CallSpec | undefined {
-  return CALLS[id];
-}
