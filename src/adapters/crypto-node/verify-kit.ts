@@ -107,16 +107,6 @@ export function signEcdsaP256(d: Uint8Array, digest: Uint8Array): Uint8Array {
   return ecdsaSignatureToDer(key.sign(digest));
 }
 
-/** Raw `r‖s` (two equal halves) → DER `SEQUENCE { INTEGER r, INTEGER s }`, minimal encoding. */
-export function ecdsaRawToDer(raw: Uint8Array): Uint8Array {
-  return ecdsaSignatureToDer(raw);
-}
-
-/** DER ECDSA signature → raw `r‖s` with each half right-aligned to `size` bytes (32 for P-256). */
-export function ecdsaDerToRaw(der: Uint8Array, size = 32): Uint8Array {
-  return ecdsaSignatureToRaw(der, size);
-}
-
 /** Verifies an RSASSA-PKCS1-v1_5 signature over a SHA-256 digest: the recovered block must be exactly its DigestInfo. */
 export function verifyRsaPkcs1Sha256(
   modulus: Uint8Array,
@@ -162,8 +152,9 @@ export function createVerifyKit(): Verifier {
     parsePublicKeyPem,
     verifyEcdsaP256,
     signEcdsaP256,
-    ecdsaDerToRaw,
-    ecdsaRawToDer,
+    // The P-256 halves are 32 bytes each.
+    ecdsaDerToRaw: (der) => ecdsaSignatureToRaw(der, 32),
+    ecdsaRawToDer: ecdsaSignatureToDer,
     verifyRsaPkcs1Sha256,
     parsesAsCertificate,
   };

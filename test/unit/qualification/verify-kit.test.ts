@@ -2,8 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash, sign, verify } from 'node:crypto';
 import { describe, it } from 'node:test';
 import {
-  ecdsaDerToRaw,
-  ecdsaRawToDer,
+  createVerifyKit,
   parsePrivateKeyPem,
   parsePublicKeyPem,
   parsesAsCertificate,
@@ -22,6 +21,9 @@ import {
   RSA_PUBLIC_KEY,
 } from '../../../src/qualification/test-credentials.js';
 import { freshKeyPair } from '../../helpers/keypair.js';
+
+// The signature conversions are the kit's (P-256: 32-byte halves), as the suite calls them.
+const { ecdsaDerToRaw, ecdsaRawToDer } = createVerifyKit();
 
 const digestOf = (m: Buffer) => createHash('sha256').update(m).digest();
 
