@@ -102,18 +102,18 @@ export const signMessage = (
     return output(op.length, capacity, () => signed(st, op, data));
   });
 
-function beginParts(st: MessageState<() => SignOperation | VerifyOperation, unknown>): void {
-  idle(st);
-  if (st.singlePart) {
-    throw new Pkcs11Error(C.CKR_FUNCTION_NOT_SUPPORTED, 'this mechanism is single-part only');
-  }
-}
-
-export const signMessageBegin = (app: AppState, h: number, param: unknown): void =>
-  onMessage(app, h, 'messageSign', param, (st) => {
-    beginParts(st);
+/** C_SignMessageBegin, C_VerifyMessageBegin: a message in parts starts (not on a single-part mechanism). */
+function begin(kind: Kind, app: AppState, h: number, param: unknown): void {
+  onMessage(app, h, kind, param, (st: MessageState<() => unknown, unknown>) => {
+    idle(st);
+    if (st.singlePart) {
+      throw new Pkcs11Error(C.CKR_FUNCTION_NOT_SUPPORTED, 'this mechanism is single-part only');
+    }
     st.current = st.bound();
   });
+}
+
+export const signMessageBegin = begin.bind(undefined, 'messageSign');
 
 /** Without `last`, a part (C: no signature length pointer); with it, the last part and the signature. */
 export const signMessageNext = (
@@ -151,11 +151,7 @@ export const verifyMessage = (
     verdict(st.bound(), data, signature);
   });
 
-export const verifyMessageBegin = (app: AppState, h: number, param: unknown): void =>
-  onMessage(app, h, 'messageVerify', param, (st) => {
-    beginParts(st);
-    st.current = st.bound();
-  });
+export const verifyMessageBegin = begin.bind(undefined, 'messageVerify');
 
 /** Without a signature, a part; with one, the last part, checked (CKR_SIGNATURE_INVALID). */
 export const verifyMessageNext = (

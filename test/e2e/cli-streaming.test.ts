@@ -87,7 +87,9 @@ describe('digest, sign and verify stream their input in bounded memory', () => {
       env,
     });
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /^wrote big\.sig \(7[0-2] bytes, DER\)\n$/);
+    // DER r and s are 32 bytes, 33 with a sign byte, fewer with leading zeros (~1 signature in 128
+    // is 69 bytes or shorter): 72 at most, below 70 now and then.
+    assert.match(r.stderr, /^wrote big\.sig \((6\d|7[0-2]) bytes, DER\)\n$/);
     assert.equal(r.stdout.length, 0);
     assert.ok(r.peakRssMiB < RSS_BOUND_MIB, `peak RSS ${r.peakRssMiB} MiB for a 2.25 GiB input`);
     const sig = spawnSync('cat', [join(dir, 'big.sig')]).stdout;
