@@ -198,7 +198,8 @@ for (const port of PAL_PORTS) {
       );
     });
 
-    it('CKM_RSA_PKCS_OAEP round-trips with node:crypto in both directions', () => {
+    /** A generated RSA pair, OAEP-SHA256 parameters, and PLAIN encrypted by node:crypto to the pair. */
+    function oaepSetup() {
       const kp = m.p11.C_GenerateKeyPair(
         s,
         { mechanism: C.CKM_RSA_PKCS_KEY_PAIR_GEN },
@@ -216,6 +217,11 @@ for (const port of PAL_PORTS) {
         { key: pub, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' },
         PLAIN,
       );
+      return { kp, oaep, c };
+    }
+
+    it('CKM_RSA_PKCS_OAEP round-trips with node:crypto in both directions', () => {
+      const { kp, oaep, c } = oaepSetup();
       m.p11.C_DecryptInit(s, { mechanism: C.CKM_RSA_PKCS_OAEP, parameter: oaep }, kp.privateKey);
       assert.deepEqual(m.p11.C_Decrypt(s, c, Buffer.alloc(256)), PLAIN);
       m.p11.C_EncryptInit(s, { mechanism: C.CKM_RSA_PKCS_OAEP, parameter: oaep }, kp.publicKey);
@@ -225,23 +231,7 @@ for (const port of PAL_PORTS) {
     });
 
     it('C_DecryptAsync: CKM_RSA_PKCS_OAEP decrypts; a too-small buffer → CKR_BUFFER_TOO_SMALL, then the result', async () => {
-      const kp = m.p11.C_GenerateKeyPair(
-        s,
-        { mechanism: C.CKM_RSA_PKCS_KEY_PAIR_GEN },
-        [{ type: C.CKA_MODULUS_BITS, value: 2048 }],
-        [{ type: C.CKA_DECRYPT, value: true }],
-      );
-      const oaep = {
-        type: C.CK_PARAMS_RSA_OAEP,
-        hashAlg: C.CKM_SHA256,
-        mgf: C.CKG_MGF1_SHA256,
-        source: C.CKZ_DATA_SPECIFIED,
-      };
-      const pub = publicKeyOf(m.p11, s, kp.publicKey);
-      const c = publicEncrypt(
-        { key: pub, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' },
-        PLAIN,
-      );
+      const { kp, oaep, c } = oaepSetup();
       const init = () =>
         m.p11.C_DecryptInit(s, { mechanism: C.CKM_RSA_PKCS_OAEP, parameter: oaep }, kp.privateKey);
       init();
