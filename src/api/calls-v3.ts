@@ -11,11 +11,9 @@
  * none (null). Layer L6.
  * @module
  */
-import { Pkcs11Error } from '../errors.js';
-import * as C from '../pkcs11/constants.js';
 import type { InterfaceInfo, Output, Version } from '../pkcs11/types.js';
 import type { Application } from '../token/application.js';
-import { into, threaded } from './calls.js';
+import { into, requiredPin, threaded } from './calls.js';
 import {
   bytesArg,
   fromHandle,
@@ -74,15 +72,8 @@ export const PLAIN_V3 = {
    * C_Login with a user name. The token has no named users: with no name (undefined, null or '') this is
    * C_Login; a name → CKR_ARGUMENTS_BAD before the PIN is looked at.
    */
-  C_LoginUser(e: E, s: Handle, userType: number, pin?: string, username?: string | null): void {
-    const p = pinArg(pin);
-    if (!p)
-      throw new Pkcs11Error(
-        C.CKR_ARGUMENTS_BAD,
-        'a PIN is required (no protected authentication path)',
-      );
-    e.loginUser(session(s), userType, p, pinArg(username) ?? null);
-  },
+  C_LoginUser: (e: E, s: Handle, userType: number, pin?: string, username?: string | null): void =>
+    e.loginUser(session(s), userType, requiredPin(pin), pinArg(username) ?? null),
   /** Ends the session's active operations of the kinds `flags` names (CKF_ENCRYPT, CKF_FIND_OBJECTS, …). */
   C_SessionCancel: (e: E, s: Handle, flags: number): void =>
     e.sessionCancel(session(s), flagsArg(flags)),

@@ -69,7 +69,11 @@ async function intoAsync(
   return fill(out, await run(capacityOf(out)));
 }
 
-function required(pin: unknown, what: string): Uint8Array {
+/** A PIN the call cannot do without (no protected authentication path): none → CKR_ARGUMENTS_BAD. */
+export function requiredPin(
+  pin: unknown,
+  what = 'a PIN is required (no protected authentication path)',
+): Uint8Array {
   const p = pinArg(pin);
   if (!p) throw new Pkcs11Error(C.CKR_ARGUMENTS_BAD, what);
   return p;
@@ -156,19 +160,12 @@ export const PLAIN = {
     if (bytes.length > 32)
       throw new Pkcs11Error(C.CKR_ARGUMENTS_BAD, 'token label longer than 32 bytes');
     bytes.copy(padded);
-    const so = pinArg(pin);
-    if (!so) throw new Pkcs11Error(C.CKR_ARGUMENTS_BAD, 'an SO PIN is required');
-    e.initToken(slot(slotId), so, padded);
+    e.initToken(slot(slotId), requiredPin(pin, 'an SO PIN is required'), padded);
     return padded.toString('utf8');
   },
-  C_InitPIN: (e: E, s: Handle, pin?: string): void =>
-    e.initPin(session(s), required(pin, 'a PIN is required')),
-  C_SetPIN(e: E, s: Handle, oldPin: string, newPin: string): void {
-    const o = pinArg(oldPin);
-    const n = pinArg(newPin);
-    if (!o || !n) throw new Pkcs11Error(C.CKR_ARGUMENTS_BAD, 'old and new PINs are required');
-    e.setPin(session(s), o, n);
-  },
+  C_InitPIN: (e: E, s: Handle, pin?: string): void => e.initPin(session(s), requiredPin(pin)),
+  C_SetPIN: (e: E, s: Handle, oldPin: string, newPin: string): void =>
+    e.setPin(session(s), requiredPin(oldPin, 'the old PIN is required'), requiredPin(newPin)),
   C_OpenSession: (e: E, slotId: Handle, flags: number): Handle =>
     toHandle(e.openSession(slot(slotId), flags)),
   C_CloseSession: (e: E, s: Handle): void => e.closeSession(session(s)),
@@ -178,11 +175,7 @@ export const PLAIN = {
     return { ...i, slotID: toHandle(i.slotID) };
   },
   C_Login: (e: E, s: Handle, userType: number, pin?: string): void =>
-    e.login(
-      session(s),
-      userType,
-      required(pin, 'a PIN is required (no protected authentication path)'),
-    ),
+    e.login(session(s), userType, requiredPin(pin)),
   C_Logout: (e: E, s: Handle): void => e.logout(session(s)),
 
   C_CreateObject: (e: E, s: Handle, template: Template): Handle =>
