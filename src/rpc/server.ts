@@ -104,28 +104,19 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
 
   const accept = (socket: Socket): void => {
     const id = nextId++;
-    if (open.size >= maxConnections) {
-      options.log?.({
-        call: 'accept',
-        rv: 0,
-        detail: `too many connections (${open.size} open, maxConnections ${maxConnections}): closed`,
-        connection: id,
-      });
+    const refuse = (detail: string, error?: unknown): void => {
+      options.log?.({ call: 'accept', rv: 0, detail, connection: id, error });
       socket.destroy();
+    };
+    if (open.size >= maxConnections) {
+      refuse(`too many connections (${open.size} open, maxConnections ${maxConnections}): closed`);
       return;
     }
     let app: ServedApplication;
     try {
       app = options.createApplication({ id });
     } catch (error) {
-      options.log?.({
-        call: 'accept',
-        rv: 0,
-        detail: 'createApplication failed',
-        connection: id,
-        error,
-      });
-      socket.destroy();
+      refuse('createApplication failed', error);
       return;
     }
     const conn = new Connection(id, socket, app, limits, maxVersion, { log: options.log, budget });
@@ -134,8 +125,8 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
   };
 
   const server = createServer({ pauseOnConnect: false }, accept);
-  if (options.listenFd === undefined) await listenPrivately(server, options.socketPath);
-  else await listenOn(server, options.listenFd);
+  const fd = options.listenFd;
+  await listen(server, fd === undefined ? { path: options.socketPath } : { fd });
   const { socketPath } = options;
 
   let closing: Promise<void> | undefined;
@@ -180,28 +171,21 @@ export function isListening(path: string): Promise<boolean> {
   });
 }
 
-function listenOn(server: Server, fd: number): Promise<void> {
+/**
+ * Listens on a socket already bound (`fd`) or binds `path` with umask 0177, so the socket file is born
+ * 0600 (the umask is restored right after).
+ */
+function listen(server: Server, on: { path: string } | { fd: number }): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ fd }, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-}
-
-/** Binds with umask 0177 so the socket file is born 0600; restores the umask right after. */
-function listenPrivately(server: Server, path: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    const previous = process.umask(0o177);
+    const previous = 'path' in on ? process.umask(0o177) : undefined;
     try {
-      server.listen(path, () => {
+      server.listen(on, () => {
         server.off('error', reject);
         resolve();
       });
     } finally {
-      process.umask(previous);
+      if (previous !== undefined) process.umask(previous);
     }
   });
 }
