@@ -9,10 +9,10 @@ import { bufferTooSmall, Pkcs11Error } from '../errors.js';
 import type { CipherOperation } from '../mechanisms/types.js';
 import * as C from '../pkcs11/constants.js';
 import type { Output, RawMechanism } from '../pkcs11/types.js';
-import { concat, equalBytes } from '../util/bytes.js';
+import { equalBytes } from '../util/bytes.js';
 import type { AppState } from './app-state.js';
 import { keyRef } from './keys.js';
-import { cancelledByNull, keyedInit, type Phase, step } from './operation.js';
+import { cancelledByNull, cipherWhole, keyedInit, type Phase, step } from './operation.js';
 
 type Direction = 'encrypt' | 'decrypt';
 
@@ -41,10 +41,7 @@ function bound(op: CipherOperation, call: Phase, n: number): number {
 
 function run(op: CipherOperation, call: Phase, data: Uint8Array): Uint8Array {
   if (call === 'update') return op.update(data);
-  if (call === 'final') return op.finish();
-  const head = op.update(data);
-  const tail = op.finish();
-  return head.length === 0 ? tail : concat(head, tail);
+  return call === 'final' ? op.finish() : cipherWhole(op, data);
 }
 
 function cipherStep(

@@ -18,6 +18,7 @@ import { keyRef } from './keys.js';
 import {
   cancelledByNull,
   checkContextLogin,
+  cipherWhole,
   guardedMessage,
   idle,
   keyedInit,
@@ -40,12 +41,8 @@ function messageInit(dir: Dir, app: AppState, h: number, m: RawMechanism | null,
   if (!mode) throw new Pkcs11Error(C.CKR_MECHANISM_INVALID, 'no message-based form');
   const crypto = app.token.crypto;
   const ref = keyRef(crypto, obj);
-  const run = (single: RawMechanism, data: Uint8Array): Uint8Array => {
-    const op = make(crypto, single, ref);
-    const head = op.update(data);
-    const tail = op.finish();
-    return head.length === 0 ? tail : concat(head, tail);
-  };
+  const run = (single: RawMechanism, data: Uint8Array): Uint8Array =>
+    cipherWhole(make(crypto, single, ref), data);
   const always = use === 'decrypt' && obj.flag(C.CKA_ALWAYS_AUTHENTICATE);
   session[dir] = {
     key: obj,

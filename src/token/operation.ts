@@ -7,9 +7,10 @@
  */
 import { bufferTooSmall, isPkcs11Error, Pkcs11Error } from '../errors.js';
 import { mechanism } from '../mechanisms/registry.js';
-import type { Mechanism } from '../mechanisms/types.js';
+import type { CipherOperation, Mechanism } from '../mechanisms/types.js';
 import * as C from '../pkcs11/constants.js';
 import type { Output, RawMechanism } from '../pkcs11/types.js';
+import { concat } from '../util/bytes.js';
 import type { AppState } from './app-state.js';
 import { checkKeyForUse, rememberEcPrivate } from './keys.js';
 import type { KeyedState, MessageKind, Session } from './session.js';
@@ -30,6 +31,13 @@ export function guarded<T>(session: Session, kind: Kind, fn: () => T): T {
 }
 
 /** Answers a C output buffer of `capacity` for a result of `length` bytes, producing it only when it fits. */
+/** A whole input through a cipher operation: what update gives, then what finish gives. */
+export function cipherWhole(op: CipherOperation, data: Uint8Array): Uint8Array {
+  const head = op.update(data);
+  const tail = op.finish();
+  return head.length === 0 ? tail : concat(head, tail);
+}
+
 export function output(length: number, capacity: number | null, produce: () => Uint8Array): Output {
   if (capacity === null) return { length, bytes: null };
   if (capacity < length) bufferTooSmall(length);

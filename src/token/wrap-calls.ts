@@ -12,17 +12,17 @@
 import { normalizeTemplate, readBytes, readUlong } from '../attributes/values.js';
 import { bufferTooSmall, isPkcs11Error, Pkcs11Error } from '../errors.js';
 import { mechanism } from '../mechanisms/registry.js';
-import type { CipherOperation } from '../mechanisms/types.js';
 import { completeAttributes } from '../objects/complete.js';
 import { buildAttributes } from '../objects/factory.js';
 import { TokenObject } from '../objects/object.js';
 import { cannotWrapSensitive, privateKeyReveals } from '../objects/role-history.js';
 import * as C from '../pkcs11/constants.js';
 import type { Output, RawAttribute, RawMechanism } from '../pkcs11/types.js';
-import { concat, encodeBool, encodeUlong, equalBytes, stripLeadingZeros } from '../util/bytes.js';
+import { encodeBool, encodeUlong, equalBytes, stripLeadingZeros } from '../util/bytes.js';
 import type { AppState } from './app-state.js';
 import { checkKeyForUse, type KeyUse, keyRef } from './keys.js';
 import { admitObject } from './object-calls.js';
+import { cipherWhole } from './operation.js';
 
 /** The key-check codes of C_WrapKey/C_UnwrapKey name the wrapping key, not "the key". */
 const RENAMED: Record<'wrap' | 'unwrap', Record<number, number>> = {
@@ -79,10 +79,6 @@ function requireAuthenticated(obj: TokenObject, what: string): void {
       `${what}: its stored record is authenticated at login; log in first`,
     );
   }
-}
-
-function runOnce(op: CipherOperation, data: Uint8Array): Uint8Array {
-  return concat(op.update(data), op.finish());
 }
 
 /**
@@ -143,7 +139,7 @@ export function wrapKey(
       );
     }
   }
-  const wrapped = runOnce(w.op(app.token.crypto, m, keyRef(app.token.crypto, w.key)), value);
+  const wrapped = cipherWhole(w.op(app.token.crypto, m, keyRef(app.token.crypto, w.key)), value);
   if (capacity === null) return { length: wrapped.length, bytes: null };
   if (capacity < wrapped.length) bufferTooSmall(wrapped.length);
   return { length: wrapped.length, bytes: wrapped };
@@ -174,7 +170,7 @@ export function unwrapKey(
   }
   let value: Uint8Array;
   try {
-    value = runOnce(u.op(app.token.crypto, m, keyRef(app.token.crypto, u.key)), wrapped);
+    value = cipherWhole(u.op(app.token.crypto, m, keyRef(app.token.crypto, u.key)), wrapped);
   } catch (e) {
     if (!isPkcs11Error(e)) throw e;
     const len = e.code === C.CKR_ENCRYPTED_DATA_LEN_RANGE || e.code === C.CKR_DATA_LEN_RANGE;
