@@ -120,7 +120,8 @@ export async function loginAsync(
  * C_LoginUser (3.0 §5.6): C_Login naming the user. This token has one user per role and no names, so
  * a NULL or empty name is C_Login; any name is refused before the PIN is looked at, spending no try.
  */
-export function checkNoUsername(username: Uint8Array | null): void {
+function checkNoUsername(app: AppState, h: number, username: Uint8Array | null): void {
+  app.requireSession(h);
   if (username !== null && username.length > 0) {
     throw new Pkcs11Error(
       C.CKR_ARGUMENTS_BAD,
@@ -136,8 +137,7 @@ export function loginUser(
   pin: Uint8Array,
   username: Uint8Array | null,
 ): void {
-  app.requireSession(h);
-  checkNoUsername(username);
+  checkNoUsername(app, h, username);
   login(app, h, userType, pin);
 }
 
@@ -148,8 +148,7 @@ export async function loginUserAsync(
   pin: Uint8Array,
   username: Uint8Array | null,
 ): Promise<void> {
-  app.requireSession(h);
-  checkNoUsername(username);
+  checkNoUsername(app, h, username);
   await loginAsync(app, h, userType, pin);
 }
 
