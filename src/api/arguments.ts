@@ -249,21 +249,10 @@ const SPECS = new Map(
   ]),
 );
 
-/** The `i`th of six positional arguments (no arguments object or array on the hot path). */
-function nth(i: number, a: unknown, b: unknown, c: unknown, d: unknown, f: unknown, g: unknown) {
-  return i === 0
-    ? a
-    : i === 1
-      ? b
-      : i === 2
-        ? c
-        : i === 3
-          ? d
-          : i === 4
-            ? f
-            : i === 5
-              ? g
-              : undefined;
+/** The `i`th argument against its kind; an optional one (`?`) may be undefined. */
+function checkAt(kinds: readonly Kind[], i: number, v: unknown): void {
+  const kind = kinds[i] as Kind;
+  if (!(v === undefined && kind.endsWith('?'))) checkOne(kind, i, v);
 }
 
 /**
@@ -297,13 +286,16 @@ export function checkArguments(
       `Parameters are required. Expected ${expected} arguments, but received ${count}.`,
     );
   }
-  for (let i = 0; i < kinds.length; i++) {
-    const kind = kinds[i] as Kind;
-    const v = nth(i, a, b, c, d, f, g);
-    if (!(v === undefined && kind.endsWith('?'))) checkOne(kind, i, v);
-  }
-  if (viaCallback && typeof nth(kinds.length, a, b, c, d, f, g) !== 'function') {
-    throw wrongType(kinds.length, 'Should be a Function');
+  // Positional, not an array of them: no allocation on the hot path.
+  const n = kinds.length;
+  if (n > 0) checkAt(kinds, 0, a);
+  if (n > 1) checkAt(kinds, 1, b);
+  if (n > 2) checkAt(kinds, 2, c);
+  if (n > 3) checkAt(kinds, 3, d);
+  if (n > 4) checkAt(kinds, 4, f);
+  if (n > 5) checkAt(kinds, 5, g);
+  if (viaCallback && typeof [a, b, c, d, f, g][n] !== 'function') {
+    throw wrongType(n, 'Should be a Function');
   }
 }
 
