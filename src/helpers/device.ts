@@ -158,17 +158,8 @@ export async function provisionDevice(
     result.publicKey = pub;
   }
   if (parsed.cert && !parsed.key) checkCertificateFitsToken(p11, session, parsed.cert);
-  if (parsed.cert) {
-    const id = parsed.cert.publicKey
-      ? keyIdOf(p11, session, parsed.cert.publicKey)
-      : new Uint8Array(0);
-    add(
-      certificateTemplate(parsed.cert, { label: LABEL_DEVICE_CERTIFICATE }, id),
-      LABEL_DEVICE_CERTIFICATE,
-      CKO_CERTIFICATE,
-    );
-  }
   for (const [cert, label] of [
+    [parsed.cert, LABEL_DEVICE_CERTIFICATE],
     [parsed.jitp, LABEL_JITP_CERTIFICATE],
     [parsed.root, LABEL_ROOT_CERTIFICATE],
   ] as const) {
