@@ -12,6 +12,7 @@ import { type CurveName, curve, curveList, curveNamed } from '../crypto/curves.j
 import { Pkcs11Error } from '../errors.js';
 import { CKR_CURVE_NOT_SUPPORTED } from '../pkcs11/constants.js';
 import { bytesToBigInt } from '../util/bigint.js';
+import { leftPad } from '../util/bytes.js';
 import { decodeUnsignedInteger, readChildren, readSingle, TAG_SEQUENCE } from '../util/der.js';
 import { badInput } from './module.js';
 
@@ -78,13 +79,6 @@ function b64u(s: string | undefined): Uint8Array {
   return new Uint8Array(Buffer.from(s ?? '', 'base64url'));
 }
 
-/** `v` left-padded to `width` bytes. */
-function padded(v: Uint8Array, width: number): Uint8Array {
-  const out = new Uint8Array(width);
-  out.set(v, width - v.length);
-  return out;
-}
-
 /** The components of a parsed key, private ones when `key` is private. */
 function dataOf(key: KeyObject): PrivateKeyData | PublicKeyData {
   const type = key.asymmetricKeyType ?? '';
@@ -128,7 +122,7 @@ function dataOf(key: KeyObject): PrivateKeyData | PublicKeyData {
     const sec1 = new Uint8Array(key.export({ type: 'sec1', format: 'der' }));
     try {
       const d = readChildren(readSingle(sec1, TAG_SEQUENCE).value)[1]?.value ?? new Uint8Array(0);
-      return { kind: 'ec', curve: c.name, d: padded(d, c.orderBytes), point };
+      return { kind: 'ec', curve: c.name, d: leftPad(d, c.orderBytes), point };
     } finally {
       sec1.fill(0);
     }

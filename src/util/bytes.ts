@@ -97,6 +97,13 @@ export function fromHex(hex: string): Uint8Array {
   return out;
 }
 
+/** `b` right-aligned in `width` zero bytes: a big-endian integer left-padded (the caller checks it fits). */
+export function leftPad(b: Uint8Array, width: number): Uint8Array {
+  const out = new Uint8Array(width);
+  out.set(b, width - b.length);
+  return out;
+}
+
 /** Big-endian unsigned integer bytes without leading zeros (at least one byte). */
 export function stripLeadingZeros(b: Uint8Array): Uint8Array {
   let i = 0;

@@ -18,7 +18,7 @@ import {
   CKR_ATTRIBUTE_VALUE_INVALID,
   CKR_MECHANISM_PARAM_INVALID,
 } from '../../pkcs11/constants.js';
-import { concat } from '../../util/bytes.js';
+import { concat, leftPad } from '../../util/bytes.js';
 import {
   encodeOid,
   encodePrivateKeyInfo,
@@ -120,7 +120,7 @@ function keyObjectOf(curve: CurveName, point: Uint8Array, d: Uint8Array | undefi
       y: toBase64Url(point.subarray(1 + size)),
     };
     if (!d) return createPublicKey({ key: jwk, format: 'jwk' });
-    jwk.d = toBase64Url(padded(d, c.orderBytes));
+    jwk.d = toBase64Url(leftPad(d, c.orderBytes));
     return createPrivateKey({ key: jwk, format: 'jwk' });
   }
   const algorithm = encodeSequence(EC_PUBLIC_KEY_OID, c.ecParams);
@@ -128,7 +128,7 @@ function keyObjectOf(curve: CurveName, point: Uint8Array, d: Uint8Array | undefi
     const spki = Buffer.from(encodeSubjectPublicKeyInfo(algorithm, point));
     return createPublicKey({ key: spki, format: 'der', type: 'spki' });
   }
-  const scalar = padded(d, c.orderBytes);
+  const scalar = leftPad(d, c.orderBytes);
   // RFC 5915 ECPrivateKey: version 1, d, and the public key as [1] (the curve is in the algorithm).
   const ecPrivateKey = encodeSequence(
     encodeUnsignedInteger(Uint8Array.of(1)),
@@ -145,19 +145,12 @@ function keyObjectOf(curve: CurveName, point: Uint8Array, d: Uint8Array | undefi
   }
 }
 
-/** `d` left-padded to `size` bytes. */
-function padded(d: Uint8Array, size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  out.set(d, size - d.length);
-  return out;
-}
-
 /** An OpenSSL ECDH object holding the private scalar d. */
 function ecdhWith(curve: CurveName, d: Uint8Array) {
   const c = curveRow(curve);
   const ecdh = createECDH(c.openssl);
   onInput(INVALID, `not a ${c.name} private value`, () =>
-    ecdh.setPrivateKey(padded(d, c.orderBytes)),
+    ecdh.setPrivateKey(leftPad(d, c.orderBytes)),
   );
   return ecdh;
 }
@@ -179,6 +172,6 @@ export function ecPublicPoint(curve: CurveName, d: Uint8Array): Uint8Array {
 export function generateEc(curve: CurveName): EcMaterial {
   const ecdh = createECDH(curveRow(curve).openssl);
   ecdh.generateKeys();
-  const d = padded(ecdh.getPrivateKey(), curveRow(curve).orderBytes);
+  const d = leftPad(ecdh.getPrivateKey(), curveRow(curve).orderBytes);
   return { curve, point: new Uint8Array(ecdh.getPublicKey()), d };
 }

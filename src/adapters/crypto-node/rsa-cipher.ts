@@ -10,8 +10,9 @@ import {
   CKR_ENCRYPTED_DATA_INVALID,
   CKR_ENCRYPTED_DATA_LEN_RANGE,
 } from '../../pkcs11/constants.js';
+import { leftPad } from '../../util/bytes.js';
 import { onInput, refused } from './input.js';
-import { leftPad, NO_PADDING, PKCS1, type RsaKey } from './rsa.js';
+import { NO_PADDING, PKCS1, type RsaKey } from './rsa.js';
 import { pkcs1Decrypt, pkcs1Unpad, RAW_REFUSAL } from './rsa-pkcs1-decrypt.js';
 import { privateOpAsync } from './rsa-worker.js';
 

@@ -26,6 +26,7 @@ import {
   CKR_DATA_INVALID,
   CKR_TEMPLATE_INCONSISTENT,
 } from '../../pkcs11/constants.js';
+import { leftPad } from '../../util/bytes.js';
 import { hashAccumulator } from './digests.js';
 import { onInput, refused } from './input.js';
 import {
@@ -95,13 +96,6 @@ export class RsaKey implements KeyHandle {
     if (!timingSafeEqual(back, probe))
       throw refused(INVALID, 'the RSA private key does not match its public key');
   }
-}
-
-/** `data` right-aligned in `width` bytes (the caller has checked it fits). */
-export function leftPad(data: Uint8Array, width: number): Buffer {
-  const out = Buffer.alloc(width);
-  out.set(data, width - data.length);
-  return out;
 }
 
 /** MGF1 (RFC 8017 §B.2.1). */
