@@ -13,11 +13,13 @@ import {
   type KeyObject,
   privateEncrypt,
   publicDecrypt,
+  type RSAKeyPairOptions,
   randomBytes,
   sign,
   timingSafeEqual,
   verify,
 } from 'node:crypto';
+import { promisify } from 'node:util';
 import type { KeyHandle, RsaMaterial, SignScheme } from '../../crypto/backend.js';
 import { HASH_LENGTHS, type HashName } from '../../crypto/backend.js';
 import { counterHash } from '../../crypto/counter-hash.js';
@@ -304,30 +306,23 @@ function exponentOf(e: Uint8Array): number {
   return v;
 }
 
-export function generateRsa(bits: number, e: Uint8Array): RsaMaterial {
-  const { privateKey } = generateKeyPairSync('rsa', {
+/** What generateKeyPair(Sync) makes an RSA key of `bits` with exponent `e` from (both halves as DER). */
+function keyGenOptions(bits: number, e: Uint8Array): RSAKeyPairOptions<'der', 'der'> {
+  return {
     modulusLength: bits,
     publicExponent: exponentOf(e),
     publicKeyEncoding: SPKI_DER,
     privateKeyEncoding: PKCS8_DER,
-  });
-  return materialOfDer(privateKey);
+  };
 }
 
-export function generateRsaAsync(bits: number, e: Uint8Array): Promise<RsaMaterial> {
-  return new Promise((resolve, reject) => {
-    generateKeyPair(
-      'rsa',
-      {
-        modulusLength: bits,
-        publicExponent: exponentOf(e),
-        publicKeyEncoding: SPKI_DER,
-        privateKeyEncoding: PKCS8_DER,
-      },
-      (err, _pub, priv) => {
-        if (err) reject(err);
-        else resolve(materialOfDer(priv));
-      },
-    );
-  });
+export function generateRsa(bits: number, e: Uint8Array): RsaMaterial {
+  return materialOfDer(generateKeyPairSync('rsa', keyGenOptions(bits, e)).privateKey);
+}
+
+const generateKeyPairAsync = promisify(generateKeyPair);
+
+export async function generateRsaAsync(bits: number, e: Uint8Array): Promise<RsaMaterial> {
+  const { privateKey } = await generateKeyPairAsync('rsa', keyGenOptions(bits, e));
+  return materialOfDer(privateKey);
 }
