@@ -18,14 +18,7 @@ import {
 import * as C from '../pkcs11/constants.js';
 import { loggedIn, maybeLoggedIn, type Token, withToken } from './context.js';
 import { CliError, EXIT } from './errors.js';
-import {
-  type InputSource,
-  MAX_SIGNATURE_FILE,
-  openInput,
-  type PartsCalls,
-  readInput,
-  streamInput,
-} from './input.js';
+import { MAX_SIGNATURE_FILE, openInput, readInput, streamInput } from './input.js';
 import { isDsa, isEcdsa, mechanismFor, mechanismName, parseMechanism } from './mechanisms.js';
 import {
   COMMON_HELP,
@@ -221,9 +214,18 @@ export async function verifyCommand(argv: string[]): Promise<number> {
       key = pub;
     }
     const m = type ?? defaultMechanism(t, s, key);
-    const sig = rawSignature(t, s, key, m, signature, format);
+    const sig = Buffer.from(rawSignature(t, s, key, m, signature, format));
     try {
-      await verifyStream(t, s, key, m, Buffer.from(sig), input, p);
+      await streamInput(
+        input,
+        {
+          init: (head) => t.p11.C_VerifyInit(s, mechanismFor(m, head), key),
+          whole: (data) => t.p11.C_Verify(s, data, sig),
+          update: (part) => t.p11.C_VerifyUpdate(s, part),
+          final: () => t.p11.C_VerifyFinal(s, sig),
+        },
+        streaming(p, 'verifying', m),
+      );
     } catch (e) {
       if ((e as { code?: unknown }).code === C.CKR_SIGNATURE_INVALID) {
         throw new CliError(
@@ -239,24 +241,6 @@ export async function verifyCommand(argv: string[]): Promise<number> {
     else say('Signature is valid');
     return EXIT.OK;
   });
-}
-
-function verifyStream(
-  t: Token,
-  s: Buffer,
-  key: Buffer,
-  m: number,
-  sig: Buffer,
-  input: InputSource,
-  p: Parsed,
-): Promise<void> {
-  const calls: PartsCalls<void> = {
-    init: (head) => t.p11.C_VerifyInit(s, mechanismFor(m, head), key),
-    whole: (data) => t.p11.C_Verify(s, data, sig),
-    update: (part) => t.p11.C_VerifyUpdate(s, part),
-    final: () => t.p11.C_VerifyFinal(s, sig),
-  };
-  return streamInput(input, calls, streaming(p, 'verifying', m));
 }
 
 const DIGEST_HELP = `usage: corepkcs11 digest [-m SHA256] [-i IN] [-o OUT] [options]
