@@ -41,7 +41,7 @@ import {
 } from './options.js';
 import { hex, printJson, progressLine, say, table, warnLine } from './output.js';
 import { PASSPHRASE_HELP, passphraseFor } from './passphrase.js';
-import { objectClassOf } from './select.js';
+import { className, objectClassOf } from './select.js';
 
 const HELP = `usage: corepkcs11 import FILE... [--label L] [--id HEX] [--type T] [options]
 
@@ -86,12 +86,6 @@ interface Planned {
   der?: Uint8Array;
 }
 
-const CLASS_NAMES = new Map<number, string>([
-  [C.CKO_CERTIFICATE, 'certificate'],
-  [C.CKO_PRIVATE_KEY, 'private key'],
-  [C.CKO_PUBLIC_KEY, 'public key'],
-]);
-const className = (cls: number) => CLASS_NAMES.get(cls) ?? 'object';
 const keyIdentity = (cls: number, key: PublicKeyData) =>
   `${cls}:${key.kind}:${hex(subjectPublicKeyBits(key))}`;
 

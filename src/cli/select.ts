@@ -125,6 +125,11 @@ const CLASS_NAMES = new Map<number, string>([
   [C.CKO_DATA, 'data object'],
 ]);
 
+/** 'private key', 'certificate', … ('object' for any other class). */
+export function className(cls: number | undefined): string {
+  return (cls !== undefined && CLASS_NAMES.get(cls)) || 'object';
+}
+
 /** "labelled 'x' with id 01" */
 export function describeNarrowing(sel: Selection): string {
   const parts: string[] = [];
@@ -135,8 +140,7 @@ export function describeNarrowing(sel: Selection): string {
 
 /** "private key labelled 'x' with id 01" */
 export function describeSelection(sel: Selection, objectClass?: number): string {
-  const cls = objectClass ?? sel.objectClass;
-  const what = (cls !== undefined && CLASS_NAMES.get(cls)) || 'object';
+  const what = className(objectClass ?? sel.objectClass);
   const narrowing = describeNarrowing(sel);
   return narrowing ? `${what} ${narrowing}` : what;
 }
