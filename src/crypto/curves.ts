@@ -95,6 +95,30 @@ function brainpool<const N extends keyof typeof DOMAINS>(name: N, arc: number, b
   return weierstrass({ name, aliases: [], oid: `1.3.36.3.3.2.8.1.1.${arc}`, bits, openssl: name });
 }
 
+/**
+ * An RFC 8032 / RFC 7748 row: public and private keys of `bits` bits, named by JWK as by us and by
+ * node:crypto in lower case, and no CKM_ECDSA.
+ */
+function octetKeyPair<const N extends string>(
+  family: 'edwards' | 'montgomery',
+  name: N,
+  alias: string,
+  oid: string,
+  bits: number,
+) {
+  return row({
+    name,
+    aliases: [alias],
+    oid,
+    family,
+    fieldBits: bits,
+    orderBits: bits,
+    openssl: name.toLowerCase(),
+    jwk: name,
+    prehashedEcdsa: false,
+  });
+}
+
 const ROWS = [
   weierstrass({
     name: 'P-256',
@@ -157,50 +181,10 @@ const ROWS = [
   brainpool('brainpoolP512r1', 13, 512),
   brainpool('brainpoolP512t1', 14, 512),
   // RFC 8410 §3 OIDs; PKCS#11 3.0 §2.3.5 / §2.3.7 names (edwards25519, curve25519, …).
-  row({
-    name: 'Ed25519',
-    aliases: ['edwards25519'],
-    oid: '1.3.101.112',
-    family: 'edwards',
-    fieldBits: 256,
-    orderBits: 256,
-    openssl: 'ed25519',
-    jwk: 'Ed25519',
-    prehashedEcdsa: false,
-  }),
-  row({
-    name: 'Ed448',
-    aliases: ['edwards448'],
-    oid: '1.3.101.113',
-    family: 'edwards',
-    fieldBits: 456,
-    orderBits: 456,
-    openssl: 'ed448',
-    jwk: 'Ed448',
-    prehashedEcdsa: false,
-  }),
-  row({
-    name: 'X25519',
-    aliases: ['curve25519'],
-    oid: '1.3.101.110',
-    family: 'montgomery',
-    fieldBits: 256,
-    orderBits: 256,
-    openssl: 'x25519',
-    jwk: 'X25519',
-    prehashedEcdsa: false,
-  }),
-  row({
-    name: 'X448',
-    aliases: ['curve448'],
-    oid: '1.3.101.111',
-    family: 'montgomery',
-    fieldBits: 448,
-    orderBits: 448,
-    openssl: 'x448',
-    jwk: 'X448',
-    prehashedEcdsa: false,
-  }),
+  octetKeyPair('edwards', 'Ed25519', 'edwards25519', '1.3.101.112', 256),
+  octetKeyPair('edwards', 'Ed448', 'edwards448', '1.3.101.113', 456),
+  octetKeyPair('montgomery', 'X25519', 'curve25519', '1.3.101.110', 256),
+  octetKeyPair('montgomery', 'X448', 'curve448', '1.3.101.111', 448),
 ] as const;
 
 /** The name of a curve in the table. */
