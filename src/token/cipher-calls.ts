@@ -12,7 +12,14 @@ import type { Output, RawMechanism } from '../pkcs11/types.js';
 import { equalBytes } from '../util/bytes.js';
 import type { AppState } from './app-state.js';
 import { keyRef } from './keys.js';
-import { cancelledByNull, cipherWhole, keyedInit, type Phase, step } from './operation.js';
+import {
+  cancelledByNull,
+  cipherWhole,
+  keyedInit,
+  type Phase,
+  step,
+  withOperation,
+} from './operation.js';
 
 type Direction = 'encrypt' | 'decrypt';
 
@@ -25,7 +32,7 @@ function cipherInit(
 ): void {
   if (cancelledByNull(app, h, m, dir)) return;
   const { session, make, obj, base } = keyedInit(app, h, m, key, dir);
-  session[dir] = { ...base, op: make(app.token.crypto, m, keyRef(app.token.crypto, obj)) };
+  session[dir] = withOperation(base, make(app.token.crypto, m, keyRef(app.token.crypto, obj)));
 }
 
 export const encryptInit = (app: AppState, h: number, m: RawMechanism | null, key: number) =>

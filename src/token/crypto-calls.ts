@@ -10,7 +10,7 @@ import * as C from '../pkcs11/constants.js';
 import type { Output, RawMechanism } from '../pkcs11/types.js';
 import type { AppState } from './app-state.js';
 import { keyRef, verifyKeyRef } from './keys.js';
-import { cancelledByNull, keyedInit, output, step } from './operation.js';
+import { cancelledByNull, keyedInit, output, step, withOperation } from './operation.js';
 import type { Session } from './session.js';
 
 /** The result of a call that produced its output ends the operation (a length query does not). */
@@ -95,7 +95,7 @@ export const digestFinal = finalOutput('digest');
 export function signInit(app: AppState, h: number, m: RawMechanism | null, key: number): void {
   if (cancelledByNull(app, h, m, 'sign')) return;
   const { session, make, obj, base } = keyedInit(app, h, m, key, 'sign');
-  session.sign = { ...base, op: make(app.token.crypto, m, keyRef(app.token.crypto, obj)) };
+  session.sign = withOperation(base, make(app.token.crypto, m, keyRef(app.token.crypto, obj)));
 }
 
 export const sign = singleOutput('sign');
@@ -136,7 +136,7 @@ export const signFinal = finalOutput('sign');
 export function verifyInit(app: AppState, h: number, m: RawMechanism | null, key: number): void {
   if (cancelledByNull(app, h, m, 'verify')) return;
   const { session, make, obj, base } = keyedInit(app, h, m, key, 'verify');
-  session.verify = { ...base, op: make(app.token.crypto, m, verifyKeyRef(app, obj)) };
+  session.verify = withOperation(base, make(app.token.crypto, m, verifyKeyRef(app, obj)));
 }
 
 export const verify = (app: AppState, h: number, data: Uint8Array, signature: Uint8Array): void =>
