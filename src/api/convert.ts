@@ -30,8 +30,10 @@ export interface Mechanism {
 const HANDLE_SIZE = 8;
 
 export function toHandle(n: number): Handle {
+  // Two little-endian 32-bit halves, as fromHandle reads them: no BigInt per handle handed out.
   const b = Buffer.alloc(HANDLE_SIZE);
-  b.writeBigUInt64LE(BigInt(n));
+  b.writeUInt32LE(n >>> 0, 0);
+  b.writeUInt32LE(Math.floor(n / 2 ** 32), 4);
   return b;
 }
 
