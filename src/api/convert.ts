@@ -123,7 +123,7 @@ function bytesParam(v: unknown): Uint8Array | undefined {
 }
 
 /** The byte-string fields of the structured parameters (pkcs11/types.ts), copied out of the caller's Buffers. */
-const BYTE_FIELDS = [
+const BYTE_FIELDS = new Set([
   'iv',
   'aad',
   'nonce',
@@ -137,7 +137,7 @@ const BYTE_FIELDS = [
   'saltSourceData',
   'prfData',
   'password',
-];
+]);
 
 export function toMechanism(m: unknown): RawMechanism {
   if (typeof m !== 'object' || m === null || typeof (m as Mechanism).mechanism !== 'number') {
@@ -149,8 +149,9 @@ export function toMechanism(m: unknown): RawMechanism {
   if (parameter instanceof Uint8Array) return { mechanism, parameter: new Uint8Array(parameter) };
   if (typeof parameter === 'object' && typeof parameter.type === 'number') {
     const p: Record<string, unknown> = { ...parameter };
-    for (const key of BYTE_FIELDS) {
-      if (key in p) p[key] = bytesParam(p[key]);
+    // The parameter's own fields (a few), not every name of the list (13 lookups per call).
+    for (const key in p) {
+      if (BYTE_FIELDS.has(key)) p[key] = bytesParam(p[key]);
     }
     // A key named inside a parameter (CK_HKDF_PARAMS hSaltKey) is a handle, as everywhere in this API.
     if (p.saltKey !== undefined && p.saltKey !== null) p.saltKey = fromHandle(p.saltKey, 'saltKey');
