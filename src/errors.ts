@@ -68,6 +68,11 @@ export function isPkcs11Error(e: unknown, code?: number): e is Pkcs11Error {
   return e instanceof Pkcs11Error && (code === undefined || e.code === code);
 }
 
+/** Why a check failed, for a report line: a Pkcs11Error's detail (or CKR name), else the value as text. */
+export function reasonOf(e: unknown): string {
+  return isPkcs11Error(e) ? (e.detail ?? e.message) : String(e);
+}
+
 /** The CK_RV for any thrown value: its code for a Pkcs11Error, CKR_GENERAL_ERROR otherwise. */
 export function toRv(e: unknown): number {
   return e instanceof Pkcs11Error ? e.code : CKR_GENERAL_ERROR;

@@ -193,13 +193,12 @@ export const PLAIN = {
     e.destroyObject(session(s), key(object, 'object')),
   C_GetObjectSize: (e: E, s: Handle, object: Handle): number =>
     e.getObjectSize(session(s), key(object, 'object')),
-  /** Fills `template` with the values (Buffers) and returns it; throws for the whole call on any CKR. */
+  /**
+   * Fills `template` with the values (Buffers) and returns it; throws for the whole call on any CKR.
+   * arguments.ts has checked the template (an array of entries with a numeric type).
+   */
   C_GetAttributeValue(e: E, s: Handle, object: Handle, template: Template): AttributeResult[] {
-    if (!Array.isArray(template)) throw new TypeError('template must be an array');
-    const queries = template.map((a) => {
-      if (typeof a?.type !== 'number') throw new TypeError('template entries need a numeric type');
-      return { type: a.type, capacity: Number.MAX_SAFE_INTEGER };
-    });
+    const queries = template.map((a) => ({ type: a.type, capacity: Number.MAX_SAFE_INTEGER }));
     const { rv, answers } = e.getAttributeValue(session(s), key(object, 'object'), queries);
     if (rv !== C.CKR_OK) throw new Pkcs11Error(rv);
     const out = template as unknown as AttributeResult[];

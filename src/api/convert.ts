@@ -101,14 +101,9 @@ function valueBytes(a: Attribute): Uint8Array | RawAttribute[] {
   throw new TypeError(`attribute 0x${a.type.toString(16)}: unsupported value type`);
 }
 
-export function toTemplate(template: unknown): RawAttribute[] {
-  if (!Array.isArray(template)) throw new TypeError('template must be an array of {type, value}');
-  return template.map((a: Attribute) => {
-    if (typeof a !== 'object' || a === null || typeof a.type !== 'number') {
-      throw new TypeError('template entries must be {type: number, value}');
-    }
-    return { type: a.type, value: valueBytes(a) };
-  });
+/** A template whose shape arguments.ts has checked (an array of entries with a numeric type). */
+export function toTemplate(template: readonly Attribute[]): RawAttribute[] {
+  return template.map((a) => ({ type: a.type, value: valueBytes(a) }));
 }
 
 export function toResult(value: Uint8Array | RawAttribute[]): Buffer | AttributeResult[] {
@@ -139,29 +134,26 @@ const BYTE_FIELDS = new Set([
   'password',
 ]);
 
-export function toMechanism(m: unknown): RawMechanism {
-  if (typeof m !== 'object' || m === null || typeof (m as Mechanism).mechanism !== 'number') {
-    throw new TypeError('mechanism must be {mechanism: number, parameter?}');
-  }
-  const { mechanism, parameter } = m as Mechanism;
+/**
+ * A mechanism whose shape arguments.ts has checked: a numeric type and a parameter that is nothing, a
+ * number, a Buffer or an object with a numeric `type` (a structured parameter, pkcs11/types.ts).
+ */
+export function toMechanism({ mechanism, parameter }: Mechanism): RawMechanism {
   if (parameter === undefined || parameter === null) return { mechanism };
   if (typeof parameter === 'number') return { mechanism, parameter };
   if (parameter instanceof Uint8Array) return { mechanism, parameter: new Uint8Array(parameter) };
-  if (typeof parameter === 'object' && typeof parameter.type === 'number') {
-    const p: Record<string, unknown> = { ...parameter };
-    // The parameter's own fields (a few), not every name of the list (13 lookups per call).
-    for (const key in p) {
-      if (BYTE_FIELDS.has(key)) p[key] = bytesParam(p[key]);
-    }
-    // A key named inside a parameter (CK_HKDF_PARAMS hSaltKey) is a handle, as everywhere in this API.
-    if (p.saltKey !== undefined && p.saltKey !== null) p.saltKey = fromHandle(p.saltKey, 'saltKey');
-    return { mechanism, parameter: p as unknown as StructuredParams };
+  const p: Record<string, unknown> = { ...parameter };
+  // The parameter's own fields (a few), not every name of the list (13 lookups per call).
+  for (const key in p) {
+    if (BYTE_FIELDS.has(key)) p[key] = bytesParam(p[key]);
   }
-  throw new TypeError('unsupported mechanism parameter');
+  // A key named inside a parameter (CK_HKDF_PARAMS hSaltKey) is a handle, as everywhere in this API.
+  if (p.saltKey !== undefined && p.saltKey !== null) p.saltKey = fromHandle(p.saltKey, 'saltKey');
+  return { mechanism, parameter: p as unknown as StructuredParams };
 }
 
 /** A C_*Init mechanism: null is PKCS#11 3.0's NULL mechanism, which ends the active operation. */
-export function toInitMechanism(m: unknown): RawMechanism | null {
+export function toInitMechanism(m: Mechanism | null): RawMechanism | null {
   return m === null ? null : toMechanism(m);
 }
 

@@ -101,6 +101,14 @@ export function outBytes(out: Output, room: number): ByteArrayArg {
   return out.bytes;
 }
 
+/** CKR_BUFFER_TOO_SMALL with a known length, as the length reply; any other error thrown on. */
+function lengthReply(e: unknown): ByteArrayArg {
+  if (isPkcs11Error(e, CKR_BUFFER_TOO_SMALL) && e.requiredLength !== undefined) {
+    return { lengthOnly: e.requiredLength };
+  }
+  throw e;
+}
+
 /** Runs an output-buffer call, turning CKR_BUFFER_TOO_SMALL with a known length into a length reply. */
 export async function withOutput(
   room: number,
@@ -109,10 +117,7 @@ export async function withOutput(
   try {
     return outBytes(await run(capacity(room)), room);
   } catch (e) {
-    if (isPkcs11Error(e, CKR_BUFFER_TOO_SMALL) && e.requiredLength !== undefined) {
-      return { lengthOnly: e.requiredLength };
-    }
-    throw e;
+    return lengthReply(e);
   }
 }
 
@@ -124,10 +129,7 @@ export function withOutputSync(
   try {
     return outBytes(run(capacity(room)), room);
   } catch (e) {
-    if (isPkcs11Error(e, CKR_BUFFER_TOO_SMALL) && e.requiredLength !== undefined) {
-      return { lengthOnly: e.requiredLength };
-    }
-    throw e;
+    return lengthReply(e);
   }
 }
 

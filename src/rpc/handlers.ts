@@ -15,7 +15,7 @@ import { isTemplateType } from './attribute-kinds.js';
 import { fromAnswers, toQueries } from './attributes.js';
 import { CALL_ID, CALLS, type CallSpec } from './calls.js';
 import { V3_HANDLERS } from './handlers-v3.js';
-import type { Arg } from './message.js';
+import { type Arg, parseSignature } from './message.js';
 
 /** What the server drives: one PKCS#11 application per connection (a 2.40 one lacks the 3.0 calls). */
 export type ServedApplication = Cryptoki240 & Partial<Omit<CryptokiAsync, 'loginUserAsync'>>;
@@ -170,11 +170,6 @@ function methodOf(name: string): string {
   return bare.charAt(0).toLowerCase() + bare.slice(1);
 }
 
-/** The argument kinds of a request signature: `uayfy` → ['u', 'ay', 'fy']. */
-function kindsOf(signature: string): string[] {
-  return signature.match(/f[uy]|a?[A-Za-z]/g) ?? [];
-}
-
 type EngineCall = (...args: unknown[]) => unknown;
 
 /** The calls whose byte arrays are PINs: a NULL one is CKR_ARGUMENTS_BAD before the token sees it. */
@@ -188,7 +183,7 @@ const PIN_CALLS = new Set(['C_InitPIN', 'C_SetPIN', 'C_Login']);
  * C function the token's engine does not implement (the dispatcher answers CKR_FUNCTION_NOT_SUPPORTED).
  */
 function fromSignature(spec: CallSpec): Handler | undefined {
-  const kinds = kindsOf(spec.request);
+  const kinds = parseSignature(spec.request);
   const output = kinds.at(-1) === 'fy';
   const inputs = output ? kinds.slice(0, -1) : kinds;
   const shapes = inputs.every((k) => ['u', 'y', 'ay', 'M', 'aA'].includes(k));

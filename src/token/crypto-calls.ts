@@ -56,11 +56,16 @@ const singleOutput =
 
 export const digest = singleOutput('digest');
 
-export const digestUpdate = (app: AppState, h: number, part: Uint8Array): void =>
-  step(app, h, 'digest', 'update', (st) => {
-    st.multi = true;
-    st.op.update(part);
-  });
+/** C_DigestUpdate, C_SignUpdate, C_VerifyUpdate: one more part of a multi-part operation. */
+const updating =
+  (kind: 'digest' | 'sign' | 'verify') =>
+  (app: AppState, h: number, part: Uint8Array): void =>
+    step(app, h, kind, 'update', (st) => {
+      st.multi = true;
+      st.op.update(part);
+    });
+
+export const digestUpdate = updating('digest');
 
 export const digestKey = (app: AppState, h: number, key: number): void =>
   step(app, h, 'digest', 'update', (st) => {
@@ -124,11 +129,7 @@ export const signAsync = (app: AppState, h: number, data: Uint8Array, capacity: 
 export const signFinalAsync = (app: AppState, h: number, capacity: number | null) =>
   signingAsync(app, h, 'final', new Uint8Array(0), capacity);
 
-export const signUpdate = (app: AppState, h: number, part: Uint8Array): void =>
-  step(app, h, 'sign', 'update', (st) => {
-    st.multi = true;
-    st.op.update(part);
-  });
+export const signUpdate = updating('sign');
 
 export const signFinal = finalOutput('sign');
 
@@ -156,11 +157,7 @@ export const verifyAsync = async (
   signature: Uint8Array,
 ) => verify(app, h, data, signature);
 
-export const verifyUpdate = (app: AppState, h: number, part: Uint8Array): void =>
-  step(app, h, 'verify', 'update', (st) => {
-    st.multi = true;
-    st.op.update(part);
-  });
+export const verifyUpdate = updating('verify');
 
 export const verifyFinal = (app: AppState, h: number, signature: Uint8Array): void =>
   step(app, h, 'verify', 'final', (st, session) => {

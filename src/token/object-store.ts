@@ -97,13 +97,15 @@ export class ObjectStore {
     return readLabel(this.#pal, label);
   }
 
-  #exclusive<T>(fn: () => T): T {
+  /** Runs `fn` holding the storage lock shared with other processes (re-entrant). */
+  exclusive<T>(fn: () => T): T {
     return this.#pal.exclusive ? this.#pal.exclusive(fn) : fn();
   }
 
-  /** Runs `fn` holding the storage lock shared with other processes (re-entrant). */
-  exclusive<T>(fn: () => T): T {
-    return this.#exclusive(fn);
+  /** Destroys the record under `label`, if there is one. */
+  #destroy(label: string): void {
+    const h = this.#pal.findObject(label);
+    if (h !== 0) this.#pal.destroyObject(h);
   }
 
   /** The token record as stored now (another process may have changed it). */
@@ -124,7 +126,7 @@ export class ObjectStore {
 
   /** The PAL's explicit repair (nothing for ports without one). */
   palRepair(): string[] {
-    return this.#exclusive(() => this.#pal.repair?.() ?? []);
+    return this.exclusive(() => this.#pal.repair?.() ?? []);
   }
 
   /** The PAL's change marker, or undefined when it has none (then every load reads everything). */
@@ -141,7 +143,7 @@ export class ObjectStore {
   load(): LoadResult {
     const first = this.#loadOnce();
     if (!first.raced) return first.result;
-    return this.#exclusive(() => this.#loadOnce().result);
+    return this.exclusive(() => this.#loadOnce().result);
   }
 
   /** One pass of load (store-reader.ts); `raced` when an entry did not match its record. */
@@ -166,12 +168,11 @@ export class ObjectStore {
    * are gone. Nothing readable is removed. Returns one line per removal.
    */
   removeUnreadable(): string[] {
-    return this.#exclusive(() => {
+    return this.exclusive(() => {
       const done: string[] = [];
       for (const u of this.#unreadable) {
         if (u.id !== undefined) this.#updateBucket(u.id, (e) => e.filter(([i]) => i !== u.id));
-        const h = u.entryOnly || !u.label ? 0 : this.#pal.findObject(u.label);
-        if (h !== 0) this.#pal.destroyObject(h);
+        if (!u.entryOnly && u.label) this.#destroy(u.label);
         done.push(
           u.entryOnly
             ? `index entry of object ${u.id} removed (no such record)`
@@ -201,7 +202,7 @@ export class ObjectStore {
    * All or nothing: if any step fails, the records already written are destroyed again.
    */
   insertAll(items: readonly NewObject[]): number[] {
-    return this.#exclusive(() => {
+    return this.exclusive(() => {
       const written: { id: number; palLabel: string; ownSlot: boolean }[] = [];
       try {
         for (const item of items) {
@@ -235,8 +236,7 @@ export class ObjectStore {
           this.#where.delete(w.id);
           this.#auth.forget(w.id);
           this.#setSize(w.id, undefined);
-          const h = this.#pal.findObject(w.palLabel);
-          if (h !== 0) this.#pal.destroyObject(h);
+          this.#destroy(w.palLabel);
         }
         throw e;
       }
@@ -264,8 +264,7 @@ export class ObjectStore {
       this.#pal.saveObject(bucketLabel(b), encodeBucket(next), false);
       return;
     }
-    const h = this.#pal.findObject(bucketLabel(b));
-    if (h !== 0) this.#pal.destroyObject(h);
+    this.#destroy(bucketLabel(b));
   }
 
   /**
@@ -277,7 +276,7 @@ export class ObjectStore {
     objects: readonly { id: number; isPrivate: boolean; attributes: StoredAttribute[] }[],
   ): void {
     if (objects.length === 0) return;
-    this.#exclusive(() => {
+    this.exclusive(() => {
       for (const o of objects) {
         const label = this.#where.get(o.id);
         if (label === undefined || !this.#holds(label, o.id)) continue;
@@ -289,7 +288,7 @@ export class ObjectStore {
   }
 
   update(id: number, isPrivate: boolean, attributes: StoredAttribute[]): void {
-    this.#exclusive(() => {
+    this.exclusive(() => {
       const label = this.#where.get(id);
       if (label === undefined)
         throw new Pkcs11Error(CKR_DEVICE_ERROR, `object ${id} is not in storage`);
@@ -328,13 +327,12 @@ export class ObjectStore {
   }
 
   remove(id: number): void {
-    this.#exclusive(() => {
+    this.exclusive(() => {
       const label = this.#where.get(id);
       if (label === undefined) return;
       this.#auth.forget(id);
       this.#updateBucket(id, (entries) => entries.filter(([i]) => i !== id));
-      const h = this.#pal.findObject(label);
-      if (h !== 0) this.#pal.destroyObject(h);
+      this.#destroy(label);
       this.#where.delete(id);
       this.#setSize(id, undefined);
     });
@@ -345,7 +343,7 @@ export class ObjectStore {
    * stored since our last load, and the well-known slots. Index first, then the records.
    */
   clear(): void {
-    this.#exclusive(() => {
+    this.exclusive(() => {
       const labels = new Set<string>(WELL_KNOWN_LABELS);
       for (let b = 0; b < BUCKETS; b++) {
         try {
@@ -354,13 +352,8 @@ export class ObjectStore {
           // a damaged bucket goes below; its records stay behind unreferenced
         }
       }
-      for (const label of [
-        ...Array.from({ length: BUCKETS }, (_, b) => bucketLabel(b)),
-        ...labels,
-      ]) {
-        const h = this.#pal.findObject(label);
-        if (h !== 0) this.#pal.destroyObject(h);
-      }
+      for (let b = 0; b < BUCKETS; b++) this.#destroy(bucketLabel(b));
+      for (const label of labels) this.#destroy(label);
       this.#where.clear();
       this.#auth.clear();
       this.#sizes.clear();

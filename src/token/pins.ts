@@ -8,6 +8,7 @@
  * @module
  */
 import type { CryptoBackend } from '../crypto/backend.js';
+import * as C from '../pkcs11/constants.js';
 import { fromHex, toHex, utf8 } from '../util/bytes.js';
 
 export const DEFAULT_PIN_ITERATIONS = 600_000;
@@ -106,17 +107,16 @@ export function unwrapTokenKey(
   return key?.length === TOKEN_KEY_LENGTH ? key : undefined;
 }
 
-/** The CK_TOKEN_INFO flag bits for one PIN with `left` tries: COUNT_LOW, FINAL_TRY, LOCKED, TO_BE_CHANGED. */
-export function pinFlags(
-  rec: PinRecord | undefined,
-  left: number,
-  bits: { low: number; final: number; locked: number; change: number },
-): number {
+/**
+ * The CK_TOKEN_INFO flag bits of `owner`'s PIN with `left` tries: COUNT_LOW, FINAL_TRY, LOCKED,
+ * TO_BE_CHANGED (v2.40 puts the SO PIN's four bits four places above the user PIN's).
+ */
+export function pinFlags(owner: PinOwner, rec: PinRecord | undefined, left: number): number {
   if (!rec) return 0;
   let f = 0;
-  if (left < rec.maxTries) f |= bits.low;
-  if (left === 1) f |= bits.final;
-  if (left === 0) f |= bits.locked;
-  if (rec.toBeChanged) f |= bits.change;
-  return f;
+  if (left < rec.maxTries) f |= C.CKF_USER_PIN_COUNT_LOW;
+  if (left === 1) f |= C.CKF_USER_PIN_FINAL_TRY;
+  if (left === 0) f |= C.CKF_USER_PIN_LOCKED;
+  if (rec.toBeChanged) f |= C.CKF_USER_PIN_TO_BE_CHANGED;
+  return owner === 'so' ? f << 4 : f;
 }

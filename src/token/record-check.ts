@@ -13,7 +13,7 @@
  * @module
  */
 import type { AttributeMap } from '../attributes/values.js';
-import { isPkcs11Error } from '../errors.js';
+import { reasonOf } from '../errors.js';
 import { checkChanges } from '../objects/factory.js';
 import { TokenObject } from '../objects/object.js';
 import { SO_ONLY_TRUE } from '../objects/policy.js';
@@ -85,7 +85,7 @@ function notPublicChange(
   try {
     checkChanges(before, changes, 'set', false);
   } catch (e) {
-    return isPkcs11Error(e) ? (e.detail ?? e.message) : String(e);
+    return reasonOf(e);
   }
   return notPublicCreatable(attrs);
 }

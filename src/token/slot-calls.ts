@@ -144,18 +144,9 @@ export function getTokenInfo(app: AppState, slotId: number): TokenInfo {
     C.CKF_RNG | C.CKF_LOGIN_REQUIRED | C.CKF_RESTORE_KEY_NOT_NEEDED | C.CKF_CLOCK_ON_TOKEN;
   if (t.initialized) flags |= C.CKF_TOKEN_INITIALIZED;
   if (user) flags |= C.CKF_USER_PIN_INITIALIZED;
-  flags |= pinFlags(user, t.pinTriesLeft('user'), {
-    low: C.CKF_USER_PIN_COUNT_LOW,
-    final: C.CKF_USER_PIN_FINAL_TRY,
-    locked: C.CKF_USER_PIN_LOCKED,
-    change: C.CKF_USER_PIN_TO_BE_CHANGED,
-  });
-  flags |= pinFlags(t.pinRecord('so'), t.pinTriesLeft('so'), {
-    low: C.CKF_SO_PIN_COUNT_LOW,
-    final: C.CKF_SO_PIN_FINAL_TRY,
-    locked: C.CKF_SO_PIN_LOCKED,
-    change: C.CKF_SO_PIN_TO_BE_CHANGED,
-  });
+  for (const owner of ['user', 'so'] as const) {
+    flags |= pinFlags(owner, t.pinRecord(owner), t.pinTriesLeft(owner));
+  }
   return {
     label: blankPadded(t.label, 32),
     manufacturerID: blankPadded(MANUFACTURER, 32),

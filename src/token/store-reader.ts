@@ -4,7 +4,7 @@
  * what cannot be read is reported, and remembered for the explicit repair. Layer L5.
  * @module
  */
-import { isPkcs11Error } from '../errors.js';
+import { isPkcs11Error, reasonOf } from '../errors.js';
 import { CKR_OBJECT_HANDLE_INVALID } from '../pkcs11/constants.js';
 import type { Pal } from '../storage/pal.js';
 import { decodeStoredRecord, type RecordAuth, type StoredAttribute } from '../storage/record.js';
@@ -59,8 +59,6 @@ export interface ReadSources {
   readBucket(b: number): Bucket;
 }
 
-const why = (e: unknown) => (isPkcs11Error(e) ? (e.detail ?? e.message) : String(e));
-
 export function readStore({ pal, readMeta, readBucket }: ReadSources): ReadPass {
   const pass: ReadPass = {
     result: {
@@ -80,7 +78,7 @@ export function readStore({ pal, readMeta, readBucket }: ReadSources): ReadPass 
     pass.result.meta = readMeta();
   } catch (e) {
     // Reported, and the token treats its record as lost, not absent (storage-health.ts).
-    damaged.push(`${TOKEN_LABEL}: ${why(e)}`);
+    damaged.push(`${TOKEN_LABEL}: ${reasonOf(e)}`);
     pass.unreadable.push({ label: TOKEN_LABEL });
   }
   const mismatch = (id: number | undefined, line: string) => {
@@ -120,7 +118,7 @@ export function readStore({ pal, readMeta, readBucket }: ReadSources): ReadPass 
     } catch (e) {
       // Gone between the lookup and the read: the same race as a missing record.
       if (isPkcs11Error(e, CKR_OBJECT_HANDLE_INVALID)) pass.raced = true;
-      damaged.push(`${label}: ${why(e)}`);
+      damaged.push(`${label}: ${reasonOf(e)}`);
       pass.unreadable.push({ label, id: expectedId });
     }
   };
@@ -129,7 +127,7 @@ export function readStore({ pal, readMeta, readBucket }: ReadSources): ReadPass 
     try {
       bucket = readBucket(b);
     } catch (e) {
-      damaged.push(`${bucketLabel(b)}: ${why(e)}`);
+      damaged.push(`${bucketLabel(b)}: ${reasonOf(e)}`);
       continue;
     }
     if (bucket.auth) {

@@ -8,7 +8,7 @@
 import type { AttributeMap } from '../attributes/values.js';
 import { readBytes } from '../attributes/values.js';
 import type { CryptoBackend } from '../crypto/backend.js';
-import { isPkcs11Error } from '../errors.js';
+import { isPkcs11Error, reasonOf } from '../errors.js';
 import { TokenObject } from '../objects/object.js';
 import * as C from '../pkcs11/constants.js';
 import type { StoredAttribute } from '../storage/record.js';
@@ -168,9 +168,7 @@ export class TokenObjects {
       this.#toAdopt.clear();
     } catch (e) {
       // Still authenticated in memory; the next login tries again.
-      this.#warn(
-        `records not rewritten with their MAC: ${isPkcs11Error(e) ? (e.detail ?? e.message) : String(e)}`,
-      );
+      this.#warn(`records not rewritten with their MAC: ${reasonOf(e)}`);
     }
   }
 
@@ -192,7 +190,7 @@ export class TokenObjects {
         this.#pending.delete(obj);
       } catch (e) {
         // A blob that does not open is damage or tampering: the object is unusable, never wrong data.
-        this.#warn(`object dropped: ${isPkcs11Error(e) ? (e.detail ?? e.message) : String(e)}`);
+        this.#warn(`object dropped: ${reasonOf(e)}`);
         this.#unindex(obj);
       }
     }
