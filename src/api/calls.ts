@@ -101,11 +101,16 @@ const dataIn =
   (work: DataIn) =>
   (e: E, s: Handle, inData: Buffer): void =>
     e[work](session(s), bytesArg(inData, 'inData'));
-/** C_Encrypt and its kin: input in, output into the caller's Buffer. */
+/**
+ * C_Encrypt and its kin: input in, output into the caller's Buffer. `into` written out, with its order of
+ * checks: C_Sign and C_Digest take this path on every call, and a closure per call is garbage.
+ */
 const dataOut =
   (work: DataOut) =>
-  (e: E, s: Handle, inData: Buffer, outData: Buffer): Buffer =>
-    into(outData, (c) => e[work](session(s), bytesArg(inData, 'inData'), c));
+  (e: E, s: Handle, inData: Buffer, outData: Buffer): Buffer => {
+    const out = outBuffer(outData);
+    return fill(out, e[work](session(s), bytesArg(inData, 'inData'), capacityOf(out)));
+  };
 /** C_DigestFinal and its kin: the operation's last output into the caller's Buffer. */
 const finalOut =
   (work: FinalOut) =>

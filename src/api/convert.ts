@@ -30,8 +30,10 @@ export interface Mechanism {
 const HANDLE_SIZE = 8;
 
 export function toHandle(n: number): Handle {
+  // Two little-endian 32-bit halves, as fromHandle reads them: no BigInt per handle handed out.
   const b = Buffer.alloc(HANDLE_SIZE);
-  b.writeBigUInt64LE(BigInt(n));
+  b.writeUInt32LE(n >>> 0, 0);
+  b.writeUInt32LE(Math.floor(n / 2 ** 32), 4);
   return b;
 }
 
@@ -116,7 +118,7 @@ function bytesParam(v: unknown): Uint8Array | undefined {
 }
 
 /** The byte-string fields of the structured parameters (pkcs11/types.ts), copied out of the caller's Buffers. */
-const BYTE_FIELDS = [
+const BYTE_FIELDS = new Set([
   'iv',
   'aad',
   'nonce',
@@ -130,7 +132,7 @@ const BYTE_FIELDS = [
   'saltSourceData',
   'prfData',
   'password',
-];
+]);
 
 /**
  * A mechanism whose shape arguments.ts has checked: a numeric type and a parameter that is nothing, a
@@ -141,8 +143,9 @@ export function toMechanism({ mechanism, parameter }: Mechanism): RawMechanism {
   if (typeof parameter === 'number') return { mechanism, parameter };
   if (parameter instanceof Uint8Array) return { mechanism, parameter: new Uint8Array(parameter) };
   const p: Record<string, unknown> = { ...parameter };
-  for (const key of BYTE_FIELDS) {
-    if (key in p) p[key] = bytesParam(p[key]);
+  // The parameter's own fields (a few), not every name of the list (13 lookups per call).
+  for (const key in p) {
+    if (BYTE_FIELDS.has(key)) p[key] = bytesParam(p[key]);
   }
   // A key named inside a parameter (CK_HKDF_PARAMS hSaltKey) is a handle, as everywhere in this API.
   if (p.saltKey !== undefined && p.saltKey !== null) p.saltKey = fromHandle(p.saltKey, 'saltKey');

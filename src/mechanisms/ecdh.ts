@@ -39,6 +39,9 @@ function params(m: RawMechanism): Ecdh1DeriveParams {
   return p as Ecdh1DeriveParams;
 }
 
+/** What ECDH makes: AES keys and generic secrets. */
+const DERIVED_KEY_TYPES = [C.CKK_AES, ...GENERIC_SECRET_KEY_TYPES];
+
 function derive(
   backend: CryptoBackend,
   m: RawMechanism,
@@ -57,7 +60,7 @@ function derive(
   const shape = secretShape(template, {
     defaultKeyType: C.CKK_GENERIC_SECRET,
     defaultLength: (keyType) => (keyType === C.CKK_AES ? 32 : curveRow(curve).fieldBytes),
-    allowed: [C.CKK_AES, ...GENERIC_SECRET_KEY_TYPES],
+    allowed: DERIVED_KEY_TYPES,
   });
   const length = shape.length;
   if (!hash && length > z.length) {

@@ -16,6 +16,7 @@ import type { TokenObject } from './object.js';
 import {
   type AttributeRule,
   COPY_CHANGEABLE,
+  type DefaultValue,
   FORBIDDEN_ON_CREATE,
   FORBIDDEN_ON_GENERATE,
   MODIFIABLE,
@@ -83,11 +84,16 @@ export function resolvePolicy(template: AttributeMap, opts: BuildOptions): Objec
   return p;
 }
 
+/** An attribute the token fills in when the template leaves it out, as the profile resolves it. */
+type Default = readonly [type: number, value: DefaultValue];
+
 /** A policy's rules as lists, made once: building an object walks them, not the policy's Map. */
 interface PolicyIndex {
   rules: readonly AttributeRule[];
   requiredOnCreate: readonly AttributeRule[];
   requiredOnGenerate: readonly AttributeRule[];
+  /** Per profile, the rules that have a default, in rule order (made on first use). */
+  defaults: Map<Profile, readonly Default[]>;
 }
 
 const INDEXES = new WeakMap<ObjectPolicy, PolicyIndex>();
@@ -100,10 +106,24 @@ function indexOf(p: ObjectPolicy): PolicyIndex {
       rules,
       requiredOnCreate: rules.filter((r) => r.flags & REQUIRED_ON_CREATE),
       requiredOnGenerate: rules.filter((r) => r.flags & REQUIRED_ON_GENERATE),
+      defaults: new Map(),
     };
     INDEXES.set(p, index);
   }
   return index;
+}
+
+/** The defaults of a policy's objects (all of class `cls`) on a token of `profile`. */
+function defaultsOf(index: PolicyIndex, profile: Profile, cls: number): readonly Default[] {
+  const known = index.defaults.get(profile);
+  if (known !== undefined) return known;
+  const defaults: Default[] = [];
+  for (const r of index.rules) {
+    const def = profileDefault(profile, cls, r.type) ?? r.default;
+    if (def !== undefined) defaults.push([r.type, def]);
+  }
+  index.defaults.set(profile, defaults);
+  return defaults;
 }
 
 /** Builds the full attribute set of a new object from a normalized template. */
@@ -161,12 +181,10 @@ export function buildAttributes(template: AttributeMap, opts: BuildOptions): Att
   }
   for (const [t, v] of opts.computed ?? []) attrs.set(t, v);
   const cls = readUlong(attrs, C.CKA_CLASS) as number;
-  for (const r of index.rules) {
-    if (attrs.has(r.type)) continue;
-    const def = profileDefault(opts.profile, cls, r.type) ?? r.default;
-    if (def === undefined) continue;
+  for (const [type, def] of defaultsOf(index, opts.profile, cls)) {
+    if (attrs.has(type)) continue;
     const v = typeof def === 'function' ? def(attrs) : def;
-    if (v !== undefined) attrs.set(r.type, v);
+    if (v !== undefined) attrs.set(type, v);
   }
   setProvenance(attrs, opts);
   startHistory(attrs);
