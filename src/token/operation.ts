@@ -30,7 +30,6 @@ export function guarded<T>(session: Session, kind: Kind, fn: () => T): T {
   }
 }
 
-/** Answers a C output buffer of `capacity` for a result of `length` bytes, producing it only when it fits. */
 /** A whole input through a cipher operation: what update gives, then what finish gives. */
 export function cipherWhole(op: CipherOperation, data: Uint8Array): Uint8Array {
   const head = op.update(data);
@@ -38,6 +37,7 @@ export function cipherWhole(op: CipherOperation, data: Uint8Array): Uint8Array {
   return head.length === 0 ? tail : concat(head, tail);
 }
 
+/** Answers a C output buffer of `capacity` for a result of `length` bytes, producing it only when it fits. */
 export function output(length: number, capacity: number | null, produce: () => Uint8Array): Output {
   if (capacity === null) return { length, bytes: null };
   if (capacity < length) bufferTooSmall(length);
