@@ -44,7 +44,7 @@ export interface Unreadable {
 
 export interface ReadPass {
   result: LoadResult;
-  /** An index entry did not match its record (missing, or another object): maybe a writer's race. */
+  /** A file named by the index went, or an entry did not match its record: maybe a writer's race. */
   raced: boolean;
   unreadable: Unreadable[];
   /** id → PAL label and id → record bytes of every object read. */
@@ -81,6 +81,14 @@ export function readStore({ pal, readMeta, readBucket }: ReadSources): ReadPass 
     damaged.push(`${TOKEN_LABEL}: ${reasonOf(e)}`);
     pass.unreadable.push({ label: TOKEN_LABEL });
   }
+  /**
+   * A read that failed: damage, unless the file went between the lookup and the read (another process
+   * emptied a bucket or destroyed a record): that is a race, and the pass is read again under the lock.
+   */
+  const failed = (label: string, e: unknown) => {
+    if (isPkcs11Error(e, CKR_OBJECT_HANDLE_INVALID)) pass.raced = true;
+    damaged.push(`${label}: ${reasonOf(e)}`);
+  };
   const mismatch = (id: number | undefined, line: string) => {
     pass.raced = true;
     pass.unreadable.push({ id, entryOnly: true });
@@ -116,9 +124,7 @@ export function readStore({ pal, readMeta, readBucket }: ReadSources): ReadPass 
         pal.getObjectValueCleanup(v);
       }
     } catch (e) {
-      // Gone between the lookup and the read: the same race as a missing record.
-      if (isPkcs11Error(e, CKR_OBJECT_HANDLE_INVALID)) pass.raced = true;
-      damaged.push(`${label}: ${reasonOf(e)}`);
+      failed(label, e);
       pass.unreadable.push({ label, id: expectedId });
     }
   };
@@ -127,7 +133,7 @@ export function readStore({ pal, readMeta, readBucket }: ReadSources): ReadPass 
     try {
       bucket = readBucket(b);
     } catch (e) {
-      damaged.push(`${bucketLabel(b)}: ${reasonOf(e)}`);
+      failed(bucketLabel(b), e);
       continue;
     }
     if (bucket.auth) {
